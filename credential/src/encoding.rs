@@ -1,0 +1,106 @@
+//! base64url and JSON helpers shared by every format in this crate.
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
+
+use crate::error::{Error, Result};
+
+/// Largest compact token (SD-JWT with disclosures, KB-JWT, status list token) accepted, in bytes.
+pub const MAX_TOKEN_BYTES: usize = 1 << 20;
+
+/// base64url without padding, as JOSE and SD-JWT require.
+pub fn b64_encode(bytes: &[u8]) -> String {
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// Decodes base64url without padding; `what` names the part for the error.
+pub fn b64_decode(text: &str, what: &'static str) -> Result<Vec<u8>> {
+    URL_SAFE_NO_PAD
+        .decode(text.as_bytes())
+        .map_err(|_| Error::Base64(what))
+}
+
+/// The base64url SHA-256 digest of an ASCII string, as used for disclosure digests and `sd_hash`.
+pub fn sha256_b64(text: &str) -> String {
+    b64_encode(&Sha256::digest(text.as_bytes()))
+}
+
+/// Decodes a base64url part that holds a JSON object.
+pub fn b64_json_object(text: &str, what: &'static str) -> Result<Map<String, Value>> {
+    let bytes = b64_decode(text, what)?;
+    match serde_json::from_slice::<Value>(&bytes).map_err(|_| Error::Json(what))? {
+        Value::Object(map) => Ok(map),
+        _ => Err(Error::Json(what)),
+    }
+}
+
+/// Serializes a JSON value and base64url-encodes it.
+pub fn json_b64(value: &impl serde::Serialize) -> Result<String> {
+    let bytes = serde_json::to_vec(value).map_err(|_| Error::Json("serialization"))?;
+    Ok(b64_encode(&bytes))
+}
+
+/// Reads a JWT NumericDate (seconds since the epoch; fractions are truncated).
+pub fn numeric_date(value: &Value) -> Option<i64> {
+    if let Some(i) = value.as_i64() {
+        return Some(i);
+    }
+    value
+        .as_f64()
+        .filter(|f| f.is_finite() && f.abs() < 1e15)
+        .map(|f| f as i64)
+}
+
+/// Reads an optional NumericDate claim; a present but non-numeric value is an error.
+pub fn optional_date(claims: &Map<String, Value>, name: &'static str) -> Result<Option<i64>> {
+    match claims.get(name) {
+        None => Ok(None),
+        Some(v) => numeric_date(v).map(Some).ok_or(Error::InvalidClaim(name)),
+    }
+}
+
+/// Reads a required string claim.
+pub fn required_str<'a>(claims: &'a Map<String, Value>, name: &'static str) -> Result<&'a str> {
+    match claims.get(name) {
+        None => Err(Error::MissingClaim(name)),
+        Some(Value::String(s)) => Ok(s),
+        Some(_) => Err(Error::InvalidClaim(name)),
+    }
+}
+
+/// Constant-time equality for short secrets such as nonces and hashes.
+pub fn ct_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base64url_rejects_padding_and_std_alphabet() {
+        assert_eq!(b64_decode("YQ", "t").unwrap(), b"a");
+        assert_eq!(b64_decode("YQ==", "t"), Err(Error::Base64("t")));
+        assert_eq!(b64_decode("+/", "t"), Err(Error::Base64("t")));
+    }
+
+    #[test]
+    fn numeric_dates() {
+        assert_eq!(numeric_date(&serde_json::json!(5)), Some(5));
+        assert_eq!(numeric_date(&serde_json::json!(5.9)), Some(5));
+        assert_eq!(numeric_date(&serde_json::json!("5")), None);
+        assert_eq!(numeric_date(&serde_json::json!(1e300)), None);
+    }
+
+    #[test]
+    fn constant_time_eq() {
+        assert!(ct_eq(b"abc", b"abc"));
+        assert!(!ct_eq(b"abc", b"abd"));
+        assert!(!ct_eq(b"abc", b"ab"));
+    }
+}

@@ -1,0 +1,28 @@
+//! civic-credential: the protocol core shared by the civic-id issuer, wallet and verifier.
+//!
+//! - [`sd_jwt`]: Selective Disclosure for JWTs (RFC 9901): issue, present, verify.
+//! - [`key_binding`]: key-binding JWTs (`kb+jwt`).
+//! - [`sd_jwt_vc`]: the SD-JWT VC profile (`dc+sd-jwt`) with issuer key binding and validity.
+//! - [`status_list`]: IETF Token Status List (`statuslist+jwt`).
+//! - [`residency`]: the residency credential's claims and age predicates.
+//! - [`pseudonym`]: pairwise pseudonyms for civic platforms.
+//! - [`crypto`] and [`jwk`]: ES256 / EdDSA behind an allow-list; aws-lc-rs natively, RustCrypto on wasm32.
+//!
+//! The crate is pure: no network, no files, and time and randomness are passed in.
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod crypto;
+pub mod encoding;
+pub mod error;
+pub mod jwk;
+pub mod jws;
+pub mod key_binding;
+pub mod pseudonym;
+pub mod residency;
+pub mod sd_jwt;
+pub mod sd_jwt_vc;
+pub mod status_list;
+
+pub use error::{Error, Result};

@@ -1,0 +1,315 @@
+//! The SD-JWT VC profile: `typ dc+sd-jwt`, the registered claims that are never disclosable,
+//! the issuer key bound to `iss` through `kid`, validity times and holder key binding.
+
+use std::collections::HashMap;
+
+use rand_core::CryptoRngCore;
+use serde_json::{Map, Value};
+
+use crate::crypto::{JwsSigner, VerifyingKey};
+use crate::encoding::{optional_date, required_str};
+use crate::error::{Error, Result};
+use crate::jwk::Jwk;
+use crate::jws;
+use crate::key_binding::{self, KeyBinding, KeyBindingExpectation};
+use crate::sd_jwt::{self, conceal, ClaimPath, PathElement, SdJwt};
+use crate::status_list::StatusReference;
+
+/// The JOSE `typ` of an SD-JWT VC.
+pub const SD_JWT_VC_TYP: &str = "dc+sd-jwt";
+
+/// Claims that the profile fixes and that must never be selectively disclosable.
+pub const NON_DISCLOSABLE: [&str; 8] = [
+    "iss",
+    "vct",
+    "vct#integrity",
+    "iat",
+    "nbf",
+    "exp",
+    "cnf",
+    "status",
+];
+
+/// Everything an issuer puts into one credential.
+#[derive(Debug, Clone)]
+pub struct CredentialSpec<'a> {
+    /// Issuer identifier (`iss`): an https URL or a did:web.
+    pub issuer: &'a str,
+    /// Credential type (`vct`).
+    pub vct: &'a str,
+    /// Issued at, seconds since the epoch.
+    pub iat: i64,
+    /// Not before.
+    pub nbf: Option<i64>,
+    /// Expiry.
+    pub exp: i64,
+    /// The holder's public key, placed in `cnf.jwk`.
+    pub holder_key: &'a Jwk,
+    /// Where the credential's status lives.
+    pub status: Option<StatusReference>,
+    /// The subject claims.
+    pub claims: Map<String, Value>,
+    /// Which subject claims are selectively disclosable.
+    pub disclosable: &'a [ClaimPath],
+    /// Decoy digests added to each `_sd` array.
+    pub decoys: usize,
+}
+
+/// Issues an SD-JWT VC in issuance form (`<jwt>~<all disclosures>~`).
+/// The signer must carry a `kid` that is bound to `issuer`.
+pub fn issue(
+    spec: &CredentialSpec<'_>,
+    signer: &dyn JwsSigner,
+    rng: &mut impl CryptoRngCore,
+) -> Result<String> {
+    let kid = signer.key_id().ok_or(Error::MissingClaim("kid"))?;
+    absolute_kid(spec.issuer, kid)?;
+    for name in NON_DISCLOSABLE {
+        if spec.claims.contains_key(name) {
+            return Err(Error::NonDisclosableClaim(name.to_owned()));
+        }
+    }
+    for path in spec.disclosable {
+        if let Some(PathElement::Key(first)) = path.0.first() {
+            if NON_DISCLOSABLE.contains(&first.as_str()) {
+                return Err(Error::NonDisclosableClaim(first.clone()));
+            }
+        }
+    }
+    if spec.holder_key.is_private() {
+        return Err(Error::InvalidKey("holder key in cnf must be public"));
+    }
+    let concealed = conceal(spec.claims.clone(), spec.disclosable, spec.decoys, rng)?;
+    let mut payload = concealed.payload;
+    payload.insert("iss".into(), spec.issuer.into());
+    payload.insert("vct".into(), spec.vct.into());
+    payload.insert("iat".into(), spec.iat.into());
+    if let Some(nbf) = spec.nbf {
+        payload.insert("nbf".into(), nbf.into());
+    }
+    payload.insert("exp".into(), spec.exp.into());
+    let holder = serde_json::to_value(spec.holder_key).map_err(|_| Error::Json("cnf"))?;
+    payload.insert("cnf".into(), serde_json::json!({ "jwk": holder }));
+    if let Some(status) = &spec.status {
+        payload.insert(
+            "status".into(),
+            serde_json::to_value(status).map_err(|_| Error::Json("status"))?,
+        );
+    }
+    let jwt = jws::sign(SD_JWT_VC_TYP, Map::new(), &payload, signer)?;
+    Ok(sd_jwt::serialize(&jwt, &concealed.disclosures))
+}
+
+/// The keys of trusted issuers. Implementations decide which issuers are trusted and where keys
+/// come from (issuer metadata, a DID document, a fixture); nothing is fetched here.
+pub trait IssuerKeys {
+    /// The key with key id `kid` (absolute, see [`absolute_kid`]) of issuer `iss`, if trusted.
+    fn issuer_key(&self, iss: &str, kid: &str) -> Option<&VerifyingKey>;
+}
+
+/// A fixed set of issuer keys, keyed by issuer and absolute kid.
+#[derive(Debug, Default)]
+pub struct StaticIssuerKeys(HashMap<(String, String), VerifyingKey>);
+
+impl StaticIssuerKeys {
+    /// An empty set.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Trusts `jwk` (which must carry a `kid`) for issuer `iss`.
+    pub fn insert(&mut self, iss: &str, jwk: &Jwk) -> Result<()> {
+        let kid = jwk.kid.as_deref().ok_or(Error::MissingClaim("kid"))?;
+        let kid = absolute_kid(iss, kid)?;
+        self.0
+            .insert((iss.to_owned(), kid), VerifyingKey::from_jwk(jwk)?);
+        Ok(())
+    }
+}
+
+impl IssuerKeys for StaticIssuerKeys {
+    fn issuer_key(&self, iss: &str, kid: &str) -> Option<&VerifyingKey> {
+        self.0.get(&(iss.to_owned(), kid.to_owned()))
+    }
+}
+
+/// Binds a header `kid` to `iss`. For a DID issuer the kid must be a DID URL of that DID
+/// (`did:web:x#key-1`, or the relative `#key-1`, which is made absolute). For an https issuer the
+/// kid names a key in that issuer's own `jwt-vc-issuer` metadata and is returned as is.
+pub fn absolute_kid(iss: &str, kid: &str) -> Result<String> {
+    if !iss.starts_with("did:") {
+        return Ok(kid.to_owned());
+    }
+    if kid.starts_with('#') {
+        return Ok(format!("{iss}{kid}"));
+    }
+    match kid.strip_prefix(iss) {
+        Some(rest) if rest.starts_with('#') => Ok(kid.to_owned()),
+        _ => Err(Error::KidNotBoundToIssuer {
+            iss: iss.to_owned(),
+            kid: kid.to_owned(),
+        }),
+    }
+}
+
+/// How a verifier checks a credential.
+#[derive(Debug, Clone, Copy)]
+pub struct VerifyOptions<'a> {
+    /// The current time, seconds since the epoch.
+    pub now: i64,
+    /// Allowed clock difference, in seconds.
+    pub clock_skew: i64,
+    /// The credential type the verifier accepts, if it insists on one.
+    pub expected_vct: Option<&'a str>,
+    /// Key binding to require; `None` accepts a presentation without a KB-JWT.
+    pub key_binding: Option<KeyBindingRequirement<'a>>,
+}
+
+/// The key binding a verifier requires.
+#[derive(Debug, Clone, Copy)]
+pub struct KeyBindingRequirement<'a> {
+    /// Our `client_id`.
+    pub aud: &'a str,
+    /// The nonce of this request.
+    pub nonce: &'a str,
+    /// How old the KB-JWT may be, in seconds.
+    pub max_age: i64,
+}
+
+/// A credential that passed every check.
+#[derive(Debug, Clone)]
+pub struct VerifiedCredential {
+    /// The issuer.
+    pub issuer: String,
+    /// The absolute key id the issuer signed with.
+    pub kid: String,
+    /// The credential type.
+    pub vct: String,
+    /// Issued at.
+    pub iat: Option<i64>,
+    /// Expiry.
+    pub exp: Option<i64>,
+    /// The holder key from `cnf.jwk`.
+    pub holder_key: Option<Jwk>,
+    /// The status list reference.
+    pub status: Option<StatusReference>,
+    /// The claims after processing the presented disclosures (registered claims included).
+    pub claims: Map<String, Value>,
+    /// The paths that were selectively disclosed.
+    pub disclosed: Vec<ClaimPath>,
+    /// The verified key binding, when one was required.
+    pub key_binding: Option<KeyBinding>,
+}
+
+/// Verifies an SD-JWT VC presentation: typ, allowed alg, issuer key bound to `iss` through `kid`,
+/// signature, disclosures, registered claims, validity times, `vct`, and key binding.
+pub fn verify(
+    presentation: &str,
+    keys: &dyn IssuerKeys,
+    opts: &VerifyOptions<'_>,
+) -> Result<VerifiedCredential> {
+    let sd = SdJwt::parse(presentation)?;
+    sd.jwt.require_typ(SD_JWT_VC_TYP)?;
+    let payload = &sd.jwt.payload;
+    let iss = required_str(payload, "iss")?;
+    let kid = sd.jwt.kid().ok_or(Error::MissingClaim("kid"))?;
+    let kid = absolute_kid(iss, kid)?;
+    let key = keys
+        .issuer_key(iss, &kid)
+        .ok_or_else(|| Error::IssuerKeyNotFound {
+            iss: iss.to_owned(),
+            kid: kid.clone(),
+        })?;
+    let processed = sd.verify(key)?;
+    for d in &processed.disclosed {
+        if let Some(PathElement::Key(first)) = d.path.0.first() {
+            if d.path.0.len() == 1 && NON_DISCLOSABLE.contains(&first.as_str()) {
+                return Err(Error::NonDisclosableClaim(first.clone()));
+            }
+        }
+    }
+    let vct = required_str(payload, "vct")?;
+    if let Some(expected) = opts.expected_vct {
+        if vct != expected {
+            return Err(Error::VctMismatch(vct.to_owned()));
+        }
+    }
+    let (iat, nbf, exp) = (
+        optional_date(payload, "iat")?,
+        optional_date(payload, "nbf")?,
+        optional_date(payload, "exp")?,
+    );
+    let late = opts.now.saturating_add(opts.clock_skew);
+    let early = opts.now.saturating_sub(opts.clock_skew);
+    if iat.is_some_and(|t| t > late) {
+        return Err(Error::IssuedInFuture);
+    }
+    if nbf.is_some_and(|t| t > late) {
+        return Err(Error::NotYetValid);
+    }
+    if exp.is_some_and(|t| t <= early) {
+        return Err(Error::Expired);
+    }
+    let holder_key = match payload.get("cnf") {
+        None => None,
+        Some(cnf) => Some(
+            cnf.get("jwk")
+                .and_then(|j| serde_json::from_value::<Jwk>(j.clone()).ok())
+                .ok_or(Error::InvalidClaim("cnf"))?,
+        ),
+    };
+    let status = match payload.get("status") {
+        None => None,
+        Some(s) => Some(
+            serde_json::from_value::<StatusReference>(s.clone())
+                .map_err(|_| Error::InvalidClaim("status"))?,
+        ),
+    };
+    let key_binding = match (&opts.key_binding, sd.kb_jwt) {
+        (None, _) => None,
+        (Some(_), None) => return Err(Error::KeyBindingMissing),
+        (Some(req), Some(kb)) => {
+            let holder = holder_key.as_ref().ok_or(Error::MissingHolderKey)?;
+            let holder = VerifyingKey::from_jwk(holder)?;
+            let expect = KeyBindingExpectation {
+                aud: req.aud,
+                nonce: req.nonce,
+                now: opts.now,
+                max_age: req.max_age,
+                clock_skew: opts.clock_skew,
+            };
+            Some(key_binding::verify(kb, sd.hashed_part, &holder, &expect)?)
+        }
+    };
+    Ok(VerifiedCredential {
+        issuer: iss.to_owned(),
+        kid,
+        vct: vct.to_owned(),
+        iat,
+        exp,
+        holder_key,
+        status,
+        disclosed: processed.disclosed.into_iter().map(|d| d.path).collect(),
+        claims: processed.claims,
+        key_binding,
+    })
+}
+
+/// Makes a presentation: the issuer JWT, the disclosures for `paths`, and (with a holder key) a
+/// KB-JWT for `aud` and `nonce` at time `iat`.
+pub fn present(
+    issued: &str,
+    paths: &[ClaimPath],
+    key_binding: Option<(&dyn JwsSigner, &str, &str, i64)>,
+) -> Result<String> {
+    let sd = SdJwt::parse(issued)?;
+    let chosen = sd_jwt::select_disclosures(&sd, paths)?;
+    let text = sd_jwt::serialize(sd.issuer_jwt(), chosen.iter().map(|&i| &sd.disclosures[i]));
+    match key_binding {
+        None => Ok(text),
+        Some((holder, aud, nonce, iat)) => key_binding::bind(&text, aud, nonce, iat, holder),
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,1 @@
+//! civic-id issuer: filled by the issuer issue.

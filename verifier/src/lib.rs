@@ -1,0 +1,1 @@
+//! civic-id verifier: filled by the verifier issue.

@@ -1,0 +1,1 @@
+//! civic-id wallet.

@@ -1,0 +1,223 @@
+//! `cargo xtask test`: the one test command, run locally and by CI (`.ci/run`).
+//!
+//! Steps, in order: setup, fmt, clippy, test, wasm, interop. It stops at the first failing
+//! step, prints a summary and ends with the plain line `N passed, N failed` (plus
+//! `, N skipped` when steps were skipped or not reached), which CI reads.
+
+use std::process::ExitCode;
+use std::time::Instant;
+
+use anyhow::{bail, Result};
+
+use crate::util::{self, run};
+use crate::{interop, setup, wasm};
+
+/// A step: its name and what it runs, returning an optional note for the summary.
+type Step = (&'static str, fn() -> Result<String>);
+
+/// Every step, in order.
+const STEPS: &[Step] = &[
+    ("setup", step_setup),
+    ("fmt", step_fmt),
+    ("clippy", step_clippy),
+    ("test", step_test),
+    ("wasm", step_wasm),
+    ("interop", step_interop),
+];
+
+/// Steps `--quick` leaves out (slow or needing the network).
+const QUICK_SKIPS: &[&str] = &["setup", "wasm", "interop"];
+
+/// Options of `cargo xtask test`.
+#[derive(Debug, Default)]
+pub struct Options {
+    /// Names of steps not to run.
+    skip: Vec<String>,
+}
+
+impl Options {
+    /// Parses `--quick`, `--skip STEP[,STEP…]` and `--skip=STEP[,STEP…]`.
+    pub fn parse(args: &[String]) -> Result<Self> {
+        let mut skip = Vec::new();
+        let mut iter = args.iter();
+        while let Some(arg) = iter.next() {
+            let list = match arg.as_str() {
+                "--quick" => {
+                    skip.extend(QUICK_SKIPS.iter().map(|s| (*s).to_owned()));
+                    continue;
+                }
+                "--skip" => match iter.next() {
+                    Some(value) => value.as_str(),
+                    None => bail!("--skip needs a step name"),
+                },
+                other => match other.strip_prefix("--skip=") {
+                    Some(value) => value,
+                    None => bail!("unknown option `{other}` for `test`"),
+                },
+            };
+            for name in list.split(',').filter(|n| !n.is_empty()) {
+                if !STEPS.iter().any(|(step, _)| *step == name) {
+                    let names: Vec<_> = STEPS.iter().map(|(n, _)| *n).collect();
+                    bail!("unknown step `{name}` (steps: {})", names.join(", "));
+                }
+                skip.push(name.to_owned());
+            }
+        }
+        Ok(Self { skip })
+    }
+}
+
+/// `cargo xtask setup`.
+fn step_setup() -> Result<String> {
+    setup::run_all().map(|()| String::new())
+}
+
+/// `cargo fmt --all --check`.
+fn step_fmt() -> Result<String> {
+    run(util::cargo().args(["fmt", "--all", "--check"])).map(|()| String::new())
+}
+
+/// `cargo clippy --workspace --all-targets -- -D warnings`.
+fn step_clippy() -> Result<String> {
+    run(util::cargo().args([
+        "clippy",
+        "--workspace",
+        "--all-targets",
+        "--",
+        "-D",
+        "warnings",
+    ]))
+    .map(|()| String::new())
+}
+
+/// `cargo test --workspace`.
+fn step_test() -> Result<String> {
+    run(util::cargo().args(["test", "--workspace"])).map(|()| String::new())
+}
+
+/// `cargo xtask wasm`.
+fn step_wasm() -> Result<String> {
+    let sizes = wasm::run_all()?;
+    Ok(format!(
+        "wallet wasm {} bytes, {} gzipped",
+        sizes.raw, sizes.gzip
+    ))
+}
+
+/// The interop matrix.
+fn step_interop() -> Result<String> {
+    interop::run_all().map(|()| String::new())
+}
+
+/// Outcome of one step.
+enum Outcome {
+    /// Ran and succeeded, with a note and seconds taken.
+    Passed(String, f64),
+    /// Ran and failed, with the error and seconds taken.
+    Failed(String, f64),
+    /// Skipped on request.
+    Skipped,
+    /// Not run because an earlier step failed.
+    NotRun,
+}
+
+/// Runs the steps and returns the exit code; the last line printed is `N passed, N failed`.
+pub fn run_all(options: &Options) -> ExitCode {
+    let started = Instant::now();
+    let mut outcomes: Vec<(&str, Outcome)> = Vec::new();
+    let mut failed_step = None;
+    for (index, (name, step)) in STEPS.iter().enumerate() {
+        if failed_step.is_some() {
+            outcomes.push((name, Outcome::NotRun));
+            continue;
+        }
+        if options.skip.iter().any(|s| s == name) {
+            println!("==> [{}/{}] {name}: skipped", index + 1, STEPS.len());
+            outcomes.push((name, Outcome::Skipped));
+            continue;
+        }
+        println!("==> [{}/{}] {name}", index + 1, STEPS.len());
+        let t = Instant::now();
+        let result = step();
+        let secs = t.elapsed().as_secs_f64();
+        match result {
+            Ok(note) => {
+                println!("<== {name}: ok ({secs:.1}s)");
+                outcomes.push((name, Outcome::Passed(note, secs)));
+            }
+            Err(err) => {
+                println!("<== {name}: FAILED ({secs:.1}s): {err:#}");
+                outcomes.push((name, Outcome::Failed(format!("{err:#}"), secs)));
+                failed_step = Some(*name);
+            }
+        }
+    }
+    let (mut passed, mut failed, mut skipped) = (0, 0, 0);
+    println!();
+    println!("xtask test summary:");
+    for (name, outcome) in &outcomes {
+        let line = match outcome {
+            Outcome::Passed(note, secs) if note.is_empty() => {
+                passed += 1;
+                format!("ok      ({secs:.1}s)")
+            }
+            Outcome::Passed(note, secs) => {
+                passed += 1;
+                format!("ok      ({secs:.1}s) {note}")
+            }
+            Outcome::Failed(err, secs) => {
+                failed += 1;
+                let first = err.lines().next().unwrap_or_default();
+                format!("FAILED  ({secs:.1}s) {first}")
+            }
+            Outcome::Skipped => {
+                skipped += 1;
+                "skipped".to_owned()
+            }
+            Outcome::NotRun => {
+                skipped += 1;
+                "not run (an earlier step failed)".to_owned()
+            }
+        };
+        println!("  {name:<8} {line}");
+    }
+    let total = started.elapsed().as_secs_f64();
+    match failed_step {
+        Some(step) => println!("xtask test: FAILED at step `{step}` after {total:.0}s"),
+        None => println!("xtask test: all run steps passed in {total:.0}s"),
+    }
+    if skipped > 0 {
+        println!("{passed} passed, {failed} failed, {skipped} skipped");
+    } else {
+        println!("{passed} passed, {failed} failed");
+    }
+    if failed_step.is_some() {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(list: &[&str]) -> Vec<String> {
+        list.iter().map(|s| (*s).to_owned()).collect()
+    }
+
+    #[test]
+    fn parses_skip_forms() {
+        let opts = Options::parse(&args(&["--skip", "wasm,interop", "--skip=fmt"])).unwrap();
+        assert_eq!(opts.skip, ["wasm", "interop", "fmt"]);
+        let quick = Options::parse(&args(&["--quick"])).unwrap();
+        assert_eq!(quick.skip, QUICK_SKIPS);
+    }
+
+    #[test]
+    fn rejects_unknown_steps_and_options() {
+        assert!(Options::parse(&args(&["--skip", "nope"])).is_err());
+        assert!(Options::parse(&args(&["--skip"])).is_err());
+        assert!(Options::parse(&args(&["--frob"])).is_err());
+    }
+}

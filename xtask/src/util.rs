@@ -1,0 +1,172 @@
+//! Small helpers shared by the tasks: paths, running commands, stamps.
+
+use std::ffi::OsStr;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitStatus, Stdio};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+
+/// The workspace root (the parent of this crate's folder).
+pub fn repo_root() -> PathBuf {
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    manifest.parent().unwrap_or(manifest).to_path_buf()
+}
+
+/// Project-local tool folder (`.tools/`, git-ignored).
+pub fn tools_dir() -> PathBuf {
+    repo_root().join(".tools")
+}
+
+/// Cargo's target folder: `CARGO_TARGET_DIR` when set, else `<root>/target`.
+pub fn target_dir() -> PathBuf {
+    match std::env::var_os("CARGO_TARGET_DIR") {
+        Some(dir) if !dir.is_empty() => repo_root().join(dir),
+        _ => repo_root().join("target"),
+    }
+}
+
+/// A `Command` for the host cargo: the one that runs this xtask (`$CARGO`), else `cargo`.
+pub fn cargo() -> Command {
+    let program = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let mut cmd = Command::new(program);
+    cmd.current_dir(repo_root());
+    cmd
+}
+
+/// Renders a command line for logs (program and arguments, not the environment).
+pub fn display(cmd: &Command) -> String {
+    let mut parts = vec![cmd.get_program().to_string_lossy().into_owned()];
+    parts.extend(cmd.get_args().map(|a| a.to_string_lossy().into_owned()));
+    parts.join(" ")
+}
+
+/// Runs a command with inherited output and fails unless it exits successfully.
+pub fn run(cmd: &mut Command) -> Result<()> {
+    let line = display(cmd);
+    println!("$ {line}");
+    let status = cmd
+        .status()
+        .with_context(|| format!("could not start `{line}`"))?;
+    check_status(&line, status)
+}
+
+/// Turns a non-zero exit status into an error naming the command.
+pub fn check_status(line: &str, status: ExitStatus) -> Result<()> {
+    if status.success() {
+        Ok(())
+    } else {
+        bail!("`{line}` failed ({status})")
+    }
+}
+
+/// Runs a command quietly and returns its stdout when it succeeds, `None` otherwise
+/// (including when the program does not exist).
+pub fn capture(cmd: &mut Command) -> Option<String> {
+    let out = cmd
+        .stderr(Stdio::null())
+        .stdin(Stdio::null())
+        .output()
+        .ok()?;
+    if out.status.success() {
+        Some(String::from_utf8_lossy(&out.stdout).into_owned())
+    } else {
+        None
+    }
+}
+
+/// Whether `program` can be started with `args` and exits successfully.
+pub fn succeeds<S: AsRef<OsStr>>(program: S, args: &[&str]) -> bool {
+    capture(Command::new(program).args(args).stdout(Stdio::null())).is_some()
+}
+
+/// Whether this process runs as root (uid 0), read from `/proc/self/status`.
+pub fn is_root() -> bool {
+    let Ok(status) = fs::read_to_string("/proc/self/status") else {
+        return false;
+    };
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("Uid:"))
+        .and_then(|rest| rest.split_whitespace().next())
+        .is_some_and(|uid| uid == "0")
+}
+
+/// Outcome of [`run_logged`].
+pub struct Logged {
+    /// Whether the command exited successfully within the time limit.
+    pub ok: bool,
+    /// Why it failed, when it did (exit status, time-out, could not start).
+    pub reason: String,
+    /// Everything the command wrote to stdout and stderr.
+    pub output: String,
+}
+
+/// Runs a command with stdout and stderr sent to `log`, killing it after `timeout`.
+/// Never fails itself: problems are reported in the returned [`Logged`].
+pub fn run_logged(cmd: &mut Command, log: &Path, timeout: Duration) -> Logged {
+    let line = display(cmd);
+    let result = spawn_logged(cmd, log, timeout);
+    let output = fs::read_to_string(log).unwrap_or_default();
+    match result {
+        Ok(()) => Logged {
+            ok: true,
+            reason: String::new(),
+            output,
+        },
+        Err(err) => Logged {
+            ok: false,
+            reason: format!("{line}: {err:#}"),
+            output,
+        },
+    }
+}
+
+/// Spawns `cmd` into `log` and waits up to `timeout` for it to succeed.
+fn spawn_logged(cmd: &mut Command, log: &Path, timeout: Duration) -> Result<()> {
+    let file = fs::File::create(log).with_context(|| format!("creating {}", log.display()))?;
+    let err_file = file.try_clone().context("duplicating log handle")?;
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(file)
+        .stderr(err_file)
+        .spawn()
+        .context("could not start")?;
+    let start = Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().context("waiting")? {
+            if status.success() {
+                return Ok(());
+            }
+            bail!("{status}");
+        }
+        if start.elapsed() > timeout {
+            // Best effort: the child may have exited in between.
+            let _ = child.kill();
+            let _ = child.wait();
+            bail!("timed out after {}s", timeout.as_secs());
+        }
+        thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Whether the stamp file holds exactly `content` (an install with these inputs is done).
+pub fn stamp_matches(stamp: &Path, content: &str) -> bool {
+    fs::read_to_string(stamp).is_ok_and(|s| s == content)
+}
+
+/// Records `content` in the stamp file after a successful install.
+pub fn write_stamp(stamp: &Path, content: &str) -> Result<()> {
+    fs::write(stamp, content).with_context(|| format!("writing {}", stamp.display()))
+}
+
+/// Path relative to the repo root for messages; the full path when outside it.
+pub fn rel(path: &Path) -> String {
+    let root = repo_root();
+    path.strip_prefix(&root)
+        .unwrap_or(path)
+        .display()
+        .to_string()
+}
