@@ -1,1 +1,48 @@
-//! civic-id wallet.
+//! civic-wallet: the resident's wallet, running in the browser as WebAssembly.
+//!
+//! The logic lives in plain Rust modules that are tested natively; [`bindings`] exposes them to
+//! JavaScript with wasm-bindgen on wasm32. All protocol work is done by `civic-credential`.
+//!
+//! This is the wallet's first slice (holder keys, credential cards, presentations). The
+//! encrypted store, OID4VCI/OID4VP clients and the page follow in the wallet issue.
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod card;
+pub mod holder;
+pub mod presentation;
+
+#[cfg(target_arch = "wasm32")]
+pub mod bindings;
+
+/// A wallet error as shown to the page: a stable code and a readable message.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct WalletError {
+    /// Machine-readable code (for example `invalid_request`, `credential_invalid`).
+    pub code: &'static str,
+    /// What went wrong.
+    pub message: String,
+}
+
+impl WalletError {
+    /// An error with `code` and `message`.
+    pub fn new(code: &'static str, message: impl Into<String>) -> Self {
+        WalletError {
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+impl From<civic_credential::Error> for WalletError {
+    fn from(e: civic_credential::Error) -> Self {
+        WalletError::new("credential_error", e.to_string())
+    }
+}
+
+impl core::fmt::Display for WalletError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "{}: {}", self.code, self.message)
+    }
+}

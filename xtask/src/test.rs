@@ -95,9 +95,12 @@ fn step_test() -> Result<String> {
     run(util::cargo().args(["test", "--workspace"])).map(|()| String::new())
 }
 
-/// `cargo xtask wasm`.
+/// `cargo xtask wasm`, then the built wallet driven under Node.js (`wallet-wasm/tests/smoke.mjs`).
 fn step_wasm() -> Result<String> {
     let sizes = wasm::run_all()?;
+    run(std::process::Command::new("node")
+        .arg("wallet-wasm/tests/smoke.mjs")
+        .current_dir(util::repo_root()))?;
     Ok(format!(
         "wallet wasm {} bytes, {} gzipped",
         sizes.raw, sizes.gzip

@@ -1,7 +1,7 @@
 //! wasm32 signature backend: RustCrypto `p256` and `ed25519-dalek` (pure Rust).
 
 use ed25519_dalek::Signer as _;
-use p256::ecdsa::signature::{Signer as _, Verifier as _};
+use p256::ecdsa::signature::Verifier as _;
 
 use crate::error::{Error, Result};
 
@@ -56,11 +56,14 @@ pub(super) enum PublicKey {
 impl PublicKey {
     /// A P-256 public key from its coordinates; the point must be on the curve.
     pub(super) fn p256(x: &[u8], y: &[u8]) -> Result<Self> {
-        let point = p256::EncodedPoint::from_affine_coordinates(
-            p256::FieldBytes::from_slice(x),
-            p256::FieldBytes::from_slice(y),
-            false,
-        );
+        let coordinate = |c: &[u8]| -> Result<p256::FieldBytes> {
+            let bytes: [u8; 32] = c
+                .try_into()
+                .map_err(|_| Error::InvalidKey("P-256 coordinates must be 32 bytes"))?;
+            Ok(p256::FieldBytes::from(bytes))
+        };
+        let point =
+            p256::EncodedPoint::from_affine_coordinates(&coordinate(x)?, &coordinate(y)?, false);
         p256::ecdsa::VerifyingKey::from_encoded_point(&point)
             .map(PublicKey::P256)
             .map_err(|_| Error::InvalidKey("invalid P-256 public key"))

@@ -143,9 +143,9 @@ fn residency_round_trip_reveals_only_the_requested_claims() {
 #[test]
 fn age_predicates_are_computed_at_issuance() {
     let c = residency();
-    assert_eq!(c.age_equal_or_over["16"], true);
-    assert_eq!(c.age_equal_or_over["18"], false);
-    assert_eq!(c.age_equal_or_over["65"], false);
+    assert!(c.age_equal_or_over["16"]);
+    assert!(!c.age_equal_or_over["18"]);
+    assert!(!c.age_equal_or_over["65"]);
 }
 
 #[test]
