@@ -70,7 +70,7 @@ impl Date {
     /// Whole years from `self` (a birthdate) to `on`. Someone born on 29 February has their
     /// birthday on 1 March in common years.
     pub fn age_on(&self, on: Date) -> i32 {
-        let mut age = on.year - self.year;
+        let mut age = on.year.saturating_sub(self.year);
         let birthday_this_year =
             if self.month == 2 && self.day == 29 && days_in_month(on.year, 2) == 28 {
                 (3, 1)

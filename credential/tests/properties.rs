@@ -104,7 +104,7 @@ fn expected_view(
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(96))]
+    #![proptest_config(ProptestConfig::with_cases(256))]
 
     #[test]
     fn present_any_subset_reveals_exactly_that_subset(

@@ -38,6 +38,9 @@ impl<'a> SdJwt<'a> {
         if text.len() > MAX_TOKEN_BYTES {
             return Err(Error::TooLarge("SD-JWT"));
         }
+        if text.bytes().filter(|&b| b == b'~').count() > MAX_DISCLOSURES + 1 {
+            return Err(Error::TooLarge("too many disclosures"));
+        }
         let last_tilde = text
             .rfind('~')
             .ok_or(Error::MalformedSdJwt("no '~' separator"))?;
@@ -54,9 +57,6 @@ impl<'a> SdJwt<'a> {
                 }
             })
             .collect::<Result<Vec<_>>>()?;
-        if disclosures.len() > MAX_DISCLOSURES {
-            return Err(Error::TooLarge("too many disclosures"));
-        }
         Ok(SdJwt {
             jwt,
             disclosures,

@@ -319,4 +319,9 @@ fn parse_rejects_non_jwt_and_oversize() {
     assert!(matches!(SdJwt::parse("abc~"), Err(Error::MalformedJws(_))));
     let huge = "a".repeat(crate::encoding::MAX_TOKEN_BYTES + 1);
     assert!(matches!(SdJwt::parse(&huge), Err(Error::TooLarge(_))));
+    let many = format!("a.b.c{}", "~".repeat(MAX_DISCLOSURES + 2));
+    assert_eq!(
+        SdJwt::parse(&many).map(|_| ()),
+        Err(Error::TooLarge("too many disclosures"))
+    );
 }
