@@ -114,22 +114,19 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("key-binding JWT for aud {VERIFIER:?}, nonce {nonce:?}");
 
     step("5. The verifier checks it");
+    let options = |nonce| VerifyOptions {
+        now,
+        clock_skew: 60,
+        expected_vct: Some(&vct),
+        key_binding: Some(KeyBindingRequirement {
+            aud: VERIFIER,
+            nonce,
+            max_age: 300,
+        }),
+    };
     let mut trusted = StaticIssuerKeys::new();
     trusted.insert(ISSUER, issuer.public_jwk())?;
-    let verified = sd_jwt_vc::verify(
-        &presentation,
-        &trusted,
-        &VerifyOptions {
-            now,
-            clock_skew: 60,
-            expected_vct: Some(&vct),
-            key_binding: Some(KeyBindingRequirement {
-                aud: VERIFIER,
-                nonce,
-                max_age: 300,
-            }),
-        },
-    )?;
+    let verified = sd_jwt_vc::verify(&presentation, &trusted, &options(nonce))?;
     let municipality = verified.claims["residence"]["municipality_code"].clone();
     let over_16 = verified.claims["age_equal_or_over"]["16"].clone();
     println!("issuer:    {} (kid {})", verified.issuer, verified.kid);
@@ -166,20 +163,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
 
     step("6. A replayed presentation with another nonce is refused");
-    let replay = sd_jwt_vc::verify(
-        &presentation,
-        &trusted,
-        &VerifyOptions {
-            now,
-            clock_skew: 60,
-            expected_vct: Some(&vct),
-            key_binding: Some(KeyBindingRequirement {
-                aud: VERIFIER,
-                nonce: "a-new-nonce",
-                max_age: 300,
-            }),
-        },
-    );
+    let replay = sd_jwt_vc::verify(&presentation, &trusted, &options("a-new-nonce"));
     println!("{:?}", replay.map(|_| ()));
     Ok(())
 }
