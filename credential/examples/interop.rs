@@ -171,6 +171,8 @@ fn issue(out: &str) -> Res<()> {
             "issuer": ISSUER,
             "issuer_jwk": issuer.public_jwk(),
             "holder_jwk": holder.public_jwk(),
+            // Not read by the peers: lets the wallet's smoke test present this credential.
+            "holder_private_jwk": holder.to_private_jwk(),
             "vct": VCT,
             "sd_jwt": sd_jwt,
             "presentation": presentation,

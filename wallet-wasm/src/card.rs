@@ -1,10 +1,9 @@
 //! The credential card: what the wallet shows the resident about a stored credential.
 
-use civic_credential::crypto::VerifyingKey;
 use civic_credential::encoding::{optional_date, required_str};
 use civic_credential::jwk::Jwk;
 use civic_credential::sd_jwt::{process, SdJwt};
-use civic_credential::sd_jwt_vc::SD_JWT_VC_TYP;
+use civic_credential::sd_jwt_vc::{self, StaticIssuerKeys, VerifyOptions};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
@@ -25,61 +24,70 @@ pub struct CredentialCard {
     pub labels: Vec<(String, String)>,
 }
 
-/// Reads a credential in issuance form into a card. The signature is checked by the caller
-/// against the issuer's published keys before the credential is stored.
+/// Reads a stored credential (issuance form, verified when it was received) into a card.
 pub fn card(issued: &str) -> Result<CredentialCard, WalletError> {
     let sd = SdJwt::parse(issued)?;
     let processed = process(&sd.jwt.payload, &sd.disclosures)?;
     let payload = &sd.jwt.payload;
-    let mut claims = processed.claims;
-    for k in civic_credential::sd_jwt_vc::NON_DISCLOSABLE {
-        claims.remove(k);
-    }
-    let labels = LABELS
-        .iter()
-        .filter(|(path, _)| lookup(&claims, path).is_some())
-        .map(|(path, label)| (path.to_string(), label.to_string()))
-        .collect();
-    Ok(CredentialCard {
-        issuer: required_str(payload, "iss")?.to_owned(),
-        vct: required_str(payload, "vct")?.to_owned(),
-        exp: optional_date(payload, "exp")?,
-        claims,
-        labels,
-    })
+    Ok(CredentialCard::new(
+        required_str(payload, "iss")?.to_owned(),
+        required_str(payload, "vct")?.to_owned(),
+        optional_date(payload, "exp")?,
+        processed.claims,
+    ))
 }
 
-/// Checks a received credential before it is stored: `typ dc+sd-jwt`, the issuer signature with
-/// the key named by the header `kid` among `issuer_keys` (the issuer's published keys; a header
-/// without `kid` is accepted only when the issuer publishes exactly one key), every disclosure,
-/// and that it has not expired at `now`. Returns its card.
+/// How far the device clock may differ from the issuer's, in seconds.
+pub const CLOCK_SKEW: i64 = 60;
+
+/// Checks a received credential before it is stored, with the full SD-JWT VC verification of
+/// `civic-credential` (typ, the issuer key chosen by `iss` and `kid` among the issuer's published
+/// `issuer_keys`, signature, every disclosure, registered claims, validity at `now`).
+/// Returns its card.
 pub fn verify_received(
     issued: &str,
     issuer_keys: &[Jwk],
     now: i64,
 ) -> Result<CredentialCard, WalletError> {
-    let sd = SdJwt::parse(issued)?;
-    sd.jwt.require_typ(SD_JWT_VC_TYP)?;
-    let jwk = match (sd.jwt.kid(), issuer_keys) {
-        (Some(kid), keys) => keys.iter().find(|k| k.kid.as_deref() == Some(kid)),
-        (None, [only]) => Some(only),
-        (None, _) => None,
+    let iss = SdJwt::parse(issued)?
+        .jwt
+        .payload
+        .get("iss")
+        .and_then(|v| v.as_str())
+        .map(str::to_owned)
+        .ok_or(civic_credential::Error::MissingClaim("iss"))?;
+    let mut keys = StaticIssuerKeys::new();
+    for jwk in issuer_keys {
+        keys.insert(&iss, jwk)?;
     }
-    .ok_or_else(|| {
-        WalletError::new(
-            "credential_invalid",
-            "no published issuer key matches the credential",
-        )
-    })?;
-    sd.verify(&VerifyingKey::from_jwk(jwk)?)?;
-    let c = card(issued)?;
-    if c.exp.is_some_and(|exp| exp <= now) {
-        return Err(WalletError::new(
-            "credential_invalid",
-            "the credential has expired",
-        ));
+    let options = VerifyOptions {
+        now,
+        clock_skew: CLOCK_SKEW,
+        expected_vct: None,
+        key_binding: None,
+    };
+    let v = sd_jwt_vc::verify(issued, &keys, &options)?;
+    Ok(CredentialCard::new(v.issuer, v.vct, v.exp, v.claims))
+}
+
+impl CredentialCard {
+    fn new(issuer: String, vct: String, exp: Option<i64>, mut claims: Map<String, Value>) -> Self {
+        for k in sd_jwt_vc::NON_DISCLOSABLE {
+            claims.remove(k);
+        }
+        let labels = LABELS
+            .iter()
+            .filter(|(path, _)| lookup(&claims, path).is_some())
+            .map(|(path, label)| (path.to_string(), label.to_string()))
+            .collect();
+        CredentialCard {
+            issuer,
+            vct,
+            exp,
+            claims,
+            labels,
+        }
     }
-    Ok(c)
 }
 
 /// Display labels of the residency credential's claims, by dotted path.

@@ -1,7 +1,7 @@
 //! Making a presentation: only the requested claims, bound to the verifier by a KB-JWT.
 
 use civic_credential::jwk::Jwk;
-use civic_credential::sd_jwt::ClaimPath;
+use civic_credential::sd_jwt::{ClaimPath, SdJwt};
 use civic_credential::sd_jwt_vc;
 
 use crate::holder::load_holder_key;
@@ -32,6 +32,19 @@ pub fn present(
         ));
     }
     let key = load_holder_key(holder)?;
+    let cnf = SdJwt::parse(issued)?
+        .jwt
+        .payload
+        .get("cnf")
+        .and_then(|c| c.get("jwk"))
+        .and_then(|j| serde_json::from_value::<Jwk>(j.clone()).ok())
+        .ok_or(civic_credential::Error::MissingHolderKey)?;
+    if cnf.thumbprint()? != key.public_jwk().thumbprint()? {
+        return Err(WalletError::new(
+            "invalid_key",
+            "this key is not the credential's holder key (cnf)",
+        ));
+    }
     Ok(sd_jwt_vc::present(
         issued,
         &request.paths,
@@ -118,22 +131,40 @@ mod tests {
 
     #[test]
     fn received_credentials_are_verified_before_storing() {
+        use civic_credential::Error;
         let holder = generate_holder_key().unwrap();
         let (issued, issuer) = issue(&holder);
         let published = [issuer.public_jwk().clone()];
-        assert!(verify_received(&issued, &published, NOW).is_ok());
-        let err = verify_received(&issued, &published, NOW + 1000).unwrap_err();
-        assert_eq!(err.code, "credential_invalid");
-        let stranger = SigningKey::generate(Algorithm::Es256, &mut OsRng)
+        let c = verify_received(&issued, &published, NOW).unwrap();
+        assert_eq!(c, card(&issued).unwrap());
+        let err = |r: Result<_, WalletError>| r.unwrap_err();
+        assert_eq!(
+            err(verify_received(&issued, &published, NOW + 2000)),
+            Error::Expired.into()
+        );
+        let impostor = SigningKey::generate(Algorithm::Es256, &mut OsRng)
             .unwrap()
             .with_kid("k1");
-        let err = verify_received(&issued, &[stranger.public_jwk().clone()], NOW).unwrap_err();
         assert_eq!(
-            err,
-            WalletError::from(civic_credential::Error::InvalidSignature)
+            err(verify_received(
+                &issued,
+                &[impostor.public_jwk().clone()],
+                NOW
+            )),
+            Error::InvalidSignature.into()
         );
-        let err = verify_received(&issued, &[], NOW).unwrap_err();
-        assert_eq!(err.code, "credential_invalid");
+        assert_eq!(
+            err(verify_received(&issued, &[], NOW)),
+            Error::IssuerKeyNotFound {
+                iss: "https://rotterdam.example".into(),
+                kid: "k1".into()
+            }
+            .into()
+        );
+        assert_eq!(
+            err(verify_received(&issued, &[holder.to_public()], NOW)),
+            Error::MissingClaim("kid").into()
+        );
     }
 
     #[test]
@@ -186,6 +217,12 @@ mod tests {
         request.paths = vec![ClaimPath::keys(["shoe_size"])];
         let err = present(&issued, &request, &holder, NOW).unwrap_err();
         assert!(err.message.contains("shoe_size"), "{err}");
+        let other = generate_holder_key().unwrap();
+        request.paths = vec![ClaimPath::keys(["given_name"])];
+        assert_eq!(
+            present(&issued, &request, &other, NOW).unwrap_err().code,
+            "invalid_key"
+        );
         assert_eq!(
             present("garbage", &request, &holder, NOW).unwrap_err().code,
             "credential_error"
