@@ -171,6 +171,17 @@ pub enum Error {
     #[error("status list token expired")]
     StatusListExpired,
 
+    // ---- OID4VCI proofs -------------------------------------------------------------------
+    /// The proof JWT's `aud` is not this credential issuer.
+    #[error("proof audience mismatch")]
+    ProofAudienceMismatch,
+    /// The proof JWT's `iat` is outside the accepted window.
+    #[error("proof iat outside the accepted window")]
+    ProofIatOutOfWindow,
+    /// The proof JWT carries no usable `jwk` header (or also names a `kid`/`x5c`).
+    #[error("proof key: {0}")]
+    ProofKey(&'static str),
+
     // ---- residency model ------------------------------------------------------------------
     /// A date is not a valid `YYYY-MM-DD` calendar date.
     #[error("invalid date {0:?}")]

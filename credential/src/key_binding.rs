@@ -58,7 +58,7 @@ pub fn bind(
     claims.insert("nonce".into(), nonce.into());
     claims.insert("sd_hash".into(), sha256_b64(presentation).into());
     // The holder key is in the credential's cnf; a kid would only help a tracker.
-    let signer = NoKid(holder);
+    let signer = crate::crypto::WithoutKid(holder);
     let kb = jws::sign(KB_JWT_TYP, Map::new(), &claims, &signer)?;
     Ok(format!("{presentation}{kb}"))
 }
@@ -105,18 +105,4 @@ pub fn verify(
         nonce,
         sd_hash,
     })
-}
-
-struct NoKid<'a>(&'a dyn JwsSigner);
-
-impl JwsSigner for NoKid<'_> {
-    fn algorithm(&self) -> crate::crypto::Algorithm {
-        self.0.algorithm()
-    }
-    fn key_id(&self) -> Option<&str> {
-        None
-    }
-    fn sign(&self, message: &[u8]) -> Result<Vec<u8>> {
-        self.0.sign(message)
-    }
 }

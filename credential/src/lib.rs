@@ -4,6 +4,7 @@
 //! - [`key_binding`]: key-binding JWTs (`kb+jwt`).
 //! - [`sd_jwt_vc`]: the SD-JWT VC profile (`dc+sd-jwt`) with issuer key binding and validity.
 //! - [`status_list`]: IETF Token Status List (`statuslist+jwt`).
+//! - [`oid4vci`]: OpenID for Verifiable Credential Issuance 1.0 messages and proof JWTs.
 //! - [`residency`]: the residency credential's claims and age predicates.
 //! - [`pseudonym`]: pairwise pseudonyms for civic platforms.
 //! - [`crypto`] and [`jwk`]: ES256 / EdDSA behind an allow-list; aws-lc-rs natively, RustCrypto on wasm32.
@@ -19,6 +20,7 @@ pub mod error;
 pub mod jwk;
 pub mod jws;
 pub mod key_binding;
+pub mod oid4vci;
 pub mod pseudonym;
 pub mod residency;
 pub mod sd_jwt;

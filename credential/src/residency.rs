@@ -67,6 +67,18 @@ impl Date {
         Date { year, month, day }
     }
 
+    /// The Unix time of this date's midnight (UTC).
+    pub fn to_unix(&self) -> i64 {
+        // Howard Hinnant's days-from-civil algorithm.
+        let y = i64::from(self.year) - i64::from(self.month <= 2);
+        let era = y.div_euclid(400);
+        let yoe = y.rem_euclid(400);
+        let m = i64::from(self.month);
+        let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(self.day) - 1;
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+        (era * 146_097 + doe - 719_468) * 86_400
+    }
+
     /// Whole years from `self` (a birthdate) to `on`. Someone born on 29 February has their
     /// birthday on 1 March in common years.
     pub fn age_on(&self, on: Date) -> i32 {
@@ -231,6 +243,16 @@ impl ResidencyClaims {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn unix_round_trip() {
+        for secs in [0i64, 951_782_400, 1_795_000_000, -86_400 * 365 * 80] {
+            let d = Date::from_unix(secs);
+            assert_eq!(Date::from_unix(d.to_unix()), d);
+            assert!(d.to_unix() <= secs && secs - d.to_unix() < 86_400);
+        }
+        assert_eq!(Date::parse("2000-02-29").map(|d| d.to_unix()), Ok(951_782_400));
+    }
 
     #[test]
     fn dates_parse_and_reject() {

@@ -17,5 +17,5 @@ fi
 cp "$HERE/package.json" "$HERE/package-lock.json" "$TOOLS/node/"
 (cd "$TOOLS/node" && npm ci --no-audit --no-fund --loglevel=error)
 
-echo "python: $("$TOOLS/venv/bin/python" -c 'from importlib.metadata import version as v; print("sd-jwt", v("sd-jwt"), "jwcrypto", v("jwcrypto"), "token-status-list", v("token-status-list"))')"
+echo "python: $("$TOOLS/venv/bin/python" -c 'from importlib.metadata import version as v; print(*(f"{n} {v(n)}" for n in ("sd-jwt", "jwcrypto", "token-status-list", "soft-webauthn", "fido2")))')"
 echo "node:   $(cd "$TOOLS/node" && npm ls --depth=0 2>/dev/null | tail -n +2 | tr -d '│├└─┬ ' | tr '\n' ' ')"

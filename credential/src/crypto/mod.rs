@@ -60,6 +60,22 @@ pub trait JwsSigner {
     fn sign(&self, message: &[u8]) -> Result<Vec<u8>>;
 }
 
+/// Wraps a signer so that no `kid` goes into the header (KB-JWTs and proof JWTs, whose key travels
+/// elsewhere; a kid would only help a tracker).
+pub struct WithoutKid<'a>(pub &'a dyn JwsSigner);
+
+impl JwsSigner for WithoutKid<'_> {
+    fn algorithm(&self) -> Algorithm {
+        self.0.algorithm()
+    }
+    fn key_id(&self) -> Option<&str> {
+        None
+    }
+    fn sign(&self, message: &[u8]) -> Result<Vec<u8>> {
+        self.0.sign(message)
+    }
+}
+
 /// A private signing key (ES256 or Ed25519).
 pub struct SigningKey {
     alg: Algorithm,

@@ -1,0 +1,152 @@
+// civic-issuer resident pages: WebAuthn ceremonies and the credential offer dialog.
+// Plain ES module, no dependencies. The server sends and expects base64url JSON (webauthn-rs).
+
+const b64uToBuf = (s) => {
+  const b = atob(s.replace(/-/g, '+').replace(/_/g, '/') + '==='.slice((s.length + 3) % 4));
+  return Uint8Array.from(b, (c) => c.charCodeAt(0)).buffer;
+};
+const bufToB64u = (buf) =>
+  btoa(String.fromCharCode(...new Uint8Array(buf))).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+
+const status = (msg, isError = false) => {
+  const el = document.getElementById('status');
+  if (!el) return;
+  el.textContent = msg;
+  el.classList.toggle('error', isError);
+};
+
+const csrf = () => document.querySelector('meta[name="csrf-token"]')?.content ?? '';
+
+async function api(path, body, method = 'POST') {
+  const res = await fetch(path, {
+    method,
+    credentials: 'same-origin',
+    headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': csrf() },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const data = await res.json().catch(() => ({}));
+  if (!res.ok) throw new Error(data.error_description || `request failed (${res.status})`);
+  return data;
+}
+
+function creationOptions(json) {
+  const pk = structuredClone(json.publicKey);
+  pk.challenge = b64uToBuf(pk.challenge);
+  pk.user.id = b64uToBuf(pk.user.id);
+  pk.excludeCredentials = (pk.excludeCredentials || []).map((c) => ({ ...c, id: b64uToBuf(c.id) }));
+  return { publicKey: pk };
+}
+
+function requestOptions(json) {
+  const pk = structuredClone(json.publicKey);
+  pk.challenge = b64uToBuf(pk.challenge);
+  pk.allowCredentials = (pk.allowCredentials || []).map((c) => ({ ...c, id: b64uToBuf(c.id) }));
+  return { publicKey: pk };
+}
+
+function registrationJSON(cred) {
+  return {
+    id: cred.id,
+    rawId: bufToB64u(cred.rawId),
+    type: cred.type,
+    response: {
+      attestationObject: bufToB64u(cred.response.attestationObject),
+      clientDataJSON: bufToB64u(cred.response.clientDataJSON),
+      transports: cred.response.getTransports ? cred.response.getTransports() : [],
+    },
+    extensions: cred.getClientExtensionResults(),
+  };
+}
+
+function authenticationJSON(cred) {
+  return {
+    id: cred.id,
+    rawId: bufToB64u(cred.rawId),
+    type: cred.type,
+    response: {
+      authenticatorData: bufToB64u(cred.response.authenticatorData),
+      clientDataJSON: bufToB64u(cred.response.clientDataJSON),
+      signature: bufToB64u(cred.response.signature),
+      userHandle: cred.response.userHandle ? bufToB64u(cred.response.userHandle) : null,
+    },
+    extensions: cred.getClientExtensionResults(),
+  };
+}
+
+async function register(startPath, finishPath, body) {
+  const options = await api(startPath, body);
+  status('Follow the prompt on your device…');
+  const cred = await navigator.credentials.create(creationOptions(options));
+  return api(finishPath, registrationJSON(cred));
+}
+
+const handlers = {
+  'enroll-form': (form) =>
+    form.addEventListener('submit', async (ev) => {
+      ev.preventDefault();
+      try {
+        const done = await register('/api/enroll/start', '/api/enroll/finish', { code: form.code.value });
+        location.assign(done.redirect || '/me');
+      } catch (e) {
+        status(e.message, true);
+      }
+    }),
+  'login-button': (btn) =>
+    btn.addEventListener('click', async () => {
+      try {
+        const options = await api('/api/login/start');
+        status('Follow the prompt on your device…');
+        const cred = await navigator.credentials.get(requestOptions(options));
+        const done = await api('/api/login/finish', authenticationJSON(cred));
+        location.assign(done.redirect || '/me');
+      } catch (e) {
+        status(e.message, true);
+      }
+    }),
+  'add-passkey': (btn) =>
+    btn.addEventListener('click', async () => {
+      try {
+        await register('/api/passkeys/start', '/api/passkeys/finish');
+        location.reload();
+      } catch (e) {
+        status(e.message, true);
+      }
+    }),
+  'offer-button': (btn) =>
+    btn.addEventListener('click', async () => {
+      try {
+        const offer = await api('/api/offers');
+        document.getElementById('offer-qr').innerHTML = offer.qr_svg;
+        const link = document.getElementById('offer-link');
+        link.href = offer.wallet_link || offer.openid_credential_offer_url;
+        if (offer.tx_code) {
+          document.getElementById('offer-tx-code').textContent = offer.tx_code;
+          document.getElementById('offer-tx').hidden = false;
+        }
+        document.getElementById('offer').hidden = false;
+        status('Offer ready.');
+      } catch (e) {
+        status(e.message, true);
+      }
+    }),
+  logout: (btn) =>
+    btn.addEventListener('click', async () => {
+      await api('/api/logout').catch(() => {});
+      location.assign('/login');
+    }),
+};
+
+for (const [id, attach] of Object.entries(handlers)) {
+  const el = document.getElementById(id);
+  if (el) attach(el);
+}
+for (const btn of document.querySelectorAll('[data-remove-passkey]')) {
+  btn.addEventListener('click', async () => {
+    try {
+      await api(`/api/passkeys/${encodeURIComponent(btn.dataset.removePasskey)}`, undefined, 'DELETE');
+      location.reload();
+    } catch (e) {
+      status(e.message, true);
+    }
+  });
+}

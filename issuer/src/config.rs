@@ -1,0 +1,186 @@
+//! The issuer's configuration file (`config.toml` in the data directory).
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+/// Settings an agency may change. Defaults suit a production deployment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// The public base URL; also the credential issuer identifier and the credentials' `iss`.
+    pub public_url: String,
+    /// The agency's name, shown to residents and wallets.
+    #[serde(default = "default_agency")]
+    pub agency_name: String,
+    /// The WebAuthn relying party id (the public URL's host by default).
+    pub rp_id: String,
+    /// Ask for a 6-digit transaction code with each offer.
+    #[serde(default)]
+    pub tx_code: bool,
+    /// Credential signing algorithm: `ES256` or `EdDSA`.
+    #[serde(default = "default_alg")]
+    pub credential_alg: String,
+    /// How long a credential is valid (capped by the residency's valid-until date).
+    #[serde(default = "d90")]
+    pub credential_validity_days: u32,
+    /// The most proofs one credential request may carry.
+    #[serde(default = "d10")]
+    pub batch_size: u32,
+    /// Lifetime of a pre-authorized code and its offer.
+    #[serde(default = "d300")]
+    pub offer_ttl_secs: u32,
+    /// Lifetime of an access token.
+    #[serde(default = "d300")]
+    pub access_token_ttl_secs: u32,
+    /// Lifetime of a `c_nonce`.
+    #[serde(default = "d300")]
+    pub nonce_ttl_secs: u32,
+    /// How old a proof JWT may be.
+    #[serde(default = "d300")]
+    pub proof_max_age_secs: u32,
+    /// Allowed clock difference with wallets.
+    #[serde(default = "d60")]
+    pub clock_skew_secs: u32,
+    /// Lifetime of a resident's session.
+    #[serde(default = "d1800")]
+    pub session_ttl_secs: u32,
+    /// Lifetime of a WebAuthn ceremony.
+    #[serde(default = "d300")]
+    pub ceremony_ttl_secs: u32,
+    /// How long an enrollment code stays valid.
+    #[serde(default = "d30")]
+    pub code_validity_days: u32,
+    /// Statuses per status list.
+    #[serde(default = "d131072")]
+    pub status_list_size: u32,
+    /// The `ttl` of served status list tokens.
+    #[serde(default = "d300")]
+    pub status_ttl_secs: u32,
+    /// Largest accepted request body.
+    #[serde(default = "d65536")]
+    pub max_body_bytes: u32,
+    /// Enrollment and login attempts per client IP per minute.
+    #[serde(default = "d30")]
+    pub rate_limit_per_minute: u32,
+    /// A web wallet's receive page for same-device links (`…/receive`), if the agency suggests one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wallet_url: Option<String>,
+}
+
+fn default_agency() -> String {
+    "Municipality".into()
+}
+fn default_alg() -> String {
+    "ES256".into()
+}
+const fn d10() -> u32 {
+    10
+}
+const fn d30() -> u32 {
+    30
+}
+const fn d60() -> u32 {
+    60
+}
+const fn d90() -> u32 {
+    90
+}
+const fn d300() -> u32 {
+    300
+}
+const fn d1800() -> u32 {
+    1800
+}
+const fn d65536() -> u32 {
+    65536
+}
+const fn d131072() -> u32 {
+    131_072
+}
+
+/// Why the configuration is not usable.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read or written.
+    #[error("config file {0}: {1}")]
+    Io(String, std::io::Error),
+    /// The file is not valid TOML for this configuration.
+    #[error("config file {0}: {1}")]
+    Parse(String, String),
+    /// A value is out of range.
+    #[error("invalid configuration: {0}")]
+    Invalid(String),
+}
+
+impl Config {
+    /// A configuration with defaults for `public_url`.
+    pub fn new(public_url: &str) -> Result<Self, ConfigError> {
+        let url = url::Url::parse(public_url).map_err(|e| ConfigError::Invalid(format!("public URL: {e}")))?;
+        let host = url
+            .host_str()
+            .ok_or_else(|| ConfigError::Invalid("public URL has no host".into()))?
+            .to_owned();
+        let text = format!("public_url = {:?}\nrp_id = {:?}\n", public_url.trim_end_matches('/'), host);
+        let config: Config = toml::from_str(&text).map_err(|e| ConfigError::Parse("defaults".into(), e.to_string()))?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Reads and validates `config.toml` in `dir`.
+    pub fn load(dir: &Path) -> Result<Self, ConfigError> {
+        let path = dir.join("config.toml");
+        let name = path.display().to_string();
+        let text = std::fs::read_to_string(&path).map_err(|e| ConfigError::Io(name.clone(), e))?;
+        let config: Config = toml::from_str(&text).map_err(|e| ConfigError::Parse(name, e.to_string()))?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Writes `config.toml` into `dir`.
+    pub fn save(&self, dir: &Path) -> Result<(), ConfigError> {
+        let path = dir.join("config.toml");
+        let text = toml::to_string_pretty(self).map_err(|e| ConfigError::Invalid(e.to_string()))?;
+        crate::fsutil::write_atomic(&path, text.as_bytes(), false)
+            .map_err(|e| ConfigError::Io(path.display().to_string(), e))
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        let url = url::Url::parse(&self.public_url).map_err(|e| ConfigError::Invalid(format!("public_url: {e}")))?;
+        if !matches!(url.scheme(), "https" | "http") || url.query().is_some() || url.fragment().is_some() {
+            return Err(ConfigError::Invalid("public_url must be an http(s) URL without query".into()));
+        }
+        if !matches!(self.credential_alg.as_str(), "ES256" | "EdDSA") {
+            return Err(ConfigError::Invalid("credential_alg must be ES256 or EdDSA".into()));
+        }
+        if self.batch_size == 0 || self.batch_size > 100 {
+            return Err(ConfigError::Invalid("batch_size must be 1..=100".into()));
+        }
+        if !(1024..=1 << 24).contains(&self.status_list_size) {
+            return Err(ConfigError::Invalid("status_list_size must be 1024..=16777216".into()));
+        }
+        Ok(())
+    }
+
+    /// Whether cookies must be `Secure`.
+    pub fn is_https(&self) -> bool {
+        self.public_url.starts_with("https://")
+    }
+
+    /// The origin (scheme, host, port) of the public URL, which WebAuthn and CSRF checks expect.
+    pub fn origin(&self) -> String {
+        url::Url::parse(&self.public_url)
+            .map(|u| u.origin().ascii_serialization())
+            .unwrap_or_default()
+    }
+
+    /// The residency credential's `vct`.
+    pub fn vct(&self) -> String {
+        format!("{}{}", self.public_url, civic_credential::residency::RESIDENCY_VCT_PATH)
+    }
+
+    /// `public_url` + `path`.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.public_url)
+    }
+}

@@ -1,0 +1,148 @@
+//! Durable state of the issuer behind the [`Store`] trait. [`SledStore`] is the embedded default.
+//!
+//! Every method that changes state is atomic and durable when it returns: it runs in one sled
+//! transaction and flushes before returning, so an HTTP response is only sent for recorded work.
+
+mod records;
+mod sled_store;
+
+pub use records::*;
+pub use sled_store::SledStore;
+
+use civic_credential::status_list::Status;
+
+/// Why a store operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database could not be read or written (disk full, read-only, I/O error).
+    #[error("storage unavailable: {0}")]
+    Unavailable(String),
+    /// A stored record could not be decoded.
+    #[error("corrupt record {0}")]
+    Corrupt(String),
+    /// The data directory is locked by another process (a running server).
+    #[error("the data directory is in use by another process (is `civic-issuer serve` running?)")]
+    Locked,
+}
+
+/// Shorthand for store results.
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Short-lived, single-use objects, each in its own key space.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ephemeral {
+    /// A WebAuthn ceremony in progress, keyed by its cookie.
+    Ceremony,
+    /// A resident's session, keyed by the hash of its cookie.
+    Session,
+    /// A credential offer, keyed by the hash of its pre-authorized code.
+    PreAuthorizedCode,
+    /// A credential offer served by reference, keyed by its random id.
+    OfferById,
+    /// An access token, keyed by its hash.
+    AccessToken,
+    /// A `c_nonce` handed out by the nonce endpoint.
+    Nonce,
+}
+
+impl Ephemeral {
+    /// The key prefix of this kind.
+    pub(crate) fn prefix(self) -> &'static str {
+        match self {
+            Ephemeral::Ceremony => "e/cer/",
+            Ephemeral::Session => "e/ses/",
+            Ephemeral::PreAuthorizedCode => "e/pre/",
+            Ephemeral::OfferById => "e/off/",
+            Ephemeral::AccessToken => "e/tok/",
+            Ephemeral::Nonce => "e/non/",
+        }
+    }
+}
+
+/// The issuer's state. Implementations must make each call atomic and durable.
+pub trait Store: Send + Sync {
+    // ---- residents -----------------------------------------------------------------------
+    /// One resident by register id.
+    fn resident(&self, register_id: &str) -> StoreResult<Option<Resident>>;
+    /// Inserts or updates a resident from the register, and says what changed.
+    fn upsert_resident(&self, resident: &Resident) -> StoreResult<Upsert>;
+    /// All register ids that are currently on the register (not removed).
+    fn active_register_ids(&self) -> StoreResult<Vec<String>>;
+    /// Residents whose register id starts with `prefix`, at most `limit`.
+    fn search_residents(&self, prefix: &str, limit: usize) -> StoreResult<Vec<Resident>>;
+    /// Marks a resident as no longer on the register.
+    fn mark_removed(&self, register_id: &str, now: i64) -> StoreResult<()>;
+
+    // ---- enrollment codes ----------------------------------------------------------------
+    /// Stores a new code; `false` if its lookup id is already taken by a live code.
+    fn insert_code(&self, code: &EnrollmentCode, now: i64) -> StoreResult<bool>;
+    /// Checks a code's secret, counting a wrong try and locking after [`MAX_CODE_TRIES`].
+    fn check_code(&self, code_id: &str, secret_hash: &[u8; 32], now: i64) -> StoreResult<CodeCheck>;
+
+    // ---- passkeys --------------------------------------------------------------------------
+    /// The resident's passkeys.
+    fn passkeys(&self, register_id: &str) -> StoreResult<Vec<StoredPasskey>>;
+    /// Adds a passkey; when `consume_code` is given, that code is used up in the same
+    /// transaction (enrollment). Fails with `Ok(false)` if the code is no longer valid.
+    fn add_passkey(
+        &self,
+        register_id: &str,
+        passkey: &StoredPasskey,
+        consume_code: Option<&str>,
+        now: i64,
+    ) -> StoreResult<bool>;
+    /// Replaces a stored passkey (after its counter or backup state changed).
+    fn update_passkey(&self, register_id: &str, passkey: &StoredPasskey) -> StoreResult<()>;
+    /// Removes a passkey by credential id; `false` if it was not found.
+    fn remove_passkey(&self, register_id: &str, credential_id: &str) -> StoreResult<bool>;
+    /// Which resident a passkey credential id belongs to.
+    fn passkey_owner(&self, credential_id: &str) -> StoreResult<Option<String>>;
+
+    // ---- ephemeral single-use objects -------------------------------------------------------
+    /// Stores `value` under `key` until `expires`.
+    fn put_ephemeral(&self, kind: Ephemeral, key: &str, value: &[u8], expires: i64) -> StoreResult<()>;
+    /// Reads a live object without consuming it.
+    fn get_ephemeral(&self, kind: Ephemeral, key: &str, now: i64) -> StoreResult<Option<Vec<u8>>>;
+    /// Removes and returns a live object: exactly one caller gets it.
+    fn take_ephemeral(&self, kind: Ephemeral, key: &str, now: i64) -> StoreResult<Option<Vec<u8>>>;
+    /// Deletes expired objects; returns how many.
+    fn purge_expired(&self, now: i64) -> StoreResult<usize>;
+
+    // ---- credentials and status lists -----------------------------------------------------
+    /// Atomically checks that the resident may receive credentials, consumes `nonce`, allocates
+    /// one fresh random status index per holder key (never reused), and records the credentials.
+    fn allocate_credentials(&self, batch: &NewBatch, now: i64) -> StoreResult<Allocation>;
+    /// The credentials issued to a resident.
+    fn credentials_of(&self, register_id: &str) -> StoreResult<Vec<CredentialRecord>>;
+    /// Sets the status of a resident's credentials and of the lists they are in: `Revoked`
+    /// revokes every credential and blocks new ones; `Suspended` suspends valid ones and blocks new
+    /// ones; `Valid` lifts a suspension. Revocation is final. With `block` false, a revocation
+    /// leaves new issuance allowed (the register changed, not the agency's judgement).
+    /// Returns how many credentials changed.
+    fn set_resident_status(&self, register_id: &str, status: Status, block: bool) -> StoreResult<usize>;
+    /// The block on new issuance set by a revocation or suspension, if any.
+    fn resident_block(&self, register_id: &str) -> StoreResult<Option<Status>>;
+    /// A status list, with its version (bumped on each change).
+    fn status_list(&self, list: u32) -> StoreResult<Option<StoredStatusList>>;
+    /// Every issued credential's (list, idx), for consistency checks.
+    fn all_status_indexes(&self) -> StoreResult<Vec<(u32, u32)>>;
+
+    // ---- platforms, admin tokens, audit ------------------------------------------------------
+    /// Registers or renames a platform.
+    fn put_platform(&self, platform: &Platform) -> StoreResult<()>;
+    /// All registered platforms.
+    fn platforms(&self) -> StoreResult<Vec<Platform>>;
+    /// Stores an admin token hash.
+    fn put_admin_token(&self, token: &AdminToken) -> StoreResult<()>;
+    /// The admin token with this hash, if any.
+    fn admin_token(&self, hash_hex: &str) -> StoreResult<Option<AdminToken>>;
+    /// Appends an audit event.
+    fn audit(&self, event: &AuditEvent) -> StoreResult<()>;
+    /// Audit events with sequence number greater than `after`, oldest first.
+    fn audit_log(&self, after: u64, limit: usize) -> StoreResult<Vec<(u64, AuditEvent)>>;
+    /// Checks that the database is readable and writable.
+    fn health(&self) -> StoreResult<()>;
+}
+
+/// Wrong tries after which an enrollment code locks.
+pub const MAX_CODE_TRIES: u32 = 5;

@@ -1,0 +1,547 @@
+//! The sled 0.34 implementation of [`Store`]: one tree, prefixed keys, one transaction per call,
+//! and a flush before returning from every write.
+
+use std::path::Path;
+
+use rand::Rng;
+use serde::{de::DeserializeOwned, Serialize};
+use sled::transaction::{ConflictableTransactionError, TransactionError, TransactionalTree};
+
+use civic_credential::status_list::{Status, StatusList};
+
+use super::*;
+
+/// The sled-backed store.
+pub struct SledStore {
+    db: sled::Db,
+}
+
+type TxResult<T> = Result<T, ConflictableTransactionError<StoreError>>;
+
+fn map_err(e: sled::Error) -> StoreError {
+    match e {
+        sled::Error::Io(io) if io.kind() == std::io::ErrorKind::WouldBlock => StoreError::Locked,
+        sled::Error::Io(io) if io.to_string().contains("lock") => StoreError::Locked,
+        sled::Error::Corruption { .. } => StoreError::Corrupt("database".into()),
+        other => StoreError::Unavailable(other.to_string()),
+    }
+}
+
+fn map_tx(e: TransactionError<StoreError>) -> StoreError {
+    match e {
+        TransactionError::Abort(e) => e,
+        TransactionError::Storage(e) => map_err(e),
+    }
+}
+
+fn decode<T: DeserializeOwned>(key: &[u8], bytes: &[u8]) -> StoreResult<T> {
+    serde_json::from_slice(bytes).map_err(|_| StoreError::Corrupt(String::from_utf8_lossy(key).into()))
+}
+
+fn encode<T: Serialize>(value: &T) -> Vec<u8> {
+    // Serialising our own record types to JSON cannot fail (no maps with non-string keys).
+    serde_json::to_vec(value).unwrap_or_default()
+}
+
+fn tx_get<T: DeserializeOwned>(tx: &TransactionalTree, key: &[u8]) -> TxResult<Option<T>> {
+    match tx.get(key)? {
+        None => Ok(None),
+        Some(v) => decode(key, &v).map(Some).map_err(ConflictableTransactionError::Abort),
+    }
+}
+
+fn cred_key(list: u32, idx: u32) -> Vec<u8> {
+    let mut k = b"cred/".to_vec();
+    k.extend_from_slice(&list.to_be_bytes());
+    k.extend_from_slice(&idx.to_be_bytes());
+    k
+}
+
+fn resident_cred_key(register_id: &str, list: u32, idx: u32) -> Vec<u8> {
+    let mut k = format!("rc/{register_id}\0").into_bytes();
+    k.extend_from_slice(&list.to_be_bytes());
+    k.extend_from_slice(&idx.to_be_bytes());
+    k
+}
+
+fn list_key(list: u32) -> Vec<u8> {
+    let mut k = b"sl/".to_vec();
+    k.extend_from_slice(&list.to_be_bytes());
+    k
+}
+
+const CURRENT_LIST: &[u8] = b"meta/current_list";
+/// A new list is opened when the current one is this full (per mille), keeping indexes random.
+const FILL_LIMIT_PER_MILLE: u64 = 750;
+
+impl SledStore {
+    /// Opens (or creates) the database in `dir`.
+    pub fn open(dir: &Path) -> StoreResult<Self> {
+        let db = sled::Config::new().path(dir).open().map_err(map_err)?;
+        Ok(SledStore { db })
+    }
+
+    fn flush(&self) -> StoreResult<()> {
+        self.db.flush().map(|_| ()).map_err(map_err)
+    }
+
+    fn get<T: DeserializeOwned>(&self, key: &[u8]) -> StoreResult<Option<T>> {
+        match self.db.get(key).map_err(map_err)? {
+            None => Ok(None),
+            Some(v) => decode(key, &v).map(Some),
+        }
+    }
+
+    fn put<T: Serialize>(&self, key: &[u8], value: &T) -> StoreResult<()> {
+        self.db.insert(key, encode(value)).map_err(map_err)?;
+        self.flush()
+    }
+
+    fn scan<T: DeserializeOwned>(&self, prefix: &[u8]) -> StoreResult<Vec<(Vec<u8>, T)>> {
+        let mut out = Vec::new();
+        for item in self.db.scan_prefix(prefix) {
+            let (k, v) = item.map_err(map_err)?;
+            let value = decode(&k, &v)?;
+            out.push((k.to_vec(), value));
+        }
+        Ok(out)
+    }
+
+    fn transaction<T>(&self, f: impl Fn(&TransactionalTree) -> TxResult<T>) -> StoreResult<T> {
+        let out = self.db.transaction(f).map_err(map_tx)?;
+        self.flush()?;
+        Ok(out)
+    }
+
+    fn ephemeral_key(kind: Ephemeral, key: &str) -> Vec<u8> {
+        format!("{}{key}", kind.prefix()).into_bytes()
+    }
+}
+
+fn split_expiry(bytes: &[u8]) -> Option<(i64, &[u8])> {
+    let (head, rest) = bytes.split_at_checked(8)?;
+    Some((i64::from_be_bytes(head.try_into().ok()?), rest))
+}
+
+/// Updates one credential's status in its record and its list. Returns whether it changed.
+fn apply_status(tx: &TransactionalTree, list: u32, idx: u32, target: Status) -> TxResult<bool> {
+    let key = cred_key(list, idx);
+    let Some(mut rec) = tx_get::<CredentialRecord>(tx, &key)? else {
+        return Ok(false);
+    };
+    let current = rec.status;
+    let change = match target {
+        Status::Invalid => current != Status::Invalid.value(),
+        Status::Suspended => current == Status::Valid.value(),
+        _ => current == Status::Suspended.value(),
+    };
+    if !change {
+        return Ok(false);
+    }
+    rec.status = target.value();
+    tx.insert(key, encode(&rec))?;
+    let lk = list_key(list);
+    let Some(mut stored) = tx_get::<StoredStatusList>(tx, &lk)? else {
+        return Err(ConflictableTransactionError::Abort(StoreError::Corrupt("status list".into())));
+    };
+    let corrupt = |_| ConflictableTransactionError::Abort(StoreError::Corrupt("status list".into()));
+    let mut sl = StatusList::from_bytes(stored.bits, std::mem::take(&mut stored.bytes)).map_err(corrupt)?;
+    sl.set(u64::from(idx), target).map_err(corrupt)?;
+    stored.bytes = sl.as_bytes().to_vec();
+    stored.version += 1;
+    tx.insert(lk, encode(&stored))?;
+    Ok(true)
+}
+
+impl Store for SledStore {
+    fn resident(&self, register_id: &str) -> StoreResult<Option<Resident>> {
+        self.get(format!("r/{register_id}").as_bytes())
+    }
+
+    fn upsert_resident(&self, resident: &Resident) -> StoreResult<Upsert> {
+        let key = format!("r/{}", resident.register_id).into_bytes();
+        self.transaction(|tx| {
+            let old: Option<Resident> = tx_get(tx, &key)?;
+            let outcome = match &old {
+                None => Upsert::Created,
+                Some(o) if o.same_register_data(resident) && o.removed_at.is_none() => {
+                    return Ok(Upsert::Unchanged)
+                }
+                Some(o) => Upsert::Updated {
+                    municipality_changed: o.residence.municipality_code
+                        != resident.residence.municipality_code,
+                },
+            };
+            let mut new = resident.clone();
+            new.removed_at = None;
+            tx.insert(key.as_slice(), encode(&new))?;
+            Ok(outcome)
+        })
+    }
+
+    fn active_register_ids(&self) -> StoreResult<Vec<String>> {
+        Ok(self
+            .scan::<Resident>(b"r/")?
+            .into_iter()
+            .filter(|(_, r)| r.removed_at.is_none())
+            .map(|(_, r)| r.register_id)
+            .collect())
+    }
+
+    fn search_residents(&self, prefix: &str, limit: usize) -> StoreResult<Vec<Resident>> {
+        let mut out = Vec::new();
+        for item in self.db.scan_prefix(format!("r/{prefix}").as_bytes()).take(limit) {
+            let (k, v) = item.map_err(map_err)?;
+            out.push(decode(&k, &v)?);
+        }
+        Ok(out)
+    }
+
+    fn mark_removed(&self, register_id: &str, now: i64) -> StoreResult<()> {
+        let key = format!("r/{register_id}").into_bytes();
+        self.transaction(|tx| {
+            if let Some(mut r) = tx_get::<Resident>(tx, &key)? {
+                r.removed_at.get_or_insert(now);
+                tx.insert(key.as_slice(), encode(&r))?;
+            }
+            Ok(())
+        })
+    }
+
+    fn insert_code(&self, code: &EnrollmentCode, now: i64) -> StoreResult<bool> {
+        let key = format!("code/{}", code.code_id).into_bytes();
+        self.transaction(|tx| {
+            if let Some(old) = tx_get::<EnrollmentCode>(tx, &key)? {
+                let live = !old.used && old.wrong_tries < MAX_CODE_TRIES && old.expires > now;
+                if live {
+                    return Ok(false);
+                }
+            }
+            tx.insert(key.as_slice(), encode(code))?;
+            Ok(true)
+        })
+    }
+
+    fn check_code(&self, code_id: &str, secret_hash: &[u8; 32], now: i64) -> StoreResult<CodeCheck> {
+        let key = format!("code/{code_id}").into_bytes();
+        self.transaction(|tx| {
+            let Some(mut code) = tx_get::<EnrollmentCode>(tx, &key)? else {
+                return Ok(CodeCheck::Unknown);
+            };
+            if code.used {
+                return Ok(CodeCheck::Used);
+            }
+            if code.wrong_tries >= MAX_CODE_TRIES {
+                return Ok(CodeCheck::Locked);
+            }
+            if !crate::secrets::ct_eq(&code.secret_hash, secret_hash) {
+                code.wrong_tries += 1;
+                tx.insert(key.as_slice(), encode(&code))?;
+                return Ok(match MAX_CODE_TRIES - code.wrong_tries {
+                    0 => CodeCheck::Locked,
+                    tries_left => CodeCheck::Wrong { tries_left },
+                });
+            }
+            if code.expires <= now {
+                return Ok(CodeCheck::Expired);
+            }
+            Ok(CodeCheck::Valid {
+                register_id: code.register_id.clone(),
+            })
+        })
+    }
+
+    fn passkeys(&self, register_id: &str) -> StoreResult<Vec<StoredPasskey>> {
+        Ok(self
+            .scan(format!("pk/{register_id}\0").as_bytes())?
+            .into_iter()
+            .map(|(_, p)| p)
+            .collect())
+    }
+
+    fn add_passkey(
+        &self,
+        register_id: &str,
+        passkey: &StoredPasskey,
+        consume_code: Option<&str>,
+        now: i64,
+    ) -> StoreResult<bool> {
+        let pk_key = format!("pk/{register_id}\0{}", passkey.credential_id).into_bytes();
+        let owner_key = format!("pko/{}", passkey.credential_id).into_bytes();
+        self.transaction(|tx| {
+            if let Some(code_id) = consume_code {
+                let key = format!("code/{code_id}").into_bytes();
+                let Some(mut code) = tx_get::<EnrollmentCode>(tx, &key)? else {
+                    return Ok(false);
+                };
+                if code.used
+                    || code.expires <= now
+                    || code.wrong_tries >= MAX_CODE_TRIES
+                    || code.register_id != register_id
+                {
+                    return Ok(false);
+                }
+                code.used = true;
+                tx.insert(key, encode(&code))?;
+            }
+            if tx.get(owner_key.as_slice())?.is_some() {
+                return Ok(false);
+            }
+            tx.insert(pk_key.as_slice(), encode(passkey))?;
+            tx.insert(owner_key.as_slice(), register_id.as_bytes())?;
+            Ok(true)
+        })
+    }
+
+    fn update_passkey(&self, register_id: &str, passkey: &StoredPasskey) -> StoreResult<()> {
+        self.put(format!("pk/{register_id}\0{}", passkey.credential_id).as_bytes(), passkey)
+    }
+
+    fn remove_passkey(&self, register_id: &str, credential_id: &str) -> StoreResult<bool> {
+        let pk_key = format!("pk/{register_id}\0{credential_id}").into_bytes();
+        let owner_key = format!("pko/{credential_id}").into_bytes();
+        self.transaction(|tx| {
+            let found = tx.remove(pk_key.as_slice())?.is_some();
+            if found {
+                tx.remove(owner_key.as_slice())?;
+            }
+            Ok(found)
+        })
+    }
+
+    fn passkey_owner(&self, credential_id: &str) -> StoreResult<Option<String>> {
+        Ok(self
+            .db
+            .get(format!("pko/{credential_id}").as_bytes())
+            .map_err(map_err)?
+            .map(|v| String::from_utf8_lossy(&v).into_owned()))
+    }
+
+    fn put_ephemeral(&self, kind: Ephemeral, key: &str, value: &[u8], expires: i64) -> StoreResult<()> {
+        let mut bytes = expires.to_be_bytes().to_vec();
+        bytes.extend_from_slice(value);
+        self.db.insert(Self::ephemeral_key(kind, key), bytes).map_err(map_err)?;
+        self.flush()
+    }
+
+    fn get_ephemeral(&self, kind: Ephemeral, key: &str, now: i64) -> StoreResult<Option<Vec<u8>>> {
+        let Some(bytes) = self.db.get(Self::ephemeral_key(kind, key)).map_err(map_err)? else {
+            return Ok(None);
+        };
+        Ok(split_expiry(&bytes).filter(|(exp, _)| *exp > now).map(|(_, v)| v.to_vec()))
+    }
+
+    fn take_ephemeral(&self, kind: Ephemeral, key: &str, now: i64) -> StoreResult<Option<Vec<u8>>> {
+        let Some(bytes) = self.db.remove(Self::ephemeral_key(kind, key)).map_err(map_err)? else {
+            return Ok(None);
+        };
+        self.flush()?;
+        Ok(split_expiry(&bytes).filter(|(exp, _)| *exp > now).map(|(_, v)| v.to_vec()))
+    }
+
+    fn purge_expired(&self, now: i64) -> StoreResult<usize> {
+        let mut n = 0;
+        for item in self.db.scan_prefix(b"e/") {
+            let (k, v) = item.map_err(map_err)?;
+            if split_expiry(&v).is_none_or(|(exp, _)| exp <= now) {
+                self.db.remove(k).map_err(map_err)?;
+                n += 1;
+            }
+        }
+        if n > 0 {
+            self.flush()?;
+        }
+        Ok(n)
+    }
+
+    fn allocate_credentials(&self, batch: &NewBatch, now: i64) -> StoreResult<Allocation> {
+        let resident_key = format!("r/{}", batch.register_id).into_bytes();
+        let block_key = format!("rb/{}", batch.register_id).into_bytes();
+        let nonce_key = batch.nonce.as_deref().map(|n| Self::ephemeral_key(Ephemeral::Nonce, n));
+        let list_size = batch.list_size.max(8);
+        self.transaction(|tx| {
+            match tx_get::<Resident>(tx, &resident_key)? {
+                None => return Ok(Allocation::Denied("not on the register")),
+                Some(r) if r.removed_at.is_some() => return Ok(Allocation::Denied("no longer on the register")),
+                Some(_) => {}
+            }
+            if tx.get(block_key.as_slice())?.is_some() {
+                return Ok(Allocation::Denied("credentials are revoked or suspended"));
+            }
+            if let Some(nk) = &nonce_key {
+                let live = tx
+                    .remove(nk.as_slice())?
+                    .and_then(|b| split_expiry(&b).map(|(exp, _)| exp > now))
+                    .unwrap_or(false);
+                if !live {
+                    return Ok(Allocation::NonceInvalid);
+                }
+            }
+            let mut list = match tx.get(CURRENT_LIST)? {
+                Some(b) => u32::from_be_bytes(b.as_ref().try_into().unwrap_or([0; 4])),
+                None => 0,
+            };
+            let mut rng = rand::thread_rng();
+            let mut out = Vec::with_capacity(batch.holder_thumbprints.len());
+            for thumbprint in &batch.holder_thumbprints {
+                let mut stored = match tx_get::<StoredStatusList>(tx, &list_key(list))? {
+                    Some(s) => s,
+                    None => new_list(list_size),
+                };
+                if u64::from(stored.allocated) * 1000 >= u64::from(stored.size) * FILL_LIMIT_PER_MILLE {
+                    list += 1;
+                    stored = new_list(list_size);
+                }
+                let idx = loop {
+                    let idx = rng.gen_range(0..stored.size);
+                    if tx.get(cred_key(list, idx))?.is_none() {
+                        break idx;
+                    }
+                };
+                let rec = CredentialRecord {
+                    list,
+                    idx,
+                    register_id: batch.register_id.clone(),
+                    kid: batch.kid.clone(),
+                    iat: batch.iat,
+                    exp: batch.exp,
+                    holder_thumbprint: thumbprint.clone(),
+                    status: Status::Valid.value(),
+                };
+                tx.insert(cred_key(list, idx), encode(&rec))?;
+                tx.insert(resident_cred_key(&batch.register_id, list, idx), &[])?;
+                stored.allocated += 1;
+                tx.insert(list_key(list), encode(&stored))?;
+                out.push(rec);
+            }
+            tx.insert(CURRENT_LIST, &list.to_be_bytes())?;
+            Ok(Allocation::Allocated(out))
+        })
+    }
+
+    fn credentials_of(&self, register_id: &str) -> StoreResult<Vec<CredentialRecord>> {
+        let mut out = Vec::new();
+        for item in self.db.scan_prefix(format!("rc/{register_id}\0").as_bytes()) {
+            let (k, _) = item.map_err(map_err)?;
+            let tail = &k[k.len().saturating_sub(8)..];
+            let mut key = b"cred/".to_vec();
+            key.extend_from_slice(tail);
+            if let Some(rec) = self.get::<CredentialRecord>(&key)? {
+                out.push(rec);
+            }
+        }
+        Ok(out)
+    }
+
+    fn set_resident_status(&self, register_id: &str, status: Status, block: bool) -> StoreResult<usize> {
+        let block_key = format!("rb/{register_id}").into_bytes();
+        // First set (or lift) the block on new issuance, so no credential can slip in after
+        // the scan below.
+        self.transaction(|tx| {
+            let current = tx.get(block_key.as_slice())?;
+            match status {
+                Status::Invalid if block => {
+                    tx.insert(block_key.as_slice(), &[Status::Invalid.value()])?;
+                }
+                Status::Suspended if current.is_none() => {
+                    tx.insert(block_key.as_slice(), &[Status::Suspended.value()])?;
+                }
+                Status::Valid if current.as_deref() == Some(&[Status::Suspended.value()]) => {
+                    tx.remove(block_key.as_slice())?;
+                }
+                _ => {}
+            }
+            Ok(())
+        })?;
+        let creds = self.credentials_of(register_id)?;
+        let mut changed = 0;
+        for chunk in creds.chunks(64) {
+            changed += self.transaction(|tx| {
+                let mut n = 0;
+                for c in chunk {
+                    n += usize::from(apply_status(tx, c.list, c.idx, status)?);
+                }
+                Ok(n)
+            })?;
+        }
+        Ok(changed)
+    }
+
+    fn resident_block(&self, register_id: &str) -> StoreResult<Option<Status>> {
+        let v = self.db.get(format!("rb/{register_id}").as_bytes()).map_err(map_err)?;
+        Ok(v.and_then(|b| match b.first() {
+            Some(1) => Some(Status::Invalid),
+            Some(2) => Some(Status::Suspended),
+            _ => None,
+        }))
+    }
+
+    fn status_list(&self, list: u32) -> StoreResult<Option<StoredStatusList>> {
+        self.get(&list_key(list))
+    }
+
+    fn all_status_indexes(&self) -> StoreResult<Vec<(u32, u32)>> {
+        let mut out = Vec::new();
+        for item in self.db.scan_prefix(b"cred/") {
+            let (k, _) = item.map_err(map_err)?;
+            let tail = &k[5..];
+            let (Ok(l), Ok(i)) = (tail[..4].try_into(), tail[4..].try_into()) else {
+                return Err(StoreError::Corrupt("credential key".into()));
+            };
+            out.push((u32::from_be_bytes(l), u32::from_be_bytes(i)));
+        }
+        Ok(out)
+    }
+
+    fn put_platform(&self, platform: &Platform) -> StoreResult<()> {
+        self.put(format!("plat/{}", platform.id).as_bytes(), platform)
+    }
+
+    fn platforms(&self) -> StoreResult<Vec<Platform>> {
+        Ok(self.scan(b"plat/")?.into_iter().map(|(_, p)| p).collect())
+    }
+
+    fn put_admin_token(&self, token: &AdminToken) -> StoreResult<()> {
+        self.put(format!("adm/{}", token.hash_hex).as_bytes(), token)
+    }
+
+    fn admin_token(&self, hash_hex: &str) -> StoreResult<Option<AdminToken>> {
+        self.get(format!("adm/{hash_hex}").as_bytes())
+    }
+
+    fn audit(&self, event: &AuditEvent) -> StoreResult<()> {
+        let seq = self.db.generate_id().map_err(map_err)?;
+        let mut key = b"aud/".to_vec();
+        key.extend_from_slice(&seq.to_be_bytes());
+        self.put(&key, event)
+    }
+
+    fn audit_log(&self, after: u64, limit: usize) -> StoreResult<Vec<(u64, AuditEvent)>> {
+        let mut start = b"aud/".to_vec();
+        start.extend_from_slice(&after.saturating_add(1).to_be_bytes());
+        let mut out = Vec::new();
+        for item in self.db.range(start..).take(limit) {
+            let (k, v) = item.map_err(map_err)?;
+            let Some(seq) = k.strip_prefix(b"aud/").and_then(|s| <[u8; 8]>::try_from(s).ok()) else {
+                break;
+            };
+            out.push((u64::from_be_bytes(seq), decode(&k, &v)?));
+        }
+        Ok(out)
+    }
+
+    fn health(&self) -> StoreResult<()> {
+        self.db.insert(b"meta/health", &[1]).map_err(map_err)?;
+        self.flush()
+    }
+}
+
+fn new_list(size: u32) -> StoredStatusList {
+    StoredStatusList {
+        bits: 2,
+        size,
+        allocated: 0,
+        version: 0,
+        bytes: vec![0; (size as usize).div_ceil(4)],
+    }
+}
