@@ -251,7 +251,10 @@ mod tests {
             assert_eq!(Date::from_unix(d.to_unix()), d);
             assert!(d.to_unix() <= secs && secs - d.to_unix() < 86_400);
         }
-        assert_eq!(Date::parse("2000-02-29").map(|d| d.to_unix()), Ok(951_782_400));
+        assert_eq!(
+            Date::parse("2000-02-29").map(|d| d.to_unix()),
+            Ok(951_782_400)
+        );
     }
 
     #[test]

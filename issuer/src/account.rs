@@ -47,13 +47,21 @@ pub fn account_view(issuer: &Issuer, register_id: &str) -> Result<Value, ApiErro
 
 /// Removes one of the resident's passkeys; the last one cannot be removed (the resident would
 /// be locked out and need a new letter).
-pub fn remove_passkey(issuer: &Issuer, register_id: &str, credential_id: &str) -> Result<(), ApiError> {
+pub fn remove_passkey(
+    issuer: &Issuer,
+    register_id: &str,
+    credential_id: &str,
+) -> Result<(), ApiError> {
     let keys = issuer.store.passkeys(register_id)?;
     if !keys.iter().any(|p| p.credential_id == credential_id) {
         return Err(ApiError::not_found("no such passkey"));
     }
     if keys.len() == 1 {
-        return Err(ApiError::new(409, "last_passkey", "add another passkey before removing this one"));
+        return Err(ApiError::new(
+            409,
+            "last_passkey",
+            "add another passkey before removing this one",
+        ));
     }
     issuer.store.remove_passkey(register_id, credential_id)?;
     issuer.audit("resident", "passkey_removed", Some(register_id), "")?;

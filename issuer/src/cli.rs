@@ -75,7 +75,11 @@ enum Command {
         #[command(flatten)]
         data: Data,
         /// One resident.
-        #[arg(long, conflicts_with = "all_unenrolled", required_unless_present = "all_unenrolled")]
+        #[arg(
+            long,
+            conflicts_with = "all_unenrolled",
+            required_unless_present = "all_unenrolled"
+        )]
         resident: Option<String>,
         /// Every resident on the register without a passkey.
         #[arg(long)]
@@ -149,7 +153,9 @@ pub fn main() -> ExitCode {
 fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     if std::env::var("LOG_FORMAT").as_deref() == Ok("json") {
         builder.json().init();
     } else {
@@ -167,24 +173,57 @@ fn api(e: crate::error::ApiError) -> anyhow::Error {
 
 fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Command::Init { data, public_url, agency, ed25519, tx_code, did_docs } => {
-            init(&data.data, &public_url, &agency, ed25519, tx_code, &did_docs)
-        }
-        Command::ImportRegister { data, file, dry_run, report } => {
+        Command::Init {
+            data,
+            public_url,
+            agency,
+            ed25519,
+            tx_code,
+            did_docs,
+        } => init(
+            &data.data,
+            &public_url,
+            &agency,
+            ed25519,
+            tx_code,
+            &did_docs,
+        ),
+        Command::ImportRegister {
+            data,
+            file,
+            dry_run,
+            report,
+        } => {
             let issuer = open(&data)?;
-            let f = std::fs::File::open(&file).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+            let f = std::fs::File::open(&file)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
             let size = f.metadata().map(|m| m.len()).unwrap_or(0);
             let progress = std::io::IsTerminal::is_terminal(&std::io::stderr());
-            let r = issuer.import_register(std::io::BufReader::new(f), size, ImportOptions { dry_run, progress }).map_err(api)?;
+            let r = issuer
+                .import_register(
+                    std::io::BufReader::new(f),
+                    size,
+                    ImportOptions { dry_run, progress },
+                )
+                .map_err(api)?;
             let report_path = report.unwrap_or_else(|| file.with_extension("rejected.csv"));
             if !r.rejected.is_empty() {
                 write_rejections(&report_path, &r.rejected)?;
-                eprintln!("{} rows rejected; see {}", r.rejected.len(), report_path.display());
+                eprintln!(
+                    "{} rows rejected; see {}",
+                    r.rejected.len(),
+                    report_path.display()
+                );
             }
             println!("{}", serde_json::to_string_pretty(&r)?);
             Ok(())
         }
-        Command::EnrollmentCodes { data, resident, all_unenrolled, out } => {
+        Command::EnrollmentCodes {
+            data,
+            resident,
+            all_unenrolled,
+            out,
+        } => {
             let issuer = open(&data)?;
             let ids = match resident {
                 Some(id) => vec![id],
@@ -209,7 +248,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::RegisterPlatform { data, id, name } => {
-            let p = open(&data)?.register_platform(&id, &name, "cli").map_err(api)?;
+            let p = open(&data)?
+                .register_platform(&id, &name, "cli")
+                .map_err(api)?;
             println!("registered platform {} ({})", p.id, p.name);
             Ok(())
         }
@@ -222,7 +263,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
 }
 
 fn status(a: &ResidentArgs, status: Status) -> anyhow::Result<()> {
-    let n = open(&a.data)?.set_status(&a.resident, status, "cli").map_err(api)?;
+    let n = open(&a.data)?
+        .set_status(&a.resident, status, "cli")
+        .map_err(api)?;
     println!("{n} credentials changed");
     Ok(())
 }
@@ -237,7 +280,14 @@ fn new_admin_token(store: &dyn Store, name: &str) -> anyhow::Result<String> {
     Ok(token)
 }
 
-fn init(dir: &Path, public_url: &str, agency: &str, ed25519: bool, tx_code: bool, did_docs: &Path) -> anyhow::Result<()> {
+fn init(
+    dir: &Path,
+    public_url: &str,
+    agency: &str,
+    ed25519: bool,
+    tx_code: bool,
+    did_docs: &Path,
+) -> anyhow::Result<()> {
     if dir.join("config.toml").exists() || dir.join("keys.json").exists() {
         anyhow::bail!("{} is already initialised", dir.display());
     }
@@ -245,30 +295,43 @@ fn init(dir: &Path, public_url: &str, agency: &str, ed25519: bool, tx_code: bool
     let mut config = Config::new(public_url)?;
     config.agency_name = agency.to_owned();
     config.tx_code = tx_code;
-    if ed25519 {
-        config.credential_alg = "ES256".into();
-    }
     config.save(dir)?;
-    KeyRing::create(dir, ed25519, now())?;
-    let store = SledStore::open(&dir.join("db"))?;
-    let token = new_admin_token(&store, "initial")?;
-    drop(store);
-    let issuer = open(&Data { data: dir.to_owned() })?;
+    let keys = KeyRing::create(dir, ed25519, now())?;
+    let store = Arc::new(SledStore::open(&dir.join("db"))?);
+    let token = new_admin_token(store.as_ref(), "initial")?;
+    let issuer =
+        Issuer::with_parts(dir, config, keys, store).map_err(|e| anyhow::anyhow!("{e}"))?;
     let doc = serde_json::to_string_pretty(&issuer.did_document())?;
     crate::fsutil::write_atomic(&dir.join("did.json"), doc.as_bytes(), false)?;
     std::fs::create_dir_all(did_docs)?;
-    let host = url::Url::parse(public_url)?.host_str().unwrap_or("issuer").to_owned();
+    let host = url::Url::parse(public_url)?
+        .host_str()
+        .unwrap_or("issuer")
+        .to_owned();
     let copy = did_docs.join(format!("{host}.did.json"));
     crate::fsutil::write_atomic(&copy, doc.as_bytes(), false)?;
-    issuer.audit("cli", "initialised", None, crate::trust::did_web(&issuer.config)).map_err(api)?;
+    issuer
+        .audit(
+            "cli",
+            "initialised",
+            None,
+            crate::trust::did_web(&issuer.config),
+        )
+        .map_err(api)?;
     println!("initialised {} for {public_url}", dir.display());
-    println!("DID document: {} (copy in {})", dir.join("did.json").display(), copy.display());
+    println!(
+        "DID document: {} (copy in {})",
+        dir.join("did.json").display(),
+        copy.display()
+    );
     println!("admin token (shown once, store it safely): {token}");
     Ok(())
 }
 
 fn serve(issuer: Issuer, listen: SocketAddr) -> anyhow::Result<()> {
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
     rt.block_on(async move {
         let issuer = Arc::new(issuer);
         let listener = tokio::net::TcpListener::bind(listen).await?;
@@ -284,7 +347,9 @@ fn serve(issuer: Issuer, listen: SocketAddr) -> anyhow::Result<()> {
             }
         });
         let app = crate::http::router(issuer).into_make_service_with_connect_info::<SocketAddr>();
-        axum::serve(listener, app).with_graceful_shutdown(shutdown()).await?;
+        axum::serve(listener, app)
+            .with_graceful_shutdown(shutdown())
+            .await?;
         Ok(())
     })
 }
@@ -295,7 +360,8 @@ async fn shutdown() {
     };
     #[cfg(unix)]
     let term = async {
-        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
             s.recv().await;
         }
     };

@@ -116,13 +116,19 @@ pub enum ConfigError {
 impl Config {
     /// A configuration with defaults for `public_url`.
     pub fn new(public_url: &str) -> Result<Self, ConfigError> {
-        let url = url::Url::parse(public_url).map_err(|e| ConfigError::Invalid(format!("public URL: {e}")))?;
+        let url = url::Url::parse(public_url)
+            .map_err(|e| ConfigError::Invalid(format!("public URL: {e}")))?;
         let host = url
             .host_str()
             .ok_or_else(|| ConfigError::Invalid("public URL has no host".into()))?
             .to_owned();
-        let text = format!("public_url = {:?}\nrp_id = {:?}\n", public_url.trim_end_matches('/'), host);
-        let config: Config = toml::from_str(&text).map_err(|e| ConfigError::Parse("defaults".into(), e.to_string()))?;
+        let text = format!(
+            "public_url = {:?}\nrp_id = {:?}\n",
+            public_url.trim_end_matches('/'),
+            host
+        );
+        let config: Config = toml::from_str(&text)
+            .map_err(|e| ConfigError::Parse("defaults".into(), e.to_string()))?;
         config.validate()?;
         Ok(config)
     }
@@ -132,7 +138,8 @@ impl Config {
         let path = dir.join("config.toml");
         let name = path.display().to_string();
         let text = std::fs::read_to_string(&path).map_err(|e| ConfigError::Io(name.clone(), e))?;
-        let config: Config = toml::from_str(&text).map_err(|e| ConfigError::Parse(name, e.to_string()))?;
+        let config: Config =
+            toml::from_str(&text).map_err(|e| ConfigError::Parse(name, e.to_string()))?;
         config.validate()?;
         Ok(config)
     }
@@ -146,18 +153,28 @@ impl Config {
     }
 
     fn validate(&self) -> Result<(), ConfigError> {
-        let url = url::Url::parse(&self.public_url).map_err(|e| ConfigError::Invalid(format!("public_url: {e}")))?;
-        if !matches!(url.scheme(), "https" | "http") || url.query().is_some() || url.fragment().is_some() {
-            return Err(ConfigError::Invalid("public_url must be an http(s) URL without query".into()));
+        let url = url::Url::parse(&self.public_url)
+            .map_err(|e| ConfigError::Invalid(format!("public_url: {e}")))?;
+        if !matches!(url.scheme(), "https" | "http")
+            || url.query().is_some()
+            || url.fragment().is_some()
+        {
+            return Err(ConfigError::Invalid(
+                "public_url must be an http(s) URL without query".into(),
+            ));
         }
         if !matches!(self.credential_alg.as_str(), "ES256" | "EdDSA") {
-            return Err(ConfigError::Invalid("credential_alg must be ES256 or EdDSA".into()));
+            return Err(ConfigError::Invalid(
+                "credential_alg must be ES256 or EdDSA".into(),
+            ));
         }
         if self.batch_size == 0 || self.batch_size > 100 {
             return Err(ConfigError::Invalid("batch_size must be 1..=100".into()));
         }
         if !(1024..=1 << 24).contains(&self.status_list_size) {
-            return Err(ConfigError::Invalid("status_list_size must be 1024..=16777216".into()));
+            return Err(ConfigError::Invalid(
+                "status_list_size must be 1024..=16777216".into(),
+            ));
         }
         Ok(())
     }
@@ -176,7 +193,11 @@ impl Config {
 
     /// The residency credential's `vct`.
     pub fn vct(&self) -> String {
-        format!("{}{}", self.public_url, civic_credential::residency::RESIDENCY_VCT_PATH)
+        format!(
+            "{}{}",
+            self.public_url,
+            civic_credential::residency::RESIDENCY_VCT_PATH
+        )
     }
 
     /// `public_url` + `path`.

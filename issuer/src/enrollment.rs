@@ -51,7 +51,11 @@ impl Issuer {
                 });
             }
         }
-        Err(ApiError::new(503, "temporarily_unavailable", "could not find a free code id"))
+        Err(ApiError::new(
+            503,
+            "temporarily_unavailable",
+            "could not find a free code id",
+        ))
     }
 
     /// Register ids on the register that have no passkey yet.

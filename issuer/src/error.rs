@@ -50,7 +50,11 @@ impl ApiError {
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         tracing::error!(error = %e, "storage error");
-        ApiError::new(503, "temporarily_unavailable", "storage is unavailable; try again later")
+        ApiError::new(
+            503,
+            "temporarily_unavailable",
+            "storage is unavailable; try again later",
+        )
     }
 }
 

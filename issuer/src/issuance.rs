@@ -69,11 +69,19 @@ fn protocol(code: ErrorCode, msg: impl Into<String>) -> ApiError {
 }
 
 /// Why a resident may not get a credential right now, if they may not.
-pub fn issuance_blocker(issuer: &Issuer, resident: &Resident, now: i64) -> Result<Option<&'static str>, ApiError> {
+pub fn issuance_blocker(
+    issuer: &Issuer,
+    resident: &Resident,
+    now: i64,
+) -> Result<Option<&'static str>, ApiError> {
     if resident.removed_at.is_some() {
         return Ok(Some("no longer on the register"));
     }
-    if issuer.store.resident_block(&resident.register_id)?.is_some() {
+    if issuer
+        .store
+        .resident_block(&resident.register_id)?
+        .is_some()
+    {
         return Ok(Some("credentials are revoked or suspended"));
     }
     match Date::parse(&resident.valid_until) {
@@ -118,11 +126,18 @@ impl Issuer {
                 }),
             }),
         };
-        let grant_json = serde_json::to_vec(&grant).map_err(|_| ApiError::new(503, "temporarily_unavailable", "encoding"))?;
-        let offer_json = serde_json::to_vec(&offer).map_err(|_| ApiError::new(503, "temporarily_unavailable", "encoding"))?;
-        self.store.put_ephemeral(Ephemeral::OfferById, &offer_id, &offer_json, expires)?;
+        let grant_json = serde_json::to_vec(&grant)
+            .map_err(|_| ApiError::new(503, "temporarily_unavailable", "encoding"))?;
+        let offer_json = serde_json::to_vec(&offer)
+            .map_err(|_| ApiError::new(503, "temporarily_unavailable", "encoding"))?;
         self.store
-            .put_ephemeral(Ephemeral::PreAuthorizedCode, &hash_hex(&code), &grant_json, expires)?;
+            .put_ephemeral(Ephemeral::OfferById, &offer_id, &offer_json, expires)?;
+        self.store.put_ephemeral(
+            Ephemeral::PreAuthorizedCode,
+            &hash_hex(&code),
+            &grant_json,
+            expires,
+        )?;
         let credential_offer_uri = self.config.url(&format!("/offers/{offer_id}"));
         let url = OfferLocation::ByReference(credential_offer_uri.clone()).to_url();
         let wallet_link = self.config.wallet_url.as_ref().map(|w| {
@@ -156,21 +171,35 @@ impl Issuer {
     /// The token endpoint: redeems a pre-authorized code (and tx_code) for an access token.
     pub fn token(&self, req: &TokenRequest) -> Result<TokenResponse, ApiError> {
         if req.grant_type != PRE_AUTHORIZED_GRANT {
-            return Err(protocol(ErrorCode::UnsupportedGrantType, "only the pre-authorized code grant is supported"));
+            return Err(protocol(
+                ErrorCode::UnsupportedGrantType,
+                "only the pre-authorized code grant is supported",
+            ));
         }
         let code = req
             .pre_authorized_code
             .as_deref()
             .filter(|c| !c.is_empty() && c.len() <= 256)
-            .ok_or_else(|| protocol(ErrorCode::InvalidRequest, "pre-authorized_code is required"))?;
+            .ok_or_else(|| {
+                protocol(ErrorCode::InvalidRequest, "pre-authorized_code is required")
+            })?;
         let t = now();
         let key = hash_hex(code);
         let bytes = self
             .store
             .take_ephemeral(Ephemeral::PreAuthorizedCode, &key, t)?
-            .ok_or_else(|| protocol(ErrorCode::InvalidGrant, "the pre-authorized code is unknown, used or expired"))?;
-        let mut grant: PreAuthorized = serde_json::from_slice(&bytes)
-            .map_err(|_| protocol(ErrorCode::InvalidGrant, "the pre-authorized code is unknown"))?;
+            .ok_or_else(|| {
+                protocol(
+                    ErrorCode::InvalidGrant,
+                    "the pre-authorized code is unknown, used or expired",
+                )
+            })?;
+        let mut grant: PreAuthorized = serde_json::from_slice(&bytes).map_err(|_| {
+            protocol(
+                ErrorCode::InvalidGrant,
+                "the pre-authorized code is unknown",
+            )
+        })?;
         if let Some(expected) = &grant.tx_code_hash {
             let given = req.tx_code.as_deref().map(hash_hex).unwrap_or_default();
             if !crate::secrets::ct_eq(given.as_bytes(), expected.as_bytes()) {
@@ -178,10 +207,16 @@ impl Issuer {
                 let left = TX_CODE_TRIES.saturating_sub(grant.wrong_tx_codes);
                 if left > 0 {
                     if let Ok(b) = serde_json::to_vec(&grant) {
-                        self.store.put_ephemeral(Ephemeral::PreAuthorizedCode, &key, &b, grant.expires)?;
+                        self.store.put_ephemeral(
+                            Ephemeral::PreAuthorizedCode,
+                            &key,
+                            &b,
+                            grant.expires,
+                        )?;
                     }
                 } else {
-                    self.store.take_ephemeral(Ephemeral::OfferById, &grant.offer_id, t)?;
+                    self.store
+                        .take_ephemeral(Ephemeral::OfferById, &grant.offer_id, t)?;
                 }
                 return Err(protocol(
                     ErrorCode::InvalidGrant,
@@ -189,15 +224,20 @@ impl Issuer {
                 ));
             }
         }
-        self.store.take_ephemeral(Ephemeral::OfferById, &grant.offer_id, t)?;
+        self.store
+            .take_ephemeral(Ephemeral::OfferById, &grant.offer_id, t)?;
         let token = random_token();
         let ttl = self.config.access_token_ttl_secs;
         let access = serde_json::to_vec(&AccessGrant {
             register_id: grant.register_id.clone(),
         })
         .map_err(|_| protocol(ErrorCode::InvalidGrant, "encoding"))?;
-        self.store
-            .put_ephemeral(Ephemeral::AccessToken, &hash_hex(&token), &access, t + i64::from(ttl))?;
+        self.store.put_ephemeral(
+            Ephemeral::AccessToken,
+            &hash_hex(&token),
+            &access,
+            t + i64::from(ttl),
+        )?;
         Metrics::inc(&self.metrics.tokens);
         self.audit("wallet", "token_issued", Some(&grant.register_id), "")?;
         Ok(TokenResponse {
@@ -211,38 +251,76 @@ impl Issuer {
     pub fn nonce(&self) -> Result<NonceResponse, ApiError> {
         let nonce = random_token();
         let expires = now() + i64::from(self.config.nonce_ttl_secs);
-        self.store.put_ephemeral(Ephemeral::Nonce, &nonce, &[], expires)?;
+        self.store
+            .put_ephemeral(Ephemeral::Nonce, &nonce, &[], expires)?;
         Ok(NonceResponse { c_nonce: nonce })
     }
 
     /// The credential endpoint: verifies every proof and issues one credential per proof.
-    pub fn credential(&self, access_token: Option<&str>, body: &[u8]) -> Result<CredentialResponse, ApiError> {
+    pub fn credential(
+        &self,
+        access_token: Option<&str>,
+        body: &[u8],
+    ) -> Result<CredentialResponse, ApiError> {
         let t = now();
-        let token = access_token.ok_or_else(|| protocol(ErrorCode::InvalidToken, "a Bearer access token is required"))?;
+        let token = access_token.ok_or_else(|| {
+            protocol(ErrorCode::InvalidToken, "a Bearer access token is required")
+        })?;
         let grant: AccessGrant = self
             .store
             .get_ephemeral(Ephemeral::AccessToken, &hash_hex(token), t)?
             .and_then(|b| serde_json::from_slice(&b).ok())
-            .ok_or_else(|| protocol(ErrorCode::InvalidToken, "the access token is unknown or expired"))?;
-        let req: CredentialRequest = serde_json::from_slice(body)
-            .map_err(|e| protocol(ErrorCode::InvalidCredentialRequest, format!("malformed credential request: {e}")))?;
+            .ok_or_else(|| {
+                protocol(
+                    ErrorCode::InvalidToken,
+                    "the access token is unknown or expired",
+                )
+            })?;
+        let req: CredentialRequest = serde_json::from_slice(body).map_err(|e| {
+            protocol(
+                ErrorCode::InvalidCredentialRequest,
+                format!("malformed credential request: {e}"),
+            )
+        })?;
         if req.credential_response_encryption.is_some() {
-            return Err(protocol(ErrorCode::InvalidEncryptionParameters, "response encryption is not supported"));
+            return Err(protocol(
+                ErrorCode::InvalidEncryptionParameters,
+                "response encryption is not supported",
+            ));
         }
         if req.credential_identifier.is_some() {
-            return Err(protocol(ErrorCode::InvalidCredentialRequest, "use credential_configuration_id"));
+            return Err(protocol(
+                ErrorCode::InvalidCredentialRequest,
+                "use credential_configuration_id",
+            ));
         }
         match req.credential_configuration_id.as_deref() {
             Some(RESIDENCY_CONFIGURATION) => {}
-            Some(_) => return Err(protocol(ErrorCode::UnknownCredentialConfiguration, "not offered by this issuer")),
-            None => return Err(protocol(ErrorCode::InvalidCredentialRequest, "credential_configuration_id is required")),
+            Some(_) => {
+                return Err(protocol(
+                    ErrorCode::UnknownCredentialConfiguration,
+                    "not offered by this issuer",
+                ))
+            }
+            None => {
+                return Err(protocol(
+                    ErrorCode::InvalidCredentialRequest,
+                    "credential_configuration_id is required",
+                ))
+            }
         }
         if req.proof.is_some() {
-            return Err(protocol(ErrorCode::InvalidProof, "send proofs as `proofs.jwt`"));
+            return Err(protocol(
+                ErrorCode::InvalidProof,
+                "send proofs as `proofs.jwt`",
+            ));
         }
         let jwts = req.proofs.map(|p| p.jwt).unwrap_or_default();
         if jwts.is_empty() {
-            return Err(protocol(ErrorCode::InvalidProof, "at least one proof in `proofs.jwt` is required"));
+            return Err(protocol(
+                ErrorCode::InvalidProof,
+                "at least one proof in `proofs.jwt` is required",
+            ));
         }
         if jwts.len() > self.config.batch_size as usize {
             return Err(protocol(
@@ -264,18 +342,24 @@ impl Issuer {
                 Metrics::inc(&self.metrics.invalid_proofs);
                 protocol(ErrorCode::InvalidProof, format!("proof {i}: {e}"))
             })?;
-            let n = proof
-                .nonce
-                .ok_or_else(|| protocol(ErrorCode::InvalidNonce, format!("proof {i} has no nonce")))?;
+            let n = proof.nonce.ok_or_else(|| {
+                protocol(ErrorCode::InvalidNonce, format!("proof {i} has no nonce"))
+            })?;
             if nonce.get_or_insert_with(|| n.clone()) != &n {
-                return Err(protocol(ErrorCode::InvalidNonce, "all proofs must carry the same c_nonce"));
+                return Err(protocol(
+                    ErrorCode::InvalidNonce,
+                    "all proofs must carry the same c_nonce",
+                ));
             }
             let thumb = proof
                 .holder_key
                 .thumbprint()
                 .map_err(|e| protocol(ErrorCode::InvalidProof, format!("proof {i}: {e}")))?;
             if !seen.insert(thumb.clone()) {
-                return Err(protocol(ErrorCode::InvalidProof, "each copy needs its own holder key"));
+                return Err(protocol(
+                    ErrorCode::InvalidProof,
+                    "each copy needs its own holder key",
+                ));
             }
             holders.push((proof.holder_key, thumb));
         }
@@ -293,12 +377,22 @@ impl Issuer {
             .store
             .resident(register_id)?
             .ok_or_else(|| protocol(ErrorCode::CredentialRequestDenied, "not on the register"))?;
-        let record = resident_record(&resident)
-            .map_err(|_| protocol(ErrorCode::CredentialRequestDenied, "the register entry is incomplete"))?;
-        let valid_until_end = Date::parse(&resident.valid_until).map(|d| d.to_unix() + 86_400).unwrap_or(t);
-        let exp = (t + i64::from(self.config.credential_validity_days) * 86_400).min(valid_until_end);
+        let record = resident_record(&resident).map_err(|_| {
+            protocol(
+                ErrorCode::CredentialRequestDenied,
+                "the register entry is incomplete",
+            )
+        })?;
+        let valid_until_end = Date::parse(&resident.valid_until)
+            .map(|d| d.to_unix() + 86_400)
+            .unwrap_or(t);
+        let exp =
+            (t + i64::from(self.config.credential_validity_days) * 86_400).min(valid_until_end);
         if exp <= t {
-            return Err(protocol(ErrorCode::CredentialRequestDenied, "the registration has expired"));
+            return Err(protocol(
+                ErrorCode::CredentialRequestDenied,
+                "the registration has expired",
+            ));
         }
         let secret = self.keys()?.pseudonym_secret().to_vec();
         let pseudonyms: BTreeMap<String, String> = self
@@ -317,7 +411,9 @@ impl Issuer {
             .map_err(|_| protocol(ErrorCode::CredentialRequestDenied, "claims"))?;
         let vct = self.config.vct();
         self.with_signer(|signer| {
-            let kid = civic_credential::crypto::JwsSigner::key_id(signer).unwrap_or_default().to_owned();
+            let kid = civic_credential::crypto::JwsSigner::key_id(signer)
+                .unwrap_or_default()
+                .to_owned();
             let batch = NewBatch {
                 register_id: register_id.to_owned(),
                 nonce: nonce.clone(),
@@ -330,9 +426,14 @@ impl Issuer {
             let records = match self.store.allocate_credentials(&batch, t)? {
                 Allocation::Allocated(r) => r,
                 Allocation::NonceInvalid => {
-                    return Err(protocol(ErrorCode::InvalidNonce, "the c_nonce is unknown, used or expired"))
+                    return Err(protocol(
+                        ErrorCode::InvalidNonce,
+                        "the c_nonce is unknown, used or expired",
+                    ))
                 }
-                Allocation::Denied(why) => return Err(protocol(ErrorCode::CredentialRequestDenied, why)),
+                Allocation::Denied(why) => {
+                    return Err(protocol(ErrorCode::CredentialRequestDenied, why))
+                }
             };
             let mut credentials = Vec::with_capacity(records.len());
             let mut rng = rand::rngs::OsRng;
@@ -354,8 +455,13 @@ impl Issuer {
                     disclosable: &paths,
                     decoys: DECOYS,
                 };
-                let credential = sd_jwt_vc::issue(&spec, signer, &mut rng)
-                    .map_err(|e| ApiError::new(503, "temporarily_unavailable", format!("signing failed: {e}")))?;
+                let credential = sd_jwt_vc::issue(&spec, signer, &mut rng).map_err(|e| {
+                    ApiError::new(
+                        503,
+                        "temporarily_unavailable",
+                        format!("signing failed: {e}"),
+                    )
+                })?;
                 credentials.push(IssuedCredential { credential });
             }
             for _ in &credentials {
@@ -366,7 +472,12 @@ impl Issuer {
                 .map(|r| format!("{}:{}", r.list, r.idx))
                 .collect::<Vec<_>>()
                 .join(",");
-            self.audit("wallet", "issued", Some(register_id), format!("kid={kid} status={where_}"))?;
+            self.audit(
+                "wallet",
+                "issued",
+                Some(register_id),
+                format!("kid={kid} status={where_}"),
+            )?;
             Ok(CredentialResponse { credentials })
         })
     }

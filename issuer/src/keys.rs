@@ -69,8 +69,11 @@ impl KeyRing {
     pub fn load(dir: &Path) -> Result<Self, KeyError> {
         let path = dir.join("keys.json");
         let name = path.display().to_string();
-        let text = Zeroizing::new(std::fs::read_to_string(&path).map_err(|e| KeyError::Io(name.clone(), e))?);
-        let file: KeyFile = serde_json::from_str(&text).map_err(|e| KeyError::Invalid(name.clone(), e.to_string()))?;
+        let text = Zeroizing::new(
+            std::fs::read_to_string(&path).map_err(|e| KeyError::Io(name.clone(), e))?,
+        );
+        let file: KeyFile = serde_json::from_str(&text)
+            .map_err(|e| KeyError::Invalid(name.clone(), e.to_string()))?;
         let secret = base64::engine::general_purpose::URL_SAFE_NO_PAD
             .decode(&file.pseudonym_secret)
             .map_err(|_| KeyError::Invalid(name.clone(), "pseudonym_secret".into()))?;
@@ -112,10 +115,7 @@ impl KeyRing {
 
     /// Makes a new key for each algorithm in use and retires the old ones. Returns the new kids.
     pub fn rotate(&mut self, now: i64) -> Result<Vec<String>, KeyError> {
-        let algs: Vec<Algorithm> = self
-            .active_entries()
-            .map(|(_, s)| s.algorithm())
-            .collect();
+        let algs: Vec<Algorithm> = self.active_entries().map(|(_, s)| s.algorithm()).collect();
         for e in self.entries.iter_mut().filter(|e| e.retired.is_none()) {
             e.retired = Some(now);
         }
@@ -148,7 +148,10 @@ impl KeyRing {
         self.entries
             .iter()
             .zip(&self.signers)
-            .filter(|(e, _)| e.retired.is_none_or(|r| r.saturating_add(max_validity_secs) > now))
+            .filter(|(e, _)| {
+                e.retired
+                    .is_none_or(|r| r.saturating_add(max_validity_secs) > now)
+            })
             .map(|(e, s)| s.public_jwk().clone().with_kid(e.kid.clone()))
             .collect()
     }
@@ -160,7 +163,8 @@ impl KeyRing {
 
     fn save(&self) -> Result<(), KeyError> {
         let file = KeyFile {
-            pseudonym_secret: base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&*self.pseudonym_secret),
+            pseudonym_secret: base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .encode(&*self.pseudonym_secret),
             keys: self
                 .entries
                 .iter()

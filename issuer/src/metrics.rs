@@ -41,18 +41,51 @@ impl Metrics {
     pub fn render(&self) -> String {
         let mut out = String::new();
         let counters = [
-            ("civic_issuer_enrollments_total", "Passkeys enrolled with a code.", &self.enrollments),
-            ("civic_issuer_logins_total", "Passkey sign-ins.", &self.logins),
-            ("civic_issuer_offers_total", "Credential offers created.", &self.offers),
-            ("civic_issuer_access_tokens_total", "Access tokens issued.", &self.tokens),
-            ("civic_issuer_credentials_issued_total", "Credentials issued.", &self.credentials),
-            ("civic_issuer_status_changes_total", "Credential status changes.", &self.status_changes),
-            ("civic_issuer_invalid_proofs_total", "Rejected proof JWTs.", &self.invalid_proofs),
+            (
+                "civic_issuer_enrollments_total",
+                "Passkeys enrolled with a code.",
+                &self.enrollments,
+            ),
+            (
+                "civic_issuer_logins_total",
+                "Passkey sign-ins.",
+                &self.logins,
+            ),
+            (
+                "civic_issuer_offers_total",
+                "Credential offers created.",
+                &self.offers,
+            ),
+            (
+                "civic_issuer_access_tokens_total",
+                "Access tokens issued.",
+                &self.tokens,
+            ),
+            (
+                "civic_issuer_credentials_issued_total",
+                "Credentials issued.",
+                &self.credentials,
+            ),
+            (
+                "civic_issuer_status_changes_total",
+                "Credential status changes.",
+                &self.status_changes,
+            ),
+            (
+                "civic_issuer_invalid_proofs_total",
+                "Rejected proof JWTs.",
+                &self.invalid_proofs,
+            ),
         ];
         for (name, help, c) in counters {
-            out.push_str(&format!("# HELP {name} {help}\n# TYPE {name} counter\n{name} {}\n", c.load(Ordering::Relaxed)));
+            out.push_str(&format!(
+                "# HELP {name} {help}\n# TYPE {name} counter\n{name} {}\n",
+                c.load(Ordering::Relaxed)
+            ));
         }
-        out.push_str("# HELP civic_issuer_http_requests_total HTTP requests by route and status.\n");
+        out.push_str(
+            "# HELP civic_issuer_http_requests_total HTTP requests by route and status.\n",
+        );
         out.push_str("# TYPE civic_issuer_http_requests_total counter\n");
         if let Ok(m) = self.requests.lock() {
             for ((route, status), n) in m.iter() {

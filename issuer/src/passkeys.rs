@@ -10,8 +10,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::Sha256;
 use webauthn_rs::prelude::{
-    DiscoverableAuthentication, PasskeyRegistration, PublicKeyCredential, RegisterPublicKeyCredential,
-    Uuid,
+    DiscoverableAuthentication, PasskeyRegistration, PublicKeyCredential,
+    RegisterPublicKeyCredential, Uuid,
 };
 
 use crate::error::ApiError;
@@ -59,7 +59,10 @@ pub struct SignedIn {
 }
 
 fn webauthn_error(e: impl core::fmt::Display) -> ApiError {
-    ApiError::bad_request("webauthn_failed", format!("the passkey response was not accepted: {e}"))
+    ApiError::bad_request(
+        "webauthn_failed",
+        format!("the passkey response was not accepted: {e}"),
+    )
 }
 
 fn b64(bytes: &[u8]) -> String {
@@ -82,14 +85,21 @@ impl Issuer {
 
     fn put_ceremony(&self, ceremony: &Ceremony) -> Result<String, ApiError> {
         let id = random_token();
-        let bytes = serde_json::to_vec(ceremony).map_err(|_| ApiError::new(503, "temporarily_unavailable", "encoding"))?;
+        let bytes = serde_json::to_vec(ceremony)
+            .map_err(|_| ApiError::new(503, "temporarily_unavailable", "encoding"))?;
         let expires = now() + i64::from(self.config.ceremony_ttl_secs);
-        self.store.put_ephemeral(Ephemeral::Ceremony, &hash_hex(&id), &bytes, expires)?;
+        self.store
+            .put_ephemeral(Ephemeral::Ceremony, &hash_hex(&id), &bytes, expires)?;
         Ok(id)
     }
 
     fn take_ceremony(&self, cookie: Option<&str>) -> Result<Ceremony, ApiError> {
-        let missing = || ApiError::bad_request("ceremony_expired", "start again: the passkey ceremony is unknown or expired");
+        let missing = || {
+            ApiError::bad_request(
+                "ceremony_expired",
+                "start again: the passkey ceremony is unknown or expired",
+            )
+        };
         let id = cookie.ok_or_else(missing)?;
         let bytes = self
             .store
@@ -101,8 +111,12 @@ impl Issuer {
     /// Starts enrollment with a code from a letter: checks the code (counting wrong tries) and
     /// returns passkey creation options.
     pub fn enroll_start(&self, code: &str) -> Result<Started, ApiError> {
-        let parsed = EnrollmentCodeText::parse(code)
-            .ok_or_else(|| ApiError::bad_request("invalid_code", "that is not an enrollment code (20 letters and digits)"))?;
+        let parsed = EnrollmentCodeText::parse(code).ok_or_else(|| {
+            ApiError::bad_request(
+                "invalid_code",
+                "that is not an enrollment code (20 letters and digits)",
+            )
+        })?;
         let register_id = match self.store.check_code(&parsed.code_id, &parsed.secret_hash(), now())? {
             CodeCheck::Valid { register_id } => register_id,
             CodeCheck::Wrong { tries_left } => {
@@ -130,7 +144,11 @@ impl Issuer {
         self.register_start(&session.register_id, None)
     }
 
-    fn register_start(&self, register_id: &str, code_id: Option<String>) -> Result<Started, ApiError> {
+    fn register_start(
+        &self,
+        register_id: &str,
+        code_id: Option<String>,
+    ) -> Result<Started, ApiError> {
         let resident = self
             .store
             .resident(register_id)?
@@ -145,7 +163,12 @@ impl Issuer {
         let display = format!("{} {}", resident.given_name, resident.family_name);
         let (mut options, state) = self
             .webauthn
-            .start_passkey_registration(self.user_handle(register_id)?, register_id, &display, Some(existing))
+            .start_passkey_registration(
+                self.user_handle(register_id)?,
+                register_id,
+                &display,
+                Some(existing),
+            )
             .map_err(|e| ApiError::new(503, "temporarily_unavailable", e.to_string()))
             .and_then(|(ccr, state)| {
                 serde_json::to_value(ccr)
@@ -167,17 +190,29 @@ impl Issuer {
 
     /// Finishes a registration. With an enrollment code, the code is used up atomically with
     /// storing the passkey, and the resident is signed in.
-    pub fn register_finish(&self, ceremony: Option<&str>, response: &Value) -> Result<SignedIn, ApiError> {
+    pub fn register_finish(
+        &self,
+        ceremony: Option<&str>,
+        response: &Value,
+    ) -> Result<SignedIn, ApiError> {
         let Ceremony::Register {
             register_id,
             code_id,
             state,
         } = self.take_ceremony(ceremony)?
         else {
-            return Err(ApiError::bad_request("ceremony_mismatch", "this is not a registration ceremony"));
+            return Err(ApiError::bad_request(
+                "ceremony_mismatch",
+                "this is not a registration ceremony",
+            ));
         };
         let credential: RegisterPublicKeyCredential = serde_json::from_value(response.clone())
-            .map_err(|e| ApiError::bad_request("invalid_request", format!("not a RegistrationResponseJSON: {e}")))?;
+            .map_err(|e| {
+                ApiError::bad_request(
+                    "invalid_request",
+                    format!("not a RegistrationResponseJSON: {e}"),
+                )
+            })?;
         let passkey = self
             .webauthn
             .finish_passkey_registration(&credential, &state)
@@ -191,13 +226,20 @@ impl Issuer {
             last_used: None,
             passkey,
         };
-        if !self.store.add_passkey(&register_id, &stored, code_id.as_deref(), t)? {
+        if !self
+            .store
+            .add_passkey(&register_id, &stored, code_id.as_deref(), t)?
+        {
             return Err(ApiError::bad_request(
                 "code_used",
                 "the enrollment code was used meanwhile, or this passkey is already registered",
             ));
         }
-        let action = if code_id.is_some() { "enrolled" } else { "passkey_added" };
+        let action = if code_id.is_some() {
+            "enrolled"
+        } else {
+            "passkey_added"
+        };
         if code_id.is_some() {
             Metrics::inc(&self.metrics.enrollments);
         }
@@ -211,7 +253,8 @@ impl Issuer {
             .webauthn
             .start_discoverable_authentication()
             .map_err(|e| ApiError::new(503, "temporarily_unavailable", e.to_string()))?;
-        let mut options = serde_json::to_value(rcr).map_err(|_| ApiError::new(503, "temporarily_unavailable", "encoding"))?;
+        let mut options = serde_json::to_value(rcr)
+            .map_err(|_| ApiError::new(503, "temporarily_unavailable", "encoding"))?;
         // The pages call navigator.credentials.get directly, not conditional mediation.
         if let Some(o) = options.as_object_mut() {
             o.remove("mediation");
@@ -222,18 +265,34 @@ impl Issuer {
 
     /// Finishes a sign-in: finds the passkey by its credential id, verifies the assertion, and
     /// stores the new signature counter.
-    pub fn login_finish(&self, ceremony: Option<&str>, response: &Value) -> Result<SignedIn, ApiError> {
+    pub fn login_finish(
+        &self,
+        ceremony: Option<&str>,
+        response: &Value,
+    ) -> Result<SignedIn, ApiError> {
         let Ceremony::Login { state } = self.take_ceremony(ceremony)? else {
-            return Err(ApiError::bad_request("ceremony_mismatch", "this is not a sign-in ceremony"));
+            return Err(ApiError::bad_request(
+                "ceremony_mismatch",
+                "this is not a sign-in ceremony",
+            ));
         };
-        let credential: PublicKeyCredential = serde_json::from_value(response.clone())
-            .map_err(|e| ApiError::bad_request("invalid_request", format!("not an AuthenticationResponseJSON: {e}")))?;
+        let credential: PublicKeyCredential =
+            serde_json::from_value(response.clone()).map_err(|e| {
+                ApiError::bad_request(
+                    "invalid_request",
+                    format!("not an AuthenticationResponseJSON: {e}"),
+                )
+            })?;
         let (user, cred_id) = self
             .webauthn
             .identify_discoverable_authentication(&credential)
             .map_err(webauthn_error)?;
-        let unknown = || ApiError::bad_request("unknown_passkey", "this passkey is not registered here");
-        let register_id = self.store.passkey_owner(&b64(cred_id))?.ok_or_else(unknown)?;
+        let unknown =
+            || ApiError::bad_request("unknown_passkey", "this passkey is not registered here");
+        let register_id = self
+            .store
+            .passkey_owner(&b64(cred_id))?
+            .ok_or_else(unknown)?;
         if self.user_handle(&register_id)? != user {
             return Err(unknown());
         }
@@ -261,15 +320,19 @@ impl Issuer {
             register_id: register_id.to_owned(),
             csrf_token: random_token(),
         };
-        let bytes = serde_json::to_vec(&session).map_err(|_| ApiError::new(503, "temporarily_unavailable", "encoding"))?;
+        let bytes = serde_json::to_vec(&session)
+            .map_err(|_| ApiError::new(503, "temporarily_unavailable", "encoding"))?;
         let expires = now() + i64::from(self.config.session_ttl_secs);
-        self.store.put_ephemeral(Ephemeral::Session, &hash_hex(&cookie), &bytes, expires)?;
+        self.store
+            .put_ephemeral(Ephemeral::Session, &hash_hex(&cookie), &bytes, expires)?;
         Ok(SignedIn { cookie, session })
     }
 
     /// The session behind a cookie, if it is live.
     pub fn session(&self, cookie: Option<&str>) -> Result<Option<Session>, ApiError> {
-        let Some(cookie) = cookie else { return Ok(None) };
+        let Some(cookie) = cookie else {
+            return Ok(None);
+        };
         Ok(self
             .store
             .get_ephemeral(Ephemeral::Session, &hash_hex(cookie), now())?
@@ -278,7 +341,8 @@ impl Issuer {
 
     /// Ends a session.
     pub fn logout(&self, cookie: &str) -> Result<(), ApiError> {
-        self.store.take_ephemeral(Ephemeral::Session, &hash_hex(cookie), now())?;
+        self.store
+            .take_ephemeral(Ephemeral::Session, &hash_hex(cookie), now())?;
         Ok(())
     }
 }

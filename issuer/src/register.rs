@@ -106,12 +106,16 @@ fn field(value: &str, name: &str, max: usize) -> Result<String, String> {
 }
 
 fn date(value: &str, name: &str) -> Result<Date, String> {
-    Date::parse(value.trim()).map_err(|_| format!("{name} {:?} is not a YYYY-MM-DD date", value.trim()))
+    Date::parse(value.trim())
+        .map_err(|_| format!("{name} {:?} is not a YYYY-MM-DD date", value.trim()))
 }
 
 fn validate(row: Row, today: Date) -> Result<Resident, String> {
     let register_id = field(&row.register_id, "register_id", 64)?;
-    if !register_id.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)) {
+    if !register_id
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+    {
         return Err("register_id may hold only letters, digits, '-', '_' and '.'".into());
     }
     let birthdate = date(&row.birthdate, "birthdate")?;
@@ -149,7 +153,9 @@ fn validate(row: Row, today: Date) -> Result<Resident, String> {
         residence: Residence {
             municipality: field(&row.municipality, "municipality", 100)?,
             municipality_code,
-            district: (!district.is_empty()).then(|| field(district, "district", 64)).transpose()?,
+            district: (!district.is_empty())
+                .then(|| field(district, "district", 64))
+                .transpose()?,
         },
         resident_since: since.to_string(),
         valid_until: until.to_string(),
@@ -161,7 +167,12 @@ impl Issuer {
     /// Imports a full register export. Rows that fail validation are reported and skipped; the
     /// good rows are upserted. Residents missing from the file are marked removed and, like those
     /// who moved municipality, have their credentials revoked.
-    pub fn import_register(&self, input: impl Read, size_hint: u64, opts: ImportOptions) -> Result<ImportReport, ApiError> {
+    pub fn import_register(
+        &self,
+        input: impl Read,
+        size_hint: u64,
+        opts: ImportOptions,
+    ) -> Result<ImportReport, ApiError> {
         let t = now();
         let today = Date::from_unix(t);
         let bar = if opts.progress {
@@ -169,10 +180,15 @@ impl Issuer {
         } else {
             indicatif::ProgressBar::hidden()
         };
-        let mut reader = csv::ReaderBuilder::new().flexible(false).trim(csv::Trim::All).from_reader(input);
+        let mut reader = csv::ReaderBuilder::new()
+            .flexible(false)
+            .trim(csv::Trim::All)
+            .from_reader(input);
         let headers = reader
             .headers()
-            .map_err(|e| ApiError::bad_request("invalid_register", format!("cannot read the header: {e}")))?
+            .map_err(|e| {
+                ApiError::bad_request("invalid_register", format!("cannot read the header: {e}"))
+            })?
             .clone();
         let missing: Vec<_> = COLUMNS
             .iter()
@@ -199,7 +215,11 @@ impl Issuer {
                 Ok(rec) => {
                     bar.set_position(rec.position().map_or(0, |p| p.byte()));
                     let line = rec.position().map_or(0, |p| p.line());
-                    (line, rec.deserialize::<Row>(Some(&headers)).map_err(|e| format!("bad row: {e}")))
+                    (
+                        line,
+                        rec.deserialize::<Row>(Some(&headers))
+                            .map_err(|e| format!("bad row: {e}")),
+                    )
                 }
             };
             let resident = result.and_then(|row| {
@@ -228,9 +248,12 @@ impl Issuer {
             let outcome = if opts.dry_run {
                 match self.store.resident(&resident.register_id)? {
                     None => Upsert::Created,
-                    Some(o) if o.same_register_data(&resident) && o.removed_at.is_none() => Upsert::Unchanged,
+                    Some(o) if o.same_register_data(&resident) && o.removed_at.is_none() => {
+                        Upsert::Unchanged
+                    }
                     Some(o) => Upsert::Updated {
-                        municipality_changed: o.residence.municipality_code != resident.residence.municipality_code,
+                        municipality_changed: o.residence.municipality_code
+                            != resident.residence.municipality_code,
                     },
                 }
             } else {
@@ -239,7 +262,9 @@ impl Issuer {
             match outcome {
                 Upsert::Created => report.created += 1,
                 Upsert::Unchanged => report.unchanged += 1,
-                Upsert::Updated { municipality_changed } => {
+                Upsert::Updated {
+                    municipality_changed,
+                } => {
                     report.updated += 1;
                     if municipality_changed {
                         report.moved.push(resident.register_id.clone());
@@ -290,8 +315,15 @@ impl Issuer {
     /// Revokes every current credential of a resident without blocking new issuance (used when
     /// the register changes; a resident who moves back in can be issued anew).
     fn revoke_all(&self, register_id: &str, why: &str) -> Result<usize, ApiError> {
-        let n = self.store.set_resident_status(register_id, Status::Invalid, false)?;
-        self.audit("cli", "revoked", Some(register_id), format!("credentials={n} reason={why}"))?;
+        let n = self
+            .store
+            .set_resident_status(register_id, Status::Invalid, false)?;
+        self.audit(
+            "cli",
+            "revoked",
+            Some(register_id),
+            format!("credentials={n} reason={why}"),
+        )?;
         Ok(n)
     }
 }

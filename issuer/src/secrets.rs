@@ -29,7 +29,9 @@ pub fn ct_eq(a: &[u8], b: &[u8]) -> bool {
 
 /// A numeric transaction code of `len` digits.
 pub fn numeric_code(len: usize) -> String {
-    (0..len).map(|_| char::from(b'0' + OsRng.gen_range(0..10u8))).collect()
+    (0..len)
+        .map(|_| char::from(b'0' + OsRng.gen_range(0..10u8)))
+        .collect()
 }
 
 /// Crockford base32: no I, L, O or U, so codes are easy to read aloud and type.
@@ -58,7 +60,9 @@ impl EnrollmentCodeText {
     /// A new random code.
     pub fn generate() -> Self {
         let pick = |n| -> String {
-            (0..n).map(|_| char::from(ALPHABET[OsRng.gen_range(0..32)])).collect()
+            (0..n)
+                .map(|_| char::from(ALPHABET[OsRng.gen_range(0..32)]))
+                .collect()
         };
         EnrollmentCodeText {
             code_id: pick(ID_LEN),
@@ -126,7 +130,13 @@ mod tests {
             EnrollmentCodeText::parse("OOOOO-IIIII-LLLLL-00000").map(|c| c.display()),
             Some("00000-11111-11111-00000".into())
         );
-        for bad in ["", "ABCDE", "ABCDE-FGHJK-MNPQR-STVWXY", "ABCDE-FGHJK-MNPQR-STVW!", "ÄBCDE-FGHJK-MNPQR-STVWX"] {
+        for bad in [
+            "",
+            "ABCDE",
+            "ABCDE-FGHJK-MNPQR-STVWXY",
+            "ABCDE-FGHJK-MNPQR-STVW!",
+            "ÄBCDE-FGHJK-MNPQR-STVWX",
+        ] {
             assert!(EnrollmentCodeText::parse(bad).is_none(), "{bad}");
         }
         assert!(!format!("{code:?}").contains(&code.secret));

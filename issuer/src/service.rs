@@ -73,7 +73,8 @@ impl Issuer {
         keys: KeyRing,
         store: Arc<dyn Store>,
     ) -> Result<Self, OpenError> {
-        let origin = url::Url::parse(&config.origin()).map_err(|e| OpenError::WebAuthn(e.to_string()))?;
+        let origin =
+            url::Url::parse(&config.origin()).map_err(|e| OpenError::WebAuthn(e.to_string()))?;
         let webauthn = WebauthnBuilder::new(&config.rp_id, &origin)
             .and_then(|b| b.rp_name(&config.agency_name).build())
             .map_err(|e| OpenError::WebAuthn(e.to_string()))?;
@@ -109,12 +110,17 @@ impl Issuer {
     }
 
     /// Runs `f` with the current credential signer.
-    pub fn with_signer<T>(&self, f: impl FnOnce(&SigningKey) -> Result<T, ApiError>) -> Result<T, ApiError> {
+    pub fn with_signer<T>(
+        &self,
+        f: impl FnOnce(&SigningKey) -> Result<T, ApiError>,
+    ) -> Result<T, ApiError> {
         let keys = self.keys()?;
         let signer = keys
             .signer(self.credential_alg())
             .or_else(|| keys.signer(Algorithm::Es256))
-            .ok_or_else(|| ApiError::new(503, "temporarily_unavailable", "no active signing key"))?;
+            .ok_or_else(|| {
+                ApiError::new(503, "temporarily_unavailable", "no active signing key")
+            })?;
         f(signer)
     }
 
@@ -137,7 +143,8 @@ impl Issuer {
 
     /// How long published keys must outlive their retirement.
     pub fn max_validity_secs(&self) -> i64 {
-        i64::from(self.config.credential_validity_days) * 86_400 + i64::from(self.config.clock_skew_secs)
+        i64::from(self.config.credential_validity_days) * 86_400
+            + i64::from(self.config.clock_skew_secs)
     }
 
     /// Appends to the audit log.

@@ -29,7 +29,9 @@ impl Issuer {
                 }
             }
         }
-        let unavailable = |e: civic_credential::Error| ApiError::new(503, "temporarily_unavailable", e.to_string());
+        let unavailable = |e: civic_credential::Error| {
+            ApiError::new(503, "temporarily_unavailable", e.to_string())
+        };
         let token = StatusListToken {
             sub: self.status_list_uri(list),
             iat: t,
@@ -45,7 +47,12 @@ impl Issuer {
     }
 
     /// Revokes, suspends or reinstates (`Valid`) a resident's credentials, and audits it.
-    pub fn set_status(&self, register_id: &str, status: Status, actor: &str) -> Result<usize, ApiError> {
+    pub fn set_status(
+        &self,
+        register_id: &str,
+        status: Status,
+        actor: &str,
+    ) -> Result<usize, ApiError> {
         if self.store.resident(register_id)?.is_none() {
             return Err(ApiError::not_found("no such resident"));
         }
@@ -58,7 +65,12 @@ impl Issuer {
             Status::Suspended => "suspended",
             _ => "unsuspended",
         };
-        self.audit(actor, action, Some(register_id), format!("credentials={changed}"))?;
+        self.audit(
+            actor,
+            action,
+            Some(register_id),
+            format!("credentials={changed}"),
+        )?;
         Ok(changed)
     }
 }

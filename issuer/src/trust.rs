@@ -28,7 +28,12 @@ pub fn did_web(config: &Config) -> String {
     if let Some(port) = url.port() {
         did.push_str(&format!("%3A{port}"));
     }
-    for seg in url.path_segments().into_iter().flatten().filter(|s| !s.is_empty()) {
+    for seg in url
+        .path_segments()
+        .into_iter()
+        .flatten()
+        .filter(|s| !s.is_empty())
+    {
         did.push(':');
         did.push_str(seg);
     }
@@ -146,7 +151,10 @@ impl Issuer {
                 batch_size: c.batch_size,
             }),
             display: vec![en(&c.agency_name)],
-            credential_configurations_supported: BTreeMap::from([(RESIDENCY_CONFIGURATION.to_owned(), config)]),
+            credential_configurations_supported: BTreeMap::from([(
+                RESIDENCY_CONFIGURATION.to_owned(),
+                config,
+            )]),
         }
     }
 

@@ -50,14 +50,22 @@ struct SearchQuery {
     limit: Option<usize>,
 }
 
-async fn search(State(s): State<AppState>, headers: HeaderMap, Query(q): Query<SearchQuery>) -> Result<Response, ApiError> {
+async fn search(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<SearchQuery>,
+) -> Result<Response, ApiError> {
     admin(&s, &headers).await?;
     let limit = q.limit.unwrap_or(50).min(500);
     let found = blocking(&s, move |i| Ok(i.store.search_residents(&q.q, limit)?)).await?;
     Ok(no_store(json!({ "residents": found })))
 }
 
-async fn resident(State(s): State<AppState>, headers: HeaderMap, Path(id): Path<String>) -> Result<Response, ApiError> {
+async fn resident(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
     admin(&s, &headers).await?;
     let view = blocking(&s, move |i| {
         let mut v = crate::account::account_view(i, &id)?;
@@ -86,7 +94,9 @@ async fn resident_action(
         }
         // Counter service: a clerk has checked the resident's identity in person.
         "offer" => Ok(serde_json::to_value(i.create_offer(&id, &actor)?).unwrap_or_default()),
-        "enrollment-code" => Ok(serde_json::to_value(i.enrollment_code(&id, &actor)?).unwrap_or_default()),
+        "enrollment-code" => {
+            Ok(serde_json::to_value(i.enrollment_code(&id, &actor)?).unwrap_or_default())
+        }
         _ => Err(ApiError::not_found("unknown action")),
     })
     .await?;
@@ -105,7 +115,11 @@ struct NewPlatform {
     name: String,
 }
 
-async fn add_platform(State(s): State<AppState>, headers: HeaderMap, body: Bytes) -> Result<Response, ApiError> {
+async fn add_platform(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
     let actor = admin(&s, &headers).await?;
     let req: NewPlatform = json_body(&body, "invalid_request")?;
     let platform = blocking(&s, move |i| i.register_platform(&req.id, &req.name, &actor)).await?;
@@ -120,7 +134,11 @@ struct AuditQuery {
     limit: Option<usize>,
 }
 
-async fn audit(State(s): State<AppState>, headers: HeaderMap, Query(q): Query<AuditQuery>) -> Result<Response, ApiError> {
+async fn audit(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<AuditQuery>,
+) -> Result<Response, ApiError> {
     admin(&s, &headers).await?;
     let limit = q.limit.unwrap_or(100).min(1000);
     let events = blocking(&s, move |i| Ok(i.store.audit_log(q.after, limit)?)).await?;

@@ -58,7 +58,13 @@ pub(crate) async fn blocking<T: Send + 'static>(
     let issuer = state.issuer.clone();
     tokio::task::spawn_blocking(move || f(&issuer))
         .await
-        .map_err(|_| ApiError::new(503, "temporarily_unavailable", "the request was interrupted"))?
+        .map_err(|_| {
+            ApiError::new(
+                503,
+                "temporarily_unavailable",
+                "the request was interrupted",
+            )
+        })?
 }
 
 impl IntoResponse for ApiError {
@@ -69,7 +75,10 @@ impl IntoResponse for ApiError {
         let h = resp.headers_mut();
         h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
         if self.status == 401 && self.code == "invalid_token" {
-            let v = format!("Bearer error=\"invalid_token\", error_description=\"{}\"", self.message.replace('"', "'"));
+            let v = format!(
+                "Bearer error=\"invalid_token\", error_description=\"{}\"",
+                self.message.replace('"', "'")
+            );
             if let Ok(v) = HeaderValue::from_str(&v) {
                 h.insert(header::WWW_AUTHENTICATE, v);
             }
@@ -81,7 +90,8 @@ impl IntoResponse for ApiError {
 /// A JSON answer that must not be cached (tokens, nonces, credentials).
 pub(crate) fn no_store(body: impl serde::Serialize) -> Response {
     let mut resp = axum::Json(body).into_response();
-    resp.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    resp.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     resp
 }
 
@@ -99,14 +109,23 @@ pub(crate) fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> 
 
 /// A `Set-Cookie` value: HttpOnly, SameSite=Strict, and Secure on https.
 pub(crate) fn set_cookie(issuer: &Issuer, name: &str, value: &str, max_age: u32) -> HeaderValue {
-    let secure = if issuer.config.is_https() { "; Secure" } else { "" };
-    let text = format!("{name}={value}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}{secure}");
+    let secure = if issuer.config.is_https() {
+        "; Secure"
+    } else {
+        ""
+    };
+    let text =
+        format!("{name}={value}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}{secure}");
     HeaderValue::from_str(&text).unwrap_or_else(|_| HeaderValue::from_static("invalid=; Max-Age=0"))
 }
 
 /// Parses a JSON body into `T`, answering 400 with `code` on failure.
-pub(crate) fn json_body<T: serde::de::DeserializeOwned>(body: &[u8], code: &'static str) -> Result<T, ApiError> {
-    serde_json::from_slice(body).map_err(|e| ApiError::bad_request(code, format!("invalid JSON body: {e}")))
+pub(crate) fn json_body<T: serde::de::DeserializeOwned>(
+    body: &[u8],
+    code: &'static str,
+) -> Result<T, ApiError> {
+    serde_json::from_slice(body)
+        .map_err(|e| ApiError::bad_request(code, format!("invalid JSON body: {e}")))
 }
 
 /// Rejects state-changing browser requests from another origin.
@@ -149,7 +168,9 @@ impl RateLimiter {
         }
         entry.1 += 1;
         if entry.1 > self.per_minute {
-            return Err(ApiError::too_many("too many attempts from this address; wait a minute"));
+            return Err(ApiError::too_many(
+                "too many attempts from this address; wait a minute",
+            ));
         }
         Ok(())
     }
@@ -164,13 +185,19 @@ async fn observe(State(state): State<AppState>, req: Request<Body>, next: Next) 
         .extensions()
         .get::<MatchedPath>()
         .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
-    let mut resp = next.run(req).await;
+    let mut resp = json_rejection(next.run(req).await).await;
     let status = resp.status().as_u16();
     state.issuer.metrics.request(&route, status);
     tracing::info!(%method, route, status, ms = start.elapsed().as_millis() as u64, "request");
     let h = resp.headers_mut();
-    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     h.insert(
         header::CONTENT_SECURITY_POLICY,
@@ -181,6 +208,38 @@ async fn observe(State(state): State<AppState>, req: Request<Body>, next: Next) 
     resp
 }
 
+/// Turns the framework's plain-text rejections (oversized body 413, wrong method 405, wrong
+/// content type 415, unparsable query 400) into the same JSON error shape as everything else.
+async fn json_rejection(resp: Response) -> Response {
+    let status = resp.status();
+    let plain = resp
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_none_or(|v| v.starts_with("text/plain"));
+    if !status.is_client_error() || !plain {
+        return resp;
+    }
+    let code = match status.as_u16() {
+        413 => "request_too_large",
+        405 => "method_not_allowed",
+        415 => "unsupported_media_type",
+        404 => "not_found",
+        _ => "invalid_request",
+    };
+    let text = axum::body::to_bytes(resp.into_body(), 4096)
+        .await
+        .unwrap_or_default();
+    let mut message = String::from_utf8_lossy(&text).into_owned();
+    if message.is_empty() {
+        message = status
+            .canonical_reason()
+            .unwrap_or("bad request")
+            .to_owned();
+    }
+    ApiError::new(status.as_u16(), code, message).into_response()
+}
+
 /// The client's IP address (for rate limiting); unspecified when the server runs without
 /// connection info (as in some tests).
 pub(crate) struct ClientIp(pub IpAddr);
@@ -188,7 +247,10 @@ pub(crate) struct ClientIp(pub IpAddr);
 impl<S: Send + Sync> axum::extract::FromRequestParts<S> for ClientIp {
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(parts: &mut axum::http::request::Parts, _: &S) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _: &S,
+    ) -> Result<Self, Self::Rejection> {
         let ip = parts
             .extensions
             .get::<axum::extract::ConnectInfo<SocketAddr>>()

@@ -15,7 +15,10 @@ use crate::error::ApiError;
 
 pub(super) fn routes() -> Router<AppState> {
     Router::new()
-        .route("/.well-known/openid-credential-issuer", get(issuer_metadata))
+        .route(
+            "/.well-known/openid-credential-issuer",
+            get(issuer_metadata),
+        )
         .route("/.well-known/oauth-authorization-server", get(as_metadata))
         .route("/.well-known/jwt-vc-issuer", get(jwt_vc_issuer))
         .route("/.well-known/did.json", get(did_document))
@@ -40,8 +43,10 @@ async fn jwt_vc_issuer(State(s): State<AppState>) -> Json<serde_json::Value> {
 
 async fn did_document(State(s): State<AppState>) -> Response {
     let mut resp = Json(s.issuer.did_document()).into_response();
-    resp.headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/did+json"));
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/did+json"),
+    );
     resp
 }
 
@@ -77,7 +82,11 @@ fn token_request(body: &[u8]) -> Result<TokenRequest, ApiError> {
     })
 }
 
-async fn token(State(s): State<AppState>, headers: HeaderMap, body: Bytes) -> Result<Response, ApiError> {
+async fn token(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
     let form = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -98,22 +107,37 @@ async fn nonce(State(s): State<AppState>) -> Result<Response, ApiError> {
     Ok(no_store(blocking(&s, |i| i.nonce()).await?))
 }
 
-async fn credential(State(s): State<AppState>, headers: HeaderMap, body: Bytes) -> Result<Response, ApiError> {
+async fn credential(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
     let token = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
         .map(|t| t.trim().to_owned());
     let resp = blocking(&s, move |i| i.credential(token.as_deref(), &body)).await?;
     Ok(no_store(resp))
 }
 
-async fn status_list(State(s): State<AppState>, Path(list): Path<String>) -> Result<Response, ApiError> {
-    let list: u32 = list.parse().map_err(|_| ApiError::not_found("no such status list"))?;
+async fn status_list(
+    State(s): State<AppState>,
+    Path(list): Path<String>,
+) -> Result<Response, ApiError> {
+    let list: u32 = list
+        .parse()
+        .map_err(|_| ApiError::not_found("no such status list"))?;
     let token = blocking(&s, move |i| i.status_token(list)).await?;
     let mut resp = token.into_response();
     let h = resp.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/statuslist+jwt"));
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/statuslist+jwt"),
+    );
     // Verifiers cache per the token's ttl; HTTP caches must revalidate so changes show at once.
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     Ok(resp)

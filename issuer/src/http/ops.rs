@@ -32,7 +32,9 @@ async fn metrics(State(s): State<AppState>) -> Response {
 
 async fn openapi() -> Response {
     let mut resp = include_str!("../../assets/openapi.json").into_response();
-    resp.headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
     resp
 }

@@ -18,14 +18,32 @@ pub(super) fn routes() -> Router<AppState> {
         .route("/enroll", get(enroll))
         .route("/login", get(login))
         .route("/me", get(me))
-        .route("/static/app.js", get(|| async { asset(include_str!("../../assets/app.js"), "text/javascript; charset=utf-8") }))
-        .route("/static/style.css", get(|| async { asset(include_str!("../../assets/style.css"), "text/css; charset=utf-8") }))
+        .route(
+            "/static/app.js",
+            get(|| async {
+                asset(
+                    include_str!("../../assets/app.js"),
+                    "text/javascript; charset=utf-8",
+                )
+            }),
+        )
+        .route(
+            "/static/style.css",
+            get(|| async {
+                asset(
+                    include_str!("../../assets/style.css"),
+                    "text/css; charset=utf-8",
+                )
+            }),
+        )
 }
 
 fn asset(body: &'static str, content_type: &'static str) -> Response {
     let mut resp = body.into_response();
-    resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    resp.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    resp.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    resp.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     resp
 }
 
@@ -46,7 +64,9 @@ pub(crate) fn esc(text: &str) -> String {
 }
 
 fn page(agency: &str, title: &str, csrf: Option<&str>, main: &str) -> Html<String> {
-    let csrf = csrf.map_or(String::new(), |t| format!(r#"<meta name="csrf-token" content="{}">"#, esc(t)));
+    let csrf = csrf.map_or(String::new(), |t| {
+        format!(r#"<meta name="csrf-token" content="{}">"#, esc(t))
+    });
     Html(format!(
         r#"<!doctype html>
 <html lang="en">
@@ -114,7 +134,9 @@ async fn me(State(st): State<AppState>, headers: HeaderMap) -> Result<Response, 
     let id = session.register_id.clone();
     let view = blocking(&st, move |i| crate::account::account_view(i, &id)).await?;
     let r = &view["resident"];
-    let mut main = String::from("<section aria-labelledby=\"held\"><h2 id=\"held\">What we hold about you</h2><dl>");
+    let mut main = String::from(
+        "<section aria-labelledby=\"held\"><h2 id=\"held\">What we hold about you</h2><dl>",
+    );
     for (label, ptr) in [
         ("Register number", "/register_id"),
         ("Given name", "/given_name"),
@@ -172,5 +194,11 @@ async fn me(State(st): State<AppState>, headers: HeaderMap) -> Result<Response, 
         ));
     }
     main.push_str("</section>\n<p><button id=\"logout\" type=\"button\" class=\"secondary\">Sign out</button></p>");
-    Ok(page(&st.issuer.config.agency_name, "Your residency", Some(&session.csrf_token), &main).into_response())
+    Ok(page(
+        &st.issuer.config.agency_name,
+        "Your residency",
+        Some(&session.csrf_token),
+        &main,
+    )
+    .into_response())
 }

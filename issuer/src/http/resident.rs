@@ -10,7 +10,7 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::{blocking, check_origin, cookie, ClientIp, json_body, no_store, set_cookie, AppState};
+use super::{blocking, check_origin, cookie, json_body, no_store, set_cookie, AppState, ClientIp};
 use crate::error::ApiError;
 use crate::passkeys::{Session, SignedIn, Started};
 use crate::service::Issuer;
@@ -41,7 +41,12 @@ struct CodeBody {
 
 fn started(issuer: &Issuer, s: Started) -> Response {
     let mut resp = no_store(s.options);
-    let c = set_cookie(issuer, CEREMONY_COOKIE, &s.ceremony, issuer.config.ceremony_ttl_secs);
+    let c = set_cookie(
+        issuer,
+        CEREMONY_COOKIE,
+        &s.ceremony,
+        issuer.config.ceremony_ttl_secs,
+    );
     resp.headers_mut().append(header::SET_COOKIE, c);
     resp
 }
@@ -49,8 +54,19 @@ fn started(issuer: &Issuer, s: Started) -> Response {
 fn signed_in(issuer: &Issuer, s: SignedIn) -> Response {
     let mut resp = no_store(json!({ "csrf_token": s.session.csrf_token, "redirect": "/me" }));
     let h = resp.headers_mut();
-    h.append(header::SET_COOKIE, set_cookie(issuer, SESSION_COOKIE, &s.cookie, issuer.config.session_ttl_secs));
-    h.append(header::SET_COOKIE, set_cookie(issuer, CEREMONY_COOKIE, "", 0));
+    h.append(
+        header::SET_COOKIE,
+        set_cookie(
+            issuer,
+            SESSION_COOKIE,
+            &s.cookie,
+            issuer.config.session_ttl_secs,
+        ),
+    );
+    h.append(
+        header::SET_COOKIE,
+        set_cookie(issuer, CEREMONY_COOKIE, "", 0),
+    );
     resp
 }
 
@@ -120,7 +136,10 @@ pub(crate) async fn session(s: &AppState, headers: &HeaderMap) -> Result<Session
 async fn session_for_change(s: &AppState, headers: &HeaderMap) -> Result<Session, ApiError> {
     check_origin(&s.issuer, headers)?;
     let session = session(s, headers).await?;
-    let sent = headers.get("x-csrf-token").and_then(|v| v.to_str().ok()).unwrap_or("");
+    let sent = headers
+        .get("x-csrf-token")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
     if !crate::secrets::ct_eq(sent.as_bytes(), session.csrf_token.as_bytes()) {
         return Err(ApiError::forbidden("missing or wrong X-CSRF-Token"));
     }
@@ -133,30 +152,45 @@ async fn logout(State(s): State<AppState>, headers: HeaderMap) -> Result<Respons
         blocking(&s, move |i| i.logout(&c)).await?;
     }
     let mut resp = no_store(json!({ "redirect": "/login" }));
-    resp.headers_mut()
-        .append(header::SET_COOKIE, set_cookie(&s.issuer, SESSION_COOKIE, "", 0));
+    resp.headers_mut().append(
+        header::SET_COOKIE,
+        set_cookie(&s.issuer, SESSION_COOKIE, "", 0),
+    );
     Ok(resp)
 }
 
 async fn me(State(s): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
     let session = session(&s, &headers).await?;
-    let view = blocking(&s, move |i| crate::account::account_view(i, &session.register_id)).await?;
+    let view = blocking(&s, move |i| {
+        crate::account::account_view(i, &session.register_id)
+    })
+    .await?;
     Ok(no_store(view))
 }
 
 async fn create_offer(State(s): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
     let session = session_for_change(&s, &headers).await?;
-    let offer = blocking(&s, move |i| i.create_offer(&session.register_id, "resident")).await?;
+    let offer = blocking(&s, move |i| {
+        i.create_offer(&session.register_id, "resident")
+    })
+    .await?;
     Ok(no_store(offer))
 }
 
-async fn passkey_start(State(s): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
+async fn passkey_start(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
     let session = session_for_change(&s, &headers).await?;
     let st = blocking(&s, move |i| i.add_passkey_start(&session)).await?;
     Ok(started(&s.issuer, st))
 }
 
-async fn passkey_finish(State(s): State<AppState>, headers: HeaderMap, body: Bytes) -> Result<Response, ApiError> {
+async fn passkey_finish(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
     let session = session_for_change(&s, &headers).await?;
     let resp: Value = json_body(&body, "invalid_request")?;
     let ceremony = cookie(&headers, CEREMONY_COOKIE).map(str::to_owned);
@@ -177,6 +211,9 @@ async fn passkey_remove(
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     let session = session_for_change(&s, &headers).await?;
-    blocking(&s, move |i| crate::account::remove_passkey(i, &session.register_id, &id)).await?;
+    blocking(&s, move |i| {
+        crate::account::remove_passkey(i, &session.register_id, &id)
+    })
+    .await?;
     Ok(Json(json!({ "removed": true })).into_response())
 }

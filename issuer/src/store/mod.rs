@@ -77,7 +77,8 @@ pub trait Store: Send + Sync {
     /// Stores a new code; `false` if its lookup id is already taken by a live code.
     fn insert_code(&self, code: &EnrollmentCode, now: i64) -> StoreResult<bool>;
     /// Checks a code's secret, counting a wrong try and locking after [`MAX_CODE_TRIES`].
-    fn check_code(&self, code_id: &str, secret_hash: &[u8; 32], now: i64) -> StoreResult<CodeCheck>;
+    fn check_code(&self, code_id: &str, secret_hash: &[u8; 32], now: i64)
+        -> StoreResult<CodeCheck>;
 
     // ---- passkeys --------------------------------------------------------------------------
     /// The resident's passkeys.
@@ -100,7 +101,13 @@ pub trait Store: Send + Sync {
 
     // ---- ephemeral single-use objects -------------------------------------------------------
     /// Stores `value` under `key` until `expires`.
-    fn put_ephemeral(&self, kind: Ephemeral, key: &str, value: &[u8], expires: i64) -> StoreResult<()>;
+    fn put_ephemeral(
+        &self,
+        kind: Ephemeral,
+        key: &str,
+        value: &[u8],
+        expires: i64,
+    ) -> StoreResult<()>;
     /// Reads a live object without consuming it.
     fn get_ephemeral(&self, kind: Ephemeral, key: &str, now: i64) -> StoreResult<Option<Vec<u8>>>;
     /// Removes and returns a live object: exactly one caller gets it.
@@ -119,7 +126,12 @@ pub trait Store: Send + Sync {
     /// ones; `Valid` lifts a suspension. Revocation is final. With `block` false, a revocation
     /// leaves new issuance allowed (the register changed, not the agency's judgement).
     /// Returns how many credentials changed.
-    fn set_resident_status(&self, register_id: &str, status: Status, block: bool) -> StoreResult<usize>;
+    fn set_resident_status(
+        &self,
+        register_id: &str,
+        status: Status,
+        block: bool,
+    ) -> StoreResult<usize>;
     /// The block on new issuance set by a revocation or suspension, if any.
     fn resident_block(&self, register_id: &str) -> StoreResult<Option<Status>>;
     /// A status list, with its version (bumped on each change).

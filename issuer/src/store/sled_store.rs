@@ -35,7 +35,8 @@ fn map_tx(e: TransactionError<StoreError>) -> StoreError {
 }
 
 fn decode<T: DeserializeOwned>(key: &[u8], bytes: &[u8]) -> StoreResult<T> {
-    serde_json::from_slice(bytes).map_err(|_| StoreError::Corrupt(String::from_utf8_lossy(key).into()))
+    serde_json::from_slice(bytes)
+        .map_err(|_| StoreError::Corrupt(String::from_utf8_lossy(key).into()))
 }
 
 fn encode<T: Serialize>(value: &T) -> Vec<u8> {
@@ -46,7 +47,9 @@ fn encode<T: Serialize>(value: &T) -> Vec<u8> {
 fn tx_get<T: DeserializeOwned>(tx: &TransactionalTree, key: &[u8]) -> TxResult<Option<T>> {
     match tx.get(key)? {
         None => Ok(None),
-        Some(v) => decode(key, &v).map(Some).map_err(ConflictableTransactionError::Abort),
+        Some(v) => decode(key, &v)
+            .map(Some)
+            .map_err(ConflictableTransactionError::Abort),
     }
 }
 
@@ -142,10 +145,14 @@ fn apply_status(tx: &TransactionalTree, list: u32, idx: u32, target: Status) -> 
     tx.insert(key, encode(&rec))?;
     let lk = list_key(list);
     let Some(mut stored) = tx_get::<StoredStatusList>(tx, &lk)? else {
-        return Err(ConflictableTransactionError::Abort(StoreError::Corrupt("status list".into())));
+        return Err(ConflictableTransactionError::Abort(StoreError::Corrupt(
+            "status list".into(),
+        )));
     };
-    let corrupt = |_| ConflictableTransactionError::Abort(StoreError::Corrupt("status list".into()));
-    let mut sl = StatusList::from_bytes(stored.bits, std::mem::take(&mut stored.bytes)).map_err(corrupt)?;
+    let corrupt =
+        |_| ConflictableTransactionError::Abort(StoreError::Corrupt("status list".into()));
+    let mut sl =
+        StatusList::from_bytes(stored.bits, std::mem::take(&mut stored.bytes)).map_err(corrupt)?;
     sl.set(u64::from(idx), target).map_err(corrupt)?;
     stored.bytes = sl.as_bytes().to_vec();
     stored.version += 1;
@@ -190,7 +197,11 @@ impl Store for SledStore {
 
     fn search_residents(&self, prefix: &str, limit: usize) -> StoreResult<Vec<Resident>> {
         let mut out = Vec::new();
-        for item in self.db.scan_prefix(format!("r/{prefix}").as_bytes()).take(limit) {
+        for item in self
+            .db
+            .scan_prefix(format!("r/{prefix}").as_bytes())
+            .take(limit)
+        {
             let (k, v) = item.map_err(map_err)?;
             out.push(decode(&k, &v)?);
         }
@@ -222,7 +233,12 @@ impl Store for SledStore {
         })
     }
 
-    fn check_code(&self, code_id: &str, secret_hash: &[u8; 32], now: i64) -> StoreResult<CodeCheck> {
+    fn check_code(
+        &self,
+        code_id: &str,
+        secret_hash: &[u8; 32],
+        now: i64,
+    ) -> StoreResult<CodeCheck> {
         let key = format!("code/{code_id}").into_bytes();
         self.transaction(|tx| {
             let Some(mut code) = tx_get::<EnrollmentCode>(tx, &key)? else {
@@ -294,7 +310,10 @@ impl Store for SledStore {
     }
 
     fn update_passkey(&self, register_id: &str, passkey: &StoredPasskey) -> StoreResult<()> {
-        self.put(format!("pk/{register_id}\0{}", passkey.credential_id).as_bytes(), passkey)
+        self.put(
+            format!("pk/{register_id}\0{}", passkey.credential_id).as_bytes(),
+            passkey,
+        )
     }
 
     fn remove_passkey(&self, register_id: &str, credential_id: &str) -> StoreResult<bool> {
@@ -317,26 +336,46 @@ impl Store for SledStore {
             .map(|v| String::from_utf8_lossy(&v).into_owned()))
     }
 
-    fn put_ephemeral(&self, kind: Ephemeral, key: &str, value: &[u8], expires: i64) -> StoreResult<()> {
+    fn put_ephemeral(
+        &self,
+        kind: Ephemeral,
+        key: &str,
+        value: &[u8],
+        expires: i64,
+    ) -> StoreResult<()> {
         let mut bytes = expires.to_be_bytes().to_vec();
         bytes.extend_from_slice(value);
-        self.db.insert(Self::ephemeral_key(kind, key), bytes).map_err(map_err)?;
+        self.db
+            .insert(Self::ephemeral_key(kind, key), bytes)
+            .map_err(map_err)?;
         self.flush()
     }
 
     fn get_ephemeral(&self, kind: Ephemeral, key: &str, now: i64) -> StoreResult<Option<Vec<u8>>> {
-        let Some(bytes) = self.db.get(Self::ephemeral_key(kind, key)).map_err(map_err)? else {
+        let Some(bytes) = self
+            .db
+            .get(Self::ephemeral_key(kind, key))
+            .map_err(map_err)?
+        else {
             return Ok(None);
         };
-        Ok(split_expiry(&bytes).filter(|(exp, _)| *exp > now).map(|(_, v)| v.to_vec()))
+        Ok(split_expiry(&bytes)
+            .filter(|(exp, _)| *exp > now)
+            .map(|(_, v)| v.to_vec()))
     }
 
     fn take_ephemeral(&self, kind: Ephemeral, key: &str, now: i64) -> StoreResult<Option<Vec<u8>>> {
-        let Some(bytes) = self.db.remove(Self::ephemeral_key(kind, key)).map_err(map_err)? else {
+        let Some(bytes) = self
+            .db
+            .remove(Self::ephemeral_key(kind, key))
+            .map_err(map_err)?
+        else {
             return Ok(None);
         };
         self.flush()?;
-        Ok(split_expiry(&bytes).filter(|(exp, _)| *exp > now).map(|(_, v)| v.to_vec()))
+        Ok(split_expiry(&bytes)
+            .filter(|(exp, _)| *exp > now)
+            .map(|(_, v)| v.to_vec()))
     }
 
     fn purge_expired(&self, now: i64) -> StoreResult<usize> {
@@ -357,12 +396,17 @@ impl Store for SledStore {
     fn allocate_credentials(&self, batch: &NewBatch, now: i64) -> StoreResult<Allocation> {
         let resident_key = format!("r/{}", batch.register_id).into_bytes();
         let block_key = format!("rb/{}", batch.register_id).into_bytes();
-        let nonce_key = batch.nonce.as_deref().map(|n| Self::ephemeral_key(Ephemeral::Nonce, n));
+        let nonce_key = batch
+            .nonce
+            .as_deref()
+            .map(|n| Self::ephemeral_key(Ephemeral::Nonce, n));
         let list_size = batch.list_size.max(8);
         self.transaction(|tx| {
             match tx_get::<Resident>(tx, &resident_key)? {
                 None => return Ok(Allocation::Denied("not on the register")),
-                Some(r) if r.removed_at.is_some() => return Ok(Allocation::Denied("no longer on the register")),
+                Some(r) if r.removed_at.is_some() => {
+                    return Ok(Allocation::Denied("no longer on the register"))
+                }
                 Some(_) => {}
             }
             if tx.get(block_key.as_slice())?.is_some() {
@@ -388,7 +432,9 @@ impl Store for SledStore {
                     Some(s) => s,
                     None => new_list(list_size),
                 };
-                if u64::from(stored.allocated) * 1000 >= u64::from(stored.size) * FILL_LIMIT_PER_MILLE {
+                if u64::from(stored.allocated) * 1000
+                    >= u64::from(stored.size) * FILL_LIMIT_PER_MILLE
+                {
                     list += 1;
                     stored = new_list(list_size);
                 }
@@ -421,7 +467,10 @@ impl Store for SledStore {
 
     fn credentials_of(&self, register_id: &str) -> StoreResult<Vec<CredentialRecord>> {
         let mut out = Vec::new();
-        for item in self.db.scan_prefix(format!("rc/{register_id}\0").as_bytes()) {
+        for item in self
+            .db
+            .scan_prefix(format!("rc/{register_id}\0").as_bytes())
+        {
             let (k, _) = item.map_err(map_err)?;
             let tail = &k[k.len().saturating_sub(8)..];
             let mut key = b"cred/".to_vec();
@@ -433,7 +482,12 @@ impl Store for SledStore {
         Ok(out)
     }
 
-    fn set_resident_status(&self, register_id: &str, status: Status, block: bool) -> StoreResult<usize> {
+    fn set_resident_status(
+        &self,
+        register_id: &str,
+        status: Status,
+        block: bool,
+    ) -> StoreResult<usize> {
         let block_key = format!("rb/{register_id}").into_bytes();
         // First set (or lift) the block on new issuance, so no credential can slip in after
         // the scan below.
@@ -468,7 +522,10 @@ impl Store for SledStore {
     }
 
     fn resident_block(&self, register_id: &str) -> StoreResult<Option<Status>> {
-        let v = self.db.get(format!("rb/{register_id}").as_bytes()).map_err(map_err)?;
+        let v = self
+            .db
+            .get(format!("rb/{register_id}").as_bytes())
+            .map_err(map_err)?;
         Ok(v.and_then(|b| match b.first() {
             Some(1) => Some(Status::Invalid),
             Some(2) => Some(Status::Suspended),
@@ -522,7 +579,10 @@ impl Store for SledStore {
         let mut out = Vec::new();
         for item in self.db.range(start..).take(limit) {
             let (k, v) = item.map_err(map_err)?;
-            let Some(seq) = k.strip_prefix(b"aud/").and_then(|s| <[u8; 8]>::try_from(s).ok()) else {
+            let Some(seq) = k
+                .strip_prefix(b"aud/")
+                .and_then(|s| <[u8; 8]>::try_from(s).ok())
+            else {
                 break;
             };
             out.push((u64::from_be_bytes(seq), decode(&k, &v)?));

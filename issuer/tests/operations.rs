@@ -1,0 +1,481 @@
+//! Operating the issuer: crash safety under concurrent issuance, state that survives restarts,
+//! register imports with removals and moves, the CLI's status commands, and key rotation.
+
+mod support;
+
+use std::collections::{HashMap, HashSet};
+use std::time::Duration;
+
+use rand::Rng;
+use reqwest::Method;
+use serde_json::{json, Value};
+
+use civic_credential::encoding::b64_decode;
+
+use support::server::{json, TestIssuer};
+use support::soft_passkey::SoftPasskey;
+use support::wallet;
+
+const RESIDENTS: [&str; 5] = ["R-0001", "R-0002", "R-0003", "R-0004", "R-0005"];
+
+fn payload(credential: &str) -> Value {
+    let jwt = credential.split('~').next().expect("jwt");
+    let part = jwt.split('.').nth(1).expect("payload");
+    serde_json::from_slice(&b64_decode(part, "payload").expect("b64")).expect("json")
+}
+
+fn header(credential: &str) -> Value {
+    let part = credential.split('.').next().expect("header");
+    serde_json::from_slice(&b64_decode(part, "header").expect("b64")).expect("json")
+}
+
+fn status_ref(credential: &str) -> (u32, u32) {
+    let p = payload(credential);
+    let uri = p["status"]["status_list"]["uri"].as_str().expect("uri");
+    let list = uri
+        .rsplit('/')
+        .next()
+        .and_then(|l| l.parse().ok())
+        .expect("list number");
+    (
+        list,
+        p["status"]["status_list"]["idx"].as_u64().expect("idx") as u32,
+    )
+}
+
+/// Every (list, idx) the issuer has recorded, per resident, through the admin API.
+async fn recorded(t: &TestIssuer) -> Vec<(u32, u32, i64)> {
+    let mut out = Vec::new();
+    for id in RESIDENTS {
+        let (s, v) = t
+            .admin(Method::GET, &format!("/admin/api/residents/{id}"), None)
+            .await;
+        assert_eq!(s, 200, "{v}");
+        for c in v["credentials"].as_array().expect("credentials") {
+            out.push((
+                c["status_list"].as_u64().expect("list") as u32,
+                c["idx"].as_u64().expect("idx") as u32,
+                c["status"]
+                    .as_str()
+                    .map_or(-1, |s| if s == "valid" { 0 } else { 1 }),
+            ));
+        }
+    }
+    out
+}
+
+/// What a worker needs to reach the server.
+#[derive(Clone)]
+struct Target {
+    base: String,
+    admin_token: String,
+    http: reqwest::Client,
+}
+
+/// One wallet worker: counter-service offers and batches of 5 until the server goes away.
+/// Returns the credentials it received responses for.
+async fn issue_until_error(t: Target, resident: &'static str) -> Vec<String> {
+    let mut got = Vec::new();
+    while let Some(batch) = one_batch(&t, resident).await {
+        got.extend(batch);
+    }
+    got
+}
+
+async fn one_batch(t: &Target, resident: &str) -> Option<Vec<String>> {
+    let http = &t.http;
+    let resp = http
+        .post(format!("{}/admin/api/residents/{resident}/offer", t.base))
+        .bearer_auth(&t.admin_token)
+        .send()
+        .await
+        .ok()?;
+    let (s, offer) = json(resp).await;
+    (s == 200).then_some(())?;
+    let code = wallet::pre_authorized_code(&offer["credential_offer"]);
+    let form = [
+        (
+            "grant_type",
+            civic_credential::oid4vci::PRE_AUTHORIZED_GRANT,
+        ),
+        ("pre-authorized_code", code.as_str()),
+    ];
+    let (s, tok) = json(
+        http.post(format!("{}/token", t.base))
+            .form(&form)
+            .send()
+            .await
+            .ok()?,
+    )
+    .await;
+    (s == 200).then_some(())?;
+    let (_, n) = json(http.post(format!("{}/nonce", t.base)).send().await.ok()?).await;
+    let n = n["c_nonce"].as_str()?.to_owned();
+    let proofs: Vec<String> = (0..5)
+        .map(|_| wallet::proof(&wallet::holder_key(), &t.base, Some(&n), wallet::now()))
+        .collect();
+    let body =
+        json!({ "credential_configuration_id": "residency_sd_jwt", "proofs": { "jwt": proofs } });
+    let resp = http
+        .post(format!("{}/credential", t.base))
+        .bearer_auth(tok["access_token"].as_str()?)
+        .json(&body)
+        .send()
+        .await
+        .ok()?;
+    let (s, body) = json(resp).await;
+    (s == 200).then_some(())?;
+    Some(
+        body["credentials"]
+            .as_array()?
+            .iter()
+            .filter_map(|c| c["credential"].as_str().map(str::to_owned))
+            .collect(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sigkill_during_concurrent_issuance_loses_nothing_and_never_reuses_an_index() {
+    let mut t = TestIssuer::init("status_list_size = 1024");
+    let mut answered: Vec<String> = Vec::new();
+    for round in 0..3 {
+        t.start().await;
+        let target = Target {
+            base: t.base.clone(),
+            admin_token: t.admin_token.clone(),
+            http: t.new_client(),
+        };
+        let workers: Vec<_> = RESIDENTS[..4]
+            .iter()
+            .map(|r| tokio::spawn(issue_until_error(target.clone(), r)))
+            .collect();
+        let kill_after = rand::thread_rng().gen_range(500..1500);
+        tokio::time::sleep(Duration::from_millis(kill_after)).await;
+        t.kill(); // SIGKILL, mid-flight
+        for w in workers {
+            answered.extend(w.await.expect("worker"));
+        }
+        // After the restart, every answered credential is on record and no index is doubled.
+        t.start().await;
+        let rec = recorded(&t).await;
+        let mut seen = HashSet::new();
+        for (l, i, _) in &rec {
+            assert!(
+                seen.insert((*l, *i)),
+                "round {round}: status index ({l},{i}) recorded twice"
+            );
+        }
+        for c in &answered {
+            let r = status_ref(c);
+            assert!(
+                seen.contains(&r),
+                "round {round}: credential at {r:?} got a response but is not recorded"
+            );
+        }
+        t.kill();
+    }
+    let lists: HashSet<u32> = answered.iter().map(|c| status_ref(c).0).collect();
+    eprintln!(
+        "crash test: {} credentials answered across 3 SIGKILLs, {} status lists",
+        answered.len(),
+        lists.len()
+    );
+    assert!(
+        answered.len() >= 20,
+        "issued {} credentials across the crashes",
+        answered.len()
+    );
+    let unique: HashSet<_> = answered.iter().map(|c| status_ref(c)).collect();
+    assert_eq!(unique.len(), answered.len(), "no index handed out twice");
+    // With 1024 statuses per list (a new list at 75 %), the rounds spanned several lists.
+    assert!(
+        unique.iter().map(|(l, _)| l).collect::<HashSet<_>>().len() >= 2,
+        "lists used: {unique:?}"
+    );
+}
+
+#[tokio::test]
+async fn sessions_offers_and_nonces_survive_a_restart() {
+    let mut t = TestIssuer::init("");
+    let code = t.code_via_cli("R-0001");
+    t.start().await;
+    let browser = t.new_client();
+    let (_, options) = json(
+        browser
+            .post(t.url("/api/enroll/start"))
+            .json(&json!({ "code": code }))
+            .send()
+            .await
+            .expect("start"),
+    )
+    .await;
+    // The ceremony itself survives a restart.
+    t.kill();
+    t.start().await;
+    let resp = SoftPasskey::new().register(&options, &t.base);
+    let (s, body) = json(
+        browser
+            .post(t.url("/api/enroll/finish"))
+            .json(&resp)
+            .send()
+            .await
+            .expect("finish"),
+    )
+    .await;
+    assert_eq!(s, 200, "{body}");
+    let csrf = body["csrf_token"].as_str().expect("csrf").to_owned();
+    let (s, offer) = json(
+        browser
+            .post(t.url("/api/offers"))
+            .header("x-csrf-token", &csrf)
+            .send()
+            .await
+            .expect("offer"),
+    )
+    .await;
+    assert_eq!(s, 200);
+    let n = wallet::nonce(&t.http, &t.base).await;
+    t.kill();
+    t.start().await;
+    // Session, offer and nonce are all still there.
+    assert_eq!(
+        browser
+            .get(t.url("/api/me"))
+            .send()
+            .await
+            .expect("me")
+            .status(),
+        200
+    );
+    let (s, tok) = wallet::token(
+        &t.http,
+        &t.base,
+        &wallet::pre_authorized_code(&offer["credential_offer"]),
+        None,
+    )
+    .await;
+    assert_eq!(s, 200, "{tok}");
+    let key = wallet::holder_key();
+    let proof = wallet::proof(&key, &t.base, Some(&n), wallet::now());
+    let (s, body) = wallet::credential(
+        &t.http,
+        &t.base,
+        tok["access_token"].as_str().expect("at"),
+        &[proof],
+    )
+    .await;
+    assert_eq!(s, 200, "{body}");
+}
+
+#[tokio::test]
+async fn register_import_reports_rejects_is_idempotent_and_revokes_leavers_and_movers() {
+    let mut t = TestIssuer::init("");
+    t.start().await;
+    let mut creds: HashMap<&str, Vec<String>> = HashMap::new();
+    for r in ["R-0004", "R-0005"] {
+        let (_, offer) = t
+            .admin(
+                Method::POST,
+                &format!("/admin/api/residents/{r}/offer"),
+                None,
+            )
+            .await;
+        let (c, _) = wallet::redeem(&t.http, &t.base, &offer["credential_offer"], 2).await;
+        creds.insert(r, c);
+    }
+    t.kill();
+
+    // R-0005 is gone, R-0004 moved to another municipality, and three rows are bad.
+    let mut csv = String::from(support::server::REGISTER.lines().next().expect("header"));
+    csv.push('\n');
+    for line in support::server::REGISTER.lines().skip(1).take(3) {
+        csv.push_str(line);
+        csv.push('\n');
+    }
+    csv.push_str("R-0004,Daan,Visser,1985-07-30,Stationsplein 1,3511 ED,Utrecht,NL,Utrecht,0344,,2020-01-01,2099-12-31\n");
+    csv.push_str("R-0006,Fay,Mulder,1999-13-01,Dam 2,1012 JS,Amsterdam,NL,Amsterdam,0363,,2015-06-01,2099-12-31\n");
+    csv.push_str("R-0001,Anna,de Vries,1990-04-12,Dam 1,1012 JS,Amsterdam,NL,Amsterdam,0363,3,2015-06-01,2099-12-31\n");
+    csv.push_str(
+        "R-0007,Gus,,1999-01-01,Dam 3,1012 JS,Amsterdam,NL,Amsterdam,0363,,2015-06-01,2099-12-31\n",
+    );
+    let file = t.tmp.path().join("register-2.csv");
+    std::fs::write(&file, &csv).expect("write");
+    let f = file.to_str().expect("path");
+
+    let preview: Value =
+        serde_json::from_str(&t.cli(&["import-register", f, "--dry-run"])).expect("json");
+    assert_eq!(preview["dry_run"], true);
+    assert_eq!(preview["removed"], json!(["R-0005"]));
+    assert_eq!(preview["moved"], json!(["R-0004"]));
+    assert_eq!(preview["revoked_credentials"], 0);
+    let report =
+        std::fs::read_to_string(t.tmp.path().join("register-2.rejected.csv")).expect("report");
+    let lines: Vec<&str> = report.lines().collect();
+    assert_eq!(lines.len(), 4, "header + 3 rejected rows: {report}");
+    assert!(
+        lines[1].starts_with("6,") && lines[2].starts_with("7,") && lines[3].starts_with("8,"),
+        "{report}"
+    );
+    assert!(lines[1].contains("1999-13-01"), "{report}");
+    assert!(lines[2].contains("more than once"));
+    assert!(lines[3].contains("family_name is empty"));
+
+    let done: Value = serde_json::from_str(&t.cli(&["import-register", f])).expect("json");
+    assert_eq!(
+        (
+            done["created"].as_u64(),
+            done["updated"].as_u64(),
+            done["unchanged"].as_u64()
+        ),
+        (Some(0), Some(1), Some(3))
+    );
+    assert_eq!(done["revoked_credentials"], 4);
+    let again: Value = serde_json::from_str(&t.cli(&["import-register", f])).expect("json");
+    assert_eq!(
+        (again["updated"].as_u64(), again["unchanged"].as_u64()),
+        (Some(0), Some(4)),
+        "idempotent: {again}"
+    );
+    assert_eq!(again["removed"], json!([]));
+    assert_eq!(again["revoked_credentials"], 0);
+
+    t.start().await;
+    for r in ["R-0004", "R-0005"] {
+        let (_, v) = t
+            .admin(Method::GET, &format!("/admin/api/residents/{r}"), None)
+            .await;
+        let statuses: Vec<&str> = v["credentials"]
+            .as_array()
+            .expect("c")
+            .iter()
+            .filter_map(|c| c["status"].as_str())
+            .collect();
+        assert_eq!(statuses, ["revoked", "revoked"], "{r}");
+    }
+    // The leaver gets nothing new; the mover can get a credential for the new municipality.
+    let (s, b) = t
+        .admin(Method::POST, "/admin/api/residents/R-0005/offer", None)
+        .await;
+    assert_eq!(
+        (s, b["error"].as_str()),
+        (403, Some("credential_request_denied"))
+    );
+    let (_, offer) = t
+        .admin(Method::POST, "/admin/api/residents/R-0004/offer", None)
+        .await;
+    let (c, _) = wallet::redeem(&t.http, &t.base, &offer["credential_offer"], 1).await;
+    assert!(!creds["R-0004"].contains(&c[0]));
+    // An empty or headerless file is refused rather than removing everyone.
+    t.kill();
+    std::fs::write(&file, "register_id,given_name\n").expect("write");
+    let out = std::process::Command::new(support::server::BIN)
+        .args([
+            "import-register",
+            "--data",
+            support::server::path(&t.data),
+            f,
+        ])
+        .output()
+        .expect("run");
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("lacks columns"));
+}
+
+#[tokio::test]
+async fn cli_suspends_and_rotates_keys_while_old_credentials_stay_verifiable() {
+    let mut t = TestIssuer::init("");
+    t.start().await;
+    let (_, offer) = t
+        .admin(Method::POST, "/admin/api/residents/R-0002/offer", None)
+        .await;
+    let (old, _) = wallet::redeem(&t.http, &t.base, &offer["credential_offer"], 1).await;
+    // The CLI refuses to touch a data directory a server is using.
+    let out = std::process::Command::new(support::server::BIN)
+        .args([
+            "suspend",
+            "--data",
+            support::server::path(&t.data),
+            "--resident",
+            "R-0002",
+        ])
+        .output()
+        .expect("run");
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("in use"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    t.kill();
+
+    assert!(t
+        .cli(&["suspend", "--resident", "R-0002"])
+        .contains("1 credentials changed"));
+    t.cli(&["rotate-key"]);
+    t.start().await;
+    let (_, v) = t
+        .admin(Method::GET, "/admin/api/residents/R-0002", None)
+        .await;
+    assert_eq!(v["credentials"][0]["status"], "suspended");
+    let (s, _) = t
+        .admin(Method::POST, "/admin/api/residents/R-0002/offer", None)
+        .await;
+    assert_eq!(s, 403, "no new credentials while suspended");
+    let (s, v) = t
+        .admin(Method::POST, "/admin/api/residents/R-0002/unsuspend", None)
+        .await;
+    assert_eq!((s, v["credentials_changed"].as_u64()), (200, Some(1)));
+
+    let (_, offer) = t
+        .admin(Method::POST, "/admin/api/residents/R-0002/offer", None)
+        .await;
+    let (new, _) = wallet::redeem(&t.http, &t.base, &offer["credential_offer"], 1).await;
+    let (old_kid, new_kid) = (
+        header(&old[0])["kid"].clone(),
+        header(&new[0])["kid"].clone(),
+    );
+    assert_ne!(old_kid, new_kid, "new credentials use the new key");
+    let meta: Value = t
+        .http
+        .get(t.url("/.well-known/jwt-vc-issuer"))
+        .send()
+        .await
+        .expect("m")
+        .json()
+        .await
+        .expect("j");
+    let kids: Vec<&Value> = meta["jwks"]["keys"]
+        .as_array()
+        .expect("keys")
+        .iter()
+        .map(|k| &k["kid"])
+        .collect();
+    assert!(
+        kids.contains(&&old_kid) && kids.contains(&&new_kid),
+        "old key still published: {kids:?}"
+    );
+    let did: Value = t
+        .http
+        .get(t.url("/.well-known/did.json"))
+        .send()
+        .await
+        .expect("d")
+        .json()
+        .await
+        .expect("j");
+    assert_eq!(did["verificationMethod"].as_array().map(Vec::len), Some(2));
+    assert_eq!(did["id"], format!("did:web:localhost%3A{}", t.port));
+    // Rotation through the admin API works too.
+    let (s, v) = t.admin(Method::POST, "/admin/api/keys/rotate", None).await;
+    assert_eq!(s, 200, "{v}");
+    let meta: Value = t
+        .http
+        .get(t.url("/.well-known/jwt-vc-issuer"))
+        .send()
+        .await
+        .expect("m")
+        .json()
+        .await
+        .expect("j");
+    assert_eq!(meta["jwks"]["keys"].as_array().map(Vec::len), Some(3));
+}
