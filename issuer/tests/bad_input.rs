@@ -354,7 +354,7 @@ async fn token_and_credential_endpoints_use_oid4vci_error_codes() {
     )
     .await;
     assert_eq!((s, err(&b)), (401, "invalid_token"));
-    let (s, b) = wallet::credential(http, &base, "forged", &[good.clone()]).await;
+    let (s, b) = wallet::credential(http, &base, "forged", std::slice::from_ref(&good)).await;
     assert_eq!((s, err(&b)), (401, "invalid_token"));
     let send = |body: Value| {
         http.post(format!("{base}/credential"))

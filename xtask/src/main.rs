@@ -27,7 +27,7 @@ commands:
               --quick              skip setup, wasm and interop
               --skip STEP[,STEP]   skip named steps
   interop   run the interoperability matrix against the Python and JS peers
-  demo      run the demo (civic-credential's `demo` example); extra arguments are passed on
+  demo      [protocol|issuer [--port N] [--check]]: the protocol walk-through, then a live issuer
   help      show this text
 ";
 

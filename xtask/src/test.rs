@@ -1,6 +1,6 @@
 //! `cargo xtask test`: the one test command, run locally and by CI (`.ci/run`).
 //!
-//! Steps, in order: setup, fmt, clippy, test, wasm, interop. It stops at the first failing
+//! Steps, in order: setup, fmt, clippy, test, wasm, interop, issuer-interop. It stops at the first failing
 //! step, prints a summary and ends with the plain line `N passed, N failed` (plus
 //! `, N skipped` when steps were skipped or not reached), which CI reads.
 
@@ -23,10 +23,11 @@ const STEPS: &[Step] = &[
     ("test", step_test),
     ("wasm", step_wasm),
     ("interop", step_interop),
+    ("issuer-interop", step_issuer_interop),
 ];
 
 /// Steps `--quick` leaves out (slow or needing the network).
-const QUICK_SKIPS: &[&str] = &["setup", "wasm", "interop"];
+const QUICK_SKIPS: &[&str] = &["setup", "wasm", "interop", "issuer-interop"];
 
 /// Options of `cargo xtask test`.
 #[derive(Debug, Default)]
@@ -110,6 +111,18 @@ fn step_wasm() -> Result<String> {
 /// The interop matrix.
 fn step_interop() -> Result<String> {
     interop::run_all().map(|()| String::new())
+}
+
+/// The issuer driven by clients we did not write: soft-webauthn (passkeys),
+/// @openid4vc/openid4vci (wallet) and sd-jwt (verification), over HTTP on 127.0.0.1.
+fn step_issuer_interop() -> Result<String> {
+    run(util::cargo().args(["build", "--quiet", "-p", "civic-issuer"]))?;
+    let bin = util::target_dir().join("debug").join("civic-issuer");
+    run(std::process::Command::new("bash")
+        .arg("tests/interop/issuer_interop.sh")
+        .env("CIVIC_ISSUER_BIN", bin)
+        .current_dir(util::repo_root()))
+    .map(|()| String::new())
 }
 
 /// Outcome of one step.
