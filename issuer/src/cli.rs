@@ -173,6 +173,7 @@ fn api(e: crate::error::ApiError) -> anyhow::Error {
 }
 
 fn run(cli: Cli) -> anyhow::Result<()> {
+    // Each command makes its writes durable (`sync`) before it reports or writes output files.
     match cli.command {
         Command::Init {
             data,
@@ -207,6 +208,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     ImportOptions { dry_run, progress },
                 )
                 .map_err(api)?;
+            issuer.store.sync()?;
             let report_path = report.unwrap_or_else(|| file.with_extension("rejected.csv"));
             if !r.rejected.is_empty() {
                 write_rejections(&report_path, &r.rejected)?;
@@ -231,9 +233,15 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 None if all_unenrolled => issuer.unenrolled().map_err(api)?,
                 None => anyhow::bail!("give --resident ID or --all-unenrolled"),
             };
-            let mut w = csv::Writer::from_writer(crate::fsutil::PrivateFile::create(&out)?);
+            let mut codes = Vec::with_capacity(ids.len());
             for id in &ids {
-                w.serialize(issuer.enrollment_code(id, "cli").map_err(api)?)?;
+                codes.push(issuer.enrollment_code(id, "cli").map_err(api)?);
+            }
+            // Only codes that are on disk may be mailed.
+            issuer.store.sync()?;
+            let mut w = csv::Writer::from_writer(crate::fsutil::PrivateFile::create(&out)?);
+            for code in &codes {
+                w.serialize(code)?;
             }
             w.flush()?;
             println!("{} codes written to {}", ids.len(), out.display());
@@ -244,29 +252,33 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Suspend(a) => status(&a, Status::Suspended),
         Command::Unsuspend(a) => status(&a, Status::Valid),
         Command::RotateKey { data } => {
-            let kids = open(&data)?.rotate_keys("cli").map_err(api)?;
+            let issuer = open(&data)?;
+            let kids = issuer.rotate_keys("cli").map_err(api)?;
+            issuer.store.sync()?;
             println!("new signing keys: {}", kids.join(", "));
             Ok(())
         }
         Command::RegisterPlatform { data, id, name } => {
-            let p = open(&data)?
-                .register_platform(&id, &name, "cli")
-                .map_err(api)?;
+            let issuer = open(&data)?;
+            let p = issuer.register_platform(&id, &name, "cli").map_err(api)?;
+            issuer.store.sync()?;
             println!("registered platform {} ({})", p.id, p.name);
             Ok(())
         }
         Command::AdminToken { data, name } => {
             let store = SledStore::open(&data.data.join("db"))?;
-            println!("{}", new_admin_token(&store, &name)?);
+            let token = new_admin_token(&store, &name)?;
+            store.sync()?;
+            println!("{token}");
             Ok(())
         }
     }
 }
 
 fn status(a: &ResidentArgs, status: Status) -> anyhow::Result<()> {
-    let n = open(&a.data)?
-        .set_status(&a.resident, status, "cli")
-        .map_err(api)?;
+    let issuer = open(&a.data)?;
+    let n = issuer.set_status(&a.resident, status, "cli").map_err(api)?;
+    issuer.store.sync()?;
     println!("{n} credentials changed");
     Ok(())
 }
@@ -319,6 +331,7 @@ fn init(
             crate::trust::did_web(&issuer.config),
         )
         .map_err(api)?;
+    issuer.store.sync()?;
     println!("initialised {} for {public_url}", dir.display());
     println!(
         "DID document: {} (copy in {})",

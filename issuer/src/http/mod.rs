@@ -50,7 +50,7 @@ pub fn router(issuer: Arc<Issuer>) -> Router {
         .with_state(state)
 }
 
-/// Runs blocking store work off the async threads.
+/// Runs blocking store work off the async threads, then makes its writes durable.
 pub(crate) async fn blocking<T: Send + 'static>(
     state: &AppState,
     f: impl FnOnce(&Issuer) -> Result<T, ApiError> + Send + 'static,

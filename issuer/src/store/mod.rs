@@ -1,7 +1,9 @@
 //! Durable state of the issuer behind the [`Store`] trait. [`SledStore`] is the embedded default.
 //!
-//! Every method that changes state is atomic and durable when it returns: it runs in one sled
-//! transaction and flushes before returning, so an HTTP response is only sent for recorded work.
+//! Every method that changes state is atomic (one sled transaction). Changes are durable once
+//! [`Store::sync`] returns; the HTTP layer calls it after every request and before answering, and
+//! the CLI before it exits, so no response or report is given for work that is not on disk.
+//! Concurrent `sync` calls share one fsync (group commit).
 
 mod records;
 mod sled_store;
@@ -59,8 +61,12 @@ impl Ephemeral {
     }
 }
 
-/// The issuer's state. Implementations must make each call atomic and durable.
+/// The issuer's state. Implementations must make each call atomic, and every change before a
+/// [`Store::sync`] durable when it returns.
 pub trait Store: Send + Sync {
+    /// Makes every change made so far durable (concurrent callers share one flush).
+    fn sync(&self) -> StoreResult<()>;
+
     // ---- residents -----------------------------------------------------------------------
     /// One resident by register id.
     fn resident(&self, register_id: &str) -> StoreResult<Option<Resident>>;
@@ -152,7 +158,7 @@ pub trait Store: Send + Sync {
     fn audit(&self, event: &AuditEvent) -> StoreResult<()>;
     /// Audit events with sequence number greater than `after`, oldest first.
     fn audit_log(&self, after: u64, limit: usize) -> StoreResult<Vec<(u64, AuditEvent)>>;
-    /// Checks that the database is readable and writable.
+    /// Checks that the database is readable and writable (and syncs).
     fn health(&self) -> StoreResult<()>;
 }
 

@@ -1,5 +1,5 @@
 //! The sled 0.34 implementation of [`Store`]: one tree, prefixed keys, one transaction per call,
-//! and a flush before returning from every write.
+//! and group commit in [`Store::sync`].
 
 use std::path::Path;
 
@@ -14,6 +14,16 @@ use super::*;
 /// The sled-backed store.
 pub struct SledStore {
     db: sled::Db,
+    commit: GroupCommit,
+}
+
+/// Group commit: callers of [`Store::sync`] that arrive while a flush runs wait for the next one,
+/// so concurrent requests share fsyncs instead of queueing one each.
+#[derive(Default)]
+struct GroupCommit {
+    /// (tickets handed out, tickets known durable, a flush is running)
+    state: std::sync::Mutex<(u64, u64, bool)>,
+    done: std::sync::Condvar,
 }
 
 type TxResult<T> = Result<T, ConflictableTransactionError<StoreError>>;
@@ -81,11 +91,39 @@ impl SledStore {
     /// Opens (or creates) the database in `dir`.
     pub fn open(dir: &Path) -> StoreResult<Self> {
         let db = sled::Config::new().path(dir).open().map_err(map_err)?;
-        Ok(SledStore { db })
+        Ok(SledStore {
+            db,
+            commit: GroupCommit::default(),
+        })
     }
 
-    fn flush(&self) -> StoreResult<()> {
-        self.db.flush().map(|_| ()).map_err(map_err)
+    fn group_commit(&self) -> StoreResult<()> {
+        let poisoned = || StoreError::Unavailable("commit lock poisoned".into());
+        let mut g = self.commit.state.lock().map_err(|_| poisoned())?;
+        g.0 += 1;
+        let ticket = g.0;
+        loop {
+            if g.1 >= ticket {
+                return Ok(());
+            }
+            if !g.2 {
+                // Lead a flush covering every ticket handed out so far: their writes finished
+                // before they took a ticket.
+                g.2 = true;
+                let target = g.0;
+                drop(g);
+                let result = self.db.flush().map(|_| ()).map_err(map_err);
+                g = self.commit.state.lock().map_err(|_| poisoned())?;
+                g.2 = false;
+                if result.is_ok() {
+                    g.1 = g.1.max(target);
+                }
+                self.commit.done.notify_all();
+                result?;
+                continue;
+            }
+            g = self.commit.done.wait(g).map_err(|_| poisoned())?;
+        }
     }
 
     fn get<T: DeserializeOwned>(&self, key: &[u8]) -> StoreResult<Option<T>> {
@@ -96,8 +134,7 @@ impl SledStore {
     }
 
     fn put<T: Serialize>(&self, key: &[u8], value: &T) -> StoreResult<()> {
-        self.db.insert(key, encode(value)).map_err(map_err)?;
-        self.flush()
+        self.db.insert(key, encode(value)).map(|_| ()).map_err(map_err)
     }
 
     fn scan<T: DeserializeOwned>(&self, prefix: &[u8]) -> StoreResult<Vec<(Vec<u8>, T)>> {
@@ -111,9 +148,7 @@ impl SledStore {
     }
 
     fn transaction<T>(&self, f: impl Fn(&TransactionalTree) -> TxResult<T>) -> StoreResult<T> {
-        let out = self.db.transaction(f).map_err(map_tx)?;
-        self.flush()?;
-        Ok(out)
+        self.db.transaction(f).map_err(map_tx)
     }
 
     fn ephemeral_key(kind: Ephemeral, key: &str) -> Vec<u8> {
@@ -347,8 +382,8 @@ impl Store for SledStore {
         bytes.extend_from_slice(value);
         self.db
             .insert(Self::ephemeral_key(kind, key), bytes)
-            .map_err(map_err)?;
-        self.flush()
+            .map(|_| ())
+            .map_err(map_err)
     }
 
     fn get_ephemeral(&self, kind: Ephemeral, key: &str, now: i64) -> StoreResult<Option<Vec<u8>>> {
@@ -372,7 +407,6 @@ impl Store for SledStore {
         else {
             return Ok(None);
         };
-        self.flush()?;
         Ok(split_expiry(&bytes)
             .filter(|(exp, _)| *exp > now)
             .map(|(_, v)| v.to_vec()))
@@ -386,9 +420,6 @@ impl Store for SledStore {
                 self.db.remove(k).map_err(map_err)?;
                 n += 1;
             }
-        }
-        if n > 0 {
-            self.flush()?;
         }
         Ok(n)
     }
@@ -592,7 +623,19 @@ impl Store for SledStore {
 
     fn health(&self) -> StoreResult<()> {
         self.db.insert(b"meta/health", &[1]).map_err(map_err)?;
-        self.flush()
+        self.group_commit()
+    }
+
+    fn sync(&self) -> StoreResult<()> {
+        self.group_commit()
+    }
+}
+
+impl Drop for SledStore {
+    fn drop(&mut self) {
+        if let Err(e) = self.db.flush() {
+            tracing::error!(error = %e, "final flush failed");
+        }
     }
 }
 
