@@ -62,28 +62,58 @@ fn raw_rates() -> (f64, f64) {
     (sign, verify)
 }
 
-async fn post_json(http: &reqwest::Client, url: String, bearer: &str, body: Option<Value>) -> Option<Value> {
+async fn post_json(
+    http: &reqwest::Client,
+    url: String,
+    bearer: &str,
+    body: Option<Value>,
+) -> Option<Value> {
     let mut req = http.post(url).bearer_auth(bearer);
     if let Some(b) = body {
         req = req.json(&b);
     }
     let resp = req.send().await.ok()?;
     if !resp.status().is_success() {
-        eprintln!("unexpected {}: {}", resp.status(), resp.text().await.unwrap_or_default());
+        eprintln!(
+            "unexpected {}: {}",
+            resp.status(),
+            resp.text().await.unwrap_or_default()
+        );
         return None;
     }
     resp.json().await.ok()
 }
 
-async fn client(base: String, admin: String, resident: &'static str, batch: usize, until: Instant, issued: Arc<AtomicU64>) {
-    let port = base.rsplit(':').next().and_then(|p| p.parse().ok()).unwrap_or(0);
+async fn client(
+    base: String,
+    admin: String,
+    resident: &'static str,
+    batch: usize,
+    until: Instant,
+    issued: Arc<AtomicU64>,
+) {
+    let port = base
+        .rsplit(':')
+        .next()
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(0);
     let http = reqwest::Client::builder()
         .pool_max_idle_per_host(1)
-        .resolve("localhost", std::net::SocketAddr::from(([127, 0, 0, 1], port)))
+        .resolve(
+            "localhost",
+            std::net::SocketAddr::from(([127, 0, 0, 1], port)),
+        )
         .build()
         .expect("client");
     while Instant::now() < until {
-        let Some(offer) = post_json(&http, format!("{base}/admin/api/residents/{resident}/offer"), &admin, None).await else {
+        let Some(offer) = post_json(
+            &http,
+            format!("{base}/admin/api/residents/{resident}/offer"),
+            &admin,
+            None,
+        )
+        .await
+        else {
             return;
         };
         let code = offer["credential_offer"]["grants"][PRE_AUTHORIZED_GRANT]["pre-authorized_code"]
@@ -92,24 +122,33 @@ async fn client(base: String, admin: String, resident: &'static str, batch: usiz
             .to_owned();
         let Ok(resp) = http
             .post(format!("{base}/token"))
-            .form(&[("grant_type", PRE_AUTHORIZED_GRANT), ("pre-authorized_code", &code)])
+            .form(&[
+                ("grant_type", PRE_AUTHORIZED_GRANT),
+                ("pre-authorized_code", &code),
+            ])
             .send()
             .await
         else {
             return;
         };
-        let Ok(tok) = resp.json::<Value>().await else { return };
+        let Ok(tok) = resp.json::<Value>().await else {
+            return;
+        };
         let access = tok["access_token"].as_str().unwrap_or_default().to_owned();
-        let Some(n) = post_json(&http, format!("{base}/nonce"), "", None).await else { return };
+        let Some(n) = post_json(&http, format!("{base}/nonce"), "", None).await else {
+            return;
+        };
         let nonce = n["c_nonce"].as_str().unwrap_or_default().to_owned();
         let proofs: Vec<String> = (0..batch)
             .map(|_| {
-                let k = SigningKey::generate(Algorithm::Es256, &mut rand::rngs::OsRng).expect("key");
+                let k =
+                    SigningKey::generate(Algorithm::Es256, &mut rand::rngs::OsRng).expect("key");
                 build_proof(&k, k.public_jwk(), &base, Some(&nonce), now()).expect("proof")
             })
             .collect();
         let body = json!({ "credential_configuration_id": "residency_sd_jwt", "proofs": { "jwt": proofs } });
-        let Some(resp) = post_json(&http, format!("{base}/credential"), &access, Some(body)).await else {
+        let Some(resp) = post_json(&http, format!("{base}/credential"), &access, Some(body)).await
+        else {
             return;
         };
         let got = resp["credentials"].as_array().map_or(0, Vec::len) as u64;
@@ -142,14 +181,17 @@ fn main() -> anyhow::Result<()> {
         name: "bench".into(),
         created: now(),
     })?;
-    let issuer = Issuer::with_parts(tmp.path(), config, keys, store).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let issuer =
+        Issuer::with_parts(tmp.path(), config, keys, store).map_err(|e| anyhow::anyhow!("{e}"))?;
     let register = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/demo/register.csv"))?;
     issuer
         .import_register(&register[..], 0, Default::default())
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     let issuer = Arc::new(issuer);
 
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
     let issued = Arc::new(AtomicU64::new(0));
     let elapsed = rt.block_on(async {
         listener.set_nonblocking(true)?;
@@ -158,12 +200,29 @@ fn main() -> anyhow::Result<()> {
         tokio::spawn(async move { axum::serve(listener, app).await });
         // Warm up, then measure.
         let until = Instant::now() + Duration::from_millis(500);
-        client(base.clone(), admin.clone(), "D-0001", batch, until, Arc::new(AtomicU64::new(0))).await;
+        client(
+            base.clone(),
+            admin.clone(),
+            "D-0001",
+            batch,
+            until,
+            Arc::new(AtomicU64::new(0)),
+        )
+        .await;
         let start = Instant::now();
         let until = start + Duration::from_secs(seconds);
         let residents = ["D-0001", "D-0003", "D-0004", "D-0005", "D-0007", "D-0008"];
         let tasks: Vec<_> = (0..connections)
-            .map(|i| tokio::spawn(client(base.clone(), admin.clone(), residents[i % residents.len()], batch, until, issued.clone())))
+            .map(|i| {
+                tokio::spawn(client(
+                    base.clone(),
+                    admin.clone(),
+                    residents[i % residents.len()],
+                    batch,
+                    until,
+                    issued.clone(),
+                ))
+            })
             .collect();
         for t in tasks {
             let _ = t.await;
@@ -176,7 +235,10 @@ fn main() -> anyhow::Result<()> {
     println!("cores: {cores}");
     println!("issue_limit_per_s: {:.0}", per_core * cores);
     println!("issue_http_per_s: {issue_rate:.0}");
-    println!("issue_ratio_to_limit: {:.3}", issue_rate / (per_core * cores));
+    println!(
+        "issue_ratio_to_limit: {:.3}",
+        issue_rate / (per_core * cores)
+    );
     println!("issue_batch_size: {batch}");
     println!("issue_connections: {connections}");
     Ok(())

@@ -141,7 +141,11 @@ struct ResidentArgs {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     // The server logs each request; one-shot commands only warnings (their output is the report).
-    init_logging(if matches!(cli.command, Command::Serve { .. }) { "info" } else { "warn" });
+    init_logging(if matches!(cli.command, Command::Serve { .. }) {
+        "info"
+    } else {
+        "warn"
+    });
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

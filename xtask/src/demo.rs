@@ -31,7 +31,14 @@ pub fn run_demo(args: &[String]) -> Result<()> {
 
 fn protocol(args: &[String]) -> Result<()> {
     let mut cmd = util::cargo();
-    cmd.args(["run", "--release", "-p", "civic-credential", "--example", "demo"]);
+    cmd.args([
+        "run",
+        "--release",
+        "-p",
+        "civic-credential",
+        "--example",
+        "demo",
+    ]);
     if !args.is_empty() {
         cmd.arg("--").args(args);
     }
@@ -58,14 +65,29 @@ fn issuer(args: &[String]) -> Result<()> {
     let data = dir.join("data");
     let base = format!("http://localhost:{port}");
     let cli = |args: &[&str]| -> Result<String> {
-        let out = Command::new(&bin).args(args).arg("--data").arg(&data).output()?;
+        let out = Command::new(&bin)
+            .args(args)
+            .arg("--data")
+            .arg(&data)
+            .output()?;
         if !out.status.success() {
-            bail!("civic-issuer {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+            bail!(
+                "civic-issuer {args:?}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
         }
         Ok(String::from_utf8_lossy(&out.stdout).into_owned())
     };
     let did_docs = dir.join("did-docs");
-    let init = cli(&["init", "--public-url", &base, "--agency", "Gemeente Teststad", "--did-docs", &util::rel(&did_docs)])?;
+    let init = cli(&[
+        "init",
+        "--public-url",
+        &base,
+        "--agency",
+        "Gemeente Teststad",
+        "--did-docs",
+        &util::rel(&did_docs),
+    ])?;
     let token = init
         .lines()
         .find_map(|l| l.split("store it safely): ").nth(1))
@@ -74,10 +96,27 @@ fn issuer(args: &[String]) -> Result<()> {
         .to_owned();
     let register = util::repo_root().join("issuer/demo/register.csv");
     cli(&["import-register", &util::rel(&register)])?;
-    cli(&["register-platform", "--id", "https://budget.teststad.example", "--name", "Participatory budget"])?;
-    cli(&["register-platform", "--id", "https://consult.teststad.example", "--name", "Micro-consultations"])?;
+    cli(&[
+        "register-platform",
+        "--id",
+        "https://budget.teststad.example",
+        "--name",
+        "Participatory budget",
+    ])?;
+    cli(&[
+        "register-platform",
+        "--id",
+        "https://consult.teststad.example",
+        "--name",
+        "Micro-consultations",
+    ])?;
     let codes = dir.join("codes.csv");
-    cli(&["enrollment-codes", "--all-unenrolled", "--out", &util::rel(&codes)])?;
+    cli(&[
+        "enrollment-codes",
+        "--all-unenrolled",
+        "--out",
+        &util::rel(&codes),
+    ])?;
     let text = std::fs::read_to_string(&codes)?;
     let first: Vec<&str> = text.lines().nth(1).unwrap_or_default().split(',').collect();
 
@@ -96,14 +135,24 @@ fn issuer(args: &[String]) -> Result<()> {
     }
     println!();
     println!("civic-issuer demo is running: {base}/enroll");
-    println!("  20 fictional residents from issuer/demo/register.csv (data in {})", util::rel(&data));
-    println!("  try resident {} with enrollment code {}", first.first().unwrap_or(&"?"), first.get(1).unwrap_or(&"?"));
+    println!(
+        "  20 fictional residents from issuer/demo/register.csv (data in {})",
+        util::rel(&data)
+    );
+    println!(
+        "  try resident {} with enrollment code {}",
+        first.first().unwrap_or(&"?"),
+        first.get(1).unwrap_or(&"?")
+    );
     println!("  all codes: {}", util::rel(&codes));
     println!("  admin API token: {token}");
     println!("  e.g. curl -H 'Authorization: Bearer {token}' {base}/admin/api/residents?q=D-");
     println!("  metadata: {base}/.well-known/openid-credential-issuer");
     if check {
-        let ok = Command::new("curl").args(["-sf", &format!("http://127.0.0.1:{port}/healthz")]).status().is_ok_and(|s| s.success());
+        let ok = Command::new("curl")
+            .args(["-sf", &format!("http://127.0.0.1:{port}/healthz")])
+            .status()
+            .is_ok_and(|s| s.success());
         let _ = child.kill();
         let _ = child.wait();
         if !ok {

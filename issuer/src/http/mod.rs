@@ -56,15 +56,21 @@ pub(crate) async fn blocking<T: Send + 'static>(
     f: impl FnOnce(&Issuer) -> Result<T, ApiError> + Send + 'static,
 ) -> Result<T, ApiError> {
     let issuer = state.issuer.clone();
-    tokio::task::spawn_blocking(move || f(&issuer))
-        .await
-        .map_err(|_| {
-            ApiError::new(
-                503,
-                "temporarily_unavailable",
-                "the request was interrupted",
-            )
-        })?
+    tokio::task::spawn_blocking(move || {
+        let result = f(&issuer);
+        // Whatever the outcome (a failed try counts too, e.g. a wrong code), its writes are
+        // durable before the answer goes out.
+        issuer.store.sync()?;
+        result
+    })
+    .await
+    .map_err(|_| {
+        ApiError::new(
+            503,
+            "temporarily_unavailable",
+            "the request was interrupted",
+        )
+    })?
 }
 
 impl IntoResponse for ApiError {

@@ -149,8 +149,8 @@ pub struct CredentialRecord {
     pub status: u8,
 }
 
-/// A status list as stored.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// A status list as read from the store.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredStatusList {
     /// Bits per status (2).
     pub bits: u8,

@@ -77,6 +77,12 @@ fn resident_cred_key(register_id: &str, list: u32, idx: u32) -> Vec<u8> {
     k
 }
 
+fn list_bytes_key(list: u32) -> Vec<u8> {
+    let mut k = b"slb/".to_vec();
+    k.extend_from_slice(&list.to_be_bytes());
+    k
+}
+
 fn list_key(list: u32) -> Vec<u8> {
     let mut k = b"sl/".to_vec();
     k.extend_from_slice(&list.to_be_bytes());
@@ -84,13 +90,20 @@ fn list_key(list: u32) -> Vec<u8> {
 }
 
 const CURRENT_LIST: &[u8] = b"meta/current_list";
+const AUDIT_SEQ: &[u8] = b"meta/audit_seq";
 /// A new list is opened when the current one is this full (per mille), keeping indexes random.
 const FILL_LIMIT_PER_MILLE: u64 = 750;
 
 impl SledStore {
     /// Opens (or creates) the database in `dir`.
     pub fn open(dir: &Path) -> StoreResult<Self> {
-        let db = sled::Config::new().path(dir).open().map_err(map_err)?;
+        // No timed background flushes: durability comes from `sync` alone, so a missing sync
+        // shows up in the crash tests instead of being papered over by a timer.
+        let db = sled::Config::new()
+            .path(dir)
+            .flush_every_ms(None)
+            .open()
+            .map_err(map_err)?;
         Ok(SledStore {
             db,
             commit: GroupCommit::default(),
@@ -134,7 +147,10 @@ impl SledStore {
     }
 
     fn put<T: Serialize>(&self, key: &[u8], value: &T) -> StoreResult<()> {
-        self.db.insert(key, encode(value)).map(|_| ()).map_err(map_err)
+        self.db
+            .insert(key, encode(value))
+            .map(|_| ())
+            .map_err(map_err)
     }
 
     fn scan<T: DeserializeOwned>(&self, prefix: &[u8]) -> StoreResult<Vec<(Vec<u8>, T)>> {
@@ -178,20 +194,18 @@ fn apply_status(tx: &TransactionalTree, list: u32, idx: u32, target: Status) -> 
     }
     rec.status = target.value();
     tx.insert(key, encode(&rec))?;
+    let corrupt = || ConflictableTransactionError::Abort(StoreError::Corrupt("status list".into()));
     let lk = list_key(list);
-    let Some(mut stored) = tx_get::<StoredStatusList>(tx, &lk)? else {
-        return Err(ConflictableTransactionError::Abort(StoreError::Corrupt(
-            "status list".into(),
-        )));
+    let mut meta = tx_get::<ListMeta>(tx, &lk)?.ok_or_else(corrupt)?;
+    let bytes = match tx.get(list_bytes_key(list))? {
+        Some(b) => b.to_vec(),
+        None => vec![0; meta.byte_len()],
     };
-    let corrupt =
-        |_| ConflictableTransactionError::Abort(StoreError::Corrupt("status list".into()));
-    let mut sl =
-        StatusList::from_bytes(stored.bits, std::mem::take(&mut stored.bytes)).map_err(corrupt)?;
-    sl.set(u64::from(idx), target).map_err(corrupt)?;
-    stored.bytes = sl.as_bytes().to_vec();
-    stored.version += 1;
-    tx.insert(lk, encode(&stored))?;
+    let mut sl = StatusList::from_bytes(meta.bits, bytes).map_err(|_| corrupt())?;
+    sl.set(u64::from(idx), target).map_err(|_| corrupt())?;
+    tx.insert(list_bytes_key(list), sl.as_bytes())?;
+    meta.version += 1;
+    tx.insert(lk, encode(&meta))?;
     Ok(true)
 }
 
@@ -458,19 +472,16 @@ impl Store for SledStore {
             };
             let mut rng = rand::thread_rng();
             let mut out = Vec::with_capacity(batch.holder_thumbprints.len());
+            let mut meta = tx_get::<ListMeta>(tx, &list_key(list))?
+                .unwrap_or_else(|| ListMeta::new(list_size));
             for thumbprint in &batch.holder_thumbprints {
-                let mut stored = match tx_get::<StoredStatusList>(tx, &list_key(list))? {
-                    Some(s) => s,
-                    None => new_list(list_size),
-                };
-                if u64::from(stored.allocated) * 1000
-                    >= u64::from(stored.size) * FILL_LIMIT_PER_MILLE
-                {
+                if u64::from(meta.allocated) * 1000 >= u64::from(meta.size) * FILL_LIMIT_PER_MILLE {
+                    tx.insert(list_key(list), encode(&meta))?;
                     list += 1;
-                    stored = new_list(list_size);
+                    meta = ListMeta::new(list_size);
                 }
                 let idx = loop {
-                    let idx = rng.gen_range(0..stored.size);
+                    let idx = rng.gen_range(0..meta.size);
                     if tx.get(cred_key(list, idx))?.is_none() {
                         break idx;
                     }
@@ -487,10 +498,10 @@ impl Store for SledStore {
                 };
                 tx.insert(cred_key(list, idx), encode(&rec))?;
                 tx.insert(resident_cred_key(&batch.register_id, list, idx), &[])?;
-                stored.allocated += 1;
-                tx.insert(list_key(list), encode(&stored))?;
+                meta.allocated += 1;
                 out.push(rec);
             }
+            tx.insert(list_key(list), encode(&meta))?;
             tx.insert(CURRENT_LIST, &list.to_be_bytes())?;
             Ok(Allocation::Allocated(out))
         })
@@ -565,7 +576,20 @@ impl Store for SledStore {
     }
 
     fn status_list(&self, list: u32) -> StoreResult<Option<StoredStatusList>> {
-        self.get(&list_key(list))
+        let Some(meta) = self.get::<ListMeta>(&list_key(list))? else {
+            return Ok(None);
+        };
+        let bytes = match self.db.get(list_bytes_key(list)).map_err(map_err)? {
+            Some(b) => b.to_vec(),
+            None => vec![0; meta.byte_len()],
+        };
+        Ok(Some(StoredStatusList {
+            bits: meta.bits,
+            size: meta.size,
+            allocated: meta.allocated,
+            version: meta.version,
+            bytes,
+        }))
     }
 
     fn all_status_indexes(&self) -> StoreResult<Vec<(u32, u32)>> {
@@ -598,10 +622,20 @@ impl Store for SledStore {
     }
 
     fn audit(&self, event: &AuditEvent) -> StoreResult<()> {
-        let seq = self.db.generate_id().map_err(map_err)?;
-        let mut key = b"aud/".to_vec();
-        key.extend_from_slice(&seq.to_be_bytes());
-        self.put(&key, event)
+        // Our own counter, in the same transaction as the entry: sled's generate_id() can hand
+        // out an id again after a restart, which would overwrite earlier entries.
+        let value = encode(event);
+        self.transaction(|tx| {
+            let seq = match tx.get(AUDIT_SEQ)? {
+                Some(b) => u64::from_be_bytes(b.as_ref().try_into().unwrap_or([0; 8])) + 1,
+                None => 1,
+            };
+            tx.insert(AUDIT_SEQ, &seq.to_be_bytes())?;
+            let mut key = b"aud/".to_vec();
+            key.extend_from_slice(&seq.to_be_bytes());
+            tx.insert(key, value.as_slice())?;
+            Ok(())
+        })
     }
 
     fn audit_log(&self, after: u64, limit: usize) -> StoreResult<Vec<(u64, AuditEvent)>> {
@@ -639,12 +673,27 @@ impl Drop for SledStore {
     }
 }
 
-fn new_list(size: u32) -> StoredStatusList {
-    StoredStatusList {
-        bits: 2,
-        size,
-        allocated: 0,
-        version: 0,
-        bytes: vec![0; (size as usize).div_ceil(4)],
+/// A status list's bookkeeping, kept apart from its (large) packed statuses so that allocating
+/// an index does not rewrite the list.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct ListMeta {
+    bits: u8,
+    size: u32,
+    allocated: u32,
+    version: u64,
+}
+
+impl ListMeta {
+    fn new(size: u32) -> Self {
+        ListMeta {
+            bits: 2,
+            size,
+            allocated: 0,
+            version: 0,
+        }
+    }
+
+    fn byte_len(&self) -> usize {
+        (self.size as usize * usize::from(self.bits)).div_ceil(8)
     }
 }
