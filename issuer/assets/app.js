@@ -15,6 +15,15 @@ const status = (msg, isError = false) => {
   el.classList.toggle('error', isError);
 };
 
+// Browser WebAuthn errors in plain words.
+const explain = (e) =>
+  ({
+    NotAllowedError: 'The passkey prompt was cancelled or timed out. Please try again.',
+    InvalidStateError: 'This device already has a passkey for your account.',
+    NotSupportedError: 'This browser or device does not support passkeys.',
+    SecurityError: 'Passkeys only work on the municipality’s own web address.',
+  })[e?.name] ?? e?.message ?? String(e);
+
 const csrf = () => document.querySelector('meta[name="csrf-token"]')?.content ?? '';
 
 async function api(path, body, method = 'POST') {
@@ -88,7 +97,7 @@ const handlers = {
         const done = await register('/api/enroll/start', '/api/enroll/finish', { code: form.code.value });
         location.assign(done.redirect || '/me');
       } catch (e) {
-        status(e.message, true);
+        status(explain(e), true);
       }
     }),
   'login-button': (btn) =>
@@ -100,7 +109,7 @@ const handlers = {
         const done = await api('/api/login/finish', authenticationJSON(cred));
         location.assign(done.redirect || '/me');
       } catch (e) {
-        status(e.message, true);
+        status(explain(e), true);
       }
     }),
   'add-passkey': (btn) =>
@@ -109,7 +118,7 @@ const handlers = {
         await register('/api/passkeys/start', '/api/passkeys/finish');
         location.reload();
       } catch (e) {
-        status(e.message, true);
+        status(explain(e), true);
       }
     }),
   'offer-button': (btn) =>
@@ -126,7 +135,7 @@ const handlers = {
         document.getElementById('offer').hidden = false;
         status('Offer ready.');
       } catch (e) {
-        status(e.message, true);
+        status(explain(e), true);
       }
     }),
   logout: (btn) =>
@@ -146,7 +155,7 @@ for (const btn of document.querySelectorAll('[data-remove-passkey]')) {
       await api(`/api/passkeys/${encodeURIComponent(btn.dataset.removePasskey)}`, undefined, 'DELETE');
       location.reload();
     } catch (e) {
-      status(e.message, true);
+      status(explain(e), true);
     }
   });
 }

@@ -30,19 +30,7 @@ pub fn run_demo(args: &[String]) -> Result<()> {
 }
 
 fn protocol(args: &[String]) -> Result<()> {
-    let mut cmd = util::cargo();
-    cmd.args([
-        "run",
-        "--release",
-        "-p",
-        "civic-credential",
-        "--example",
-        "demo",
-    ]);
-    if !args.is_empty() {
-        cmd.arg("--").args(args);
-    }
-    run(&mut cmd)
+    util::run_example("civic-credential", "demo", args)
 }
 
 fn issuer(args: &[String]) -> Result<()> {

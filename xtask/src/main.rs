@@ -22,12 +22,14 @@ commands:
             the interop peers' Python and Node packages), idempotently
   wasm      build the browser wallet for wasm32 into wallet-wasm/web/pkg (wasm-bindgen,
             wasm-opt) and print its raw and gzip sizes
-  test      the one test command: setup, fmt, clippy, test, wasm, interop; stops at the
-            first failure and ends with `N passed, N failed`
-              --quick              skip setup, wasm and interop
+  test      the one test command: setup, fmt, clippy, test, wasm, interop, issuer-interop;
+            stops at the first failure and ends with `N passed, N failed`
+              --quick              skip setup, wasm, interop and issuer-interop
               --skip STEP[,STEP]   skip named steps
   interop   run the interoperability matrix against the Python and JS peers
   demo      [protocol|issuer [--port N] [--check]]: the protocol walk-through, then a live issuer
+  bench     issuance over HTTP vs the raw ES256 rate, one `name: value` line per figure
+            (--seconds N, --connections C, --batch B)
   help      show this text
 ";
 
@@ -63,6 +65,8 @@ fn dispatch(args: &[String]) -> Result<ExitCode> {
             interop::run_all()?;
         }
         "demo" => demo::run_demo(rest)?,
+        // The issuance benchmark so far; issue 6 adds the verifier, wallet and criterion runs.
+        "bench" => util::run_example("civic-issuer", "bench_issuance", rest)?,
         "help" | "-h" | "--help" => print!("{USAGE}"),
         other => bail!("unknown command `{other}`\n\n{USAGE}"),
     }

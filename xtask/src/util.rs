@@ -170,3 +170,21 @@ pub fn rel(path: &Path) -> String {
         .display()
         .to_string()
 }
+
+/// `cargo run --release --quiet -p PACKAGE --example EXAMPLE [-- ARGS]`.
+pub fn run_example(package: &str, example: &str, args: &[String]) -> Result<()> {
+    let mut cmd = cargo();
+    cmd.args([
+        "run",
+        "--release",
+        "--quiet",
+        "-p",
+        package,
+        "--example",
+        example,
+    ]);
+    if !args.is_empty() {
+        cmd.arg("--").args(args);
+    }
+    run(&mut cmd)
+}

@@ -75,6 +75,7 @@ fn page(agency: &str, title: &str, csrf: Option<&str>, main: &str) -> Html<Strin
 <meta name="viewport" content="width=device-width, initial-scale=1">
 {csrf}
 <title>{title} · {agency}</title>
+<link rel="icon" href="data:,">
 <link rel="stylesheet" href="/static/style.css">
 <script type="module" src="/static/app.js"></script>
 </head>
@@ -157,9 +158,9 @@ async fn me(State(st): State<AppState>, headers: HeaderMap) -> Result<Response, 
     main.push_str("</dl></section>\n<section aria-labelledby=\"pk\"><h2 id=\"pk\">Your passkeys</h2><ul class=\"list\">");
     for p in view["passkeys"].as_array().into_iter().flatten() {
         main.push_str(&format!(
-            r#"<li><span>{}</span> <button type="button" class="secondary" data-remove-passkey="{}">Remove</button></li>"#,
-            esc(s(p, "/name")),
-            esc(s(p, "/id"))
+            r#"<li><span>{name}</span> <button type="button" class="secondary" data-remove-passkey="{}" aria-label="Remove {name}">Remove</button></li>"#,
+            esc(s(p, "/id")),
+            name = esc(s(p, "/name")),
         ));
     }
     main.push_str("</ul><button id=\"add-passkey\" type=\"button\" class=\"secondary\">Add a passkey</button></section>\n");

@@ -5,7 +5,9 @@
 //! the CLI before it exits, so no response or report is given for work that is not on disk.
 //! Concurrent `sync` calls share one fsync (group commit).
 
+mod group_commit;
 mod records;
+mod sled_layout;
 mod sled_store;
 
 pub use records::*;

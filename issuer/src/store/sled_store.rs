@@ -5,10 +5,12 @@ use std::path::Path;
 
 use rand::Rng;
 use serde::{de::DeserializeOwned, Serialize};
-use sled::transaction::{ConflictableTransactionError, TransactionError, TransactionalTree};
+use sled::transaction::TransactionalTree;
 
-use civic_credential::status_list::{Status, StatusList};
+use civic_credential::status_list::Status;
 
+use super::group_commit::GroupCommit;
+use super::sled_layout::*;
 use super::*;
 
 /// The sled-backed store.
@@ -16,83 +18,6 @@ pub struct SledStore {
     db: sled::Db,
     commit: GroupCommit,
 }
-
-/// Group commit: callers of [`Store::sync`] that arrive while a flush runs wait for the next one,
-/// so concurrent requests share fsyncs instead of queueing one each.
-#[derive(Default)]
-struct GroupCommit {
-    /// (tickets handed out, tickets known durable, a flush is running)
-    state: std::sync::Mutex<(u64, u64, bool)>,
-    done: std::sync::Condvar,
-}
-
-type TxResult<T> = Result<T, ConflictableTransactionError<StoreError>>;
-
-fn map_err(e: sled::Error) -> StoreError {
-    match e {
-        sled::Error::Io(io) if io.kind() == std::io::ErrorKind::WouldBlock => StoreError::Locked,
-        sled::Error::Io(io) if io.to_string().contains("lock") => StoreError::Locked,
-        sled::Error::Corruption { .. } => StoreError::Corrupt("database".into()),
-        other => StoreError::Unavailable(other.to_string()),
-    }
-}
-
-fn map_tx(e: TransactionError<StoreError>) -> StoreError {
-    match e {
-        TransactionError::Abort(e) => e,
-        TransactionError::Storage(e) => map_err(e),
-    }
-}
-
-fn decode<T: DeserializeOwned>(key: &[u8], bytes: &[u8]) -> StoreResult<T> {
-    serde_json::from_slice(bytes)
-        .map_err(|_| StoreError::Corrupt(String::from_utf8_lossy(key).into()))
-}
-
-fn encode<T: Serialize>(value: &T) -> Vec<u8> {
-    // Serialising our own record types to JSON cannot fail (no maps with non-string keys).
-    serde_json::to_vec(value).unwrap_or_default()
-}
-
-fn tx_get<T: DeserializeOwned>(tx: &TransactionalTree, key: &[u8]) -> TxResult<Option<T>> {
-    match tx.get(key)? {
-        None => Ok(None),
-        Some(v) => decode(key, &v)
-            .map(Some)
-            .map_err(ConflictableTransactionError::Abort),
-    }
-}
-
-fn cred_key(list: u32, idx: u32) -> Vec<u8> {
-    let mut k = b"cred/".to_vec();
-    k.extend_from_slice(&list.to_be_bytes());
-    k.extend_from_slice(&idx.to_be_bytes());
-    k
-}
-
-fn resident_cred_key(register_id: &str, list: u32, idx: u32) -> Vec<u8> {
-    let mut k = format!("rc/{register_id}\0").into_bytes();
-    k.extend_from_slice(&list.to_be_bytes());
-    k.extend_from_slice(&idx.to_be_bytes());
-    k
-}
-
-fn list_bytes_key(list: u32) -> Vec<u8> {
-    let mut k = b"slb/".to_vec();
-    k.extend_from_slice(&list.to_be_bytes());
-    k
-}
-
-fn list_key(list: u32) -> Vec<u8> {
-    let mut k = b"sl/".to_vec();
-    k.extend_from_slice(&list.to_be_bytes());
-    k
-}
-
-const CURRENT_LIST: &[u8] = b"meta/current_list";
-const AUDIT_SEQ: &[u8] = b"meta/audit_seq";
-/// A new list is opened when the current one is this full (per mille), keeping indexes random.
-const FILL_LIMIT_PER_MILLE: u64 = 750;
 
 impl SledStore {
     /// Opens (or creates) the database in `dir`.
@@ -111,32 +36,8 @@ impl SledStore {
     }
 
     fn group_commit(&self) -> StoreResult<()> {
-        let poisoned = || StoreError::Unavailable("commit lock poisoned".into());
-        let mut g = self.commit.state.lock().map_err(|_| poisoned())?;
-        g.0 += 1;
-        let ticket = g.0;
-        loop {
-            if g.1 >= ticket {
-                return Ok(());
-            }
-            if !g.2 {
-                // Lead a flush covering every ticket handed out so far: their writes finished
-                // before they took a ticket.
-                g.2 = true;
-                let target = g.0;
-                drop(g);
-                let result = self.db.flush().map(|_| ()).map_err(map_err);
-                g = self.commit.state.lock().map_err(|_| poisoned())?;
-                g.2 = false;
-                if result.is_ok() {
-                    g.1 = g.1.max(target);
-                }
-                self.commit.done.notify_all();
-                result?;
-                continue;
-            }
-            g = self.commit.done.wait(g).map_err(|_| poisoned())?;
-        }
+        self.commit
+            .commit(|| self.db.flush().map(|_| ()).map_err(map_err))
     }
 
     fn get<T: DeserializeOwned>(&self, key: &[u8]) -> StoreResult<Option<T>> {
@@ -170,43 +71,6 @@ impl SledStore {
     fn ephemeral_key(kind: Ephemeral, key: &str) -> Vec<u8> {
         format!("{}{key}", kind.prefix()).into_bytes()
     }
-}
-
-fn split_expiry(bytes: &[u8]) -> Option<(i64, &[u8])> {
-    let (head, rest) = bytes.split_at_checked(8)?;
-    Some((i64::from_be_bytes(head.try_into().ok()?), rest))
-}
-
-/// Updates one credential's status in its record and its list. Returns whether it changed.
-fn apply_status(tx: &TransactionalTree, list: u32, idx: u32, target: Status) -> TxResult<bool> {
-    let key = cred_key(list, idx);
-    let Some(mut rec) = tx_get::<CredentialRecord>(tx, &key)? else {
-        return Ok(false);
-    };
-    let current = rec.status;
-    let change = match target {
-        Status::Invalid => current != Status::Invalid.value(),
-        Status::Suspended => current == Status::Valid.value(),
-        _ => current == Status::Suspended.value(),
-    };
-    if !change {
-        return Ok(false);
-    }
-    rec.status = target.value();
-    tx.insert(key, encode(&rec))?;
-    let corrupt = || ConflictableTransactionError::Abort(StoreError::Corrupt("status list".into()));
-    let lk = list_key(list);
-    let mut meta = tx_get::<ListMeta>(tx, &lk)?.ok_or_else(corrupt)?;
-    let bytes = match tx.get(list_bytes_key(list))? {
-        Some(b) => b.to_vec(),
-        None => vec![0; meta.byte_len()],
-    };
-    let mut sl = StatusList::from_bytes(meta.bits, bytes).map_err(|_| corrupt())?;
-    sl.set(u64::from(idx), target).map_err(|_| corrupt())?;
-    tx.insert(list_bytes_key(list), sl.as_bytes())?;
-    meta.version += 1;
-    tx.insert(lk, encode(&meta))?;
-    Ok(true)
 }
 
 impl Store for SledStore {
@@ -670,30 +534,5 @@ impl Drop for SledStore {
         if let Err(e) = self.db.flush() {
             tracing::error!(error = %e, "final flush failed");
         }
-    }
-}
-
-/// A status list's bookkeeping, kept apart from its (large) packed statuses so that allocating
-/// an index does not rewrite the list.
-#[derive(serde::Serialize, serde::Deserialize)]
-struct ListMeta {
-    bits: u8,
-    size: u32,
-    allocated: u32,
-    version: u64,
-}
-
-impl ListMeta {
-    fn new(size: u32) -> Self {
-        ListMeta {
-            bits: 2,
-            size,
-            allocated: 0,
-            version: 0,
-        }
-    }
-
-    fn byte_len(&self) -> usize {
-        (self.size as usize * usize::from(self.bits)).div_ceil(8)
     }
 }
