@@ -5,6 +5,7 @@
 //! - [`sd_jwt_vc`]: the SD-JWT VC profile (`dc+sd-jwt`) with issuer key binding and validity.
 //! - [`status_list`]: IETF Token Status List (`statuslist+jwt`).
 //! - [`oid4vci`]: OpenID for Verifiable Credential Issuance 1.0 messages and proof JWTs.
+//! - [`oid4vp`]: OpenID for Verifiable Presentations 1.0 requests, DCQL and `vp_token`.
 //! - [`residency`]: the residency credential's claims and age predicates.
 //! - [`pseudonym`]: pairwise pseudonyms for civic platforms.
 //! - [`crypto`] and [`jwk`]: ES256 / EdDSA behind an allow-list; aws-lc-rs natively, RustCrypto on wasm32.
@@ -21,6 +22,7 @@ pub mod jwk;
 pub mod jws;
 pub mod key_binding;
 pub mod oid4vci;
+pub mod oid4vp;
 pub mod pseudonym;
 pub mod residency;
 pub mod sd_jwt;

@@ -61,7 +61,7 @@ let passed = 0;
 let failed = 0;
 let timedOut = false; // set when the whole-run deadline fires; later check results are dropped
 const ok = (name, detail = '') => { passed += 1; console.log(`ok   ${name}${detail ? ` (${detail})` : ''}`); };
-// FAIL lines also go to stderr, which is what issuer_interop.sh shows for a failed check.
+// FAIL lines also go to stderr, which is what services_interop.sh shows for a failed check.
 const fail = (name, why) => { failed += 1; console.log(`FAIL ${name}: ${why}`); log(`FAIL ${name}: ${why}`); };
 /** Runs one check; a thrown error or a returned string (the reason) is a failure. */
 async function check(name, fn) {

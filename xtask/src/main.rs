@@ -22,9 +22,9 @@ commands:
             the interop peers' Python and Node packages), idempotently
   wasm      build the browser wallet for wasm32 into wallet-wasm/web/pkg (wasm-bindgen,
             wasm-opt) and print its raw and gzip sizes
-  test      the one test command: setup, fmt, clippy, test, wasm, interop, issuer-interop;
+  test      the one test command: setup, fmt, clippy, test, wasm, interop, services-interop;
             stops at the first failure and ends with `N passed, N failed`
-              --quick              skip setup, wasm, interop and issuer-interop
+              --quick              skip setup, wasm, interop and services-interop
               --skip STEP[,STEP]   skip named steps
   interop   run the interoperability matrix against the Python and JS peers
   demo      [protocol|issuer [--port N] [--check]]: the protocol walk-through, then a live issuer

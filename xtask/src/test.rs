@@ -1,6 +1,6 @@
 //! `cargo xtask test`: the one test command, run locally and by CI (`.ci/run`).
 //!
-//! Steps, in order: setup, fmt, clippy, test, wasm, interop, issuer-interop. It stops at the first failing
+//! Steps, in order: setup, fmt, clippy, test, wasm, interop, services-interop. It stops at the first failing
 //! step, prints a summary and ends with the plain line `N passed, N failed` (plus
 //! `, N skipped` when steps were skipped or not reached), which CI reads.
 
@@ -23,11 +23,11 @@ const STEPS: &[Step] = &[
     ("test", step_test),
     ("wasm", step_wasm),
     ("interop", step_interop),
-    ("issuer-interop", step_issuer_interop),
+    ("services-interop", step_services_interop),
 ];
 
 /// Steps `--quick` leaves out (slow or needing the network).
-const QUICK_SKIPS: &[&str] = &["setup", "wasm", "interop", "issuer-interop"];
+const QUICK_SKIPS: &[&str] = &["setup", "wasm", "interop", "services-interop"];
 
 /// Options of `cargo xtask test`.
 #[derive(Debug, Default)]
@@ -113,14 +113,23 @@ fn step_interop() -> Result<String> {
     interop::run_all().map(|()| String::new())
 }
 
-/// The issuer driven by clients we did not write: soft-webauthn (passkeys),
-/// @openid4vc/openid4vci (wallet) and sd-jwt (verification), over HTTP on 127.0.0.1.
-fn step_issuer_interop() -> Result<String> {
-    run(util::cargo().args(["build", "--quiet", "-p", "civic-issuer"]))?;
-    let bin = util::target_dir().join("debug").join("civic-issuer");
+/// The issuer and the verifier service driven by clients we did not write: soft-webauthn
+/// (passkeys), @openid4vc/openid4vci (wallet), sd-jwt (verification and a holder),
+/// @openid4vc/openid4vp (wallet) and headless Chromium (pages), over HTTP on 127.0.0.1.
+fn step_services_interop() -> Result<String> {
+    run(util::cargo().args([
+        "build",
+        "--quiet",
+        "-p",
+        "civic-issuer",
+        "-p",
+        "civic-verifier",
+    ]))?;
+    let bin = util::target_dir().join("debug");
     run(std::process::Command::new("bash")
-        .arg("tests/interop/issuer_interop.sh")
-        .env("CIVIC_ISSUER_BIN", bin)
+        .arg("tests/interop/services_interop.sh")
+        .env("CIVIC_ISSUER_BIN", bin.join("civic-issuer"))
+        .env("CIVIC_VERIFIER_BIN", bin.join("civic-verifier"))
         .current_dir(util::repo_root()))
     .map(|()| String::new())
 }

@@ -1,0 +1,128 @@
+use super::*;
+use crate::crypto::{Algorithm, SigningKey};
+use rand::rngs::OsRng;
+
+fn request() -> AuthorizationRequest {
+    let response_uri = "https://verifier.example/v1/response/abc".to_owned();
+    AuthorizationRequest {
+        response_type: "vp_token".into(),
+        client_id: format!("{REDIRECT_URI_PREFIX}{response_uri}"),
+        response_mode: DIRECT_POST.into(),
+        response_uri,
+        nonce: "n-1".into(),
+        state: Some("s-1".into()),
+        dcql_query: DcqlQuery::sd_jwt_vc(
+            "residency",
+            &["https://issuer.example/credentials/residency".into()],
+            &[crate::sd_jwt::ClaimPath::keys([
+                "residence",
+                "municipality_code",
+            ])],
+        ),
+        client_metadata: Some(sd_jwt_client_metadata()),
+        aud: None,
+        iat: None,
+    }
+}
+
+#[test]
+fn unsigned_request_objects_round_trip_only_for_redirect_uri_clients() {
+    let req = request();
+    let jwt = req.to_unsigned_jwt().expect("jwt");
+    assert!(jwt.ends_with('.'));
+    assert_eq!(
+        AuthorizationRequest::from_jwt(&jwt, None).expect("parse"),
+        req
+    );
+    let json = serde_json::to_value(&req.dcql_query).expect("json");
+    assert_eq!(
+        json["credentials"][0]["claims"][0]["path"],
+        serde_json::json!(["residence", "municipality_code"])
+    );
+    assert_eq!(
+        json["credentials"][0]["meta"]["vct_values"][0],
+        "https://issuer.example/credentials/residency"
+    );
+
+    let mut did = request();
+    did.client_id = format!("{DID_PREFIX}did:web:verifier.example");
+    let jwt = did.to_unsigned_jwt().expect("jwt");
+    assert_eq!(
+        AuthorizationRequest::from_jwt(&jwt, None),
+        Err(Error::AlgorithmNotAllowed("none".into()))
+    );
+
+    let key = SigningKey::generate(Algorithm::Es256, &mut OsRng)
+        .expect("key")
+        .with_kid("k");
+    let signed = did.to_signed_jwt(&key).expect("signed");
+    let vk = key.verifying_key().expect("vk");
+    assert_eq!(
+        AuthorizationRequest::from_jwt(&signed, Some(&vk)).expect("verified"),
+        did
+    );
+    let other = SigningKey::generate(Algorithm::Es256, &mut OsRng)
+        .expect("key")
+        .verifying_key()
+        .expect("vk");
+    assert_eq!(
+        AuthorizationRequest::from_jwt(&signed, Some(&other)),
+        Err(Error::InvalidSignature)
+    );
+
+    let mut bad = request();
+    bad.response_uri = "https://attacker.example/collect".into();
+    let jwt = bad.to_unsigned_jwt().expect("jwt");
+    assert!(
+        AuthorizationRequest::from_jwt(&jwt, None).is_err(),
+        "client_id must be the response_uri"
+    );
+}
+
+#[test]
+fn links_and_vp_tokens_parse_strictly() {
+    let link = RequestLink {
+        client_id: "redirect_uri:https://v.example/r/1".into(),
+        request_uri: "https://v.example/request/1?x=y".into(),
+    };
+    let url = link.to_url(OPENID4VP_SCHEME);
+    assert!(url.starts_with("openid4vp://?client_id=redirect_uri%3Ahttps%3A%2F%2F"));
+    assert_eq!(RequestLink::parse(&url), Ok(link));
+    assert!(RequestLink::parse("openid4vp://?client_id=a").is_err());
+    assert!(RequestLink::parse("openid4vp://?client_id=a&client_id=b&request_uri=c").is_err());
+
+    let t = parse_vp_token(r#"{"residency": ["a~b~c"]}"#).expect("token");
+    assert_eq!(t["residency"], vec!["a~b~c".to_owned()]);
+    assert_eq!(
+        parse_vp_token(r#"{"residency": "a~"}"#).expect("single")["residency"].len(),
+        1
+    );
+    for bad in ["[]", "{\"a\": 1}", "{\"a\": [1]}", "nope"] {
+        assert!(parse_vp_token(bad).is_err(), "{bad}");
+    }
+    assert_eq!(
+        parse_vp_token(&"x".repeat(2 << 20)),
+        Err(Error::TooLarge("vp_token"))
+    );
+}
+
+#[test]
+fn dcql_validation_and_matching() {
+    let q = request().dcql_query;
+    q.validate().expect("valid");
+    let c = &q.credentials[0];
+    assert!(c.accepts_vct("https://issuer.example/credentials/residency"));
+    assert!(!c.accepts_vct("https://issuer.example/credentials/other"));
+    assert_eq!(c.requested_paths().len(), 1);
+    let mut dup = q.clone();
+    dup.credentials.push(dup.credentials[0].clone());
+    assert!(dup.validate().is_err());
+    let mut bad_id = q.clone();
+    bad_id.credentials[0].id = "has space".into();
+    assert!(bad_id.validate().is_err());
+    let parsed: DcqlQuery = serde_json::from_str(
+        r#"{"credentials":[{"id":"x","format":"dc+sd-jwt","claims":[{"path":["pseudonyms","https://a.example"]},{"path":["nationalities",null]}]}]}"#,
+    )
+    .expect("parse");
+    parsed.validate().expect("valid");
+}

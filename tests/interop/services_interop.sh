@@ -1,0 +1,147 @@
+#!/usr/bin/env bash
+# Drives a real civic-issuer on 127.0.0.1 with clients we did not write:
+#   1. PyPI soft-webauthn enrolls a passkey with a code and signs in (discoverable login),
+#      then asks for a credential offer; the unpatched device (no UV flag) is refused.
+#   2. npm @openid4vc/openid4vci 0.4.6 redeems the offer: metadata, token, nonce, 3 proofs.
+#   3. PyPI sd-jwt verifies every credential with the key from /.well-known/jwt-vc-issuer.
+#   4. Headless Chromium (npm playwright-core) with a WebAuthn virtual authenticator uses the
+#      resident pages: enroll, /me, offer QR, sign out, passkey sign-in, a wrong code, a11y basics.
+#   5. The civic-verifier service, trusting that issuer, answered by npm @openid4vc/openid4vp 0.4.6
+#      (with @sd-jwt/sd-jwt-vc presentations) and by a PyPI sd-jwt holder: eligible results,
+#      a wrong KB nonce rejected, over-disclosure flagged, a decline recorded.
+# Needs: cargo build -p civic-issuer -p civic-verifier, and tests/interop/setup.sh.
+# Ends with "N passed, N failed".
+set -uo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+HERE="$ROOT/tests/interop"
+PY="$ROOT/.tools/venv/bin/python"
+BIN="${CIVIC_ISSUER_BIN:-$ROOT/target/debug/civic-issuer}"
+VBIN="${CIVIC_VERIFIER_BIN:-$ROOT/target/debug/civic-verifier}"
+export NODE_PATH="$ROOT/.tools/node/node_modules"
+WORK="$(mktemp -d)"
+PORT="$("$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
+BASE="http://localhost:$PORT"
+PASS=0; FAIL=0; SERVER=""
+VSERVER=""
+cleanup() { for p in $SERVER $VSERVER; do kill "$p" 2>/dev/null; done; wait 2>/dev/null; rm -rf "$WORK"; }
+trap cleanup EXIT
+check() { # name, command...
+  local name="$1"; shift
+  if "$@" >"$WORK/$name.out" 2>"$WORK/$name.err"; then
+    PASS=$((PASS + 1)); echo "ok   $name"
+  else
+    FAIL=$((FAIL + 1)); echo "FAIL $name"; tail -n 15 "$WORK/$name.err" | sed 's/^/     /'
+  fi
+}
+refused() { ! "$@"; }
+
+"$BIN" init --data "$WORK/data" --public-url "$BASE" --agency "Gemeente Interop" --did-docs "$WORK/did-docs" >/dev/null
+cat > "$WORK/register.csv" <<'CSV'
+register_id,given_name,family_name,birthdate,street_address,postal_code,locality,country,municipality,municipality_code,district,resident_since,valid_until
+R-0001,Anna,de Vries,1990-04-12,Dam 1,1012 JS,Amsterdam,NL,Amsterdam,0363,3,2015-06-01,2099-12-31
+R-0002,Bram,Jansen,2009-01-20,Kalverstraat 10,1012 PA,Amsterdam,NL,Amsterdam,0363,4,2009-01-20,2099-12-31
+R-0003,Chloe,Bakker,1950-11-02,Prinsengracht 263,1016 GV,Amsterdam,NL,Amsterdam,0363,1,1980-03-15,2099-12-31
+CSV
+"$BIN" import-register --data "$WORK/data" "$WORK/register.csv" >/dev/null
+"$BIN" register-platform --data "$WORK/data" --id https://budget.example --name Budget >/dev/null
+"$BIN" enrollment-codes --data "$WORK/data" --all-unenrolled --out "$WORK/codes.csv" >/dev/null
+CODE1="$(sed -n 2p "$WORK/codes.csv" | cut -d, -f2)"
+CODE2="$(sed -n 3p "$WORK/codes.csv" | cut -d, -f2)"
+CODE3="$(sed -n 4p "$WORK/codes.csv" | cut -d, -f2)"
+RUST_LOG=warn "$BIN" serve --data "$WORK/data" --listen "127.0.0.1:$PORT" >/dev/null &
+SERVER=$!
+"$PY" - "$PORT" <<'PYEOF'
+import sys, time, urllib.request
+for _ in range(300):
+    try:
+        urllib.request.urlopen(f"http://127.0.0.1:{sys.argv[1]}/healthz", timeout=1); break
+    except Exception:
+        time.sleep(0.1)
+PYEOF
+
+check soft-webauthn-enroll "$PY" "$HERE/python/passkey_client.py" enroll "$BASE" "$CODE1" --state "$WORK/pk.json"
+check soft-webauthn-login "$PY" "$HERE/python/passkey_client.py" login "$BASE" --state "$WORK/pk.json"
+check soft-webauthn-offer "$PY" "$HERE/python/passkey_client.py" offer "$BASE" --state "$WORK/pk.json"
+check soft-webauthn-no-uv-refused refused "$PY" "$HERE/python/passkey_client.py" enroll "$BASE" "$CODE2" --state "$WORK/pk2.json" --no-uv
+OFFER="$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["openid_credential_offer_url"])' "$WORK/soft-webauthn-offer.out" 2>/dev/null)"
+check openid4vci-wallet node "$HERE/js/oid4vci_wallet.mjs" --offer "$OFFER" --copies 3 --out "$WORK/wallet.json"
+check openid4vci-offer-single-use refused node "$HERE/js/oid4vci_wallet.mjs" --offer "$OFFER" --copies 1 --out "$WORK/wallet2.json"
+check sd-jwt-verifies "$PY" "$HERE/python/verify_issued.py" "$BASE" "$WORK/wallet.json" --vct "$BASE/credentials/residency"
+check chromium-pages node "$ROOT/tests/browser/issuer_pages.mjs" "$BASE" "$CODE3" Chloe
+
+# --- The verifier service, answered by wallets we did not write ------------------------------
+VPORT="$("$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
+VBASE="http://localhost:$VPORT"
+KEY="interop-platform-api-key"
+KEYHASH="$("$PY" -c 'import hashlib,sys; print(hashlib.sha256(sys.argv[1].encode()).hexdigest())' "$KEY")"
+cat > "$WORK/trust.toml" <<TOML
+[[issuer]]
+id = "$BASE"
+vct = ["$BASE/credentials/residency"]
+municipality_codes = ["0363"]
+TOML
+cat > "$WORK/verifier.toml" <<TOML
+listen = "127.0.0.1:$VPORT"
+public_url = "$VBASE"
+data_dir = "sessions"
+trust_list = "trust.toml"
+[[platform]]
+id = "https://budget.example"
+name = "Budget"
+api_key_sha256 = "$KEYHASH"
+[[platform.policy]]
+name = "vote"
+pseudonym = true
+[[platform.policy.rules]]
+claim = "residence.municipality_code"
+in = ["0363"]
+[[platform.policy.rules]]
+claim = "age_equal_or_over.16"
+equals = true
+TOML
+RUST_LOG=warn "$VBIN" serve --config "$WORK/verifier.toml" >/dev/null &
+VSERVER=$!
+"$PY" - "$VPORT" <<'PYEOF'
+import sys, time, urllib.request
+for _ in range(300):
+    try:
+        urllib.request.urlopen(f"http://127.0.0.1:{sys.argv[1]}/healthz", timeout=1); break
+    except Exception:
+        time.sleep(0.1)
+PYEOF
+session() { "$PY" "$HERE/python/platform.py" create "$VBASE" "$KEY" vote; }
+field() { "$PY" -c 'import json,sys; print(json.loads(sys.argv[1])[sys.argv[2]])' "$1" "$2"; }
+# outcome ID EXPECTED: the platform reads the session; EXPECTED is eligible, over_disclosed,
+# declined, or rejected:<rule>.
+outcome() {
+  "$PY" - "$("$PY" "$HERE/python/platform.py" result "$VBASE" "$KEY" "$1")" "$2" <<'PYEOF'
+import json, sys
+r, want = json.loads(sys.argv[1]), sys.argv[2]
+e = r.get("eligibility") or {}
+ok = {
+    "eligible": r.get("status") == "complete" and e.get("eligible") is True and bool(e.get("pseudonym")) and e.get("over_disclosed") is False,
+    "over_disclosed": r.get("status") == "complete" and e.get("over_disclosed") is True,
+    "declined": r.get("status") == "declined",
+}.get(want, r.get("status") == "rejected" and "rejected:" + (r.get("rejection") or {}).get("rule", "") == want)
+leak = any(x in json.dumps(r) for x in ("Anna", "de Vries", "1990-04-12", "Dam 1"))
+print(json.dumps(r), file=sys.stderr)
+sys.exit(0 if ok and not leak else 1)
+PYEOF
+}
+S="$(session)"; URL="$(field "$S" openid4vp_url)"; ID="$(field "$S" id)"
+check openid4vp-js-wallet-presents node "$HERE/js/oid4vp_wallet.mjs" --request "$URL" --wallet "$WORK/wallet.json" --index 0
+check openid4vp-js-wallet-eligible outcome "$ID" eligible
+S="$(session)"; URL="$(field "$S" openid4vp_url)"; ID="$(field "$S" id)"
+check sd-jwt-holder-presents "$PY" "$HERE/python/vp_holder.py" --request "$URL" --wallet "$WORK/wallet.json" --index 1
+check sd-jwt-holder-eligible outcome "$ID" eligible
+S="$(session)"; URL="$(field "$S" openid4vp_url)"; ID="$(field "$S" id)"
+check sd-jwt-holder-wrong-nonce-refused refused "$PY" "$HERE/python/vp_holder.py" --request "$URL" --wallet "$WORK/wallet.json" --index 1 --kb-nonce not-the-nonce
+check sd-jwt-holder-wrong-nonce-rule outcome "$ID" rejected:key_binding_nonce
+S="$(session)"; URL="$(field "$S" openid4vp_url)"; ID="$(field "$S" id)"
+check openid4vp-js-over-disclosure-accepted node "$HERE/js/oid4vp_wallet.mjs" --request "$URL" --wallet "$WORK/wallet.json" --index 2 --disclose-extra given_name
+check openid4vp-js-over-disclosure-flagged outcome "$ID" over_disclosed
+S="$(session)"; URL="$(field "$S" openid4vp_url)"; ID="$(field "$S" id)"
+check openid4vp-js-decline node "$HERE/js/oid4vp_wallet.mjs" --request "$URL" --wallet "$WORK/wallet.json" --index 2 --decline
+check openid4vp-js-declined outcome "$ID" declined
+echo "$PASS passed, $FAIL failed"
+[ "$FAIL" -eq 0 ]

@@ -1,0 +1,127 @@
+//! The service configuration file.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::policy::Policy;
+
+/// A platform allowed to use the service.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlatformConfig {
+    /// Its identifier (a URL); pseudonyms are computed for it by the issuer.
+    pub id: String,
+    /// Its name.
+    pub name: String,
+    /// SHA-256 (hex) of its API key (`civic-verifier new-api-key` makes both).
+    pub api_key_sha256: String,
+    /// Where results are posted, signed with `webhook_secret`.
+    #[serde(default)]
+    pub webhook_url: Option<String>,
+    /// The HMAC-SHA256 key for webhooks.
+    #[serde(default)]
+    pub webhook_secret: Option<String>,
+    /// Pages the same-device flow may return to (exact match).
+    #[serde(default)]
+    pub redirect_uris: Vec<String>,
+    /// The platform's eligibility policies, by name.
+    #[serde(default, rename = "policy")]
+    pub policies: Vec<Policy>,
+}
+
+/// `civic-verifier serve --config FILE`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceConfig {
+    /// Where to listen.
+    #[serde(default = "default_listen")]
+    pub listen: String,
+    /// The public base URL (request and response URIs are built from it).
+    pub public_url: String,
+    /// The session database directory.
+    pub data_dir: PathBuf,
+    /// The trust list file.
+    pub trust_list: PathBuf,
+    /// How long a session waits for the wallet.
+    #[serde(default = "default_ttl")]
+    pub session_ttl_secs: i64,
+    /// Allowed clock difference.
+    #[serde(default = "default_skew")]
+    pub clock_skew_secs: i64,
+    /// How old a KB-JWT may be.
+    #[serde(default = "default_kb_age")]
+    pub kb_max_age_secs: i64,
+    /// Accept credentials whose status list cannot be fetched (default: refuse).
+    #[serde(default)]
+    pub status_fail_open: bool,
+    /// The link base for same-device requests (`openid4vp://` by default, or a web wallet's
+    /// `…/present`).
+    #[serde(default = "default_wallet")]
+    pub wallet_link_base: String,
+    /// A private JWK file: when set, request objects are signed and the client id is this
+    /// service's did:web (published at `/.well-known/did.json`).
+    #[serde(default)]
+    pub request_signing_key: Option<PathBuf>,
+    /// Largest request body.
+    #[serde(default = "default_body")]
+    pub max_body_bytes: usize,
+    /// The platforms.
+    #[serde(default, rename = "platform")]
+    pub platforms: Vec<PlatformConfig>,
+}
+
+fn default_listen() -> String {
+    "127.0.0.1:8090".into()
+}
+fn default_ttl() -> i64 {
+    600
+}
+fn default_skew() -> i64 {
+    60
+}
+fn default_kb_age() -> i64 {
+    300
+}
+fn default_wallet() -> String {
+    civic_credential::oid4vp::OPENID4VP_SCHEME.into()
+}
+fn default_body() -> usize {
+    2 << 20
+}
+
+impl ServiceConfig {
+    /// Reads the file; relative paths in it are taken from the file's directory.
+    pub fn load(path: &Path) -> anyhow::Result<Self> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        let mut c: ServiceConfig =
+            toml::from_str(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        for p in [&mut c.data_dir, &mut c.trust_list] {
+            if p.is_relative() {
+                *p = base.join(&*p);
+            }
+        }
+        if let Some(k) = &mut c.request_signing_key {
+            if k.is_relative() {
+                *k = base.join(&*k);
+            }
+        }
+        c.public_url = c.public_url.trim_end_matches('/').to_owned();
+        for p in &c.platforms {
+            if p.api_key_sha256.len() != 64
+                || !p.api_key_sha256.bytes().all(|b| b.is_ascii_hexdigit())
+            {
+                anyhow::bail!("platform {}: api_key_sha256 must be 64 hex digits", p.id);
+            }
+            if p.webhook_url.is_some() != p.webhook_secret.is_some() {
+                anyhow::bail!(
+                    "platform {}: webhook_url and webhook_secret go together",
+                    p.id
+                );
+            }
+        }
+        Ok(c)
+    }
+}

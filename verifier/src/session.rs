@@ -1,0 +1,156 @@
+//! Verification sessions: one per eligibility check, holding the policy, the fresh nonce and
+//! state, and, once the wallet answered, the outcome.
+
+use rand_core::CryptoRngCore;
+use serde::{Deserialize, Serialize};
+
+use civic_credential::encoding::b64_encode;
+use civic_credential::oid4vp::{
+    sd_jwt_client_metadata, AuthorizationRequest, DcqlQuery, RequestLink, DIRECT_POST,
+    REDIRECT_URI_PREFIX,
+};
+
+use crate::eligibility::Eligibility;
+use crate::policy::Policy;
+use crate::rejection::RejectionReport;
+
+/// The credential query id used in requests and expected in `vp_token`.
+pub const QUERY_ID: &str = "residency";
+
+/// Where a session stands.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum SessionState {
+    /// Waiting for the wallet.
+    Pending,
+    /// A response arrived and is being checked; the nonce is used up.
+    Verifying,
+    /// Checked: the result.
+    Complete {
+        /// The eligibility result.
+        eligibility: Eligibility,
+    },
+    /// The presentation was refused.
+    Rejected {
+        /// Why.
+        rejection: RejectionReport,
+    },
+    /// The resident declined (`access_denied`).
+    Declined,
+}
+
+/// One eligibility check.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Session {
+    /// Random id, also in the request and response URIs.
+    pub id: String,
+    /// The platform that asked.
+    pub platform_id: String,
+    /// The policy to check.
+    pub policy: Policy,
+    /// Credential types accepted.
+    pub vct: Vec<String>,
+    /// Our client identifier for this request (`redirect_uri:<response_uri>`).
+    pub client_id: String,
+    /// Where the wallet posts.
+    pub response_uri: String,
+    /// Where the wallet fetches the request object.
+    pub request_uri: String,
+    /// Fresh nonce for the KB-JWT.
+    pub nonce: String,
+    /// Fresh state, echoed by the wallet.
+    pub state: String,
+    /// The platform page to resume on the same device, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub redirect_uri: Option<String>,
+    /// SHA-256 (hex) of the response code handed to the same-device redirect, once answered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub response_code_hash: Option<String>,
+    /// Created at.
+    pub created: i64,
+    /// Expires at.
+    pub expires: i64,
+    /// Where it stands.
+    pub state_now: SessionState,
+}
+
+fn random(rng: &mut impl CryptoRngCore) -> String {
+    let mut b = [0u8; 32];
+    rng.fill_bytes(&mut b);
+    b64_encode(&b)
+}
+
+/// What a new session needs.
+#[derive(Debug, Clone)]
+pub struct NewSession<'a> {
+    /// The verifier's public base URL (for request and response URIs).
+    pub base_url: &'a str,
+    /// The platform.
+    pub platform_id: &'a str,
+    /// The policy.
+    pub policy: &'a Policy,
+    /// Accepted credential types (the policy's, or the trust list's).
+    pub vct: Vec<String>,
+    /// Same-device resume page.
+    pub redirect_uri: Option<String>,
+    /// Now.
+    pub now: i64,
+    /// Lifetime in seconds.
+    pub ttl: i64,
+    /// A fixed client identifier (`decentralized_identifier:did:web:…`) for signed requests;
+    /// `None` uses `redirect_uri:<response_uri>` with unsigned requests.
+    pub client_id: Option<String>,
+}
+
+impl Session {
+    /// A fresh session with random id, nonce and state.
+    pub fn new(n: NewSession<'_>, rng: &mut impl CryptoRngCore) -> Self {
+        let id = random(rng);
+        let response_uri = format!("{}/v1/response/{id}", n.base_url);
+        Session {
+            client_id: n
+                .client_id
+                .clone()
+                .unwrap_or_else(|| format!("{REDIRECT_URI_PREFIX}{response_uri}")),
+            request_uri: format!("{}/v1/request/{id}", n.base_url),
+            response_uri,
+            nonce: random(rng),
+            state: random(rng),
+            id,
+            platform_id: n.platform_id.to_owned(),
+            policy: n.policy.clone(),
+            vct: n.vct,
+            redirect_uri: n.redirect_uri,
+            response_code_hash: None,
+            created: n.now,
+            expires: n.now + n.ttl,
+            state_now: SessionState::Pending,
+        }
+    }
+
+    /// The OID4VP authorization request: a DCQL query for exactly the policy's claims.
+    pub fn authorization_request(&self) -> AuthorizationRequest {
+        let paths = self.policy.requested_paths(&self.platform_id);
+        AuthorizationRequest {
+            response_type: "vp_token".into(),
+            client_id: self.client_id.clone(),
+            response_mode: DIRECT_POST.into(),
+            response_uri: self.response_uri.clone(),
+            nonce: self.nonce.clone(),
+            state: Some(self.state.clone()),
+            dcql_query: DcqlQuery::sd_jwt_vc(QUERY_ID, &self.vct, &paths),
+            client_metadata: Some(sd_jwt_client_metadata()),
+            aud: Some("https://self-issued.me/v2".into()),
+            iat: Some(self.created),
+        }
+    }
+
+    /// The `openid4vp://` link (or the same query on a web wallet's base URL).
+    pub fn link(&self, base: &str) -> String {
+        RequestLink {
+            client_id: self.client_id.clone(),
+            request_uri: self.request_uri.clone(),
+        }
+        .to_url(base)
+    }
+}

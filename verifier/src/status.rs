@@ -1,0 +1,74 @@
+//! Status checks: the status list token a credential points to is fetched, its signature checked
+//! with the issuer's keys, and cached per its `ttl`; concurrent lookups share one fetch.
+
+use std::sync::Arc;
+
+use civic_credential::jws::Jws;
+use civic_credential::sd_jwt_vc::{absolute_kid, IssuerKeys};
+use civic_credential::status_list::{Status, StatusList, StatusListToken};
+
+use crate::cache::Cache;
+use crate::fetch::Fetcher;
+use crate::keys::KeySet;
+
+/// Used when a token has no `ttl`.
+const DEFAULT_TTL: i64 = 300;
+/// The longest a token is trusted, whatever its `ttl` says.
+const MAX_TTL: i64 = 86_400;
+
+/// Fetches, verifies and caches status lists.
+pub struct StatusLists {
+    fetcher: Arc<dyn Fetcher>,
+    cache: Cache<StatusList>,
+    clock_skew: i64,
+}
+
+impl StatusLists {
+    /// Status lists fetched with `fetcher`.
+    pub fn new(fetcher: Arc<dyn Fetcher>, clock_skew: i64) -> Self {
+        StatusLists {
+            fetcher,
+            cache: Cache::default(),
+            clock_skew,
+        }
+    }
+
+    /// The status at `idx` of the list at `uri`, signed by `issuer` with one of `keys`.
+    pub async fn status(
+        &self,
+        issuer: &str,
+        keys: Arc<KeySet>,
+        uri: &str,
+        idx: u64,
+        now: i64,
+    ) -> Result<Status, String> {
+        let fetcher = self.fetcher.clone();
+        let (url, iss, skew) = (uri.to_owned(), issuer.to_owned(), self.clock_skew);
+        let list = self
+            .cache
+            .get(&format!("{issuer} {uri}"), now, move || {
+                Box::pin(async move {
+                    let got = fetcher.get(url.clone()).await.map_err(|e| e.to_string())?;
+                    if got.status != 200 {
+                        return Err(format!("{url} answered {}", got.status));
+                    }
+                    let token = String::from_utf8(got.body)
+                        .map_err(|_| "status list token is not UTF-8".to_owned())?;
+                    let token = token.trim();
+                    let jws = Jws::parse(token).map_err(|e| e.to_string())?;
+                    let kid = jws.kid().ok_or("status list token has no kid")?;
+                    let kid = absolute_kid(&iss, kid).map_err(|e| e.to_string())?;
+                    let key = keys
+                        .issuer_key(&iss, &kid)
+                        .ok_or_else(|| format!("status list signed with unknown key {kid}"))?;
+                    let parsed = StatusListToken::verify(token, key, &url, now, skew)
+                        .map_err(|e| e.to_string())?;
+                    let ttl = parsed.ttl.map_or(DEFAULT_TTL, |t| (t as i64).min(MAX_TTL));
+                    let expires = parsed.exp.map_or(now + ttl, |e| e.min(now + ttl));
+                    Ok((Arc::new(parsed.list), expires))
+                })
+            })
+            .await?;
+        list.get(idx).map_err(|e| e.to_string())
+    }
+}

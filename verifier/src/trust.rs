@@ -1,0 +1,168 @@
+//! The trust list: which issuers the verifier accepts, for which credential types and
+//! municipalities, and where their keys come from. Loaded from a TOML or JSON file in `did-docs/`.
+//!
+//! ```toml
+//! key_cache_secs = 3600
+//! [[issuer]]
+//! id = "https://id.teststad.example"
+//! vct = ["https://id.teststad.example/credentials/residency"]
+//! municipality_codes = ["0363"]
+//! ```
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// One trusted issuer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrustedIssuer {
+    /// The issuer identifier: an https URL (keys from `/.well-known/jwt-vc-issuer`) or a did:web
+    /// (keys from its DID document).
+    pub id: String,
+    /// Credential types this issuer may issue.
+    pub vct: Vec<String>,
+    /// Municipality codes this issuer speaks for; empty means any.
+    #[serde(default)]
+    pub municipality_codes: Vec<String>,
+    /// Where to get the DID document of a did:web issuer, if not the standard https location
+    /// (for a test deployment).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub did_document_url: Option<String>,
+    /// Keys given inline (a JWK set); then nothing is fetched for keys.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jwks: Option<Value>,
+}
+
+/// The trust list.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrustList {
+    /// How long fetched issuer keys are kept.
+    #[serde(default = "default_key_cache")]
+    pub key_cache_secs: i64,
+    /// The trusted issuers.
+    #[serde(default, rename = "issuer")]
+    pub issuers: Vec<TrustedIssuer>,
+}
+
+fn default_key_cache() -> i64 {
+    3600
+}
+
+/// Why a trust list is not usable.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid trust list: {0}")]
+pub struct TrustListError(pub String);
+
+impl TrustList {
+    /// Parses TOML (`[[issuer]]` tables) or, if it starts with `{`, JSON (`"issuer": [...]`).
+    pub fn parse(text: &str) -> Result<Self, TrustListError> {
+        let list: TrustList = if text.trim_start().starts_with('{') {
+            serde_json::from_str(text).map_err(|e| TrustListError(e.to_string()))?
+        } else {
+            toml::from_str(text).map_err(|e| TrustListError(e.to_string()))?
+        };
+        for i in &list.issuers {
+            let ok = i.id.starts_with("https://")
+                || i.id.starts_with("http://")
+                || i.id.starts_with("did:web:");
+            if !ok || i.vct.is_empty() {
+                return Err(TrustListError(format!(
+                    "issuer {:?}: id must be an https URL or did:web, with at least one vct",
+                    i.id
+                )));
+            }
+        }
+        Ok(list)
+    }
+
+    /// The entry for `iss`, if trusted.
+    pub fn issuer(&self, iss: &str) -> Option<&TrustedIssuer> {
+        self.issuers.iter().find(|i| i.id == iss)
+    }
+}
+
+impl TrustedIssuer {
+    /// Where the keys are: the `jwt-vc-issuer` metadata URL (well-known part inserted between host
+    /// and path, as SD-JWT VC says) or the DID document URL.
+    pub fn key_document_url(&self) -> Option<String> {
+        if let Some(rest) = self.id.strip_prefix("did:web:") {
+            if let Some(u) = &self.did_document_url {
+                return Some(u.clone());
+            }
+            let mut parts = rest.split(':');
+            let host = parts.next()?.replace("%3A", ":").replace("%3a", ":");
+            let path: Vec<&str> = parts.collect();
+            return Some(if path.is_empty() {
+                format!("https://{host}/.well-known/did.json")
+            } else {
+                format!("https://{host}/{}/did.json", path.join("/"))
+            });
+        }
+        let (scheme, rest) = self.id.split_once("://")?;
+        let (host, path) = rest.split_once('/').map_or((rest, ""), |(h, p)| (h, p));
+        let path = path.trim_end_matches('/');
+        Some(if path.is_empty() {
+            format!("{scheme}://{host}/.well-known/jwt-vc-issuer")
+        } else {
+            format!("{scheme}://{host}/.well-known/jwt-vc-issuer/{path}")
+        })
+    }
+
+    /// Whether this issuer may issue `vct`.
+    pub fn allows_vct(&self, vct: &str) -> bool {
+        self.vct.iter().any(|v| v == vct)
+    }
+
+    /// Whether this issuer speaks for municipality `code`.
+    pub fn allows_municipality(&self, code: &str) -> bool {
+        self.municipality_codes.is_empty() || self.municipality_codes.iter().any(|c| c == code)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn trust_lists_parse_and_locate_key_documents() {
+        let list = TrustList::parse(
+            r#"
+[[issuer]]
+id = "https://id.example.nl/tenant"
+vct = ["https://id.example.nl/tenant/credentials/residency"]
+municipality_codes = ["0363"]
+[[issuer]]
+id = "did:web:id.example.nl%3A8443:issuer"
+vct = ["v"]
+"#,
+        )
+        .expect("parse");
+        assert_eq!(list.key_cache_secs, 3600);
+        let a = list
+            .issuer("https://id.example.nl/tenant")
+            .expect("trusted");
+        assert_eq!(
+            a.key_document_url().as_deref(),
+            Some("https://id.example.nl/.well-known/jwt-vc-issuer/tenant")
+        );
+        assert!(a.allows_municipality("0363") && !a.allows_municipality("0344"));
+        let b = list
+            .issuer("did:web:id.example.nl%3A8443:issuer")
+            .expect("trusted");
+        assert_eq!(
+            b.key_document_url().as_deref(),
+            Some("https://id.example.nl:8443/issuer/did.json")
+        );
+        assert!(b.allows_municipality("anything"));
+        assert!(list.issuer("https://evil.example").is_none());
+        assert!(TrustList::parse("[[issuer]]\nid = \"ftp://x\"\nvct = [\"v\"]\n").is_err());
+        assert!(TrustList::parse("[[issuer]]\nid = \"https://x\"\nvct = []\n").is_err());
+        let json = TrustList::parse(r#"{"issuer": [{"id": "https://x.example", "vct": ["v"]}]}"#)
+            .expect("json");
+        assert_eq!(
+            json.issuers[0].key_document_url().as_deref(),
+            Some("https://x.example/.well-known/jwt-vc-issuer")
+        );
+    }
+}

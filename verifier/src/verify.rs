@@ -1,0 +1,221 @@
+//! [`Verifier`]: checks a `vp_token` against a session, in order: format, trust list, issuer keys,
+//! signature and SD-JWT VC rules (civic-credential), key binding to our client id and nonce,
+//! municipality, status, pseudonym, and the policy. Claims the policy did not ask for are dropped
+//! before anything reads them.
+
+use std::sync::Arc;
+
+use serde_json::{Map, Value};
+
+use civic_credential::oid4vp::parse_vp_token;
+use civic_credential::sd_jwt::{ClaimPath, SdJwt};
+use civic_credential::sd_jwt_vc::{self, KeyBindingRequirement, VerifyOptions};
+use civic_credential::status_list::Status;
+
+use crate::eligibility::Eligibility;
+use crate::fetch::Fetcher;
+use crate::keys::KeyResolver;
+use crate::policy::pseudonym_path;
+use crate::rejection::Rejection;
+use crate::session::{Session, QUERY_ID};
+use crate::status::StatusLists;
+use crate::trust::TrustList;
+
+/// Tunables of verification.
+#[derive(Debug, Clone, Copy)]
+pub struct VerifierOptions {
+    /// Allowed clock difference with issuers and wallets, in seconds.
+    pub clock_skew: i64,
+    /// How old a KB-JWT may be, in seconds.
+    pub kb_max_age: i64,
+    /// Accept when a status list cannot be fetched (default: fail closed).
+    pub status_fail_open: bool,
+}
+
+impl Default for VerifierOptions {
+    fn default() -> Self {
+        VerifierOptions {
+            clock_skew: 60,
+            kb_max_age: 300,
+            status_fail_open: false,
+        }
+    }
+}
+
+/// Verifies presentations for any number of sessions; share one per process.
+pub struct Verifier {
+    trust: Arc<TrustList>,
+    keys: KeyResolver,
+    status: StatusLists,
+    opts: VerifierOptions,
+}
+
+impl Verifier {
+    /// A verifier over `trust`, fetching trust material with `fetcher`.
+    pub fn new(trust: TrustList, fetcher: Arc<dyn Fetcher>, opts: VerifierOptions) -> Self {
+        let ttl = trust.key_cache_secs;
+        Verifier {
+            trust: Arc::new(trust),
+            keys: KeyResolver::new(fetcher.clone(), ttl),
+            status: StatusLists::new(fetcher, opts.clock_skew),
+            opts,
+        }
+    }
+
+    /// The trust list.
+    pub fn trust_list(&self) -> &TrustList {
+        &self.trust
+    }
+
+    /// Checks `vp_token` (the `direct_post` form field) for `session` at time `now`.
+    pub async fn verify(
+        &self,
+        vp_token: &str,
+        session: &Session,
+        now: i64,
+    ) -> Result<Eligibility, Rejection> {
+        if session.expires <= now {
+            return Err(Rejection::SessionExpired);
+        }
+        let token =
+            parse_vp_token(vp_token).map_err(|e| Rejection::MalformedResponse(e.to_string()))?;
+        let presentation = match token.get(QUERY_ID).map(Vec::as_slice) {
+            None | Some([]) => return Err(Rejection::MissingPresentation(QUERY_ID.into())),
+            Some([one]) => one,
+            Some(_) => return Err(Rejection::TooManyPresentations(QUERY_ID.into())),
+        };
+
+        // Who claims to have issued it, before any crypto: only trusted issuers are looked up.
+        let (iss, vct) = {
+            let sd = SdJwt::parse(presentation)?;
+            let get = |k: &str| {
+                sd.jwt
+                    .payload
+                    .get(k)
+                    .and_then(Value::as_str)
+                    .map(str::to_owned)
+            };
+            (
+                get("iss").unwrap_or_default(),
+                get("vct").unwrap_or_default(),
+            )
+        };
+        let issuer = self
+            .trust
+            .issuer(&iss)
+            .ok_or_else(|| Rejection::UntrustedIssuer(iss.clone()))?;
+        if !issuer.allows_vct(&vct) || (!session.vct.is_empty() && !session.vct.contains(&vct)) {
+            return Err(Rejection::VctNotAllowed(vct));
+        }
+        let keys = self
+            .keys
+            .keys(issuer, now)
+            .await
+            .map_err(Rejection::IssuerKeysUnavailable)?;
+
+        let opts = VerifyOptions {
+            now,
+            clock_skew: self.opts.clock_skew,
+            expected_vct: Some(&vct),
+            key_binding: Some(KeyBindingRequirement {
+                aud: &session.client_id,
+                nonce: &session.nonce,
+                max_age: self.opts.kb_max_age,
+            }),
+        };
+        let verified = sd_jwt_vc::verify(presentation, keys.as_ref(), &opts)?;
+
+        // Keep only what the policy asked for; note whether the wallet sent more.
+        let requested = session.policy.requested_paths(&session.platform_id);
+        let over_disclosed = verified
+            .disclosed
+            .iter()
+            .any(|d| !requested.iter().any(|r| r.passes_through(d) || r.covers(d)));
+        let claims = select(&verified.claims, &requested);
+
+        let municipality = ClaimPath::keys(["residence", "municipality_code"]);
+        let disclosed_root = Value::Object(claims.clone());
+        if let Some(code) = municipality.lookup(&disclosed_root).and_then(Value::as_str) {
+            if !issuer.allows_municipality(code) {
+                return Err(Rejection::MunicipalityNotAllowed(code.to_owned()));
+            }
+        }
+
+        let status_checked = match &verified.status {
+            None => true,
+            Some(s) => {
+                let r = &s.status_list;
+                match self
+                    .status
+                    .status(&iss, keys.clone(), &r.uri, r.idx, now)
+                    .await
+                {
+                    Ok(Status::Valid) => true,
+                    Ok(Status::Invalid) => return Err(Rejection::Revoked),
+                    Ok(Status::Suspended) => return Err(Rejection::Suspended),
+                    Ok(other) => return Err(Rejection::UnknownStatus(other.value())),
+                    Err(_) if self.opts.status_fail_open => false,
+                    Err(e) => return Err(Rejection::StatusUnavailable(e)),
+                }
+            }
+        };
+
+        let root = Value::Object(claims.clone());
+        let pseudonym = if session.policy.pseudonym {
+            let p = pseudonym_path(&session.platform_id)
+                .lookup(&root)
+                .and_then(Value::as_str)
+                .ok_or(Rejection::PseudonymMissing)?;
+            Some(p.to_owned())
+        } else {
+            None
+        };
+        let predicates = session.policy.evaluate(&claims);
+        Ok(Eligibility {
+            eligible: predicates.iter().all(|p| p.satisfied),
+            predicates,
+            pseudonym,
+            issuer: iss,
+            credential_expires_at: verified.exp,
+            over_disclosed,
+            status_checked,
+        })
+    }
+}
+
+/// A copy of `claims` holding only the values at `paths`.
+fn select(claims: &Map<String, Value>, paths: &[ClaimPath]) -> Map<String, Value> {
+    let root = Value::Object(claims.clone());
+    let mut out = Value::Object(Map::new());
+    for path in paths {
+        let Some(value) = path.lookup(&root) else {
+            continue;
+        };
+        let mut cursor = &mut out;
+        let keys: Vec<&str> = path
+            .0
+            .iter()
+            .filter_map(|e| match e {
+                civic_credential::sd_jwt::PathElement::Key(k) => Some(k.as_str()),
+                _ => None,
+            })
+            .collect();
+        if keys.len() != path.0.len() {
+            continue; // policies name object members only
+        }
+        for (i, k) in keys.iter().enumerate() {
+            let Value::Object(map) = cursor else { break };
+            if i + 1 == keys.len() {
+                map.insert((*k).to_owned(), value.clone());
+                break;
+            }
+            cursor = map
+                .entry((*k).to_owned())
+                .or_insert_with(|| Value::Object(Map::new()));
+        }
+    }
+    match out {
+        Value::Object(m) => m,
+        _ => Map::new(),
+    }
+}
