@@ -28,8 +28,8 @@ commands:
               --skip STEP[,STEP]   skip named steps
   interop   run the interoperability matrix against the Python and JS peers
   demo      [protocol|issuer [--port N] [--check]]: the protocol walk-through, then a live issuer
-  bench     issuance over HTTP vs the raw ES256 rate, one `name: value` line per figure
-            (--seconds N, --connections C, --batch B)
+  bench     presentation verification and HTTP issuance against the raw ES256 rates of the
+            same run, one `name: value` line per figure (--seconds N)
   help      show this text
 ";
 
@@ -65,8 +65,11 @@ fn dispatch(args: &[String]) -> Result<ExitCode> {
             interop::run_all()?;
         }
         "demo" => demo::run_demo(rest)?,
-        // The issuance benchmark so far; issue 6 adds the verifier, wallet and criterion runs.
-        "bench" => util::run_example("civic-issuer", "bench_issuance", rest)?,
+        // Issuance and verification so far; issue 6 adds the service, wallet and criterion runs.
+        "bench" => {
+            util::run_example("civic-verifier", "bench_verify", rest)?;
+            util::run_example("civic-issuer", "bench_issuance", rest)?;
+        }
         "help" | "-h" | "--help" => print!("{USAGE}"),
         other => bail!("unknown command `{other}`\n\n{USAGE}"),
     }

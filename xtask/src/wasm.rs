@@ -202,6 +202,31 @@ fn cargo_build(toolchain: Toolchain) -> Result<PathBuf> {
     Ok(wasm)
 }
 
+/// Type-checks civic-verifier's core (no features) for wasm32: platforms may verify in the browser.
+fn check_verifier_core(toolchain: Toolchain) -> Result<()> {
+    let mut cmd = match toolchain {
+        Toolchain::Host => util::cargo(),
+        Toolchain::DebianWeb => debian_cargo(),
+    };
+    cmd.args([
+        "check",
+        "--profile",
+        PROFILE,
+        "--target",
+        WASM_TARGET,
+        "-p",
+        "civic-verifier",
+        "--lib",
+        "--no-default-features",
+    ]);
+    if toolchain == Toolchain::DebianWeb {
+        cmd.arg("-Zbuild-std=std,panic_abort");
+    }
+    run(&mut cmd)?;
+    println!("wasm: civic-verifier core checks for {WASM_TARGET}");
+    Ok(())
+}
+
 /// Runs wasm-bindgen (`--target web`) into [`pkg_dir`] and returns the processed module.
 fn bindgen(raw: &Path) -> Result<PathBuf> {
     let Some(bindgen) = setup::wasm_bindgen_path() else {
@@ -268,6 +293,7 @@ pub fn run_all() -> Result<WasmSizes> {
     let module = bindgen(&raw)?;
     optimise(&module)?;
     let sizes = measure(&module)?;
+    check_verifier_core(toolchain)?;
     println!("wasm: wrote {}", rel(&pkg_dir()));
     println!("wallet_wasm_raw_bytes: {}", sizes.raw);
     println!("wallet_wasm_gzip_bytes: {}", sizes.gzip);

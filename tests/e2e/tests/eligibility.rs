@@ -229,7 +229,7 @@ async fn minors_revoked_credentials_and_bad_answers_are_refused() {
     // A closed request cannot be fetched again.
     let resp = verifier
         .http
-        .get(&req.response_uri.replace("/response/", "/request/"))
+        .get(req.response_uri.replace("/response/", "/request/"))
         .send()
         .await
         .expect("get");
