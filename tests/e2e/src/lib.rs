@@ -230,6 +230,11 @@ pub const WEBHOOK_SECRET: &str = "budget-webhook-secret";
 
 /// Starts the verifier service trusting `issuer_base` for municipality 0363.
 pub async fn start_verifier(dir: &Path, issuer_base: &str) -> VerifierHandle {
+    start_verifier_with(dir, issuer_base, "").await
+}
+
+/// The same, with extra top-level configuration lines.
+pub async fn start_verifier_with(dir: &Path, issuer_base: &str, extra: &str) -> VerifierHandle {
     let hooks: Hooks = Arc::default();
     let hook_url = webhook_receiver(hooks.clone()).await;
     let (listener, port) = listen().await;
@@ -245,6 +250,7 @@ pub async fn start_verifier(dir: &Path, issuer_base: &str) -> VerifierHandle {
 public_url = "{base}"
 data_dir = "sessions"
 trust_list = "trust-list.toml"
+{extra}
 
 [[platform]]
 id = "{BUDGET}"

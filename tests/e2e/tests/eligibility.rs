@@ -318,3 +318,92 @@ async fn same_device_results_need_the_response_code() {
     assert_eq!(s, 200);
     assert_eq!(r["eligibility"]["eligible"], true);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn signed_request_objects_name_the_verifier_by_did_web() {
+    use civic_credential::crypto::{Algorithm, SigningKey, VerifyingKey};
+    use civic_credential::oid4vp::{AuthorizationRequest, RequestLink, DID_PREFIX};
+    let tmp = tempfile::tempdir().expect("tmp");
+    std::fs::create_dir_all(tmp.path().join("issuer")).expect("dir");
+    let issuer = start_issuer(&tmp.path().join("issuer"), 300).await;
+    let key = SigningKey::generate(Algorithm::Es256, &mut rand::rngs::OsRng).expect("key");
+    std::fs::write(
+        tmp.path().join("signing.jwk"),
+        serde_json::to_string(&key.to_private_jwk()).expect("jwk"),
+    )
+    .expect("write");
+    let verifier = start_verifier_with(
+        tmp.path(),
+        &issuer.base,
+        "request_signing_key = \"signing.jwk\"",
+    )
+    .await;
+    let copies = issuer.credentials("D-0008", 1).await;
+
+    let (_, created) = verifier.session(BUDGET_KEY, "vote", None).await;
+    let link = RequestLink::parse(created["openid4vp_url"].as_str().expect("url")).expect("link");
+    let did = link
+        .client_id
+        .strip_prefix(DID_PREFIX)
+        .expect("did client id")
+        .to_owned();
+    assert!(did.starts_with("did:web:localhost%3A"), "{did}");
+    // The wallet resolves did:web to the verifier's DID document and checks the signature.
+    let doc: Value = verifier
+        .http
+        .get(format!("{}/.well-known/did.json", verifier.base))
+        .send()
+        .await
+        .expect("did")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(doc["id"], did);
+    let jwk =
+        serde_json::from_value(doc["verificationMethod"][0]["publicKeyJwk"].clone()).expect("jwk");
+    let vk = VerifyingKey::from_jwk(&jwk).expect("vk");
+    let jwt = verifier
+        .http
+        .get(&link.request_uri)
+        .send()
+        .await
+        .expect("request")
+        .text()
+        .await
+        .expect("text");
+    assert!(
+        AuthorizationRequest::from_jwt(&jwt, None).is_err(),
+        "a signed request needs the key"
+    );
+    let other = SigningKey::generate(Algorithm::Es256, &mut rand::rngs::OsRng)
+        .expect("key")
+        .verifying_key()
+        .expect("vk");
+    assert!(
+        AuthorizationRequest::from_jwt(&jwt, Some(&other)).is_err(),
+        "a wrong key fails"
+    );
+    let req = AuthorizationRequest::from_jwt(&jwt, Some(&vk)).expect("signed request verifies");
+    assert_eq!(req.client_id, link.client_id);
+
+    let w = Presenter {
+        http: &verifier.http,
+        credential: &copies[0].0,
+        holder: &copies[0].1,
+    };
+    let vp = w.vp_token(&req, &req.client_id, &req.nonce);
+    let (s, body) = w
+        .post(
+            &req,
+            &[
+                ("vp_token", &vp),
+                ("state", req.state.as_deref().unwrap_or("")),
+            ],
+        )
+        .await;
+    assert_eq!(s, 200, "{body}");
+    let (_, r) = verifier
+        .result(BUDGET_KEY, created["id"].as_str().expect("id"), None)
+        .await;
+    assert_eq!(r["eligibility"]["eligible"], true, "{r}");
+}

@@ -38,7 +38,29 @@ pub(super) fn router(state: Arc<AppState>) -> Router {
         .route("/openapi.json", get(openapi))
         .fallback(|| async { ApiError::new(404, "not_found", "no such endpoint") })
         .layer(DefaultBodyLimit::max(limit))
+        .layer(axum::middleware::map_response(as_json_error))
         .with_state(state)
+}
+
+/// Gives the framework's own plain-text 4xx answers (body too large, wrong method or content
+/// type, bad query) the service's JSON error shape.
+async fn as_json_error(resp: Response) -> Response {
+    let status = resp.status();
+    let is_text = resp
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_none_or(|v| v.starts_with("text/plain"));
+    if !status.is_client_error() || !is_text {
+        return resp;
+    }
+    let code = match status.as_u16() {
+        413 => "request_too_large",
+        405 => "method_not_allowed",
+        _ => "invalid_request",
+    };
+    let reason = status.canonical_reason().unwrap_or("bad request");
+    ApiError::new(status.as_u16(), code, reason).into_response()
 }
 
 fn sha256_hex(text: &str) -> String {

@@ -1,0 +1,69 @@
+//! The sled session store keeps sessions and used nonces across a restart.
+
+use civic_verifier::policy::{Policy, Rule};
+use civic_verifier::session::{NewSession, Session, SessionState};
+use civic_verifier::store::{Begin, SessionStore, SledStore};
+
+fn session() -> Session {
+    let policy = Policy {
+        name: "vote".into(),
+        rules: vec![Rule::is_true("age_equal_or_over.16")],
+        pseudonym: true,
+        vct: vec![],
+    };
+    Session::new(
+        NewSession {
+            base_url: "https://verifier.example",
+            platform_id: "https://budget.example",
+            policy: &policy,
+            vct: vec!["v".into()],
+            redirect_uri: None,
+            now: 1000,
+            ttl: 600,
+            client_id: None,
+        },
+        &mut rand::rngs::OsRng,
+    )
+}
+
+#[test]
+fn a_restart_neither_loses_a_session_nor_reopens_a_used_nonce() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let (waiting, answered) = (session(), session());
+    {
+        let store = SledStore::open(dir.path()).expect("open");
+        store.create(&waiting).expect("create");
+        store.create(&answered).expect("create");
+        assert!(matches!(
+            store.begin_response(&answered.id, 1010).expect("begin"),
+            Begin::Started(_)
+        ));
+        store
+            .finish(&answered.id, SessionState::Declined, None)
+            .expect("finish");
+    }
+    let store = SledStore::open(dir.path()).expect("reopen");
+    assert_eq!(
+        store.get(&waiting.id).expect("get").map(|s| s.state_now),
+        Some(SessionState::Pending)
+    );
+    assert_eq!(
+        store.begin_response(&answered.id, 1020).expect("begin"),
+        Begin::NotPending
+    );
+    assert!(matches!(
+        store.begin_response(&waiting.id, 1020).expect("begin"),
+        Begin::Started(_)
+    ));
+    // Only one of two concurrent responses gets through.
+    assert_eq!(
+        store.begin_response(&waiting.id, 1021).expect("begin"),
+        Begin::NotPending
+    );
+    assert_eq!(
+        store.begin_response(&waiting.id, 5000).expect("begin"),
+        Begin::NotPending
+    );
+    assert_eq!(store.purge(10_000).expect("purge"), 2);
+    assert_eq!(store.get(&waiting.id).expect("get"), None);
+}
