@@ -202,7 +202,7 @@ impl AppState {
     }
 }
 
-/// The router (with body limits and security headers).
+/// The router (with body limits, JSON errors and security headers).
 pub fn router(state: Arc<AppState>) -> axum::Router {
     routes::router(state)
 }

@@ -42,9 +42,23 @@ pub(super) fn router(state: Arc<AppState>) -> Router {
         .with_state(state)
 }
 
-/// Gives the framework's own plain-text 4xx answers (body too large, wrong method or content
-/// type, bad query) the service's JSON error shape.
-async fn as_json_error(resp: Response) -> Response {
+/// Adds security headers, and gives the framework's own plain-text 4xx answers (body too large,
+/// wrong method or content type, bad query) the service's JSON error shape.
+async fn as_json_error(mut resp: Response) -> Response {
+    let h = resp.headers_mut();
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'"),
+    );
     let status = resp.status();
     let is_text = resp
         .headers()
@@ -337,6 +351,25 @@ async fn response(State(s): S, Path(id): Path<String>, body: Bytes) -> Result<Re
     if id.len() > 64 {
         return Err(ApiError::new(400, "invalid_request", "no such session"));
     }
+    // A response with the wrong `state` (or none) does not use the session up: it cannot come
+    // from the wallet that fetched this request, and must not let others block it.
+    let current = load(&s, id.clone())
+        .await
+        .map_err(|_| ApiError::new(400, "invalid_request", "no such session"))?;
+    let state_ok = state
+        .as_deref()
+        .is_some_and(|st| ct_eq(st.as_bytes(), current.state.as_bytes()));
+    if !state_ok {
+        return Err(ApiError::new(
+            400,
+            "invalid_request",
+            format!(
+                "{}: {}",
+                crate::Rejection::StateMismatch.rule(),
+                crate::Rejection::StateMismatch
+            ),
+        ));
+    }
     let store = s.store.clone();
     let sid = id.clone();
     let t = now();
@@ -358,12 +391,8 @@ async fn response(State(s): S, Path(id): Path<String>, body: Bytes) -> Result<Re
             ))
         }
     };
-    let state_ok = state
-        .as_deref()
-        .is_some_and(|st| ct_eq(st.as_bytes(), session.state.as_bytes()));
     let outcome = match (error.as_deref(), vp_token) {
-        (Some("access_denied"), _) if state_ok => SessionState::Declined,
-        _ if !state_ok => rejected(crate::Rejection::StateMismatch),
+        (Some("access_denied"), _) => SessionState::Declined,
         (Some(other), _) => rejected(crate::Rejection::MalformedResponse(format!(
             "wallet error {other:?}"
         ))),
