@@ -4,8 +4,10 @@
 //!   issue → present → verify.
 //! - `cargo xtask demo issuer [--port N] [--check]`: initialises a fresh issuer in
 //!   `target/demo-issuer` with the 20 fictional residents of `issuer/demo/register.csv`,
-//!   registers two platforms, prints the URL, an enrollment code and the admin token, and serves
-//!   until Ctrl-C. `--check` starts it, checks `/healthz` and the metadata, and stops.
+//!   registers three platforms, and starts it on port N (8080), the verifier service on N+10 and
+//!   the participatory budget example on N+11, all trusting that issuer. It prints the URLs, an
+//!   enrollment code, the admin token and a platform API key, and serves until Ctrl-C. `--check`
+//!   starts everything, checks each `/healthz`, and stops.
 //! - `cargo xtask demo`: both, in that order.
 
 use std::net::TcpStream;
@@ -44,16 +46,27 @@ fn issuer(args: &[String]) -> Result<()> {
             other => bail!("unknown option `{other}` for `demo issuer`"),
         }
     }
-    run(util::cargo().args(["build", "--quiet", "-p", "civic-issuer"]))?;
-    let bin = util::target_dir().join("debug").join("civic-issuer");
+    run(util::cargo().args([
+        "build",
+        "--quiet",
+        "-p",
+        "civic-issuer",
+        "-p",
+        "civic-verifier",
+        "-p",
+        "civic-examples",
+    ]))?;
+    let bins = util::target_dir().join("debug");
     let dir = util::target_dir().join("demo-issuer");
     if dir.exists() {
         std::fs::remove_dir_all(&dir).with_context(|| format!("removing {}", dir.display()))?;
     }
+    std::fs::create_dir_all(&dir)?;
     let data = dir.join("data");
     let base = format!("http://localhost:{port}");
+    let issuer_bin = bins.join("civic-issuer");
     let cli = |args: &[&str]| -> Result<String> {
-        let out = Command::new(&bin)
+        let out = Command::new(&issuer_bin)
             .args(args)
             .arg("--data")
             .arg(&data)
@@ -66,7 +79,7 @@ fn issuer(args: &[String]) -> Result<()> {
         }
         Ok(String::from_utf8_lossy(&out.stdout).into_owned())
     };
-    let did_docs = dir.join("did-docs");
+    let did_docs = util::rel(&dir.join("did-docs"));
     let init = cli(&[
         "init",
         "--public-url",
@@ -74,7 +87,7 @@ fn issuer(args: &[String]) -> Result<()> {
         "--agency",
         "Gemeente Teststad",
         "--did-docs",
-        &util::rel(&did_docs),
+        &did_docs,
     ])?;
     let token = init
         .lines()
@@ -82,22 +95,13 @@ fn issuer(args: &[String]) -> Result<()> {
         .unwrap_or("")
         .trim()
         .to_owned();
-    let register = util::repo_root().join("issuer/demo/register.csv");
-    cli(&["import-register", &util::rel(&register)])?;
     cli(&[
-        "register-platform",
-        "--id",
-        "https://budget.teststad.example",
-        "--name",
-        "Participatory budget",
+        "import-register",
+        &util::rel(&util::repo_root().join("issuer/demo/register.csv")),
     ])?;
-    cli(&[
-        "register-platform",
-        "--id",
-        "https://consult.teststad.example",
-        "--name",
-        "Micro-consultations",
-    ])?;
+    for (id, name) in PLATFORMS {
+        cli(&["register-platform", "--id", id, "--name", name])?;
+    }
     let codes = dir.join("codes.csv");
     cli(&[
         "enrollment-codes",
@@ -108,48 +112,148 @@ fn issuer(args: &[String]) -> Result<()> {
     let text = std::fs::read_to_string(&codes)?;
     let first: Vec<&str> = text.lines().nth(1).unwrap_or_default().split(',').collect();
 
-    let mut child = Command::new(&bin)
-        .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--data"])
-        .arg(&data)
-        .stdout(Stdio::null())
-        .spawn()?;
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            bail!("the issuer did not start on port {port}");
-        }
-        std::thread::sleep(Duration::from_millis(100));
+    // The verifier service and the budget example trust this issuer.
+    let (vport, bport) = (port + 10, port + 11);
+    std::fs::write(
+        dir.join("trust.toml"),
+        format!("[[issuer]]\nid = \"{base}\"\nvct = [\"{base}/credentials/residency\"]\nmunicipality_codes = [\"0363\"]\n"),
+    )?;
+    let api_key = "civic_platform_demo_key";
+    std::fs::write(dir.join("verifier.toml"), verifier_config(vport, api_key))?;
+    let template = std::fs::read_to_string(
+        util::repo_root().join("examples/participatory_budget/config.toml"),
+    )?;
+    let budget = template
+        .replace("127.0.0.1:8091", &format!("127.0.0.1:{bport}"))
+        .replace(
+            "http://localhost:8091",
+            &format!("http://localhost:{bport}"),
+        )
+        .replace(
+            "data_dir = \"data/verifier\"",
+            "data_dir = \"budget/verifier\"",
+        );
+    std::fs::write(dir.join("budget.toml"), budget)?;
+
+    let mut children = Vec::new();
+    let started = start(
+        &mut children,
+        Command::new(&issuer_bin)
+            .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--data"])
+            .arg(&data),
+        port,
+    )
+    .and_then(|()| {
+        start(
+            &mut children,
+            Command::new(bins.join("civic-verifier"))
+                .args(["serve", "--config"])
+                .arg(dir.join("verifier.toml")),
+            vport,
+        )
+    })
+    .and_then(|()| {
+        start(
+            &mut children,
+            Command::new(bins.join("participatory_budget"))
+                .arg("--config")
+                .arg(dir.join("budget.toml")),
+            bport,
+        )
+    });
+    if let Err(e) = started {
+        stop(&mut children);
+        return Err(e);
     }
     println!();
-    println!("civic-issuer demo is running: {base}/enroll");
+    println!("civic-id demo is running");
+    println!("  issuer:   {base}/enroll   (20 fictional residents from issuer/demo/register.csv)");
     println!(
-        "  20 fictional residents from issuer/demo/register.csv (data in {})",
-        util::rel(&data)
-    );
-    println!(
-        "  try resident {} with enrollment code {}",
+        "            try resident {} with enrollment code {}",
         first.first().unwrap_or(&"?"),
         first.get(1).unwrap_or(&"?")
     );
-    println!("  all codes: {}", util::rel(&codes));
-    println!("  admin API token: {token}");
-    println!("  e.g. curl -H 'Authorization: Bearer {token}' {base}/admin/api/residents?q=D-");
-    println!("  metadata: {base}/.well-known/openid-credential-issuer");
+    println!(
+        "            all codes: {}; admin API token: {token}",
+        util::rel(&codes)
+    );
+    println!("  verifier: http://localhost:{vport}   (platform API key: {api_key})");
+    println!("            curl -H 'Authorization: Bearer {api_key}' -d '{{\"policy\":\"vote\"}}' -H 'content-type: application/json' http://localhost:{vport}/v1/sessions");
+    println!("  budget:   http://localhost:{bport}/   (participatory budget example, residents 16+ of 0363)");
     if check {
-        let ok = Command::new("curl")
-            .args(["-sf", &format!("http://127.0.0.1:{port}/healthz")])
-            .status()
-            .is_ok_and(|s| s.success());
-        let _ = child.kill();
-        let _ = child.wait();
-        if !ok {
-            bail!("/healthz did not answer");
+        let healthy = [port, vport, bport].iter().all(|p| {
+            Command::new("curl")
+                .args(["-sf", &format!("http://127.0.0.1:{p}/healthz")])
+                .stdout(Stdio::null())
+                .status()
+                .is_ok_and(|s| s.success())
+        });
+        stop(&mut children);
+        if !healthy {
+            bail!("a /healthz did not answer");
         }
         println!("demo check passed");
         return Ok(());
     }
     println!("press Ctrl-C to stop");
-    child.wait()?;
+    for c in &mut children {
+        c.wait()?;
+    }
     Ok(())
+}
+
+/// The platforms the demo issuer computes pseudonyms for.
+const PLATFORMS: [(&str, &str); 3] = [
+    ("https://budget.teststad.example", "Participatory budget"),
+    ("https://consult.teststad.example", "Micro-consultations"),
+    ("https://deliberation.teststad.example", "E-deliberation"),
+];
+
+fn verifier_config(port: u16, api_key: &str) -> String {
+    use sha2::Digest;
+    let hash: String = sha2::Sha256::digest(api_key.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    format!(
+        r#"listen = "127.0.0.1:{port}"
+public_url = "http://localhost:{port}"
+data_dir = "verifier-sessions"
+trust_list = "trust.toml"
+
+[[platform]]
+id = "https://budget.teststad.example"
+name = "Participatory budget"
+api_key_sha256 = "{hash}"
+[[platform.policy]]
+name = "vote"
+pseudonym = true
+[[platform.policy.rules]]
+claim = "residence.municipality_code"
+in = ["0363"]
+[[platform.policy.rules]]
+claim = "age_equal_or_over.16"
+equals = true
+"#
+    )
+}
+
+/// Spawns `cmd` and waits until it accepts connections on `port`.
+fn start(children: &mut Vec<std::process::Child>, cmd: &mut Command, port: u16) -> Result<()> {
+    children.push(cmd.stdout(Stdio::null()).spawn()?);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        if Instant::now() > deadline {
+            bail!("nothing started on port {port}");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    Ok(())
+}
+
+fn stop(children: &mut [std::process::Child]) {
+    for c in children {
+        let _ = c.kill();
+        let _ = c.wait();
+    }
 }

@@ -27,7 +27,8 @@ commands:
               --quick              skip setup, wasm, interop and services-interop
               --skip STEP[,STEP]   skip named steps
   interop   run the interoperability matrix against the Python and JS peers
-  demo      [protocol|issuer [--port N] [--check]]: the protocol walk-through, then a live issuer
+  demo      [protocol|issuer [--port N] [--check]]: the protocol walk-through, then the live
+            issuer, verifier service and participatory budget example
   bench     presentation verification and HTTP issuance against the raw ES256 rates of the
             same run, one `name: value` line per figure (--seconds N)
   help      show this text
