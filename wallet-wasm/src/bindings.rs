@@ -52,3 +52,61 @@ pub fn verify_received(issued: &str, issuer_jwks_json: &str, now: f64) -> Result
     let keys: Vec<civic_credential::jwk::Jwk> = parse(issuer_jwks_json, "issuer keys")?;
     to_json(&crate::card::verify_received(issued, &keys, now as i64).map_err(js_err)?)
 }
+
+/// Reads an offer link (`openid-credential-offer://?…` or the wallet's `/receive?…`); returns
+/// `{credential_offer}` or `{credential_offer_uri}` as JSON.
+#[wasm_bindgen(js_name = parseOfferLink)]
+pub fn parse_offer_link(url: &str) -> Result<String, JsValue> {
+    to_json(&crate::receive::parse_offer_link(url).map_err(js_err)?)
+}
+
+/// Signs one proof JWT per holder key (`holders_json`: a JSON array of private JWKs) for the
+/// credential issuer and nonce; returns a JSON array of JWTs.
+#[wasm_bindgen]
+pub fn proofs(
+    holders_json: &str,
+    credential_issuer: &str,
+    nonce: &str,
+    now: f64,
+) -> Result<String, JsValue> {
+    let holders: Vec<civic_credential::jwk::Jwk> = parse(holders_json, "holder keys")?;
+    to_json(
+        &crate::receive::proofs(&holders, credential_issuer, nonce, now as i64).map_err(js_err)?,
+    )
+}
+
+/// Checks a request object against its link and matches it with the stored credentials
+/// (`credentials_json`: a JSON array of issuance forms); `verifier_key_json` is the verifier's
+/// public JWK for signed requests, or empty. Returns the prepared request as JSON.
+#[wasm_bindgen(js_name = prepareRequest)]
+pub fn prepare_request(
+    request_object: &str,
+    link: &str,
+    verifier_key_json: &str,
+    credentials_json: &str,
+) -> Result<String, JsValue> {
+    let credentials: Vec<String> = parse(credentials_json, "credentials")?;
+    let key: Option<civic_credential::jwk::Jwk> = if verifier_key_json.is_empty() {
+        None
+    } else {
+        Some(parse(verifier_key_json, "verifier key")?)
+    };
+    to_json(
+        &crate::request::prepare(request_object, link, key.as_ref(), &credentials)
+            .map_err(js_err)?,
+    )
+}
+
+/// The `vp_token` for a prepared request (as returned by `prepareRequest`), made with one copy
+/// of the credential and its private holder key.
+#[wasm_bindgen(js_name = vpToken)]
+pub fn vp_token(
+    prepared_json: &str,
+    issued: &str,
+    holder_jwk_json: &str,
+    now: f64,
+) -> Result<String, JsValue> {
+    let prepared: crate::request::PreparedRequest = parse(prepared_json, "prepared request")?;
+    let holder = parse(holder_jwk_json, "holder key")?;
+    crate::request::vp_token(&prepared, issued, &holder, now as i64).map_err(js_err)
+}

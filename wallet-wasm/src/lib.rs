@@ -3,8 +3,12 @@
 //! The logic lives in plain Rust modules that are tested natively; [`bindings`] exposes them to
 //! JavaScript with wasm-bindgen on wasm32. All protocol work is done by `civic-credential`.
 //!
-//! This is the wallet's first slice (holder keys, credential cards, presentations). The
-//! encrypted store, OID4VCI/OID4VP clients and the page follow in the wallet issue.
+//! - [`holder`]: holder keys; [`card`]: credential cards and checking received credentials;
+//! - [`receive`]: OID4VCI offer links and batch proofs;
+//! - [`request`]: OID4VP requests matched against stored credentials, in plain words for consent;
+//! - [`presentation`]: the presentation itself (exactly the requested claims, key-bound).
+//!
+//! The JavaScript side (`web/wallet.js`) does the HTTP, storage and the keystore.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -12,6 +16,8 @@
 pub mod card;
 pub mod holder;
 pub mod presentation;
+pub mod receive;
+pub mod request;
 
 #[cfg(target_arch = "wasm32")]
 pub mod bindings;

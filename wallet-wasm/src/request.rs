@@ -1,0 +1,398 @@
+//! Presentation requests (OID4VP 1.0 + DCQL): checking a request object, matching it against the
+//! stored credentials, and explaining it in plain words for the consent screen.
+
+use civic_credential::crypto::VerifyingKey;
+use civic_credential::jwk::Jwk;
+use civic_credential::oid4vci::FORMAT_SD_JWT_VC;
+use civic_credential::oid4vp::{AuthorizationRequest, RequestLink};
+use civic_credential::sd_jwt::{ClaimPath, PathElement};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::card::card;
+use crate::WalletError;
+
+/// One requested claim, as the consent screen shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ConsentItem {
+    /// The claim path, dotted (`residence.municipality_code`).
+    pub claim: String,
+    /// What will be shared, in plain words ("Resident of municipality 0363").
+    pub label: String,
+    /// Whether the chosen credential has it.
+    pub available: bool,
+}
+
+/// A checked request, ready for consent.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PreparedRequest {
+    /// The verifier, as it identifies itself (the KB-JWT audience).
+    pub client_id: String,
+    /// Where the answer goes.
+    pub response_uri: String,
+    /// The nonce to bind to.
+    pub nonce: String,
+    /// The state to echo.
+    pub state: Option<String>,
+    /// The DCQL credential query id (the `vp_token` key).
+    pub query_id: String,
+    /// The claim paths to disclose.
+    pub paths: Vec<ClaimPath>,
+    /// Each requested claim in plain words.
+    pub items: Vec<ConsentItem>,
+    /// Requested claims no stored credential has.
+    pub missing: Vec<String>,
+    /// Index (in the list given to [`prepare`]) of the credential that answers, if any.
+    pub credential: Option<usize>,
+}
+
+fn dotted(path: &ClaimPath) -> String {
+    path.0
+        .iter()
+        .map(|e| match e {
+            PathElement::Key(k) => k.clone(),
+            PathElement::Index(i) => i.to_string(),
+            PathElement::AllElements => "*".into(),
+        })
+        .collect::<Vec<_>>()
+        .join(".")
+}
+
+fn text(v: &Value) -> String {
+    v.as_str().map_or_else(|| v.to_string(), str::to_owned)
+}
+
+fn host(url: &str) -> &str {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    rest.split('/').next().unwrap_or(rest)
+}
+
+/// The plain-words label of a claim about to be shared.
+pub fn label(path: &ClaimPath, value: Option<&Value>) -> String {
+    let keys: Vec<&str> = path
+        .0
+        .iter()
+        .filter_map(|e| match e {
+            PathElement::Key(k) => Some(k.as_str()),
+            _ => None,
+        })
+        .collect();
+    let v = value.map(text).unwrap_or_else(|| "?".into());
+    match keys.as_slice() {
+        ["residence", "municipality_code"] => format!("Resident of municipality {v}"),
+        ["residence", "municipality"] => format!("Resident of {v}"),
+        ["residence", "district"] => format!("Living in district {v}"),
+        ["age_equal_or_over", n] => match value.and_then(Value::as_bool) {
+            Some(true) => format!("{n} or older"),
+            Some(false) => format!("Not yet {n}"),
+            None => format!("Whether you are {n} or older"),
+        },
+        ["pseudonyms", platform] => format!("Your pseudonym for {}", host(platform)),
+        ["given_name"] => format!("Your given name: {v}"),
+        ["family_name"] => format!("Your family name: {v}"),
+        ["birthdate"] => format!("Your date of birth: {v}"),
+        ["resident_since"] => format!("Resident since {v}"),
+        ["address", field] => format!("Your address ({}): {v}", field.replace('_', " ")),
+        _ => format!("{}: {v}", dotted(path)),
+    }
+}
+
+/// Checks a request object fetched from the link's `request_uri` (`verifier_key` for signed
+/// requests, resolved from the client id by the caller) and matches it against `credentials`
+/// (issuance forms): the first whose type is accepted and that holds every requested claim
+/// (with an allowed value) answers.
+pub fn prepare(
+    request_object: &str,
+    link: &str,
+    verifier_key: Option<&Jwk>,
+    credentials: &[String],
+) -> Result<PreparedRequest, WalletError> {
+    let link =
+        RequestLink::parse(link).map_err(|e| WalletError::new("invalid_request", e.to_string()))?;
+    let key = verifier_key.map(VerifyingKey::from_jwk).transpose()?;
+    let req = AuthorizationRequest::from_jwt(request_object, key.as_ref())
+        .map_err(|e| WalletError::new("invalid_request_object", e.to_string()))?;
+    if req.client_id != link.client_id {
+        return Err(WalletError::new(
+            "invalid_request_object",
+            "the request's client_id is not the link's",
+        ));
+    }
+    let query = req
+        .dcql_query
+        .credentials
+        .iter()
+        .find(|q| q.format == FORMAT_SD_JWT_VC)
+        .ok_or_else(|| WalletError::new("vp_formats_not_supported", "no SD-JWT VC is asked for"))?;
+    let paths = query.requested_paths();
+    if paths.is_empty() {
+        return Err(WalletError::new(
+            "invalid_request",
+            "the request names no claims; the wallet never shares everything",
+        ));
+    }
+    let wanted: Vec<(&ClaimPath, Option<&Vec<Value>>)> = query
+        .claims
+        .iter()
+        .flatten()
+        .map(|c| (&c.path, c.values.as_ref()))
+        .collect();
+    let mut best: Option<(usize, Value, usize)> = None;
+    for (i, issued) in credentials.iter().enumerate() {
+        let Ok(c) = card(issued) else { continue };
+        if !query.accepts_vct(&c.vct) {
+            continue;
+        }
+        let root = Value::Object(c.claims);
+        let held = wanted
+            .iter()
+            .filter(|(p, values)| {
+                p.lookup(&root)
+                    .is_some_and(|v| values.is_none_or(|vs| vs.contains(v)))
+            })
+            .count();
+        if best.as_ref().is_none_or(|(_, _, n)| held > *n) {
+            best = Some((i, root, held));
+        }
+    }
+    let root = best
+        .as_ref()
+        .map(|(_, r, _)| r.clone())
+        .unwrap_or(Value::Null);
+    let items: Vec<ConsentItem> = paths
+        .iter()
+        .map(|p| {
+            let v = p.lookup(&root);
+            ConsentItem {
+                claim: dotted(p),
+                label: label(p, v),
+                available: v.is_some(),
+            }
+        })
+        .collect();
+    let missing: Vec<String> = items
+        .iter()
+        .filter(|i| !i.available)
+        .map(|i| i.claim.clone())
+        .collect();
+    Ok(PreparedRequest {
+        client_id: req.client_id,
+        response_uri: req.response_uri,
+        nonce: req.nonce,
+        state: req.state,
+        query_id: query.id.clone(),
+        paths,
+        credential: best
+            .filter(|(_, _, n)| *n == wanted.len())
+            .map(|(i, _, _)| i),
+        missing,
+        items,
+    })
+}
+
+/// The `vp_token` answering `prepared` with `issued` (a copy of the chosen credential) and its
+/// holder key: exactly the requested claims, bound to the verifier's client id and nonce.
+pub fn vp_token(
+    prepared: &PreparedRequest,
+    issued: &str,
+    holder: &Jwk,
+    now: i64,
+) -> Result<String, WalletError> {
+    let request = crate::presentation::PresentationRequest {
+        paths: prepared.paths.clone(),
+        client_id: prepared.client_id.clone(),
+        nonce: prepared.nonce.clone(),
+    };
+    let presentation = crate::presentation::present(issued, &request, holder, now)?;
+    Ok(serde_json::json!({ prepared.query_id.clone(): [presentation] }).to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use civic_credential::crypto::{Algorithm, SigningKey};
+    use civic_credential::oid4vp::{
+        sd_jwt_client_metadata, DcqlQuery, DIRECT_POST, REDIRECT_URI_PREFIX,
+    };
+    use civic_credential::residency::{Address, Date, Residence, ResidencyClaims, ResidentRecord};
+    use civic_credential::sd_jwt_vc::{
+        self, CredentialSpec, KeyBindingRequirement, StaticIssuerKeys, VerifyOptions,
+    };
+    use rand_core::OsRng;
+
+    use super::*;
+
+    const NOW: i64 = 1_800_000_000;
+    const VCT: &str = "https://id.example/credentials/residency";
+    const PLATFORM: &str = "https://budget.example";
+
+    fn issue(issuer: &SigningKey, holder: &Jwk, birth: &str) -> String {
+        let record = ResidentRecord {
+            given_name: "Noor".into(),
+            family_name: "Bakker".into(),
+            birthdate: Date::parse(birth).expect("date"),
+            address: Address {
+                street_address: "Dam 1".into(),
+                locality: "Teststad".into(),
+                postal_code: "1012 JS".into(),
+                country: "NL".into(),
+            },
+            residence: Residence {
+                municipality: "Teststad".into(),
+                municipality_code: "0363".into(),
+                district: Some("3".into()),
+            },
+            resident_since: Date::parse("2015-01-01").expect("date"),
+        };
+        let claims = ResidencyClaims::new(
+            &record,
+            Date::from_unix(NOW),
+            BTreeMap::from([(PLATFORM.to_owned(), "pn".to_owned())]),
+        );
+        let paths = claims.disclosable_paths();
+        sd_jwt_vc::issue(
+            &CredentialSpec {
+                issuer: "https://id.example",
+                vct: VCT,
+                iat: NOW - 10,
+                nbf: None,
+                exp: NOW + 86_400,
+                holder_key: &holder.to_public(),
+                status: None,
+                claims: claims.to_claims().expect("claims"),
+                disclosable: &paths,
+                decoys: 1,
+            },
+            issuer,
+            &mut OsRng,
+        )
+        .expect("issue")
+    }
+
+    fn request(paths: &[ClaimPath]) -> (String, String, AuthorizationRequest) {
+        let response_uri = "https://verifier.example/v1/response/1".to_owned();
+        let req = AuthorizationRequest {
+            response_type: "vp_token".into(),
+            client_id: format!("{REDIRECT_URI_PREFIX}{response_uri}"),
+            response_mode: DIRECT_POST.into(),
+            response_uri,
+            nonce: "n-1".into(),
+            state: Some("s-1".into()),
+            dcql_query: DcqlQuery::sd_jwt_vc("residency", &[VCT.into()], paths),
+            client_metadata: Some(sd_jwt_client_metadata()),
+            aud: None,
+            iat: None,
+        };
+        let link = RequestLink {
+            client_id: req.client_id.clone(),
+            request_uri: "https://verifier.example/v1/request/1".into(),
+        }
+        .to_url("openid4vp://");
+        (req.to_unsigned_jwt().expect("jwt"), link, req)
+    }
+
+    #[test]
+    fn requests_are_explained_in_plain_words_and_answered_with_exactly_those_claims() {
+        let issuer = SigningKey::generate(Algorithm::Es256, &mut OsRng)
+            .expect("key")
+            .with_kid("k1");
+        let (old, young) = (
+            crate::holder::generate_holder_key().expect("h"),
+            crate::holder::generate_holder_key().expect("h"),
+        );
+        let creds = vec![
+            issue(&issuer, &young.to_public(), "2015-05-05"),
+            issue(&issuer, &old.to_public(), "1980-05-05"),
+        ];
+        let paths = vec![
+            ClaimPath::keys(["residence", "municipality_code"]),
+            ClaimPath::keys(["age_equal_or_over", "16"]),
+            ClaimPath::keys(["pseudonyms", PLATFORM]),
+        ];
+        let (jwt, link, _) = request(&paths);
+        let p = prepare(&jwt, &link, None, &creds).expect("prepared");
+        let labels: Vec<&str> = p.items.iter().map(|i| i.label.as_str()).collect();
+        assert_eq!(labels[0], "Resident of municipality 0363");
+        assert_eq!(labels[2], "Your pseudonym for budget.example");
+        assert!(p.missing.is_empty());
+        assert_eq!(
+            p.credential,
+            Some(0),
+            "the first credential holding every claim answers"
+        );
+        assert_eq!(
+            labels[1], "Not yet 16",
+            "the consent screen shows what will really be shared"
+        );
+
+        let token = vp_token(&p, &creds[1], &old, NOW).expect("vp_token");
+        let v: Value = serde_json::from_str(&token).expect("json");
+        let presentation = v["residency"][0].as_str().expect("presentation");
+        let mut keys = StaticIssuerKeys::new();
+        keys.insert(
+            "https://id.example",
+            &issuer.public_jwk().clone().with_kid("k1"),
+        )
+        .expect("key");
+        let opts = VerifyOptions {
+            now: NOW,
+            clock_skew: 60,
+            expected_vct: Some(VCT),
+            key_binding: Some(KeyBindingRequirement {
+                aud: &p.client_id,
+                nonce: "n-1",
+                max_age: 60,
+            }),
+        };
+        let verified = sd_jwt_vc::verify(presentation, &keys, &opts).expect("verifies");
+        assert_eq!(verified.claims["age_equal_or_over"]["16"], true);
+        assert!(
+            verified.claims.get("given_name").is_none()
+                && verified.claims["residence"].get("district").is_none()
+        );
+        assert_eq!(
+            vp_token(&p, &creds[1], &young, NOW).map_err(|e| e.code),
+            Err("invalid_key")
+        );
+    }
+
+    #[test]
+    fn missing_claims_foreign_links_and_bad_requests_are_reported() {
+        let issuer = SigningKey::generate(Algorithm::Es256, &mut OsRng)
+            .expect("key")
+            .with_kid("k1");
+        let holder = crate::holder::generate_holder_key().expect("h");
+        let creds = vec![issue(&issuer, &holder.to_public(), "1980-05-05")];
+        let (jwt, link, _) = request(&[
+            ClaimPath::keys(["residence", "municipality_code"]),
+            ClaimPath::keys(["nationality"]),
+        ]);
+        let p = prepare(&jwt, &link, None, &creds).expect("prepared");
+        assert_eq!(p.missing, vec!["nationality".to_owned()]);
+        assert_eq!(p.credential, None);
+
+        let other_link = RequestLink {
+            client_id: "redirect_uri:https://evil.example/cb".into(),
+            request_uri: "https://x".into(),
+        }
+        .to_url("openid4vp://");
+        assert_eq!(
+            prepare(&jwt, &other_link, None, &creds).map_err(|e| e.code),
+            Err("invalid_request_object")
+        );
+        assert_eq!(
+            prepare("garbage", &link, None, &creds).map_err(|e| e.code),
+            Err("invalid_request_object")
+        );
+        let (nothing, link2, _) = request(&[]);
+        assert_eq!(
+            prepare(&nothing, &link2, None, &creds).map_err(|e| e.code),
+            Err("invalid_request")
+        );
+        assert_eq!(
+            prepare(&jwt, "no link", None, &creds).map_err(|e| e.code),
+            Err("invalid_request")
+        );
+    }
+}
