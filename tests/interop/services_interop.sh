@@ -9,6 +9,8 @@
 #   5. The civic-verifier service, trusting that issuer, answered by npm @openid4vc/openid4vp 0.4.6
 #      (with @sd-jwt/sd-jwt-vc presentations) and by a PyPI sd-jwt holder: eligible results,
 #      a wrong KB nonce rejected, over-disclosure flagged, a decline recorded.
+#   6. Our wallet's JS API (wallet-wasm/web/wallet.js, the built WASM) under Node.js: receive a
+#      batch, present through the verifier with one copy each, decline, history, lock/unlock.
 # Needs: cargo build -p civic-issuer -p civic-verifier, and tests/interop/setup.sh.
 # Ends with "N passed, N failed".
 set -uo pipefail
@@ -143,5 +145,11 @@ check openid4vp-js-over-disclosure-flagged outcome "$ID" over_disclosed
 S="$(session)"; URL="$(field "$S" openid4vp_url)"; ID="$(field "$S" id)"
 check openid4vp-js-decline node "$HERE/js/oid4vp_wallet.mjs" --request "$URL" --wallet "$WORK/wallet.json" --index 2 --decline
 check openid4vp-js-declined outcome "$ID" declined
+
+# --- Our own wallet's JS API under Node.js, against both services ------------------------------
+"$PY" "$HERE/python/passkey_client.py" offer "$BASE" --state "$WORK/pk.json" > "$WORK/offer2.json" 2>/dev/null
+OFFER2="$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["openid_credential_offer_url"])' "$WORK/offer2.json" 2>/dev/null)"
+check civic-wallet-node-api node "$ROOT/wallet-wasm/tests/node_wallet.mjs" --offer "$OFFER2" --verifier "$VBASE" --platform-key "$KEY"
+sed 's/^/     /' "$WORK/civic-wallet-node-api.out"
 echo "$PASS passed, $FAIL failed"
 [ "$FAIL" -eq 0 ]

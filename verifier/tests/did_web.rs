@@ -23,8 +23,17 @@ fn credential(key: &SigningKey, holder: &SigningKey) -> String {
         given_name: "Ben".into(),
         family_name: "Kramer".into(),
         birthdate: Date::parse("1980-01-01").expect("date"),
-        address: Address { street_address: "Markt 1".into(), locality: "Othertown".into(), postal_code: "1234 AB".into(), country: "NL".into() },
-        residence: Residence { municipality: "Othertown".into(), municipality_code: "0344".into(), district: None },
+        address: Address {
+            street_address: "Markt 1".into(),
+            locality: "Othertown".into(),
+            postal_code: "1234 AB".into(),
+            country: "NL".into(),
+        },
+        residence: Residence {
+            municipality: "Othertown".into(),
+            municipality_code: "0344".into(),
+            district: None,
+        },
         resident_since: Date::parse("2000-01-01").expect("date"),
     };
     let claims = ResidencyClaims::new(&record, Date::from_unix(NOW), BTreeMap::new());
@@ -55,8 +64,16 @@ fn setup(doc: serde_json::Value) -> (Verifier, Session) {
     ))
     .expect("trust");
     let mut fetcher = StaticFetcher::new();
-    fetcher.insert("https://id.othertown.example/.well-known/did.json", doc.to_string());
-    let policy = Policy { name: "p".into(), rules: vec![Rule::one_of("residence.municipality_code", &["0344"])], pseudonym: false, vct: vec![] };
+    fetcher.insert(
+        "https://id.othertown.example/.well-known/did.json",
+        doc.to_string(),
+    );
+    let policy = Policy {
+        name: "p".into(),
+        rules: vec![Rule::one_of("residence.municipality_code", &["0344"])],
+        pseudonym: false,
+        vct: vec![],
+    };
     let session = Session::new(
         NewSession {
             base_url: "https://verifier.example",
@@ -70,7 +87,10 @@ fn setup(doc: serde_json::Value) -> (Verifier, Session) {
         },
         &mut OsRng,
     );
-    (Verifier::new(trust, Arc::new(fetcher), VerifierOptions::default()), session)
+    (
+        Verifier::new(trust, Arc::new(fetcher), VerifierOptions::default()),
+        session,
+    )
 }
 
 fn doc(key: &SigningKey, assertion: bool) -> serde_json::Value {
@@ -84,28 +104,52 @@ fn doc(key: &SigningKey, assertion: bool) -> serde_json::Value {
 
 #[tokio::test]
 async fn did_web_issuers_are_verified_with_their_did_document() {
-    let key = SigningKey::generate(Algorithm::Es256, &mut OsRng).expect("key").with_kid(format!("{DID}#key-1"));
+    let key = SigningKey::generate(Algorithm::Es256, &mut OsRng)
+        .expect("key")
+        .with_kid(format!("{DID}#key-1"));
     let holder = SigningKey::generate(Algorithm::Es256, &mut OsRng).expect("key");
     let cred = credential(&key, &holder);
     let paths = [ClaimPath::keys(["residence", "municipality_code"])];
 
     let (verifier, session) = setup(doc(&key, true));
-    let vp = sd_jwt_vc::present(&cred, &paths, Some((&holder, &session.client_id, &session.nonce, NOW))).expect("present");
-    let e = verifier.verify(&json!({ "residency": [vp] }).to_string(), &session, NOW).await.expect("verifies");
+    let vp = sd_jwt_vc::present(
+        &cred,
+        &paths,
+        Some((&holder, &session.client_id, &session.nonce, NOW)),
+    )
+    .expect("present");
+    let e = verifier
+        .verify(&json!({ "residency": [vp] }).to_string(), &session, NOW)
+        .await
+        .expect("verifies");
     assert!(e.eligible);
     assert_eq!(e.issuer, DID);
 
     // A key that is not an assertion method does not count.
     let (verifier, session) = setup(doc(&key, false));
-    let vp = sd_jwt_vc::present(&cred, &paths, Some((&holder, &session.client_id, &session.nonce, NOW))).expect("present");
-    let r = verifier.verify(&json!({ "residency": [vp] }).to_string(), &session, NOW).await;
+    let vp = sd_jwt_vc::present(
+        &cred,
+        &paths,
+        Some((&holder, &session.client_id, &session.nonce, NOW)),
+    )
+    .expect("present");
+    let r = verifier
+        .verify(&json!({ "residency": [vp] }).to_string(), &session, NOW)
+        .await;
     assert_eq!(r.map_err(|e| e.rule()), Err("issuer_keys_unavailable"));
 
     // A document for another DID is refused.
     let mut other = doc(&key, true);
     other["id"] = json!("did:web:evil.example");
     let (verifier, session) = setup(other);
-    let vp = sd_jwt_vc::present(&cred, &paths, Some((&holder, &session.client_id, &session.nonce, NOW))).expect("present");
-    let r = verifier.verify(&json!({ "residency": [vp] }).to_string(), &session, NOW).await;
+    let vp = sd_jwt_vc::present(
+        &cred,
+        &paths,
+        Some((&holder, &session.client_id, &session.nonce, NOW)),
+    )
+    .expect("present");
+    let r = verifier
+        .verify(&json!({ "residency": [vp] }).to_string(), &session, NOW)
+        .await;
     assert_eq!(r.map_err(|e| e.rule()), Err("issuer_keys_unavailable"));
 }

@@ -110,3 +110,17 @@ pub fn vp_token(
     let holder = parse(holder_jwk_json, "holder key")?;
     crate::request::vp_token(&prepared, issued, &holder, now as i64).map_err(js_err)
 }
+
+/// The live status (`valid`, `revoked`, `suspended`) of entry `idx` in the status list token
+/// fetched from `uri`, checked with the issuer's keys (`issuer_jwks_json`).
+#[wasm_bindgen(js_name = statusOf)]
+pub fn status_of(
+    token: &str,
+    issuer_jwks_json: &str,
+    uri: &str,
+    idx: f64,
+    now: f64,
+) -> Result<String, JsValue> {
+    let keys: Vec<civic_credential::jwk::Jwk> = parse(issuer_jwks_json, "issuer keys")?;
+    crate::card::status_of(token, &keys, uri, idx as u64, now as i64).map_err(js_err)
+}

@@ -112,3 +112,34 @@ fn lookup<'a>(claims: &'a Map<String, Value>, dotted: &str) -> Option<&'a Value>
     let first = claims.get(parts.next()?)?;
     parts.try_fold(first, |v, k| v.get(k))
 }
+
+/// The live status of a credential: `valid`, `revoked`, `suspended` (or `status_<n>`), read from
+/// the status list token fetched from `uri`, which must be signed by one of `issuer_keys`.
+pub fn status_of(
+    token: &str,
+    issuer_keys: &[Jwk],
+    uri: &str,
+    idx: u64,
+    now: i64,
+) -> Result<String, WalletError> {
+    use civic_credential::status_list::{Status, StatusListToken};
+    let jws = civic_credential::jws::Jws::parse(token.trim())?;
+    let kid = jws.kid().unwrap_or_default();
+    let jwk = issuer_keys
+        .iter()
+        .find(|k| k.kid.as_deref() == Some(kid))
+        .ok_or_else(|| {
+            WalletError::new(
+                "status_unavailable",
+                "status list signed with an unknown key",
+            )
+        })?;
+    let key = civic_credential::crypto::VerifyingKey::from_jwk(jwk)?;
+    let list = StatusListToken::verify(token.trim(), &key, uri, now, CLOCK_SKEW)?;
+    Ok(match list.list.get(idx)? {
+        Status::Valid => "valid".into(),
+        Status::Invalid => "revoked".into(),
+        Status::Suspended => "suspended".into(),
+        Status::Other(n) => format!("status_{n}"),
+    })
+}

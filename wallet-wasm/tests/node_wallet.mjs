@@ -1,0 +1,92 @@
+// The wallet's JS API under Node.js against the real issuer and verifier service on 127.0.0.1:
+// receive a batch over OID4VCI, list with live status, present to the verifier service through
+// OID4VP (consent model, one copy per presentation), decline, history, lock and unlock.
+//
+//   node wallet-wasm/tests/node_wallet.mjs --offer URL --verifier BASE --platform-key KEY [--policy vote]
+//
+// Prints ok/FAIL lines and "N passed, N failed"; exit code 1 on any failure.
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const { values: opts } = parseArgs({
+  options: { offer: { type: 'string' }, verifier: { type: 'string' }, 'platform-key': { type: 'string' }, policy: { type: 'string', default: 'vote' } },
+});
+if (!opts.offer || !opts.verifier || !opts['platform-key']) {
+  console.error('usage: node_wallet.mjs --offer URL --verifier BASE --platform-key KEY [--policy NAME]');
+  process.exit(2);
+}
+const { Wallet, MemoryStorage, secretKeySource, WalletError } = await import(join(here, '..', 'web', 'wallet.js'));
+const wasm = readFileSync(join(here, '..', 'web', 'pkg', 'civic_wallet_bg.wasm'));
+
+let passed = 0;
+let failed = 0;
+const check = (name, cond, detail = '') => {
+  if (cond) { passed++; console.log(`ok   ${name}`); } else { failed++; console.log(`FAIL ${name} ${detail}`); }
+};
+const rejects = async (f) => { try { await f(); return null; } catch (e) { return e; } };
+
+async function platform(method, path, body) {
+  const res = await fetch(`${opts.verifier}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${opts['platform-key']}`, 'content-type': 'application/json' },
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  return res.json();
+}
+
+try {
+  const storage = new MemoryStorage();
+  const secret = crypto.getRandomValues(new Uint8Array(32));
+  const wallet = await Wallet.open({ storage, keySource: secretKeySource(secret), wasm, autoLockMs: 0 });
+  check('locked until unlocked', (await rejects(() => wallet.list()))?.code === 'locked');
+  await wallet.unlock();
+
+  const card = await wallet.receive(opts.offer, { copies: 3 });
+  check('receives a verified batch of 3 copies', card.unused_copies === 3 && card.vct.endsWith('/credentials/residency'), JSON.stringify(card));
+  const [listed] = await wallet.list({ liveStatus: true });
+  check('lists the credential with labels and live status', listed.status === 'valid' && listed.labels.length > 5, JSON.stringify(listed.status));
+
+  const pseudonyms = [];
+  for (let i = 0; i < 2; i++) {
+    const session = await platform('POST', '/v1/sessions', { policy: opts.policy });
+    const prepared = await wallet.prepare(session.openid4vp_url);
+    const labels = prepared.items.map((x) => x.label);
+    check(`consent ${i + 1}: plain words, nothing missing`, prepared.missing.length === 0 && labels.some((l) => l.startsWith('Resident of municipality')) && labels.some((l) => l.startsWith('Your pseudonym for')), JSON.stringify(labels));
+    await wallet.present(prepared);
+    const result = await platform('GET', `/v1/sessions/${session.id}`);
+    check(`presentation ${i + 1} is eligible`, result.status === 'complete' && result.eligibility?.eligible === true, JSON.stringify(result));
+    pseudonyms.push(result.eligibility?.pseudonym);
+  }
+  check('the same pseudonym for the same platform', pseudonyms[0] && pseudonyms[0] === pseudonyms[1]);
+  check('each presentation used its own copy', (await wallet.list())[0].unused_copies === 1);
+
+  const session = await platform('POST', '/v1/sessions', { policy: opts.policy });
+  const prepared = await wallet.prepare(session.openid4vp_url);
+  await wallet.decline(prepared);
+  check('a decline reaches the platform', (await platform('GET', `/v1/sessions/${session.id}`)).status === 'declined');
+  const history = wallet.history();
+  check('history records shares and declines', history.length === 3 && history[0].claims.length === 3 && history[2].outcome === 'declined', JSON.stringify(history));
+
+  const last = await platform('POST', '/v1/sessions', { policy: opts.policy });
+  await wallet.present(await wallet.prepare(last.openid4vp_url));
+  const spent = await platform('POST', '/v1/sessions', { policy: opts.policy });
+  const err = await rejects(async () => wallet.present(await wallet.prepare(spent.openid4vp_url)));
+  check('copies are not reused when they run out', err instanceof WalletError && err.code === 'no_unused_copy', String(err));
+
+  const blob = JSON.stringify(await storage.get('vault'));
+  check('the stored vault is encrypted', !blob.includes('Anna') && !blob.includes('~') && !blob.includes('"d"'));
+  wallet.lock();
+  check('nothing is readable when locked', (await rejects(() => wallet.list()))?.code === 'locked');
+  const thief = await Wallet.open({ storage, keySource: secretKeySource(crypto.getRandomValues(new Uint8Array(32))), wasm });
+  check('another key does not open the vault', (await rejects(() => thief.unlock()))?.code === 'unlock_failed');
+  await wallet.unlock();
+  check('the right key opens it again', (await wallet.list()).length === 1 && wallet.history().length === 4);
+} catch (e) {
+  failed++;
+  console.log(`FAIL unexpected error: ${e.code ?? ''} ${e.stack ?? e}`);
+}
+console.log(`${passed} passed, ${failed} failed`);
+process.exit(failed === 0 ? 0 : 1);

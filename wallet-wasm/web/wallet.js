@@ -1,0 +1,307 @@
+// civic-id wallet: the JavaScript API the page is built on. It also runs under Node.js (>= 20)
+// with an in-memory store, so scripts and tests can drive the wallet without a browser.
+//
+//   const wallet = await Wallet.open({ storage, keySource });  // storage: MemoryStorage | IndexedDbStorage
+//   await wallet.unlock();                 // derives the vault key (passkey PRF, or a fallback key)
+//   const card = await wallet.receive(offerUrl, { txCode, copies: 5 });
+//   const cards = await wallet.list({ liveStatus: true });
+//   const prepared = await wallet.prepare(openid4vpUrl);     // consent: prepared.items[].label
+//   const { redirect_uri } = await wallet.present(prepared); // or: await wallet.decline(prepared)
+//   wallet.history(); wallet.lock();
+//
+// Protocol work (proofs, verification, DCQL matching, presentations) is done by the WASM core;
+// this file does HTTP, storage and encryption. The vault (credentials, holder keys, history) is
+// one AES-256-GCM blob; its key never leaves WebCrypto (non-extractable).
+
+let corePromise = null;
+
+/** Loads the WASM core once. `wasm`: bytes (Node) or a URL (browser, default: next to pkg). */
+export function loadCore(wasm) {
+  if (!corePromise) {
+    corePromise = (async () => {
+      const core = await import('./pkg/civic_wallet.js');
+      if (wasm instanceof Uint8Array || wasm instanceof ArrayBuffer) core.initSync({ module: wasm });
+      else await core.default(wasm ? { module_or_path: wasm } : undefined);
+      return core;
+    })();
+  }
+  return corePromise;
+}
+
+/** A wallet error with a stable `code`. */
+export class WalletError extends Error {
+  constructor(code, message) {
+    super(message);
+    this.code = code;
+  }
+}
+
+const fromCore = (f) => {
+  try {
+    return f();
+  } catch (e) {
+    let parsed = null;
+    try { parsed = JSON.parse(e); } catch { /* not JSON */ }
+    throw parsed ? new WalletError(parsed.code, parsed.message) : e;
+  }
+};
+
+/** Key-value storage in memory (Node, tests). */
+export class MemoryStorage {
+  #map = new Map();
+  async get(key) { return this.#map.get(key) ?? null; }
+  async put(key, value) { this.#map.set(key, value); }
+  async delete(key) { this.#map.delete(key); }
+}
+
+/** Key-value storage in IndexedDB (browser). */
+export class IndexedDbStorage {
+  constructor(name = 'civic-wallet') { this.name = name; }
+  #db() {
+    return new Promise((resolve, reject) => {
+      const req = indexedDB.open(this.name, 1);
+      req.onupgradeneeded = () => req.result.createObjectStore('kv');
+      req.onsuccess = () => resolve(req.result);
+      req.onerror = () => reject(req.error);
+    });
+  }
+  async #run(mode, f) {
+    const db = await this.#db();
+    return new Promise((resolve, reject) => {
+      const tx = db.transaction('kv', mode);
+      const req = f(tx.objectStore('kv'));
+      tx.oncomplete = () => resolve(req?.result ?? null);
+      tx.onerror = () => reject(tx.error);
+    });
+  }
+  get(key) { return this.#run('readonly', (s) => s.get(key)); }
+  put(key, value) { return this.#run('readwrite', (s) => s.put(value, key)); }
+  delete(key) { return this.#run('readwrite', (s) => s.delete(key)); }
+}
+
+const subtle = () => globalThis.crypto.subtle;
+
+/** HKDF-SHA256 from secret bytes (a passkey's PRF output) to a non-extractable AES-256-GCM key. */
+export async function keyFromSecret(secret, info = 'civic-wallet vault v1') {
+  const base = await subtle().importKey('raw', secret, 'HKDF', false, ['deriveKey']);
+  return subtle().deriveKey(
+    { name: 'HKDF', hash: 'SHA-256', salt: new TextEncoder().encode('civic-wallet'), info: new TextEncoder().encode(info) },
+    base,
+    { name: 'AES-GCM', length: 256 },
+    false,
+    ['encrypt', 'decrypt'],
+  );
+}
+
+/** A key source from fixed secret bytes (Node, tests, and the PRF output once obtained). */
+export const secretKeySource = (secret, protection = 'prf') => ({
+  protection,
+  deriveKey: () => keyFromSecret(secret),
+});
+
+const b64u = {
+  enc: (bytes) => btoa(String.fromCharCode(...new Uint8Array(bytes))).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, ''),
+  dec: (s) => Uint8Array.from(atob(s.replace(/-/g, '+').replace(/_/g, '/')), (c) => c.charCodeAt(0)),
+};
+
+async function http(method, url, { form, json, bearer } = {}) {
+  const headers = {};
+  let body;
+  if (form) { headers['content-type'] = 'application/x-www-form-urlencoded'; body = new URLSearchParams(form).toString(); }
+  if (json) { headers['content-type'] = 'application/json'; body = JSON.stringify(json); }
+  if (bearer) headers.authorization = `Bearer ${bearer}`;
+  const res = await fetch(url, { method, headers, body, redirect: 'error' });
+  const text = await res.text();
+  let data = text;
+  try { data = JSON.parse(text); } catch { /* not JSON */ }
+  if (!res.ok) {
+    const msg = typeof data === 'object' ? `${data.error}: ${data.error_description ?? ''}` : text.slice(0, 200);
+    throw new WalletError(typeof data === 'object' && data.error ? data.error : 'http_error', `${method} ${url}: ${res.status} ${msg}`);
+  }
+  return data;
+}
+
+const now = () => Math.floor(Date.now() / 1000);
+
+/** The wallet. */
+export class Wallet {
+  #core; #storage; #keySource; #key = null; #vault = null; #timer = null;
+
+  constructor(core, storage, keySource, autoLockMs) {
+    this.#core = core; this.#storage = storage; this.#keySource = keySource; this.autoLockMs = autoLockMs;
+  }
+
+  /** Opens the wallet (locked). */
+  static async open({ storage = new MemoryStorage(), keySource, wasm, autoLockMs = 5 * 60_000 } = {}) {
+    if (!keySource) throw new WalletError('invalid_request', 'a keySource is required');
+    return new Wallet(await loadCore(wasm), storage, keySource, autoLockMs);
+  }
+
+  /** How the vault key is protected: `prf` (passkey) or `device` (the weaker fallback). */
+  get protection() { return this.#keySource.protection; }
+  get unlocked() { return this.#vault !== null; }
+
+  /** Derives the key and decrypts the vault (or creates an empty one). */
+  async unlock() {
+    const key = await this.#keySource.deriveKey();
+    const stored = await this.#storage.get('vault');
+    let vault = { credentials: [], history: [] };
+    if (stored) {
+      try {
+        const plain = await subtle().decrypt({ name: 'AES-GCM', iv: b64u.dec(stored.iv) }, key, b64u.dec(stored.data));
+        vault = JSON.parse(new TextDecoder().decode(plain));
+      } catch {
+        throw new WalletError('unlock_failed', 'this key does not open the wallet');
+      }
+    }
+    this.#key = key; this.#vault = vault;
+    this.#touch();
+  }
+
+  /** Forgets the key and every decrypted secret. */
+  lock() {
+    this.#key = null; this.#vault = null;
+    clearTimeout(this.#timer);
+  }
+
+  #touch() {
+    clearTimeout(this.#timer);
+    if (this.autoLockMs > 0) this.#timer = setTimeout(() => this.lock(), this.autoLockMs);
+    this.#timer?.unref?.();
+  }
+
+  #open() {
+    if (!this.#vault) throw new WalletError('locked', 'unlock the wallet first');
+    this.#touch();
+    return this.#vault;
+  }
+
+  async #save() {
+    const iv = globalThis.crypto.getRandomValues(new Uint8Array(12));
+    const data = await subtle().encrypt({ name: 'AES-GCM', iv }, this.#key, new TextEncoder().encode(JSON.stringify(this.#vault)));
+    await this.#storage.put('vault', { iv: b64u.enc(iv), data: b64u.enc(data) });
+  }
+
+  /** Receives credentials from an offer link: `copies` single-use copies, each with its own key. */
+  async receive(offerUrl, { txCode, copies = 5 } = {}) {
+    const vault = this.#open();
+    const link = JSON.parse(fromCore(() => this.#core.parseOfferLink(offerUrl)));
+    const offer = link.credential_offer ?? await http('GET', link.credential_offer_uri);
+    const issuer = offer.credential_issuer;
+    const meta = await http('GET', `${issuer}/.well-known/openid-credential-issuer`);
+    if (meta.credential_issuer !== issuer) throw new WalletError('invalid_offer', 'issuer metadata names another issuer');
+    const configId = offer.credential_configuration_ids?.[0];
+    if (!meta.credential_configurations_supported?.[configId]) throw new WalletError('invalid_offer', `unknown configuration ${configId}`);
+    const as = meta.authorization_servers?.[0] ?? issuer;
+    const asMeta = await http('GET', `${as}/.well-known/oauth-authorization-server`);
+    const grant = offer.grants?.['urn:ietf:params:oauth:grant-type:pre-authorized_code'];
+    if (!grant) throw new WalletError('invalid_offer', 'only pre-authorized offers are supported');
+    if (grant.tx_code && !txCode) throw new WalletError('tx_code_required', grant.tx_code.description ?? 'enter the transaction code');
+    const form = { grant_type: 'urn:ietf:params:oauth:grant-type:pre-authorized_code', 'pre-authorized_code': grant['pre-authorized_code'] };
+    if (txCode) form.tx_code = txCode;
+    const token = await http('POST', asMeta.token_endpoint, { form });
+    const n = Math.min(copies, meta.batch_credential_issuance?.batch_size ?? 1);
+    const { c_nonce } = await http('POST', meta.nonce_endpoint);
+    const holders = Array.from({ length: n }, () => JSON.parse(fromCore(() => this.#core.generateHolderKey())));
+    const proofs = JSON.parse(fromCore(() => this.#core.proofs(JSON.stringify(holders), issuer, c_nonce, now())));
+    const resp = await http('POST', meta.credential_endpoint, {
+      bearer: token.access_token,
+      json: { credential_configuration_id: configId, proofs: { jwt: proofs } },
+    });
+    const keys = (await http('GET', `${issuer}/.well-known/jwt-vc-issuer`)).jwks?.keys ?? [];
+    const received = resp.credentials.map((c, i) => {
+      const card = JSON.parse(fromCore(() => this.#core.verifyReceived(c.credential, JSON.stringify(keys), now())));
+      return { card, copy: { credential: c.credential, holder: holders[i], used: false } };
+    });
+    const id = b64u.enc(globalThis.crypto.getRandomValues(new Uint8Array(12)));
+    vault.credentials.push({ id, issuer, config: configId, received_at: now(), copies: received.map((r) => r.copy) });
+    await this.#save();
+    return { id, ...received[0].card, unused_copies: received.length };
+  }
+
+  /** The stored credentials as cards; with `liveStatus`, their status from the status list. */
+  async list({ liveStatus = false } = {}) {
+    const vault = this.#open();
+    return Promise.all(vault.credentials.map(async (c) => {
+      const card = JSON.parse(fromCore(() => this.#core.credentialCard(c.copies[0].credential)));
+      const out = { id: c.id, ...card, unused_copies: c.copies.filter((k) => !k.used).length };
+      if (liveStatus) out.status = await this.#status(c).catch((e) => `unknown (${e.code ?? e.message})`);
+      return out;
+    }));
+  }
+
+  async #status(c) {
+    const payload = JSON.parse(new TextDecoder().decode(b64u.dec(c.copies[0].credential.split('.')[1])));
+    const ref = payload.status?.status_list;
+    if (!ref) return 'valid';
+    const keys = (await http('GET', `${c.issuer}/.well-known/jwt-vc-issuer`)).jwks?.keys ?? [];
+    const token = await http('GET', ref.uri);
+    return fromCore(() => this.#core.statusOf(String(token), JSON.stringify(keys), ref.uri, ref.idx, now()));
+  }
+
+  /** Deletes one credential (all its copies). */
+  async delete(id) {
+    const vault = this.#open();
+    vault.credentials = vault.credentials.filter((c) => c.id !== id);
+    await this.#save();
+  }
+
+  /** Deletes everything, including the encrypted vault. */
+  async reset() {
+    await this.#storage.delete('vault');
+    this.lock();
+  }
+
+  /** Opens a presentation request and explains it for the consent screen. */
+  async prepare(requestUrl) {
+    const vault = this.#open();
+    const params = new URL(requestUrl.replace(/^openid4vp:\/\//, 'https://wallet.invalid/')).searchParams;
+    const requestUri = params.get('request_uri');
+    if (!requestUri) throw new WalletError('invalid_request', 'the link has no request_uri');
+    const requestObject = await http('GET', requestUri);
+    const unused = vault.credentials.map((c) => c.copies.find((k) => !k.used)?.credential ?? c.copies[0].credential);
+    const prepared = JSON.parse(fromCore(() => this.#core.prepareRequest(String(requestObject), requestUrl, '', JSON.stringify(unused))));
+    if (prepared.credential !== null && prepared.credential !== undefined) {
+      const c = vault.credentials[prepared.credential];
+      prepared.credential_id = c.id;
+      prepared.unused_copies = c.copies.filter((k) => !k.used).length;
+    }
+    return prepared;
+  }
+
+  /** Shares exactly the requested claims with an unused copy, and follows the verifier's answer. */
+  async present(prepared) {
+    const vault = this.#open();
+    const c = vault.credentials.find((x) => x.id === prepared.credential_id);
+    if (!c) throw new WalletError('no_credential', `missing: ${prepared.missing.join(', ') || 'a matching credential'}`);
+    const copy = c.copies.find((k) => !k.used);
+    if (!copy) throw new WalletError('no_unused_copy', 'all copies are used: receive a fresh batch');
+    const vp = fromCore(() => this.#core.vpToken(JSON.stringify(prepared), copy.credential, JSON.stringify(copy.holder), now()));
+    copy.used = true; // a copy is never shown twice, even if the post fails
+    vault.history.push({ at: now(), to: prepared.client_id, claims: prepared.items.map((i) => i.label), outcome: 'shared' });
+    await this.#save();
+    const form = { vp_token: vp };
+    if (prepared.state) form.state = prepared.state;
+    const answer = await http('POST', prepared.response_uri, { form });
+    return { redirect_uri: answer?.redirect_uri ?? null };
+  }
+
+  /** Declines: tells the verifier `access_denied`. */
+  async decline(prepared) {
+    const vault = this.#open();
+    vault.history.push({ at: now(), to: prepared.client_id, claims: [], outcome: 'declined' });
+    await this.#save();
+    const form = { error: 'access_denied' };
+    if (prepared.state) form.state = prepared.state;
+    await http('POST', prepared.response_uri, { form });
+  }
+
+  /** Every presentation and decline: when, to whom, which claims. */
+  history() { return structuredClone(this.#open().history); }
+
+  /** Clears the history. */
+  async clearHistory() {
+    this.#open().history = [];
+    await this.#save();
+  }
+}
