@@ -75,6 +75,21 @@ impl<T: Send + Sync + 'static> Cache<T> {
         result.map(|(v, _)| v)
     }
 
+    /// Forgets the value for `key` if it expires no later than `not_before` (a value loaded more
+    /// recently is kept). Returns whether it was forgotten.
+    pub fn forget_if_expiring_before(&self, key: &str, not_before: i64) -> bool {
+        let Ok(mut map) = self.entries.lock() else {
+            return false;
+        };
+        match map.get(key) {
+            Some(Entry::Ready { expires, .. }) if *expires <= not_before => {
+                map.remove(key);
+                true
+            }
+            _ => false,
+        }
+    }
+
     /// Forgets everything.
     pub fn clear(&self) {
         if let Ok(mut m) = self.entries.lock() {

@@ -45,6 +45,7 @@ pub struct KeyResolver {
     fetcher: Arc<dyn Fetcher>,
     cache: Cache<KeySet>,
     ttl: i64,
+    min_refresh: i64,
 }
 
 fn jwk_set(issuer: &str, keys: &Value, kid_prefix: Option<&str>) -> Result<KeySet, String> {
@@ -123,12 +124,14 @@ fn did_document(issuer: &str, doc: &Value) -> Result<KeySet, String> {
 }
 
 impl KeyResolver {
-    /// A resolver fetching with `fetcher` and keeping keys `ttl` seconds.
-    pub fn new(fetcher: Arc<dyn Fetcher>, ttl: i64) -> Self {
+    /// A resolver fetching with `fetcher`, keeping keys `ttl` seconds, and refetching on an
+    /// unknown key id at most every `min_refresh` seconds.
+    pub fn new(fetcher: Arc<dyn Fetcher>, ttl: i64, min_refresh: i64) -> Self {
         KeyResolver {
             fetcher,
             cache: Cache::default(),
             ttl,
+            min_refresh,
         }
     }
 
@@ -163,6 +166,16 @@ impl KeyResolver {
                 })
             })
             .await
+    }
+
+    /// After a key id was not found: forgets the issuer's cached keys so the next lookup fetches
+    /// them again, unless they were fetched less than `min_refresh` seconds ago (so unknown kids
+    /// sent by an attacker cannot make us hammer the issuer). Returns whether a refetch will happen.
+    pub fn refresh(&self, issuer: &TrustedIssuer, now: i64) -> bool {
+        issuer.jwks.is_none()
+            && self
+                .cache
+                .forget_if_expiring_before(&issuer.id, now + self.ttl - self.min_refresh)
     }
 
     /// Forgets cached keys (after an issuer rotated keys, for instance).

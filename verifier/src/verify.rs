@@ -30,6 +30,8 @@ pub struct VerifierOptions {
     pub kb_max_age: i64,
     /// Accept when a status list cannot be fetched (default: fail closed).
     pub status_fail_open: bool,
+    /// After an unknown key id, refetch the issuer's keys if they are older than this (seconds).
+    pub key_refresh_secs: i64,
 }
 
 impl Default for VerifierOptions {
@@ -38,6 +40,7 @@ impl Default for VerifierOptions {
             clock_skew: 60,
             kb_max_age: 300,
             status_fail_open: false,
+            key_refresh_secs: 60,
         }
     }
 }
@@ -56,7 +59,7 @@ impl Verifier {
         let ttl = trust.key_cache_secs;
         Verifier {
             trust: Arc::new(trust),
-            keys: KeyResolver::new(fetcher.clone(), ttl),
+            keys: KeyResolver::new(fetcher.clone(), ttl, opts.key_refresh_secs),
             status: StatusLists::new(fetcher, opts.clock_skew),
             opts,
         }
@@ -123,7 +126,21 @@ impl Verifier {
                 max_age: self.opts.kb_max_age,
             }),
         };
-        let verified = sd_jwt_vc::verify(presentation, keys.as_ref(), &opts)?;
+        let (keys, verified) = match sd_jwt_vc::verify(presentation, keys.as_ref(), &opts) {
+            // The issuer may have rotated its key since we cached its key set: fetch it again once.
+            Err(civic_credential::Error::IssuerKeyNotFound { .. })
+                if self.keys.refresh(issuer, now) =>
+            {
+                let keys = self
+                    .keys
+                    .keys(issuer, now)
+                    .await
+                    .map_err(Rejection::IssuerKeysUnavailable)?;
+                let verified = sd_jwt_vc::verify(presentation, keys.as_ref(), &opts)?;
+                (keys, verified)
+            }
+            other => (keys, other?),
+        };
 
         // Keep only what the policy asked for; note whether the wallet sent more.
         let requested = session.policy.requested_paths(&session.platform_id);

@@ -427,3 +427,47 @@ async fn signed_request_objects_name_the_verifier_by_did_web() {
         .await;
     assert_eq!(r["eligibility"]["eligible"], true, "{r}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_verifier_follows_an_issuer_key_rotation() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    std::fs::create_dir_all(tmp.path().join("issuer")).expect("dir");
+    let issuer = start_issuer(&tmp.path().join("issuer"), 300).await;
+    let verifier = start_verifier_with(tmp.path(), &issuer.base, "key_refresh_secs = 0").await;
+    let before = issuer.credentials("D-0010", 1).await;
+    // The verifier caches the issuer's keys with this presentation.
+    let (_, created) = verifier.session(BUDGET_KEY, "vote", None).await;
+    let w = Presenter {
+        http: &verifier.http,
+        credential: &before[0].0,
+        holder: &before[0].1,
+    };
+    assert_eq!(
+        w.answer(created["openid4vp_url"].as_str().expect("url"))
+            .await
+            .0,
+        200
+    );
+
+    issuer.admin_post("/admin/api/keys/rotate").await;
+    let after = issuer.credentials("D-0010", 1).await;
+    for (cred, holder) in [&after[0], &before[0]] {
+        let (_, created) = verifier.session(BUDGET_KEY, "vote", None).await;
+        let w = Presenter {
+            http: &verifier.http,
+            credential: cred,
+            holder,
+        };
+        let (s, body) = w
+            .answer(created["openid4vp_url"].as_str().expect("url"))
+            .await;
+        assert_eq!(
+            s, 200,
+            "new-key and old-key credentials both verify: {body}"
+        );
+        let (_, r) = verifier
+            .result(BUDGET_KEY, created["id"].as_str().expect("id"), None)
+            .await;
+        assert_eq!(r["eligibility"]["eligible"], true, "{r}");
+    }
+}

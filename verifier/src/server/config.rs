@@ -55,6 +55,9 @@ pub struct ServiceConfig {
     /// Accept credentials whose status list cannot be fetched (default: refuse).
     #[serde(default)]
     pub status_fail_open: bool,
+    /// After an unknown key id (an issuer rotated keys), refetch its keys if older than this.
+    #[serde(default = "default_refresh")]
+    pub key_refresh_secs: i64,
     /// The link base for same-device requests (`openid4vp://` by default, or a web wallet's
     /// `…/present`).
     #[serde(default = "default_wallet")]
@@ -82,6 +85,9 @@ fn default_skew() -> i64 {
 }
 fn default_kb_age() -> i64 {
     300
+}
+fn default_refresh() -> i64 {
+    60
 }
 fn default_wallet() -> String {
     civic_credential::oid4vp::OPENID4VP_SCHEME.into()

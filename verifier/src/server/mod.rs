@@ -175,6 +175,7 @@ impl AppState {
             clock_skew: config.clock_skew_secs,
             kb_max_age: config.kb_max_age_secs,
             status_fail_open: config.status_fail_open,
+            key_refresh_secs: config.key_refresh_secs,
         };
         let (signer, did) = match &config.request_signing_key {
             None => (None, None),
