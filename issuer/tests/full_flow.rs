@@ -455,3 +455,64 @@ async fn pages_render_for_phones_with_security_headers() {
         "civic_issuer_http_requests_total{route=\"/api/enroll/finish\",status=\"200\"} 1"
     ));
 }
+
+#[tokio::test]
+async fn wallet_endpoints_allow_cross_origin_use_and_resident_endpoints_do_not() {
+    let mut t = TestIssuer::init("");
+    t.start().await;
+    let preflight = |path: &str| {
+        t.http
+            .request(Method::OPTIONS, t.url(path))
+            .header("origin", "https://wallet.example")
+            .header("access-control-request-method", "POST")
+            .header(
+                "access-control-request-headers",
+                "authorization,content-type",
+            )
+            .send()
+    };
+    let resp = preflight("/credential").await.expect("preflight");
+    assert!(resp.status().is_success(), "{}", resp.status());
+    assert_eq!(resp.headers()["access-control-allow-origin"], "*");
+    let allowed = resp.headers()["access-control-allow-headers"]
+        .to_str()
+        .expect("headers")
+        .to_lowercase();
+    assert!(allowed.contains("authorization") && allowed.contains("content-type"));
+    for path in [
+        "/.well-known/openid-credential-issuer",
+        "/.well-known/jwt-vc-issuer",
+        "/status/0",
+    ] {
+        let resp = t
+            .http
+            .get(t.url(path))
+            .header("origin", "https://wallet.example")
+            .send()
+            .await
+            .expect("get");
+        assert_eq!(
+            resp.headers()
+                .get("access-control-allow-origin")
+                .map(|v| v.as_bytes()),
+            Some(&b"*"[..]),
+            "{path}"
+        );
+    }
+    let resp = preflight("/api/offers").await.expect("preflight");
+    assert!(
+        resp.headers().get("access-control-allow-origin").is_none(),
+        "no CORS on the resident API"
+    );
+    let resp = t
+        .http
+        .get(t.url("/admin/api/audit"))
+        .header("origin", "https://wallet.example")
+        .send()
+        .await
+        .expect("get");
+    assert!(
+        resp.headers().get("access-control-allow-origin").is_none(),
+        "no CORS on the admin API"
+    );
+}

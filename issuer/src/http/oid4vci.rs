@@ -27,6 +27,16 @@ pub(super) fn routes() -> Router<AppState> {
         .route("/nonce", post(nonce))
         .route("/credential", post(credential))
         .route("/status/{list}", get(status_list))
+        // Wallets are web apps on their own origins: these endpoints answer cross-origin
+        // requests (no cookies are involved; tokens travel as Bearer). The resident pages, the
+        // resident API and the admin API get no CORS.
+        .layer(
+            tower_http::cors::CorsLayer::new()
+                .allow_origin(tower_http::cors::Any)
+                .allow_methods([axum::http::Method::GET, axum::http::Method::POST])
+                .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
+                .max_age(std::time::Duration::from_secs(600)),
+        )
 }
 
 async fn issuer_metadata(State(s): State<AppState>) -> Json<serde_json::Value> {

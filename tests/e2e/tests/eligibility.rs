@@ -297,6 +297,29 @@ async fn minors_revoked_credentials_and_bad_answers_are_refused() {
         .session(BUDGET_KEY, "vote", Some("https://evil.example/steal"))
         .await;
     assert_eq!(s, 400, "unregistered redirect_uri");
+    // Browser wallets may call the wallet endpoints cross-origin; the platform API stays closed.
+    let preflight = |path: String| {
+        verifier
+            .http
+            .request(reqwest::Method::OPTIONS, path)
+            .header("origin", "https://wallet.example")
+            .header("access-control-request-method", "POST")
+            .header("access-control-request-headers", "content-type")
+            .send()
+    };
+    let resp = preflight(format!("{}/v1/response/x", verifier.base))
+        .await
+        .expect("preflight");
+    assert_eq!(
+        resp.headers()
+            .get("access-control-allow-origin")
+            .map(|v| v.as_bytes()),
+        Some(&b"*"[..])
+    );
+    let resp = preflight(format!("{}/v1/sessions", verifier.base))
+        .await
+        .expect("preflight");
+    assert!(resp.headers().get("access-control-allow-origin").is_none());
     let resp = verifier
         .http
         .post(format!("{}/v1/response/nope", verifier.base))

@@ -24,12 +24,22 @@ type S = State<Arc<AppState>>;
 
 pub(super) fn router(state: Arc<AppState>) -> Router {
     let limit = state.config.max_body_bytes;
-    Router::new()
-        .route("/v1/sessions", post(create_session))
-        .route("/v1/sessions/{id}", get(read_session))
+    // Wallets run in browsers on their own origins: the wallet-facing endpoints answer
+    // cross-origin requests (nothing there uses cookies). The platform API gets no CORS.
+    let wallet = Router::new()
         .route("/v1/request/{id}", get(request_object))
         .route("/v1/response/{id}", post(response))
         .route("/.well-known/did.json", get(did_document))
+        .layer(
+            tower_http::cors::CorsLayer::new()
+                .allow_origin(tower_http::cors::Any)
+                .allow_methods([axum::http::Method::GET, axum::http::Method::POST])
+                .allow_headers([header::CONTENT_TYPE]),
+        );
+    Router::new()
+        .merge(wallet)
+        .route("/v1/sessions", post(create_session))
+        .route("/v1/sessions/{id}", get(read_session))
         .route(
             "/healthz",
             get(|| async { Json(json!({ "status": "ok" })) }),
