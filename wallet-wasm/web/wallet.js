@@ -9,6 +9,10 @@
 //   const { redirect_uri } = await wallet.present(prepared); // or: await wallet.decline(prepared)
 //   wallet.history(); wallet.lock();
 //
+// Key sources: secretKeySource(bytes) (Node, tests), passkeyKeySource({credentialId}) (a passkey's
+// WebAuthn PRF output, made with createPasskey()), deviceKeySource(storage) (the weaker fallback: a
+// non-extractable WebCrypto key kept in IndexedDB).
+//
 // Protocol work (proofs, verification, DCQL matching, presentations) is done by the WASM core;
 // this file does HTTP, storage and encryption. The vault (credentials, holder keys, history) is
 // one AES-256-GCM blob; its key never leaves WebCrypto (non-extractable).
@@ -99,6 +103,99 @@ export const secretKeySource = (secret, protection = 'prf') => ({
   deriveKey: () => keyFromSecret(secret),
 });
 
+/** The wallet passkey's fixed PRF input (32 bytes): SHA-256 of a label. */
+export async function prfSalt() {
+  return new Uint8Array(await subtle().digest('SHA-256', new TextEncoder().encode('civic-wallet vault PRF salt v1')));
+}
+
+const randomBytes = (n) => globalThis.crypto.getRandomValues(new Uint8Array(n));
+
+/** Whether this runtime can make passkeys at all (a browser with WebAuthn). */
+export const hasWebAuthn = () => typeof globalThis.PublicKeyCredential === 'function' && !!globalThis.navigator?.credentials?.create;
+
+/**
+ * Creates the wallet's own passkey on this origin (discoverable, user verification required) and
+ * asks for its PRF. Returns `{credentialId, prf, secret}`: `prf` tells whether the authenticator
+ * supports the extension, `secret` is the PRF output when it was given at creation already
+ * (otherwise passkeyKeySource asks for it with a sign-in).
+ */
+export async function createPasskey({ rpName = 'civic-id wallet', userName = 'My civic wallet' } = {}) {
+  const salt = await prfSalt();
+  const cred = await navigator.credentials.create({
+    publicKey: {
+      rp: { name: rpName },
+      user: { id: randomBytes(16), name: userName, displayName: userName },
+      challenge: randomBytes(32),
+      pubKeyCredParams: [{ type: 'public-key', alg: -7 }, { type: 'public-key', alg: -257 }],
+      authenticatorSelection: { residentKey: 'required', requireResidentKey: true, userVerification: 'required' },
+      attestation: 'none',
+      timeout: 120_000,
+      extensions: { prf: { eval: { first: salt } } },
+    },
+  });
+  const prf = cred.getClientExtensionResults?.().prf ?? {};
+  const first = prf.results?.first;
+  return {
+    credentialId: b64u.enc(cred.rawId),
+    prf: prf.enabled === true || !!first,
+    secret: first ? new Uint8Array(first) : null,
+  };
+}
+
+/** Signs in with the wallet's passkey (user verification required); with `prf`, returns its PRF output. */
+export async function passkeyAssertion(credentialId, { prf = true } = {}) {
+  const cred = await navigator.credentials.get({
+    publicKey: {
+      challenge: randomBytes(32),
+      allowCredentials: [{ type: 'public-key', id: b64u.dec(credentialId) }],
+      userVerification: 'required',
+      timeout: 120_000,
+      ...(prf ? { extensions: { prf: { eval: { first: await prfSalt() } } } } : {}),
+    },
+  });
+  if (!prf) return null;
+  const first = cred.getClientExtensionResults?.().prf?.results?.first;
+  if (!first) throw new WalletError('prf_unavailable', 'this passkey or browser does not support the PRF extension');
+  return new Uint8Array(first);
+}
+
+/**
+ * The vault key from the wallet passkey's PRF output (HKDF → AES-256-GCM): each unlock asks for
+ * the passkey. `secret`: a PRF output already obtained (at creation), used for the first unlock only.
+ */
+export function passkeyKeySource({ credentialId, secret = null }) {
+  let once = secret;
+  return {
+    protection: 'prf',
+    async deriveKey() {
+      const bytes = once ?? await passkeyAssertion(credentialId);
+      once = null;
+      try { return await keyFromSecret(bytes); } finally { bytes.fill(0); }
+    },
+  };
+}
+
+/**
+ * The fallback where PRF is missing: a non-extractable AES-256-GCM key generated once and kept in
+ * `storage` (IndexedDB stores the CryptoKey itself; its bytes cannot be read out). Weaker: anyone
+ * who can run code in this browser profile can use it. `gate`: an optional check before each unlock
+ * (such as a passkey sign-in), which guards the screen but not the encryption.
+ */
+export function deviceKeySource(storage, { gate = null, name = 'device-key' } = {}) {
+  return {
+    protection: 'device',
+    async deriveKey() {
+      if (gate) await gate();
+      let key = await storage.get(name);
+      if (!key) {
+        key = await subtle().generateKey({ name: 'AES-GCM', length: 256 }, false, ['encrypt', 'decrypt']);
+        await storage.put(name, key);
+      }
+      return key;
+    },
+  };
+}
+
 const b64u = {
   enc: (bytes) => btoa(String.fromCharCode(...new Uint8Array(bytes))).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, ''),
   dec: (s) => Uint8Array.from(atob(s.replace(/-/g, '+').replace(/_/g, '/')), (c) => c.charCodeAt(0)),
@@ -122,6 +219,22 @@ async function http(method, url, { form, json, bearer } = {}) {
 }
 
 const now = () => Math.floor(Date.now() / 1000);
+
+const PRE_AUTH = 'urn:ietf:params:oauth:grant-type:pre-authorized_code';
+
+/** Reads an offer link without redeeming it: who offers, and whether a tx_code will be asked. */
+export async function readOffer(offerUrl, { wasm } = {}) {
+  const core = await loadCore(wasm);
+  const link = JSON.parse(fromCore(() => core.parseOfferLink(offerUrl)));
+  const offer = link.credential_offer ?? await http('GET', link.credential_offer_uri);
+  const grant = offer.grants?.[PRE_AUTH];
+  return {
+    credential_issuer: offer.credential_issuer,
+    credential_configuration_ids: offer.credential_configuration_ids ?? [],
+    pre_authorized: !!grant,
+    tx_code: grant?.tx_code ?? null,
+  };
+}
 
 /** The wallet. */
 export class Wallet {
@@ -158,10 +271,17 @@ export class Wallet {
     this.#touch();
   }
 
-  /** Forgets the key and every decrypted secret. */
+  /** Forgets the key and every decrypted secret. Calls `wallet.onlock` (if set) when it was unlocked. */
   lock() {
+    const was = this.#vault !== null;
     this.#key = null; this.#vault = null;
     clearTimeout(this.#timer);
+    if (was) this.onlock?.();
+  }
+
+  /** Restarts the idle timer (the page calls it on user activity); nothing when locked. */
+  touch() {
+    if (this.#vault) this.#touch();
   }
 
   #touch() {
@@ -284,6 +404,27 @@ export class Wallet {
     if (prepared.state) form.state = prepared.state;
     const answer = await http('POST', prepared.response_uri, { form });
     return { redirect_uri: answer?.redirect_uri ?? null };
+  }
+
+  /**
+   * For measurements: times `n` vp_token creations (the WASM part of `present`: disclosures, KB-JWT
+   * signature) for `prepared` with a stored copy. Nothing is posted and no copy is used up.
+   * Returns the durations in milliseconds.
+   */
+  timeVpToken(prepared, n = 20) {
+    const vault = this.#open();
+    const c = vault.credentials.find((x) => x.id === prepared.credential_id) ?? vault.credentials[0];
+    if (!c) throw new WalletError('no_credential', 'no stored credential to measure with');
+    const copy = c.copies.find((k) => !k.used) ?? c.copies[0];
+    const [req, holder] = [JSON.stringify(prepared), JSON.stringify(copy.holder)];
+    const clock = globalThis.performance ?? Date;
+    const times = [];
+    for (let i = 0; i < n; i++) {
+      const t0 = clock.now();
+      fromCore(() => this.#core.vpToken(req, copy.credential, holder, now()));
+      times.push(clock.now() - t0);
+    }
+    return times;
   }
 
   /** Declines: tells the verifier `access_denied`. */

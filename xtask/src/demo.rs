@@ -4,10 +4,11 @@
 //!   issue → present → verify.
 //! - `cargo xtask demo issuer [--port N] [--check]`: initialises a fresh issuer in
 //!   `target/demo-issuer` with the 20 fictional residents of `issuer/demo/register.csv`,
-//!   registers three platforms, and starts it on port N (8080), the verifier service on N+10 and
-//!   the participatory budget example on N+11, all trusting that issuer. It prints the URLs, an
-//!   enrollment code, the admin token and a platform API key, and serves until Ctrl-C. `--check`
-//!   starts everything, checks each `/healthz`, and stops.
+//!   registers three platforms, and starts it on port N (8080), the verifier service on N+10,
+//!   the participatory budget example on N+11 and the browser wallet on N+12 (the issuer's
+//!   offers and the budget's requests link to it), all trusting that issuer. It prints the URLs,
+//!   an enrollment code, the admin token and a platform API key, and serves until Ctrl-C.
+//!   `--check` starts everything, checks each one answers, and stops.
 //! - `cargo xtask demo`: both, in that order.
 
 use std::net::TcpStream;
@@ -111,6 +112,22 @@ fn issuer(args: &[String]) -> Result<()> {
     ])?;
     let text = std::fs::read_to_string(&codes)?;
     let first: Vec<&str> = text.lines().nth(1).unwrap_or_default().split(',').collect();
+    let wport = port + 12;
+    let wallet = format!("http://localhost:{wport}");
+    // Same-device offers open the demo wallet.
+    let mut config = std::fs::OpenOptions::new()
+        .append(true)
+        .open(data.join("config.toml"))?;
+    std::io::Write::write_all(
+        &mut config,
+        format!("wallet_url = \"{wallet}/receive\"\n").as_bytes(),
+    )?;
+    if !crate::wasm::pkg_dir()
+        .join("civic_wallet_bg.wasm")
+        .is_file()
+    {
+        crate::wasm::run_all()?;
+    }
 
     // The verifier service and the budget example trust this issuer.
     let (vport, bport) = (port + 10, port + 11);
@@ -132,6 +149,10 @@ fn issuer(args: &[String]) -> Result<()> {
         .replace(
             "data_dir = \"data/verifier\"",
             "data_dir = \"budget/verifier\"",
+        )
+        .replace(
+            "wallet_link_base = \"openid4vp://\"",
+            &format!("wallet_link_base = \"{wallet}/present\""),
         );
     std::fs::write(dir.join("budget.toml"), budget)?;
 
@@ -160,6 +181,16 @@ fn issuer(args: &[String]) -> Result<()> {
                 .arg(dir.join("budget.toml")),
             bport,
         )
+    })
+    .and_then(|()| {
+        let serve = util::repo_root().join("wallet-wasm/web/serve.mjs");
+        start(
+            &mut children,
+            Command::new("node")
+                .arg(serve)
+                .args(["--port", &wport.to_string()]),
+            wport,
+        )
     });
     if let Err(e) = started {
         stop(&mut children);
@@ -180,17 +211,27 @@ fn issuer(args: &[String]) -> Result<()> {
     println!("  verifier: http://localhost:{vport}   (platform API key: {api_key})");
     println!("            curl -H 'Authorization: Bearer {api_key}' -d '{{\"policy\":\"vote\"}}' -H 'content-type: application/json' http://localhost:{vport}/v1/sessions");
     println!("  budget:   http://localhost:{bport}/   (participatory budget example, residents 16+ of 0363)");
+    println!("  wallet:   {wallet}/   (create it with a passkey; issuer offers and budget requests open it)");
+    println!("  walkthrough: enroll at the issuer with the code, create the wallet, on the issuer's page press");
+    println!(
+        "  'Add residency credential to my wallet' and open the link, then vote in the budget."
+    );
     if check {
-        let healthy = [port, vport, bport].iter().all(|p| {
+        let mut urls: Vec<String> = [port, vport, bport]
+            .iter()
+            .map(|p| format!("http://127.0.0.1:{p}/healthz"))
+            .collect();
+        urls.push(format!("http://127.0.0.1:{wport}/"));
+        let healthy = urls.iter().all(|u| {
             Command::new("curl")
-                .args(["-sf", &format!("http://127.0.0.1:{p}/healthz")])
+                .args(["-sf", u])
                 .stdout(Stdio::null())
                 .status()
                 .is_ok_and(|s| s.success())
         });
         stop(&mut children);
         if !healthy {
-            bail!("a /healthz did not answer");
+            bail!("a service did not answer");
         }
         println!("demo check passed");
         return Ok(());

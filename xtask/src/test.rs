@@ -1,6 +1,6 @@
 //! `cargo xtask test`: the one test command, run locally and by CI (`.ci/run`).
 //!
-//! Steps, in order: setup, fmt, clippy, test, wasm, interop, services-interop. It stops at the first failing
+//! Steps, in order: setup, fmt, clippy, test, wasm, interop, services-interop, browser. It stops at the first failing
 //! step, prints a summary and ends with the plain line `N passed, N failed` (plus
 //! `, N skipped` when steps were skipped or not reached), which CI reads.
 
@@ -24,10 +24,11 @@ const STEPS: &[Step] = &[
     ("wasm", step_wasm),
     ("interop", step_interop),
     ("services-interop", step_services_interop),
+    ("browser", step_browser),
 ];
 
 /// Steps `--quick` leaves out (slow or needing the network).
-const QUICK_SKIPS: &[&str] = &["setup", "wasm", "interop", "services-interop"];
+const QUICK_SKIPS: &[&str] = &["setup", "wasm", "interop", "services-interop", "browser"];
 
 /// Options of `cargo xtask test`.
 #[derive(Debug, Default)]
@@ -130,6 +131,26 @@ fn step_services_interop() -> Result<String> {
         .arg("tests/interop/services_interop.sh")
         .env("CIVIC_ISSUER_BIN", bin.join("civic-issuer"))
         .env("CIVIC_VERIFIER_BIN", bin.join("civic-verifier"))
+        .current_dir(util::repo_root()))
+    .map(|()| String::new())
+}
+
+/// The browser wallet end to end in headless Chromium: the issuer, the participatory budget
+/// example (with the verifier library) and the wallet page on 127.0.0.1.
+fn step_browser() -> Result<String> {
+    run(util::cargo().args([
+        "build",
+        "--quiet",
+        "-p",
+        "civic-issuer",
+        "-p",
+        "civic-examples",
+    ]))?;
+    let bin = util::target_dir().join("debug");
+    run(std::process::Command::new("bash")
+        .arg("tests/browser/wallet_e2e.sh")
+        .env("CIVIC_ISSUER_BIN", bin.join("civic-issuer"))
+        .env("CIVIC_EXAMPLE_BUDGET_BIN", bin.join("participatory_budget"))
         .current_dir(util::repo_root()))
     .map(|()| String::new())
 }

@@ -1,0 +1,117 @@
+#!/usr/bin/env bash
+# The browser wallet end to end: starts, on 127.0.0.1 with http://localhost:PORT public URLs,
+#   - the real civic-issuer (issuer/demo/register.csv, the platform https://budget.teststad.example
+#     registered, status_ttl_secs = 1 so a revocation shows within a second, and wallet_url =
+#     the wallet's /receive, so its same-device offer link opens the wallet),
+#   - the participatory_budget example (the verifier in-process) trusting that issuer for 0363,
+#     with wallet_link_base = the wallet's /present,
+#   - the wallet page (node wallet-wasm/web/serve.mjs),
+# then drives them with headless Chromium: tests/browser/wallet_e2e.mjs (steps 1-9 of issue 5).
+#
+#   bash tests/browser/wallet_e2e.sh [--artifacts DIR]
+#
+# Needs: cargo build -p civic-issuer -p civic-examples (or CIVIC_ISSUER_BIN /
+# CIVIC_EXAMPLE_BUDGET_BIN), the built wallet (cargo xtask wasm), /usr/bin/chromium and
+# playwright-core (tests/interop/setup.sh). Ends with "N passed, N failed"; exit 1 on failure.
+#
+# The wallet's fetches to the issuer and the verifier are cross-origin: both services must send
+# CORS headers on their wallet-facing endpoints (binaries from before that change fail here).
+set -uo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+BIN="${CIVIC_ISSUER_BIN:-$ROOT/target/debug/civic-issuer}"
+EBIN="${CIVIC_EXAMPLE_BUDGET_BIN:-$ROOT/target/debug/participatory_budget}"
+ARTIFACTS="$ROOT/tests/artifacts"
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --artifacts) ARTIFACTS="$2"; shift 2 ;;
+    *) echo "usage: wallet_e2e.sh [--artifacts DIR]" >&2; exit 2 ;;
+  esac
+done
+export NODE_PATH="$ROOT/.tools/node/node_modules${NODE_PATH:+:$NODE_PATH}"
+for f in "$BIN" "$EBIN" "$ROOT/wallet-wasm/web/pkg/civic_wallet_bg.wasm"; do
+  [ -e "$f" ] || { echo "FAIL missing $f (cargo build -p civic-issuer -p civic-examples; cargo xtask wasm)"; echo "0 passed, 1 failed"; exit 1; }
+done
+
+WORK="$(mktemp -d)"
+PIDS=()
+cleanup() {
+  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
+  for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null; done
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+free_port() { node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'; }
+wait_http() { # url name
+  for _ in $(seq 1 150); do
+    curl -fsS -o /dev/null --max-time 1 "$1" 2>/dev/null && return 0
+    sleep 0.1
+  done
+  echo "FAIL $2 did not start ($1)"; sed 's/^/     /' "$WORK/$2.log" 2>/dev/null | tail -n 20
+  echo "0 passed, 1 failed"; exit 1
+}
+
+IPORT="$(free_port)"; BPORT="$(free_port)"; WPORT="$(free_port)"
+ISSUER="http://localhost:$IPORT"; BUDGET="http://localhost:$BPORT"; WALLET="http://localhost:$WPORT"
+
+# --- the issuer --------------------------------------------------------------------------------
+"$BIN" init --data "$WORK/issuer" --public-url "$ISSUER" --agency "Gemeente Teststad" --did-docs "$WORK/did-docs" > "$WORK/init.out" \
+  || { echo "FAIL issuer init"; cat "$WORK/init.out"; echo "0 passed, 1 failed"; exit 1; }
+ADMIN="$(sed -n 's/^admin token[^:]*: *//p' "$WORK/init.out")"
+sed -i 's/^status_ttl_secs = .*/status_ttl_secs = 1/' "$WORK/issuer/config.toml"
+grep -q '^status_ttl_secs = 1$' "$WORK/issuer/config.toml" || echo 'status_ttl_secs = 1' >> "$WORK/issuer/config.toml"
+echo "wallet_url = \"$WALLET/receive\"" >> "$WORK/issuer/config.toml"
+"$BIN" import-register --data "$WORK/issuer" "$ROOT/issuer/demo/register.csv" > /dev/null
+"$BIN" register-platform --data "$WORK/issuer" --id https://budget.teststad.example --name "Participatory budget" > /dev/null
+"$BIN" enrollment-codes --data "$WORK/issuer" --resident D-0001 --out "$WORK/codes.csv" > /dev/null
+CODE="$(sed -n 2p "$WORK/codes.csv" | cut -d, -f2)"
+[ -n "$CODE" ] && [ -n "$ADMIN" ] || { echo "FAIL no enrollment code or admin token"; echo "0 passed, 1 failed"; exit 1; }
+RUST_LOG=warn "$BIN" serve --data "$WORK/issuer" --listen "127.0.0.1:$IPORT" > "$WORK/issuer.log" 2>&1 &
+PIDS+=($!)
+
+# --- the participatory budget (the verifier in-process) ----------------------------------------
+mkdir -p "$WORK/budget"
+sed -e "s|^listen = .*|listen = \"127.0.0.1:$BPORT\"|" \
+    -e "s|^public_url = .*|public_url = \"$BUDGET\"|" \
+    -e "s|^data_dir = .*|data_dir = \"data/verifier\"|" \
+    -e "s|^trust_list = .*|trust_list = \"trust.toml\"|" \
+    -e "s|^wallet_link_base = .*|wallet_link_base = \"$WALLET/present\"|" \
+    "$ROOT/examples/participatory_budget/config.toml" > "$WORK/budget/config.toml"
+cat > "$WORK/budget/trust.toml" <<TOML
+key_cache_secs = 60
+[[issuer]]
+id = "$ISSUER"
+vct = ["$ISSUER/credentials/residency"]
+municipality_codes = ["0363"]
+TOML
+RUST_LOG=warn "$EBIN" --config "$WORK/budget/config.toml" > "$WORK/budget.log" 2>&1 &
+PIDS+=($!)
+
+# --- the wallet page ----------------------------------------------------------------------------
+node "$ROOT/wallet-wasm/web/serve.mjs" --port "$WPORT" --host 127.0.0.1 > "$WORK/wallet.log" 2>&1 &
+PIDS+=($!)
+
+wait_http "http://127.0.0.1:$IPORT/healthz" issuer
+wait_http "http://127.0.0.1:$BPORT/healthz" budget
+wait_http "http://127.0.0.1:$WPORT/" wallet
+# CORS on the wallet-facing endpoints (a preflight as the wallet's POST /credential sends it).
+cors() { # url method headers
+  curl -fsS -o /dev/null -D - -X OPTIONS -H "Origin: $WALLET" -H "Access-Control-Request-Method: $2" \
+    ${3:+-H "Access-Control-Request-Headers: $3"} "$1" 2>/dev/null | grep -qi '^access-control-allow-origin'
+}
+for probe in "$ISSUER/credential POST authorization,content-type" "$BUDGET/v1/response/x POST"; do
+  set -- $probe
+  cors "$1" "$2" "${3:-}" || { echo "FAIL no CORS preflight answer from $1 (binaries older than the CORS change? cargo build -p civic-issuer -p civic-examples)"; echo "0 passed, 1 failed"; exit 1; }
+done
+echo "issuer $ISSUER  budget $BUDGET  wallet $WALLET"
+
+timeout -k 5 150 node "$ROOT/tests/browser/wallet_e2e.mjs" --issuer "$ISSUER" --code "$CODE" --admin-token "$ADMIN" \
+  --wallet "$WALLET" --budget "$BUDGET" --artifacts "$ARTIFACTS" 2> "$WORK/browser.err"
+RC=$?
+[ "$RC" -eq 124 ] || [ "$RC" -eq 137 ] && { echo "FAIL wallet_e2e.mjs timed out"; echo "0 passed, 1 failed"; }
+if [ "$RC" -ne 0 ]; then
+  echo "--- browser log (last 40 lines) ---"; tail -n 40 "$WORK/browser.err"
+  for s in issuer budget wallet; do echo "--- $s log ---"; tail -n 15 "$WORK/$s.log"; done
+fi
+exit "$RC"
