@@ -124,3 +124,81 @@ pub fn status_of(
     let keys: Vec<civic_credential::jwk::Jwk> = parse(issuer_jwks_json, "issuer keys")?;
     crate::card::status_of(token, &keys, uri, idx as u64, now as i64).map_err(js_err)
 }
+
+/// The holder-key vault, living in WebAssembly memory (see `crate::vault`).
+#[wasm_bindgen]
+pub struct KeyVault(crate::vault::Vault);
+
+#[wasm_bindgen]
+impl KeyVault {
+    /// An empty vault.
+    #[wasm_bindgen(constructor)]
+    pub fn new() -> KeyVault {
+        KeyVault(crate::vault::Vault::new())
+    }
+
+    /// Loads the decrypted key bytes (the caller then zero-fills its copy).
+    pub fn load(&mut self, bytes: &[u8]) -> Result<(), JsValue> {
+        self.0.load(bytes).map_err(js_err)
+    }
+
+    /// The keys as bytes to encrypt for storage (the caller zero-fills them after encrypting).
+    pub fn export(&self) -> Vec<u8> {
+        self.0.export().to_vec()
+    }
+
+    /// Makes `n` holder keys; returns their ids as a JSON array.
+    pub fn generate(&mut self, n: u32) -> Result<String, JsValue> {
+        to_json(&self.0.generate(n as usize).map_err(js_err)?)
+    }
+
+    /// Proof JWTs for the key ids (`ids_json`), as a JSON array.
+    pub fn proofs(
+        &self,
+        ids_json: &str,
+        credential_issuer: &str,
+        nonce: &str,
+        now: f64,
+    ) -> Result<String, JsValue> {
+        let ids: Vec<String> = parse(ids_json, "key ids")?;
+        to_json(
+            &self
+                .0
+                .proofs(&ids, credential_issuer, nonce, now as i64)
+                .map_err(js_err)?,
+        )
+    }
+
+    /// The `vp_token` for a prepared request with the copy whose holder key is `id`.
+    #[wasm_bindgen(js_name = vpToken)]
+    pub fn vp_token(
+        &self,
+        prepared_json: &str,
+        issued: &str,
+        id: &str,
+        now: f64,
+    ) -> Result<String, JsValue> {
+        let prepared: crate::request::PreparedRequest = parse(prepared_json, "prepared request")?;
+        self.0
+            .vp_token(&prepared, issued, id, now as i64)
+            .map_err(js_err)
+    }
+
+    /// Forgets the key ids in `ids_json`.
+    pub fn remove(&mut self, ids_json: &str) -> Result<(), JsValue> {
+        let ids: Vec<String> = parse(ids_json, "key ids")?;
+        self.0.remove(&ids);
+        Ok(())
+    }
+
+    /// Zeroizes every key.
+    pub fn wipe(&mut self) {
+        self.0.wipe();
+    }
+}
+
+impl Default for KeyVault {
+    fn default() -> Self {
+        Self::new()
+    }
+}

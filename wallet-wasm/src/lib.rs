@@ -6,7 +6,8 @@
 //! - [`holder`]: holder keys; [`card`]: credential cards and checking received credentials;
 //! - [`receive`]: OID4VCI offer links and batch proofs;
 //! - [`request`]: OID4VP requests matched against stored credentials, in plain words for consent;
-//! - [`presentation`]: the presentation itself (exactly the requested claims, key-bound).
+//! - [`presentation`]: the presentation itself (exactly the requested claims, key-bound);
+//! - [`vault`]: the holder private keys, held only in WebAssembly memory while unlocked.
 //!
 //! The JavaScript side (`web/wallet.js`) does the HTTP, storage and the keystore.
 
@@ -18,6 +19,7 @@ pub mod holder;
 pub mod presentation;
 pub mod receive;
 pub mod request;
+pub mod vault;
 
 #[cfg(target_arch = "wasm32")]
 pub mod bindings;

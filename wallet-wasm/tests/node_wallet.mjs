@@ -18,7 +18,7 @@ if (!opts.offer || !opts.verifier || !opts['platform-key']) {
   console.error('usage: node_wallet.mjs --offer URL --verifier BASE --platform-key KEY [--policy NAME]');
   process.exit(2);
 }
-const { Wallet, MemoryStorage, secretKeySource, WalletError } = await import(join(here, '..', 'web', 'wallet.js'));
+const { Wallet, MemoryStorage, secretKeySource, keyFromSecret, WalletError } = await import(join(here, '..', 'web', 'wallet.js'));
 const wasm = readFileSync(join(here, '..', 'web', 'pkg', 'civic_wallet_bg.wasm'));
 
 let passed = 0;
@@ -77,7 +77,14 @@ try {
   check('copies are not reused when they run out', err instanceof WalletError && err.code === 'no_unused_copy', String(err));
 
   const blob = JSON.stringify(await storage.get('vault'));
-  check('the stored vault is encrypted', !blob.includes('Anna') && !blob.includes('~') && !blob.includes('"d"'));
+  const keysBlob = JSON.stringify(await storage.get('keys'));
+  check('the stored vault and keys are encrypted', !blob.includes('Anna') && !blob.includes('~') && !keysBlob.includes('"d"') && keysBlob.length > 100);
+  // Decrypted, the vault record holds key ids only: private keys exist only in WASM memory and
+  // in the separately encrypted key blob.
+  const stored = await storage.get('vault');
+  const dec = (s) => Uint8Array.from(Buffer.from(s, 'base64url'));
+  const plain = new TextDecoder().decode(await crypto.subtle.decrypt({ name: 'AES-GCM', iv: dec(stored.iv) }, await keyFromSecret(secret), dec(stored.data)));
+  check('the vault record holds no private key', plain.includes('"holder":"') && !plain.includes('"d":'), plain.slice(0, 120));
   wallet.lock();
   check('nothing is readable when locked', (await rejects(() => wallet.list()))?.code === 'locked');
   const thief = await Wallet.open({ storage, keySource: secretKeySource(crypto.getRandomValues(new Uint8Array(32))), wasm });

@@ -14,8 +14,10 @@
 // non-extractable WebCrypto key kept in IndexedDB).
 //
 // Protocol work (proofs, verification, DCQL matching, presentations) is done by the WASM core;
-// this file does HTTP, storage and encryption. The vault (credentials, holder keys, history) is
-// one AES-256-GCM blob; its key never leaves WebCrypto (non-extractable).
+// this file does HTTP, storage and encryption. Holder private keys live only in WASM memory
+// (KeyVault) while unlocked and are zeroized on lock; JS holds key ids. Stored are two
+// AES-256-GCM blobs, the vault (credentials, history) and the keys; the AES key never leaves
+// WebCrypto (non-extractable).
 
 let corePromise = null;
 
@@ -238,7 +240,7 @@ export async function readOffer(offerUrl, { wasm } = {}) {
 
 /** The wallet. */
 export class Wallet {
-  #core; #storage; #keySource; #key = null; #vault = null; #timer = null;
+  #core; #storage; #keySource; #key = null; #vault = null; #keys = null; #timer = null;
 
   constructor(core, storage, keySource, autoLockMs) {
     this.#core = core; this.#storage = storage; this.#keySource = keySource; this.autoLockMs = autoLockMs;
@@ -259,15 +261,24 @@ export class Wallet {
     const key = await this.#keySource.deriveKey();
     const stored = await this.#storage.get('vault');
     let vault = { credentials: [], history: [] };
+    // Holder private keys live only in WASM memory (KeyVault); JS never keeps them.
+    const keys = new this.#core.KeyVault();
     if (stored) {
       try {
-        const plain = await subtle().decrypt({ name: 'AES-GCM', iv: b64u.dec(stored.iv) }, key, b64u.dec(stored.data));
+        const plain = new Uint8Array(await subtle().decrypt({ name: 'AES-GCM', iv: b64u.dec(stored.iv) }, key, b64u.dec(stored.data)));
         vault = JSON.parse(new TextDecoder().decode(plain));
+        plain.fill(0);
+        const stash = await this.#storage.get('keys');
+        if (stash) {
+          const raw = new Uint8Array(await subtle().decrypt({ name: 'AES-GCM', iv: b64u.dec(stash.iv) }, key, b64u.dec(stash.data)));
+          try { keys.load(raw); } finally { raw.fill(0); }
+        }
       } catch {
+        keys.free();
         throw new WalletError('unlock_failed', 'this key does not open the wallet');
       }
     }
-    this.#key = key; this.#vault = vault;
+    this.#key = key; this.#vault = vault; this.#keys = keys;
     this.#touch();
   }
 
@@ -275,6 +286,7 @@ export class Wallet {
   lock() {
     const was = this.#vault !== null;
     this.#key = null; this.#vault = null;
+    if (this.#keys) { this.#keys.wipe(); this.#keys.free(); this.#keys = null; }
     clearTimeout(this.#timer);
     if (was) this.onlock?.();
   }
@@ -296,11 +308,19 @@ export class Wallet {
     return this.#vault;
   }
 
-  async #save() {
-    const iv = globalThis.crypto.getRandomValues(new Uint8Array(12));
-    const data = await subtle().encrypt({ name: 'AES-GCM', iv }, this.#key, new TextEncoder().encode(JSON.stringify(this.#vault)));
-    await this.#storage.put('vault', { iv: b64u.enc(iv), data: b64u.enc(data) });
+  async #save({ keys = false } = {}) {
+    const seal = async (bytes) => {
+      const iv = globalThis.crypto.getRandomValues(new Uint8Array(12));
+      const data = await subtle().encrypt({ name: 'AES-GCM', iv }, this.#key, bytes);
+      return { iv: b64u.enc(iv), data: b64u.enc(data) };
+    };
+    if (keys) {
+      const raw = this.#keys.export();
+      try { await this.#storage.put('keys', await seal(raw)); } finally { raw.fill(0); }
+    }
+    await this.#storage.put('vault', await seal(new TextEncoder().encode(JSON.stringify(this.#vault))));
   }
+
 
   /** Receives credentials from an offer link: `copies` single-use copies, each with its own key. */
   async receive(offerUrl, { txCode, copies = 5 } = {}) {
@@ -322,8 +342,8 @@ export class Wallet {
     const token = await http('POST', asMeta.token_endpoint, { form });
     const n = Math.min(copies, meta.batch_credential_issuance?.batch_size ?? 1);
     const { c_nonce } = await http('POST', meta.nonce_endpoint);
-    const holders = Array.from({ length: n }, () => JSON.parse(fromCore(() => this.#core.generateHolderKey())));
-    const proofs = JSON.parse(fromCore(() => this.#core.proofs(JSON.stringify(holders), issuer, c_nonce, now())));
+    const holders = JSON.parse(fromCore(() => this.#keys.generate(n)));
+    const proofs = JSON.parse(fromCore(() => this.#keys.proofs(JSON.stringify(holders), issuer, c_nonce, now())));
     const resp = await http('POST', meta.credential_endpoint, {
       bearer: token.access_token,
       json: { credential_configuration_id: configId, proofs: { jwt: proofs } },
@@ -335,7 +355,7 @@ export class Wallet {
     });
     const id = b64u.enc(globalThis.crypto.getRandomValues(new Uint8Array(12)));
     vault.credentials.push({ id, issuer, config: configId, received_at: now(), copies: received.map((r) => r.copy) });
-    await this.#save();
+    await this.#save({ keys: true });
     return { id, ...received[0].card, unused_copies: received.length };
   }
 
@@ -362,13 +382,16 @@ export class Wallet {
   /** Deletes one credential (all its copies). */
   async delete(id) {
     const vault = this.#open();
+    const gone = vault.credentials.filter((c) => c.id === id).flatMap((c) => c.copies.map((k) => k.holder));
     vault.credentials = vault.credentials.filter((c) => c.id !== id);
-    await this.#save();
+    this.#keys.remove(JSON.stringify(gone));
+    await this.#save({ keys: true });
   }
 
   /** Deletes everything, including the encrypted vault. */
   async reset() {
     await this.#storage.delete('vault');
+    await this.#storage.delete('keys');
     this.lock();
   }
 
@@ -396,7 +419,7 @@ export class Wallet {
     if (!c) throw new WalletError('no_credential', `missing: ${prepared.missing.join(', ') || 'a matching credential'}`);
     const copy = c.copies.find((k) => !k.used);
     if (!copy) throw new WalletError('no_unused_copy', 'all copies are used: receive a fresh batch');
-    const vp = fromCore(() => this.#core.vpToken(JSON.stringify(prepared), copy.credential, JSON.stringify(copy.holder), now()));
+    const vp = fromCore(() => this.#keys.vpToken(JSON.stringify(prepared), copy.credential, copy.holder, now()));
     copy.used = true; // a copy is never shown twice, even if the post fails
     vault.history.push({ at: now(), to: prepared.client_id, claims: prepared.items.map((i) => i.label), outcome: 'shared' });
     await this.#save();
@@ -416,12 +439,12 @@ export class Wallet {
     const c = vault.credentials.find((x) => x.id === prepared.credential_id) ?? vault.credentials[0];
     if (!c) throw new WalletError('no_credential', 'no stored credential to measure with');
     const copy = c.copies.find((k) => !k.used) ?? c.copies[0];
-    const [req, holder] = [JSON.stringify(prepared), JSON.stringify(copy.holder)];
+    const req = JSON.stringify(prepared);
     const clock = globalThis.performance ?? Date;
     const times = [];
     for (let i = 0; i < n; i++) {
       const t0 = clock.now();
-      fromCore(() => this.#core.vpToken(req, copy.credential, holder, now()));
+      fromCore(() => this.#keys.vpToken(req, copy.credential, copy.holder, now()));
       times.push(clock.now() - t0);
     }
     return times;
