@@ -136,7 +136,8 @@ fn step_services_interop() -> Result<String> {
 }
 
 /// The browser wallet end to end in headless Chromium: the issuer, the participatory budget
-/// example (with the verifier library) and the wallet page on 127.0.0.1.
+/// example (with the verifier library) and the wallet page on 127.0.0.1. Then, in the same run,
+/// the native verification rate, to set beside `wallet_present_ms_chromium`.
 fn step_browser() -> Result<String> {
     run(util::cargo().args([
         "build",
@@ -151,8 +152,13 @@ fn step_browser() -> Result<String> {
         .arg("tests/browser/wallet_e2e.sh")
         .env("CIVIC_ISSUER_BIN", bin.join("civic-issuer"))
         .env("CIVIC_EXAMPLE_BUDGET_BIN", bin.join("participatory_budget"))
-        .current_dir(util::repo_root()))
-    .map(|()| String::new())
+        .current_dir(util::repo_root()))?;
+    util::run_example(
+        "civic-verifier",
+        "bench_verify",
+        &["--seconds".to_owned(), "2".to_owned()],
+    )?;
+    Ok(String::new())
 }
 
 /// Outcome of one step.
