@@ -415,6 +415,26 @@ impl Checks {
         r
     }
 
+    /// Starts a check and answers with the wallet prompt page (QR code, same-device link, polling
+    /// `{prefix}/{id}/status`, continuing to `{prefix}/{id}`), setting the browser-binding cookie.
+    pub async fn start_page(
+        &self,
+        site: &str,
+        title: &str,
+        prefix: &str,
+    ) -> Result<Response, Failure> {
+        let started = self.start().await?;
+        let id = &started.session.id;
+        let body = self.prompt(
+            &started.session,
+            &format!("{prefix}/{id}/status"),
+            &format!("{prefix}/{id}"),
+        );
+        let mut r = page(site, title, &body);
+        r.headers_mut().insert(header::SET_COOKIE, started.cookie);
+        Ok(r)
+    }
+
     /// The wallet prompt: QR code, same-device link, what is asked for, and a live region that
     /// `/static/app.js` fills by polling `poll`, moving on to `next` once the wallet answered.
     pub fn prompt(&self, started: &CreatedSession, poll: &str, next: &str) -> String {

@@ -167,16 +167,9 @@ async fn comment(
 }
 
 async fn start(State(app): S) -> Result<Response, Failure> {
-    let started = app.checks.start().await?;
-    let id = &started.session.id;
-    let body = app.checks.prompt(
-        &started.session,
-        &format!("/verify/{id}/status"),
-        &format!("/verify/{id}"),
-    );
-    let mut r = page(SITE, "Verify: show that you live in Teststad", &body);
-    r.headers_mut().insert(header::SET_COOKIE, started.cookie);
-    Ok(r)
+    app.checks
+        .start_page(SITE, "Verify: show that you live in Teststad", "/verify")
+        .await
 }
 
 async fn status(State(app): S, headers: HeaderMap, Path(id): Path<String>) -> Response {

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use axum::extract::{DefaultBodyLimit, Path, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Form, Router};
@@ -92,16 +92,9 @@ async fn home(State(app): S) -> Result<Response, Failure> {
 }
 
 async fn start(State(app): S) -> Result<Response, Failure> {
-    let started = app.checks.start().await?;
-    let id = &started.session.id;
-    let body = app.checks.prompt(
-        &started.session,
-        &format!("/answer/{id}/status"),
-        &format!("/answer/{id}"),
-    );
-    let mut r = page(SITE, "Answer: show that you live in district 3", &body);
-    r.headers_mut().insert(header::SET_COOKIE, started.cookie);
-    Ok(r)
+    app.checks
+        .start_page(SITE, "Answer: show that you live in district 3", "/answer")
+        .await
 }
 
 async fn status(State(app): S, headers: HeaderMap, Path(id): Path<String>) -> Response {

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use axum::extract::{DefaultBodyLimit, Path, State};
-use axum::http::{header, HeaderMap};
+use axum::http::HeaderMap;
 use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Form, Router};
@@ -128,16 +128,9 @@ async fn home(State(app): S) -> Result<Response, Failure> {
 }
 
 async fn start(State(app): S) -> Result<Response, Failure> {
-    let started = app.checks.start().await?;
-    let id = &started.session.id;
-    let body = app.checks.prompt(
-        &started.session,
-        &format!("/ballot/{id}/status"),
-        &format!("/ballot/{id}"),
-    );
-    let mut r = page(SITE, "Vote: show that you can take part", &body);
-    r.headers_mut().insert(header::SET_COOKIE, started.cookie);
-    Ok(r)
+    app.checks
+        .start_page(SITE, "Vote: show that you can take part", "/ballot")
+        .await
 }
 
 async fn status(State(app): S, headers: HeaderMap, Path(id): Path<String>) -> Response {
