@@ -95,9 +95,20 @@ async fn enroll_finish(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     guard(&s, &headers, ip)?;
-    let resp: Value = json_body(&body, "invalid_request")?;
-    let ceremony = cookie(&headers, CEREMONY_COOKIE).map(str::to_owned);
-    let done = blocking(&s, move |i| i.register_finish(ceremony.as_deref(), &resp)).await?;
+    finish_ceremony(&s, &headers, &body, Issuer::register_finish).await
+}
+
+/// The shared second half of enrollment and sign-in: the browser's WebAuthn response and the
+/// ceremony cookie in, a session out.
+async fn finish_ceremony(
+    s: &AppState,
+    headers: &HeaderMap,
+    body: &[u8],
+    finish: fn(&Issuer, Option<&str>, &Value) -> Result<SignedIn, ApiError>,
+) -> Result<Response, ApiError> {
+    let resp: Value = json_body(body, "invalid_request")?;
+    let ceremony = cookie(headers, CEREMONY_COOKIE).map(str::to_owned);
+    let done = blocking(s, move |i| finish(i, ceremony.as_deref(), &resp)).await?;
     Ok(signed_in(&s.issuer, done))
 }
 
@@ -118,10 +129,7 @@ async fn login_finish(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     guard(&s, &headers, ip)?;
-    let resp: Value = json_body(&body, "invalid_request")?;
-    let ceremony = cookie(&headers, CEREMONY_COOKIE).map(str::to_owned);
-    let done = blocking(&s, move |i| i.login_finish(ceremony.as_deref(), &resp)).await?;
-    Ok(signed_in(&s.issuer, done))
+    finish_ceremony(&s, &headers, &body, Issuer::login_finish).await
 }
 
 /// The signed-in resident, for reads.
