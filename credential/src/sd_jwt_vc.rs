@@ -4,7 +4,9 @@
 use std::collections::HashMap;
 
 use rand_core::CryptoRngCore;
+use serde::Deserialize as _;
 use serde_json::{Map, Value};
+
 
 use crate::crypto::{JwsSigner, VerifyingKey};
 use crate::encoding::{optional_date, required_str};
@@ -208,7 +210,16 @@ pub fn verify(
     keys: &dyn IssuerKeys,
     opts: &VerifyOptions<'_>,
 ) -> Result<VerifiedCredential> {
-    let sd = SdJwt::parse(presentation)?;
+    verify_parsed(&SdJwt::parse(presentation)?, keys, opts)
+}
+
+/// [`verify`] for a presentation the caller has already parsed (for instance to read `iss`
+/// before looking up keys), so that it is not parsed twice.
+pub fn verify_parsed(
+    sd: &SdJwt<'_>,
+    keys: &dyn IssuerKeys,
+    opts: &VerifyOptions<'_>,
+) -> Result<VerifiedCredential> {
     sd.jwt.require_typ(SD_JWT_VC_TYP)?;
     let payload = &sd.jwt.payload;
     let iss = required_str(payload, "iss")?;
@@ -254,17 +265,17 @@ pub fn verify(
         None => None,
         Some(cnf) => Some(
             cnf.get("jwk")
-                .and_then(|j| serde_json::from_value::<Jwk>(j.clone()).ok())
+                .and_then(|j| Jwk::deserialize(j).ok())
                 .ok_or(Error::InvalidClaim("cnf"))?,
         ),
     };
     let status = match payload.get("status") {
         None => None,
-        Some(s) => Some(
-            serde_json::from_value::<StatusReference>(s.clone())
-                .map_err(|_| Error::InvalidClaim("status"))?,
-        ),
+        Some(s) => {
+            Some(StatusReference::deserialize(s).map_err(|_| Error::InvalidClaim("status"))?)
+        }
     };
+
     let key_binding = match (&opts.key_binding, sd.kb_jwt) {
         (None, _) => None,
         (Some(_), None) => return Err(Error::KeyBindingMissing),

@@ -88,21 +88,18 @@ impl Verifier {
             Some(_) => return Err(Rejection::TooManyPresentations(QUERY_ID.into())),
         };
 
-        // Who claims to have issued it, before any crypto: only trusted issuers are looked up.
-        let (iss, vct) = {
-            let sd = SdJwt::parse(presentation)?;
-            let get = |k: &str| {
-                sd.jwt
-                    .payload
-                    .get(k)
-                    .and_then(Value::as_str)
-                    .map(str::to_owned)
-            };
-            (
-                get("iss").unwrap_or_default(),
-                get("vct").unwrap_or_default(),
-            )
+        // Parsed once. Who claims to have issued it is read before any crypto, so that only
+        // trusted issuers are ever looked up.
+        let sd = SdJwt::parse(presentation)?;
+        let claim = |k: &str| {
+            sd.jwt
+                .payload
+                .get(k)
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned()
         };
+        let (iss, vct) = (claim("iss"), claim("vct"));
         let issuer = self
             .trust
             .issuer(&iss)
@@ -126,7 +123,7 @@ impl Verifier {
                 max_age: self.opts.kb_max_age,
             }),
         };
-        let (keys, verified) = match sd_jwt_vc::verify(presentation, keys.as_ref(), &opts) {
+        let (keys, verified) = match sd_jwt_vc::verify_parsed(&sd, keys.as_ref(), &opts) {
             // The issuer may have rotated its key since we cached its key set: fetch it again once.
             Err(civic_credential::Error::IssuerKeyNotFound { .. })
                 if self.keys.refresh(issuer, now) =>
@@ -136,7 +133,7 @@ impl Verifier {
                     .keys(issuer, now)
                     .await
                     .map_err(Rejection::IssuerKeysUnavailable)?;
-                let verified = sd_jwt_vc::verify(presentation, keys.as_ref(), &opts)?;
+                let verified = sd_jwt_vc::verify_parsed(&sd, keys.as_ref(), &opts)?;
                 (keys, verified)
             }
             other => (keys, other?),
@@ -148,17 +145,19 @@ impl Verifier {
             .disclosed
             .iter()
             .any(|d| !requested.iter().any(|r| r.passes_through(d) || r.covers(d)));
-        let claims = select(&verified.claims, &requested);
+        let (status, exp) = (verified.status, verified.exp);
+        let claims = select(&Value::Object(verified.claims), &requested);
+        let predicates = session.policy.evaluate(&claims);
+        let selected = Value::Object(claims);
 
         let municipality = ClaimPath::keys(["residence", "municipality_code"]);
-        let disclosed_root = Value::Object(claims.clone());
-        if let Some(code) = municipality.lookup(&disclosed_root).and_then(Value::as_str) {
+        if let Some(code) = municipality.lookup(&selected).and_then(Value::as_str) {
             if !issuer.allows_municipality(code) {
                 return Err(Rejection::MunicipalityNotAllowed(code.to_owned()));
             }
         }
 
-        let status_checked = match &verified.status {
+        let status_checked = match &status {
             None => true,
             Some(s) => {
                 let r = &s.status_list;
@@ -177,35 +176,34 @@ impl Verifier {
             }
         };
 
-        let root = Value::Object(claims.clone());
         let pseudonym = if session.policy.pseudonym {
             let p = pseudonym_path(&session.platform_id)
-                .lookup(&root)
+                .lookup(&selected)
                 .and_then(Value::as_str)
                 .ok_or(Rejection::PseudonymMissing)?;
             Some(p.to_owned())
         } else {
             None
         };
-        let predicates = session.policy.evaluate(&claims);
+
         Ok(Eligibility {
             eligible: predicates.iter().all(|p| p.satisfied),
             predicates,
             pseudonym,
             issuer: iss,
-            credential_expires_at: verified.exp,
+            credential_expires_at: exp,
             over_disclosed,
             status_checked,
         })
     }
 }
 
-/// A copy of `claims` holding only the values at `paths`.
-fn select(claims: &Map<String, Value>, paths: &[ClaimPath]) -> Map<String, Value> {
-    let root = Value::Object(claims.clone());
+/// A copy of the claims under `root` holding only the values at `paths`.
+fn select(root: &Value, paths: &[ClaimPath]) -> Map<String, Value> {
     let mut out = Value::Object(Map::new());
     for path in paths {
-        let Some(value) = path.lookup(&root) else {
+        let Some(value) = path.lookup(root) else {
+
             continue;
         };
         let mut cursor = &mut out;

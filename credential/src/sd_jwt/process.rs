@@ -39,14 +39,18 @@ pub struct DisclosedClaim {
 struct Walk<'d> {
     disclosures: &'d [Disclosure],
     by_digest: HashMap<&'d str, usize>,
-    seen: HashSet<String>,
+    /// Every digest met so far, in the payload or in disclosed values (borrowed, not copied).
+    seen: HashSet<&'d str>,
     used: Vec<bool>,
     disclosed: Vec<DisclosedClaim>,
 }
 
 /// Processes `payload` with `disclosures`. Every disclosure must be referenced exactly once;
 /// digests may not repeat; disclosed names may not be reserved or collide with existing ones.
-pub fn process(payload: &Map<String, Value>, disclosures: &[Disclosure]) -> Result<Processed> {
+pub fn process<'d>(
+    payload: &'d Map<String, Value>,
+    disclosures: &'d [Disclosure],
+) -> Result<Processed> {
     if disclosures.len() > MAX_DISCLOSURES {
         return Err(Error::TooLarge("too many disclosures"));
     }
@@ -65,7 +69,7 @@ pub fn process(payload: &Map<String, Value>, disclosures: &[Disclosure]) -> Resu
     let mut walk = Walk {
         disclosures,
         by_digest,
-        seen: HashSet::new(),
+        seen: HashSet::with_capacity(64),
         used: vec![false; disclosures.len()],
         disclosed: Vec::new(),
     };
@@ -80,10 +84,10 @@ pub fn process(payload: &Map<String, Value>, disclosures: &[Disclosure]) -> Resu
     })
 }
 
-impl Walk<'_> {
+impl<'d> Walk<'d> {
     fn value(
         &mut self,
-        v: &Value,
+        v: &'d Value,
         path: &ClaimPath,
         parent: Option<usize>,
         depth: usize,
@@ -99,8 +103,8 @@ impl Walk<'_> {
     }
 
     /// Registers a digest as seen and returns the disclosure it points to, if any.
-    fn lookup(&mut self, digest: &str) -> Result<Option<usize>> {
-        if !self.seen.insert(digest.to_owned()) {
+    fn lookup(&mut self, digest: &'d str) -> Result<Option<usize>> {
+        if !self.seen.insert(digest) {
             return Err(Error::DuplicateDigest(digest.to_owned()));
         }
         let found = self.by_digest.get(digest).copied();
@@ -110,9 +114,26 @@ impl Walk<'_> {
         Ok(found)
     }
 
+    /// A scalar is copied as is; only objects and arrays, which may hold digests, get a path.
+    fn child_value(
+        &mut self,
+        v: &'d Value,
+        path: &ClaimPath,
+        element: impl FnOnce() -> PathElement,
+        parent: Option<usize>,
+        depth: usize,
+    ) -> Result<Value> {
+        match v {
+            Value::Object(_) | Value::Array(_) => {
+                self.value(v, &path.child(element()), parent, depth)
+            }
+            scalar => Ok(scalar.clone()),
+        }
+    }
+
     fn object(
         &mut self,
-        obj: &Map<String, Value>,
+        obj: &'d Map<String, Value>,
         path: &ClaimPath,
         parent: Option<usize>,
         depth: usize,
@@ -122,8 +143,8 @@ impl Walk<'_> {
             if k == "_sd" {
                 continue;
             }
-            let child = path.child(PathElement::Key(k.clone()));
-            out.insert(k.clone(), self.value(v, &child, parent, depth)?);
+            let value = self.child_value(v, path, || PathElement::Key(k.clone()), parent, depth)?;
+            out.insert(k.clone(), value);
         }
         let digests = match obj.get("_sd") {
             None => return Ok(out),
@@ -137,7 +158,8 @@ impl Walk<'_> {
             let Some(i) = self.lookup(digest)? else {
                 continue; // a decoy, or a claim the holder did not disclose
             };
-            let d = &self.disclosures[i];
+            let disclosures = self.disclosures;
+            let d = &disclosures[i];
             let name = d
                 .name
                 .as_deref()
@@ -162,24 +184,26 @@ impl Walk<'_> {
 
     fn array(
         &mut self,
-        arr: &[Value],
+        arr: &'d [Value],
         path: &ClaimPath,
         parent: Option<usize>,
         depth: usize,
     ) -> Result<Vec<Value>> {
         let mut out = Vec::with_capacity(arr.len());
         for el in arr {
-            let child = path.child(PathElement::Index(out.len()));
             match placeholder_digest(el)? {
                 Some(digest) => {
                     let Some(i) = self.lookup(digest)? else {
                         continue;
                     };
-                    let d = &self.disclosures[i];
+                    let disclosures = self.disclosures;
+                    let d = &disclosures[i];
                     if d.name.is_some() {
                         return Err(Error::DisclosureKindMismatch(d.digest.clone()));
                     }
+                    let child = path.child(PathElement::Index(out.len()));
                     self.disclosed.push(DisclosedClaim {
+
                         path: child.clone(),
                         disclosure: i,
                         parent,
@@ -187,7 +211,13 @@ impl Walk<'_> {
                     let value = self.value(&d.value, &child, Some(i), depth)?;
                     out.push(value);
                 }
-                None => out.push(self.value(el, &child, parent, depth)?),
+                None => {
+                    let index = out.len();
+                    let value =
+                        self.child_value(el, path, || PathElement::Index(index), parent, depth)?;
+                    out.push(value);
+                }
+
             }
         }
         Ok(out)
