@@ -3,9 +3,11 @@
 //! `cargo run --release -p civic-issuer --example bench_issuance -- [--seconds N] [--connections C] [--batch B]`
 //!
 //! 1. Raw aws-lc-rs ES256 signs and verifies per second on one thread (the baselines).
-//! 2. An issuer with a sled database in a temp directory serves on 127.0.0.1; C client
-//!    connections loop counter-service offer → token → nonce → credential (B proofs) for N
+//! 2. An issuer with a sled database in a temp directory serves on 127.0.0.1. Each of C client
+//!    connections first gets an offer from the counter service and redeems it for an access
+//!    token, then loops nonce → credential (B proofs, each with a fresh holder key) for N
 //!    seconds. Every credential is durably recorded before its response.
+
 //!
 //! Prints `name: value` lines. `issue_ratio_to_limit` divides the HTTP rate by the raw rate of
 //! (1 verify + 1 sign) per core times the cores, which is what one credential costs at least.
@@ -89,7 +91,7 @@ async fn client(
     admin: String,
     resident: &'static str,
     batch: usize,
-    until: Instant,
+    (start_at, until): (Instant, Instant),
     issued: Arc<AtomicU64>,
 ) {
     let port = base
@@ -105,17 +107,20 @@ async fn client(
         )
         .build()
         .expect("client");
-    while Instant::now() < until {
-        let Some(offer) = post_json(
-            &http,
-            format!("{base}/admin/api/residents/{resident}/offer"),
-            &admin,
-            None,
-        )
-        .await
-        else {
-            return;
-        };
+    // The wallet's one-off steps, before the clock starts: an offer from the counter service,
+    // redeemed for an access token. The timed loop is what a wallet repeats to fill up its
+    // batch: nonce, then a credential request with `batch` proofs.
+    let Some(offer) = post_json(
+        &http,
+        format!("{base}/admin/api/residents/{resident}/offer"),
+        &admin,
+        None,
+    )
+    .await
+    else {
+        return;
+    };
+    let access = {
         let code = offer["credential_offer"]["grants"][PRE_AUTHORIZED_GRANT]["pre-authorized_code"]
             .as_str()
             .unwrap_or_default()
@@ -134,7 +139,12 @@ async fn client(
         let Ok(tok) = resp.json::<Value>().await else {
             return;
         };
-        let access = tok["access_token"].as_str().unwrap_or_default().to_owned();
+        tok["access_token"].as_str().unwrap_or_default().to_owned()
+    };
+    while Instant::now() < start_at {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    while Instant::now() < until {
         let Some(n) = post_json(&http, format!("{base}/nonce"), "", None).await else {
             return;
         };
@@ -198,18 +208,18 @@ fn main() -> anyhow::Result<()> {
         let listener = tokio::net::TcpListener::from_std(listener)?;
         let app = civic_issuer::http::router(issuer.clone());
         tokio::spawn(async move { axum::serve(listener, app).await });
-        // Warm up, then measure.
-        let until = Instant::now() + Duration::from_millis(500);
+        // Warm up, then measure. Each client gets its access token before `start`.
+        let warm = Instant::now();
         client(
             base.clone(),
             admin.clone(),
             "D-0001",
             batch,
-            until,
+            (warm, warm + Duration::from_millis(500)),
             Arc::new(AtomicU64::new(0)),
         )
         .await;
-        let start = Instant::now();
+        let start = Instant::now() + Duration::from_millis(500);
         let until = start + Duration::from_secs(seconds);
         let residents = ["D-0001", "D-0003", "D-0004", "D-0005", "D-0007", "D-0008"];
         let tasks: Vec<_> = (0..connections)
@@ -219,7 +229,7 @@ fn main() -> anyhow::Result<()> {
                     admin.clone(),
                     residents[i % residents.len()],
                     batch,
-                    until,
+                    (start, until),
                     issued.clone(),
                 ))
             })
@@ -227,7 +237,8 @@ fn main() -> anyhow::Result<()> {
         for t in tasks {
             let _ = t.await;
         }
-        anyhow::Ok(start.elapsed().as_secs_f64())
+        anyhow::Ok((Instant::now() - start).as_secs_f64())
+
     })?;
     let issue_rate = issued.load(Ordering::Relaxed) as f64 / elapsed;
     println!("es256_sign_per_s: {sign:.0}");

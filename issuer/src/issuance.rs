@@ -18,6 +18,8 @@ use civic_credential::status_list::{StatusListRef, StatusReference};
 
 use crate::error::ApiError;
 use crate::metrics::Metrics;
+use crate::nonce::NonceError;
+
 use crate::secrets::{hash_hex, numeric_code, random_token};
 use crate::service::{now, Issuer};
 use crate::store::{Allocation, Ephemeral, NewBatch, Resident};
@@ -247,13 +249,13 @@ impl Issuer {
         })
     }
 
-    /// The nonce endpoint: a fresh single-use `c_nonce`.
-    pub fn nonce(&self) -> Result<NonceResponse, ApiError> {
-        let nonce = random_token();
+    /// The nonce endpoint: a fresh single-use `c_nonce`. Nothing is written: the nonce carries
+    /// its own expiry under a MAC, and is recorded as spent when a credential request uses it.
+    pub fn nonce(&self) -> NonceResponse {
         let expires = now() + i64::from(self.config.nonce_ttl_secs);
-        self.store
-            .put_ephemeral(Ephemeral::Nonce, &nonce, &[], expires)?;
-        Ok(NonceResponse { c_nonce: nonce })
+        NonceResponse {
+            c_nonce: self.nonces.mint(expires, &mut rand::rngs::OsRng),
+        }
     }
 
     /// The credential endpoint: verifies every proof and issues one credential per proof.
@@ -337,8 +339,9 @@ impl Issuer {
         let mut holders = Vec::with_capacity(jwts.len());
         let mut nonce: Option<String> = None;
         let mut seen = HashSet::new();
-        for (i, jwt) in jwts.iter().enumerate() {
-            let proof = verify_proof(jwt, &expect).map_err(|e| {
+        let checked = crate::parallel::map(&jwts, |jwt| verify_proof(jwt, &expect));
+        for (i, proof) in checked.into_iter().enumerate() {
+            let proof = proof.map_err(|e| {
                 Metrics::inc(&self.metrics.invalid_proofs);
                 protocol(ErrorCode::InvalidProof, format!("proof {i}: {e}"))
             })?;
@@ -363,14 +366,30 @@ impl Issuer {
             }
             holders.push((proof.holder_key, thumb));
         }
+        let nonce = match nonce {
+            Some(n) => {
+                let expires = self.nonces.check(&n, t).map_err(|e| {
+                    protocol(
+                        ErrorCode::InvalidNonce,
+                        match e {
+                            NonceError::Expired => "the c_nonce has expired",
+                            NonceError::Unknown => "the c_nonce is not one of ours",
+                        },
+                    )
+                })?;
+                Some((n, expires))
+            }
+            None => None,
+        };
         self.issue_batch(&grant.register_id, nonce, holders, t)
     }
 
     fn issue_batch(
         &self,
         register_id: &str,
-        nonce: Option<String>,
+        nonce: Option<(String, i64)>,
         holders: Vec<(civic_credential::jwk::Jwk, String)>,
+
         t: i64,
     ) -> Result<CredentialResponse, ApiError> {
         let resident = self
@@ -435,9 +454,12 @@ impl Issuer {
                     return Err(protocol(ErrorCode::CredentialRequestDenied, why))
                 }
             };
-            let mut credentials = Vec::with_capacity(records.len());
-            let mut rng = rand::rngs::OsRng;
-            for (rec, (holder, _)) in records.iter().zip(&holders) {
+            let status_uris: Vec<_> = records
+                .iter()
+                .map(|rec| (rec, self.status_list_uri(rec.list)))
+                .collect();
+            let work: Vec<_> = status_uris.iter().zip(&holders).collect();
+            let issued = crate::parallel::map(&work, |((rec, uri), (holder, _))| {
                 let spec = CredentialSpec {
                     issuer: &self.config.public_url,
                     vct: &vct,
@@ -448,23 +470,28 @@ impl Issuer {
                     status: Some(StatusReference {
                         status_list: StatusListRef {
                             idx: u64::from(rec.idx),
-                            uri: self.status_list_uri(rec.list),
+                            uri: uri.clone(),
                         },
                     }),
                     claims: claims.clone(),
                     disclosable: &paths,
                     decoys: DECOYS,
                 };
-                let credential = sd_jwt_vc::issue(&spec, signer, &mut rng).map_err(|e| {
-                    ApiError::new(
-                        503,
-                        "temporarily_unavailable",
-                        format!("signing failed: {e}"),
-                    )
-                })?;
-                credentials.push(IssuedCredential { credential });
-            }
+                // Salts and decoys: the thread's CSPRNG (ChaCha, seeded and reseeded from the
+                // OS), rather than one system call per salt.
+                sd_jwt_vc::issue(&spec, signer, &mut rand::thread_rng())
+                    .map(|credential| IssuedCredential { credential })
+                    .map_err(|e| {
+                        ApiError::new(
+                            503,
+                            "temporarily_unavailable",
+                            format!("signing failed: {e}"),
+                        )
+                    })
+            });
+            let credentials = issued.into_iter().collect::<Result<Vec<_>, _>>()?;
             for _ in &credentials {
+
                 Metrics::inc(&self.metrics.credentials);
             }
             let where_ = records

@@ -24,6 +24,10 @@ pub mod http;
 pub mod issuance;
 pub mod keys;
 pub mod metrics;
+pub mod nonce;
+pub mod parallel;
+
+
 pub mod passkeys;
 pub mod platforms;
 pub mod qr;

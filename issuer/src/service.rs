@@ -14,6 +14,8 @@ use crate::config::Config;
 use crate::error::ApiError;
 use crate::keys::KeyRing;
 use crate::metrics::Metrics;
+use crate::nonce::NonceKey;
+
 use crate::store::{AuditEvent, SledStore, Store, StoreError};
 
 /// Why the issuer could not start.
@@ -43,10 +45,12 @@ pub struct Issuer {
     pub webauthn: Webauthn,
     /// Counters for `/metrics`.
     pub metrics: Metrics,
+    /// Mints and checks the OID4VCI `c_nonce` values (stateless, see [`crate::nonce`]).
+    pub(crate) nonces: NonceKey,
     keys: RwLock<KeyRing>,
     data_dir: PathBuf,
-    /// Signed status list tokens by list: (list version, iat, token).
-    pub(crate) status_cache: Mutex<HashMap<u32, (u64, i64, String)>>,
+    /// Signed status list tokens by list: (store generation, list version, iat, token).
+    pub(crate) status_cache: Mutex<HashMap<u32, (u64, u64, i64, String)>>,
 }
 
 /// Seconds since the epoch.
@@ -83,6 +87,8 @@ impl Issuer {
             store,
             webauthn,
             metrics: Metrics::default(),
+            nonces: NonceKey::derive(keys.pseudonym_secret()),
+
             keys: RwLock::new(keys),
             data_dir: data_dir.to_owned(),
             status_cache: Mutex::new(HashMap::new()),

@@ -113,9 +113,11 @@ async fn token(
     Ok(no_store(resp))
 }
 
-async fn nonce(State(s): State<AppState>) -> Result<Response, ApiError> {
-    Ok(no_store(blocking(&s, |i| i.nonce()).await?))
+/// Writes nothing (the nonce is stateless until spent), so it needs no durable sync.
+async fn nonce(State(s): State<AppState>) -> Response {
+    no_store(s.issuer.nonce())
 }
+
 
 async fn credential(
     State(s): State<AppState>,

@@ -114,8 +114,10 @@ pub struct StoredPasskey {
 pub struct NewBatch {
     /// The resident.
     pub register_id: String,
-    /// The `c_nonce` the proofs carried, consumed atomically with the allocation.
-    pub nonce: Option<String>,
+    /// The `c_nonce` the proofs carried and its expiry. It is recorded as spent atomically with
+    /// the allocation, and a nonce already spent refuses the batch.
+    pub nonce: Option<(String, i64)>,
+
     /// The signing key id.
     pub kid: String,
     /// Issued at.

@@ -1,5 +1,6 @@
 //! The sled 0.34 implementation of [`Store`]: one tree, prefixed keys, one transaction per call,
-//! and group commit in [`Store::sync`].
+//! and group commit in [`Store::sync`]. The database sits behind a [`Handle`] that reopens it
+//! after a storage failure (see `sled_handle`).
 
 use std::path::Path;
 
@@ -10,27 +11,32 @@ use sled::transaction::TransactionalTree;
 use civic_credential::status_list::Status;
 
 use super::group_commit::GroupCommit;
+use super::sled_handle::Handle;
 use super::sled_layout::*;
 use super::*;
 
 /// The sled-backed store.
 pub struct SledStore {
-    db: sled::Db,
+    db: Handle,
     commit: GroupCommit,
 }
 
 impl SledStore {
     /// Opens (or creates) the database in `dir`.
     pub fn open(dir: &Path) -> StoreResult<Self> {
-        // No timed background flushes: durability comes from `sync` alone, so a missing sync
-        // shows up in the crash tests instead of being papered over by a timer.
-        let db = sled::Config::new()
-            .path(dir)
-            .flush_every_ms(None)
-            .open()
-            .map_err(map_err)?;
         Ok(SledStore {
-            db,
+            db: Handle::open(dir).map_err(map_err)?,
+            commit: GroupCommit::default(),
+        })
+    }
+
+    /// Like [`SledStore::open`], for a long-running service: when the database cannot be opened
+    /// because of the disk (full, read-only, I/O error), the store still starts, answers every
+    /// call with that error, and opens the database as soon as the directory can be written.
+    /// A database locked by another process or a corrupt one is still an error.
+    pub fn open_for_service(dir: &Path) -> StoreResult<Self> {
+        Ok(SledStore {
+            db: Handle::open_or_closed(dir).map_err(map_err)?,
             commit: GroupCommit::default(),
         })
     }
@@ -307,8 +313,8 @@ impl Store for SledStore {
         let block_key = format!("rb/{}", batch.register_id).into_bytes();
         let nonce_key = batch
             .nonce
-            .as_deref()
-            .map(|n| Self::ephemeral_key(Ephemeral::Nonce, n));
+            .as_ref()
+            .map(|(n, expires)| (Self::ephemeral_key(Ephemeral::Nonce, n), *expires));
         let list_size = batch.list_size.max(8);
         self.transaction(|tx| {
             match tx_get::<Resident>(tx, &resident_key)? {
@@ -321,15 +327,14 @@ impl Store for SledStore {
             if tx.get(block_key.as_slice())?.is_some() {
                 return Ok(Allocation::Denied("credentials are revoked or suspended"));
             }
-            if let Some(nk) = &nonce_key {
-                let live = tx
-                    .remove(nk.as_slice())?
-                    .and_then(|b| split_expiry(&b).map(|(exp, _)| exp > now))
-                    .unwrap_or(false);
-                if !live {
+            // Nonces are stateless until spent; a spent one is kept until it expires.
+            if let Some((nk, expires)) = &nonce_key {
+                if *expires <= now || tx.get(nk.as_slice())?.is_some() {
                     return Ok(Allocation::NonceInvalid);
                 }
+                tx.insert(nk.as_slice(), expires.to_be_bytes().to_vec())?;
             }
+
             let mut list = match tx.get(CURRENT_LIST)? {
                 Some(b) => u32::from_be_bytes(b.as_ref().try_into().unwrap_or([0; 4])),
                 None => 0,
@@ -521,11 +526,31 @@ impl Store for SledStore {
 
     fn health(&self) -> StoreResult<()> {
         self.db.insert(b"meta/health", &[1]).map_err(map_err)?;
-        self.group_commit()
+        self.sync()
     }
 
     fn sync(&self) -> StoreResult<()> {
-        self.group_commit()
+        // Callers hold no iterator here, so this is where a failed database gets reopened.
+        self.db.recover();
+        let unsynced = self.db.take_unsynced();
+        if unsynced.is_empty() && self.db.is_failed() {
+            // Nothing of this caller's to make durable, and a failed database cannot flush:
+            // let reads answer while the disk is full or read-only.
+            return Ok(());
+        }
+        self.group_commit()?;
+        let generation = self.db.generation();
+        if unsynced.iter().any(|g| *g != generation) {
+            return Err(StoreError::Unavailable(
+                "the database was reopened after a storage failure before these changes were saved"
+                    .into(),
+            ));
+        }
+        Ok(())
+    }
+
+    fn generation(&self) -> u64 {
+        self.db.generation()
     }
 }
 
@@ -534,5 +559,42 @@ impl Drop for SledStore {
         if let Err(e) = self.db.flush() {
             tracing::error!(error = %e, "final flush failed");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn platform(id: &str) -> Platform {
+        Platform {
+            id: id.into(),
+            name: "Participatory budget".into(),
+            created: 0,
+        }
+    }
+
+    #[test]
+    fn changes_made_before_a_reopen_are_refused_at_sync_and_later_ones_are_kept() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = SledStore::open(dir.path()).expect("open");
+        store.put_platform(&platform("https://a.example")).expect("put");
+        store.sync().expect("sync");
+        let before = store.generation();
+        // A write that has not been synced when the database is found failed and reopened.
+        store.put_platform(&platform("https://b.example")).expect("put");
+        store.db.fail_for_test();
+        let err = store.sync().expect_err("the reopen dropped an unsynced change");
+        assert!(matches!(err, StoreError::Unavailable(_)), "{err}");
+        assert_ne!(store.generation(), before, "a reopen changes the generation");
+        // Synced data survived the reopen; the store works again.
+        let ids: Vec<String> = store.platforms().expect("read").into_iter().map(|p| p.id).collect();
+        assert!(ids.contains(&"https://a.example".to_owned()), "{ids:?}");
+        store.put_platform(&platform("https://c.example")).expect("put");
+        store.sync().expect("sync after the reopen");
+        // A caller that only read while the database was failed is not refused.
+        store.db.fail_for_test();
+        assert!(store.platforms().is_ok());
+        store.sync().expect("a reader's sync");
     }
 }
