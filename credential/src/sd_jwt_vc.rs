@@ -7,7 +7,6 @@ use rand_core::CryptoRngCore;
 use serde::Deserialize as _;
 use serde_json::{Map, Value};
 
-
 use crate::crypto::{JwsSigner, VerifyingKey};
 use crate::encoding::{optional_date, required_str};
 use crate::error::{Error, Result};

@@ -238,7 +238,6 @@ fn main() -> anyhow::Result<()> {
             let _ = t.await;
         }
         anyhow::Ok((Instant::now() - start).as_secs_f64())
-
     })?;
     let issue_rate = issued.load(Ordering::Relaxed) as f64 / elapsed;
     println!("es256_sign_per_s: {sign:.0}");

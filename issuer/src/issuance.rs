@@ -491,7 +491,6 @@ impl Issuer {
             });
             let credentials = issued.into_iter().collect::<Result<Vec<_>, _>>()?;
             for _ in &credentials {
-
                 Metrics::inc(&self.metrics.credentials);
             }
             let where_ = records

@@ -203,7 +203,6 @@ fn select(root: &Value, paths: &[ClaimPath]) -> Map<String, Value> {
     let mut out = Value::Object(Map::new());
     for path in paths {
         let Some(value) = path.lookup(root) else {
-
             continue;
         };
         let mut cursor = &mut out;

@@ -203,7 +203,6 @@ impl<'d> Walk<'d> {
                     }
                     let child = path.child(PathElement::Index(out.len()));
                     self.disclosed.push(DisclosedClaim {
-
                         path: child.clone(),
                         disclosure: i,
                         parent,
@@ -217,7 +216,6 @@ impl<'d> Walk<'d> {
                         self.child_value(el, path, || PathElement::Index(index), parent, depth)?;
                     out.push(value);
                 }
-
             }
         }
         Ok(out)

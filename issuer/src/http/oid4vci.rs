@@ -118,7 +118,6 @@ async fn nonce(State(s): State<AppState>) -> Response {
     no_store(s.issuer.nonce())
 }
 
-
 async fn credential(
     State(s): State<AppState>,
     headers: HeaderMap,
