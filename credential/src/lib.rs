@@ -18,12 +18,15 @@
 pub mod crypto;
 pub mod encoding;
 pub mod error;
+pub mod group_commit;
 pub mod jwk;
 pub mod jws;
 pub mod key_binding;
 pub mod oid4vci;
 pub mod oid4vp;
 pub mod pseudonym;
+#[cfg(feature = "qr")]
+pub mod qr;
 pub mod residency;
 pub mod sd_jwt;
 pub mod sd_jwt_vc;

@@ -172,6 +172,16 @@ fn open(data: &Data) -> anyhow::Result<Issuer> {
     Issuer::open(&data.data).map_err(|e| anyhow::anyhow!("{e}"))
 }
 
+/// The issuer for `serve`: a disk that is full or read-only at start gives 503s until it can be
+/// written again, instead of a failed start (a lock held by another process still fails).
+fn open_for_service(data: &Data) -> anyhow::Result<Issuer> {
+    let dir = &data.data;
+    let config = Config::load(dir).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let keys = KeyRing::load(dir).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let store = SledStore::open_for_service(&dir.join("db"))?;
+    Issuer::with_parts(dir, config, keys, Arc::new(store)).map_err(|e| anyhow::anyhow!("{e}"))
+}
+
 fn api(e: crate::error::ApiError) -> anyhow::Error {
     anyhow::anyhow!("{}", e.message)
 }
@@ -251,7 +261,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             println!("{} codes written to {}", ids.len(), out.display());
             Ok(())
         }
-        Command::Serve { data, listen } => serve(open(&data)?, listen),
+        Command::Serve { data, listen } => serve(open_for_service(&data)?, listen),
         Command::Revoke(a) => status(&a, Status::Invalid),
         Command::Suspend(a) => status(&a, Status::Suspended),
         Command::Unsuspend(a) => status(&a, Status::Valid),
@@ -361,7 +371,11 @@ fn serve(issuer: Issuer, listen: SocketAddr) -> anyhow::Result<()> {
             loop {
                 tokio::time::sleep(std::time::Duration::from_secs(60)).await;
                 let p = purger.clone();
-                let _ = tokio::task::spawn_blocking(move || p.store.purge_expired(now())).await;
+                // Synced like every request, so no unsynced write lingers on the thread.
+                let _ = tokio::task::spawn_blocking(move || {
+                    p.store.purge_expired(now()).and_then(|_| p.store.sync())
+                })
+                .await;
             }
         });
         let app = crate::http::router(issuer).into_make_service_with_connect_info::<SocketAddr>();

@@ -339,9 +339,8 @@ impl Issuer {
         let mut holders = Vec::with_capacity(jwts.len());
         let mut nonce: Option<String> = None;
         let mut seen = HashSet::new();
-        let checked = crate::parallel::map(&jwts, |jwt| verify_proof(jwt, &expect));
-        for (i, proof) in checked.into_iter().enumerate() {
-            let proof = proof.map_err(|e| {
+        for (i, jwt) in jwts.iter().enumerate() {
+            let proof = verify_proof(jwt, &expect).map_err(|e| {
                 Metrics::inc(&self.metrics.invalid_proofs);
                 protocol(ErrorCode::InvalidProof, format!("proof {i}: {e}"))
             })?;
@@ -454,12 +453,10 @@ impl Issuer {
                     return Err(protocol(ErrorCode::CredentialRequestDenied, why))
                 }
             };
-            let status_uris: Vec<_> = records
-                .iter()
-                .map(|rec| (rec, self.status_list_uri(rec.list)))
-                .collect();
-            let work: Vec<_> = status_uris.iter().zip(&holders).collect();
-            let issued = crate::parallel::map(&work, |((rec, uri), (holder, _))| {
+            // Salts and decoys: the thread's CSPRNG (ChaCha, seeded and reseeded from the OS),
+            // rather than one system call per salt.
+            let mut rng = rand::thread_rng();
+            let issued = records.iter().zip(&holders).map(|(rec, (holder, _))| {
                 let spec = CredentialSpec {
                     issuer: &self.config.public_url,
                     vct: &vct,
@@ -470,16 +467,14 @@ impl Issuer {
                     status: Some(StatusReference {
                         status_list: StatusListRef {
                             idx: u64::from(rec.idx),
-                            uri: uri.clone(),
+                            uri: self.status_list_uri(rec.list),
                         },
                     }),
                     claims: claims.clone(),
                     disclosable: &paths,
                     decoys: DECOYS,
                 };
-                // Salts and decoys: the thread's CSPRNG (ChaCha, seeded and reseeded from the
-                // OS), rather than one system call per salt.
-                sd_jwt_vc::issue(&spec, signer, &mut rand::thread_rng())
+                sd_jwt_vc::issue(&spec, signer, &mut rng)
                     .map(|credential| IssuedCredential { credential })
                     .map_err(|e| {
                         ApiError::new(
@@ -489,7 +484,7 @@ impl Issuer {
                         )
                     })
             });
-            let credentials = issued.into_iter().collect::<Result<Vec<_>, _>>()?;
+            let credentials = issued.collect::<Result<Vec<_>, _>>()?;
             for _ in &credentials {
                 Metrics::inc(&self.metrics.credentials);
             }

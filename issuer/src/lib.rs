@@ -25,8 +25,6 @@ pub mod issuance;
 pub mod keys;
 pub mod metrics;
 pub mod nonce;
-pub mod parallel;
-
 
 pub mod passkeys;
 pub mod platforms;

@@ -163,23 +163,28 @@ fn validate(row: Row, today: Date) -> Result<Resident, String> {
     })
 }
 
-impl Issuer {
-    /// Imports a full register export. Rows that fail validation are reported and skipped; the
-    /// good rows are upserted. Residents missing from the file are marked removed and, like those
-    /// who moved municipality, have their credentials revoked.
-    pub fn import_register(
-        &self,
-        input: impl Read,
-        size_hint: u64,
-        opts: ImportOptions,
-    ) -> Result<ImportReport, ApiError> {
-        let t = now();
-        let today = Date::from_unix(t);
-        let bar = if opts.progress {
-            indicatif::ProgressBar::new(size_hint)
-        } else {
-            indicatif::ProgressBar::hidden()
-        };
+/// One data row of a register file, read and validated without touching the store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParsedRow {
+    /// 1-based line number in the file (the header is line 1); 0 when unknown.
+    pub line: u64,
+    /// Byte offset of the row in the file (for progress reporting).
+    pub byte: u64,
+    /// The valid resident, or why the row is rejected (naming the register id when readable).
+    pub resident: Result<Resident, String>,
+}
+
+/// Reads a register export: checks the header, then yields one [`ParsedRow`] per data row.
+/// Pure: no store, no clock (the caller passes `today`), so it can be tested and fuzzed alone.
+pub struct RegisterReader<R: Read> {
+    records: csv::StringRecordsIntoIter<R>,
+    headers: csv::StringRecord,
+    today: Date,
+}
+
+impl<R: Read> RegisterReader<R> {
+    /// Reads the header; fails when it is unreadable or lacks a required column.
+    pub fn new(input: R, today: Date) -> Result<Self, ApiError> {
         let mut reader = csv::ReaderBuilder::new()
             .flexible(false)
             .trim(csv::Trim::All)
@@ -200,32 +205,79 @@ impl Issuer {
                 format!("the header lacks columns: {missing:?}"),
             ));
         }
+        Ok(Self {
+            records: reader.into_records(),
+            headers,
+            today,
+        })
+    }
+}
+
+impl<R: Read> Iterator for RegisterReader<R> {
+    type Item = ParsedRow;
+
+    fn next(&mut self) -> Option<ParsedRow> {
+        let (line, byte, row) = match self.records.next()? {
+            Err(e) => (
+                e.position().map_or(0, |p| p.line()),
+                e.position().map_or(0, |p| p.byte()),
+                Err(format!("unreadable row: {e}")),
+            ),
+            Ok(rec) => (
+                rec.position().map_or(0, |p| p.line()),
+                rec.position().map_or(0, |p| p.byte()),
+                rec.deserialize::<Row>(Some(&self.headers))
+                    .map_err(|e| format!("bad row: {e}")),
+            ),
+        };
+        let resident = row.and_then(|row| {
+            let id = row.register_id.trim().to_owned();
+            validate(row, self.today).map_err(|reason| format!("{reason} (register_id {id:?})"))
+        });
+        Some(ParsedRow {
+            line,
+            byte,
+            resident,
+        })
+    }
+}
+
+/// Reads and validates a whole register file held in memory: every data row, in order.
+pub fn parse_register(input: &[u8], today: Date) -> Result<Vec<ParsedRow>, ApiError> {
+    Ok(RegisterReader::new(input, today)?.collect())
+}
+
+impl Issuer {
+    /// Imports a full register export. Rows that fail validation are reported and skipped; the
+    /// good rows are upserted. Residents missing from the file are marked removed and, like those
+    /// who moved municipality, have their credentials revoked.
+    pub fn import_register(
+        &self,
+        input: impl Read,
+        size_hint: u64,
+        opts: ImportOptions,
+    ) -> Result<ImportReport, ApiError> {
+        let t = now();
+        let today = Date::from_unix(t);
+        let bar = if opts.progress {
+            indicatif::ProgressBar::new(size_hint)
+        } else {
+            indicatif::ProgressBar::hidden()
+        };
+        let rows = RegisterReader::new(input, today)?;
         let mut report = ImportReport {
             dry_run: opts.dry_run,
             ..ImportReport::default()
         };
         let mut seen = HashSet::new();
-        for record in reader.records() {
+        for ParsedRow {
+            line,
+            byte,
+            resident,
+        } in rows
+        {
             report.rows += 1;
-            let (line, result) = match record {
-                Err(e) => (
-                    e.position().map_or(0, |p| p.line()),
-                    Err(format!("unreadable row: {e}")),
-                ),
-                Ok(rec) => {
-                    bar.set_position(rec.position().map_or(0, |p| p.byte()));
-                    let line = rec.position().map_or(0, |p| p.line());
-                    (
-                        line,
-                        rec.deserialize::<Row>(Some(&headers))
-                            .map_err(|e| format!("bad row: {e}")),
-                    )
-                }
-            };
-            let resident = result.and_then(|row| {
-                let id = row.register_id.trim().to_owned();
-                validate(row, today).map_err(|reason| format!("{reason} (register_id {id:?})"))
-            });
+            bar.set_position(byte);
             let resident = match resident {
                 Ok(r) if !seen.insert(r.register_id.clone()) => {
                     report.rejected.push(Rejected {

@@ -14,17 +14,30 @@ impl Issuer {
     }
 
     /// The signed status list token for `list`. Tokens are cached until the list changes or half
-    /// their `ttl` has passed, so a revocation is visible in the very next response.
+    /// their `ttl` has passed, so a revocation is visible in the very next response. The store's
+    /// generation is part of the key: after the store reopened its database, a version number
+    /// can come back with other contents.
+    ///
+    /// While the store is unavailable (disk full or read-only) no status can change, so the last
+    /// token signed for the list is still served as long as it stays valid for another `ttl`.
     pub fn status_token(&self, list: u32) -> Result<String, ApiError> {
-        let stored = self
-            .store
-            .status_list(list)?
-            .ok_or_else(|| ApiError::not_found("no such status list"))?;
+        let generation = self.store.generation();
         let t = now();
         let ttl = i64::from(self.config.status_ttl_secs);
+        let stored = match self.store.status_list(list) {
+            Ok(Some(stored)) => stored,
+            Ok(None) => return Err(ApiError::not_found("no such status list")),
+            Err(e) => {
+                let cached = self.status_cache.lock().ok().and_then(|cache| {
+                    let (_, _, iat, token) = cache.get(&list)?;
+                    (t - iat < ttl * 3).then(|| token.clone())
+                });
+                return cached.ok_or_else(|| e.into());
+            }
+        };
         if let Ok(cache) = self.status_cache.lock() {
-            if let Some((version, iat, token)) = cache.get(&list) {
-                if *version == stored.version && t - iat < ttl / 2 {
+            if let Some((gen, version, iat, token)) = cache.get(&list) {
+                if *gen == generation && *version == stored.version && t - iat < ttl / 2 {
                     return Ok(token.clone());
                 }
             }
@@ -41,7 +54,7 @@ impl Issuer {
         };
         let signed = self.with_signer(|s| token.sign(s).map_err(unavailable))?;
         if let Ok(mut cache) = self.status_cache.lock() {
-            cache.insert(list, (stored.version, t, signed.clone()));
+            cache.insert(list, (generation, stored.version, t, signed.clone()));
         }
         Ok(signed)
     }

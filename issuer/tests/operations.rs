@@ -1,12 +1,11 @@
-//! Operating the issuer: crash safety under concurrent issuance, state that survives restarts,
-//! register imports with removals and moves, the CLI's status commands, and key rotation.
+//! Operating the issuer: state that survives restarts, register imports with removals and moves,
+//! the CLI's status commands, and key rotation. Crash safety under concurrent issuance (SIGKILL)
+//! is in `load_crash.rs`.
 
 mod support;
 
-use std::collections::{HashMap, HashSet};
-use std::time::Duration;
+use std::collections::HashMap;
 
-use rand::Rng;
 use reqwest::Method;
 use serde_json::{json, Value};
 
@@ -16,182 +15,9 @@ use support::server::{json, TestIssuer};
 use support::soft_passkey::SoftPasskey;
 use support::wallet;
 
-const RESIDENTS: [&str; 5] = ["R-0001", "R-0002", "R-0003", "R-0004", "R-0005"];
-
-fn payload(credential: &str) -> Value {
-    let jwt = credential.split('~').next().expect("jwt");
-    let part = jwt.split('.').nth(1).expect("payload");
-    serde_json::from_slice(&b64_decode(part, "payload").expect("b64")).expect("json")
-}
-
 fn header(credential: &str) -> Value {
     let part = credential.split('.').next().expect("header");
     serde_json::from_slice(&b64_decode(part, "header").expect("b64")).expect("json")
-}
-
-fn status_ref(credential: &str) -> (u32, u32) {
-    let p = payload(credential);
-    let uri = p["status"]["status_list"]["uri"].as_str().expect("uri");
-    let list = uri
-        .rsplit('/')
-        .next()
-        .and_then(|l| l.parse().ok())
-        .expect("list number");
-    (
-        list,
-        p["status"]["status_list"]["idx"].as_u64().expect("idx") as u32,
-    )
-}
-
-/// Every (list, idx) the issuer has recorded, per resident, through the admin API.
-async fn recorded(t: &TestIssuer) -> Vec<(u32, u32, i64)> {
-    let mut out = Vec::new();
-    for id in RESIDENTS {
-        let (s, v) = t
-            .admin(Method::GET, &format!("/admin/api/residents/{id}"), None)
-            .await;
-        assert_eq!(s, 200, "{v}");
-        for c in v["credentials"].as_array().expect("credentials") {
-            out.push((
-                c["status_list"].as_u64().expect("list") as u32,
-                c["idx"].as_u64().expect("idx") as u32,
-                c["status"]
-                    .as_str()
-                    .map_or(-1, |s| if s == "valid" { 0 } else { 1 }),
-            ));
-        }
-    }
-    out
-}
-
-/// What a worker needs to reach the server.
-#[derive(Clone)]
-struct Target {
-    base: String,
-    admin_token: String,
-    http: reqwest::Client,
-}
-
-/// One wallet worker: counter-service offers and batches of 5 until the server goes away.
-/// Returns the credentials it received responses for.
-async fn issue_until_error(t: Target, resident: &'static str) -> Vec<String> {
-    let mut got = Vec::new();
-    while let Some(batch) = one_batch(&t, resident).await {
-        got.extend(batch);
-    }
-    got
-}
-
-async fn one_batch(t: &Target, resident: &str) -> Option<Vec<String>> {
-    let http = &t.http;
-    let resp = http
-        .post(format!("{}/admin/api/residents/{resident}/offer", t.base))
-        .bearer_auth(&t.admin_token)
-        .send()
-        .await
-        .ok()?;
-    let (s, offer) = json(resp).await;
-    (s == 200).then_some(())?;
-    let code = wallet::pre_authorized_code(&offer["credential_offer"]);
-    let form = [
-        (
-            "grant_type",
-            civic_credential::oid4vci::PRE_AUTHORIZED_GRANT,
-        ),
-        ("pre-authorized_code", code.as_str()),
-    ];
-    let (s, tok) = json(
-        http.post(format!("{}/token", t.base))
-            .form(&form)
-            .send()
-            .await
-            .ok()?,
-    )
-    .await;
-    (s == 200).then_some(())?;
-    let (_, n) = json(http.post(format!("{}/nonce", t.base)).send().await.ok()?).await;
-    let n = n["c_nonce"].as_str()?.to_owned();
-    let proofs: Vec<String> = (0..5)
-        .map(|_| wallet::proof(&wallet::holder_key(), &t.base, Some(&n), wallet::now()))
-        .collect();
-    let body =
-        json!({ "credential_configuration_id": "residency_sd_jwt", "proofs": { "jwt": proofs } });
-    let resp = http
-        .post(format!("{}/credential", t.base))
-        .bearer_auth(tok["access_token"].as_str()?)
-        .json(&body)
-        .send()
-        .await
-        .ok()?;
-    let (s, body) = json(resp).await;
-    (s == 200).then_some(())?;
-    Some(
-        body["credentials"]
-            .as_array()?
-            .iter()
-            .filter_map(|c| c["credential"].as_str().map(str::to_owned))
-            .collect(),
-    )
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn sigkill_during_concurrent_issuance_loses_nothing_and_never_reuses_an_index() {
-    let mut t = TestIssuer::init("status_list_size = 1024");
-    let mut answered: Vec<String> = Vec::new();
-    for round in 0..3 {
-        t.start().await;
-        let target = Target {
-            base: t.base.clone(),
-            admin_token: t.admin_token.clone(),
-            http: t.new_client(),
-        };
-        let workers: Vec<_> = RESIDENTS[..4]
-            .iter()
-            .map(|r| tokio::spawn(issue_until_error(target.clone(), r)))
-            .collect();
-        let kill_after = rand::thread_rng().gen_range(500..1500);
-        tokio::time::sleep(Duration::from_millis(kill_after)).await;
-        t.kill(); // SIGKILL, mid-flight
-        for w in workers {
-            answered.extend(w.await.expect("worker"));
-        }
-        // After the restart, every answered credential is on record and no index is doubled.
-        t.start().await;
-        let rec = recorded(&t).await;
-        let mut seen = HashSet::new();
-        for (l, i, _) in &rec {
-            assert!(
-                seen.insert((*l, *i)),
-                "round {round}: status index ({l},{i}) recorded twice"
-            );
-        }
-        for c in &answered {
-            let r = status_ref(c);
-            assert!(
-                seen.contains(&r),
-                "round {round}: credential at {r:?} got a response but is not recorded"
-            );
-        }
-        t.kill();
-    }
-    let lists: HashSet<u32> = answered.iter().map(|c| status_ref(c).0).collect();
-    eprintln!(
-        "crash test: {} credentials answered across 3 SIGKILLs, {} status lists",
-        answered.len(),
-        lists.len()
-    );
-    assert!(
-        answered.len() >= 20,
-        "issued {} credentials across the crashes",
-        answered.len()
-    );
-    let unique: HashSet<_> = answered.iter().map(|c| status_ref(c)).collect();
-    assert_eq!(unique.len(), answered.len(), "no index handed out twice");
-    // With 1024 statuses per list (a new list at 75 %), the rounds spanned several lists.
-    assert!(
-        unique.iter().map(|(l, _)| l).collect::<HashSet<_>>().len() >= 2,
-        "lists used: {unique:?}"
-    );
 }
 
 #[tokio::test]

@@ -51,6 +51,9 @@ fn main() -> anyhow::Result<()> {
     let raw = rate(seconds, || {
         let _ = vk.verify(Algorithm::Es256, &msg, &sig);
     });
+    let raw_sign = rate(seconds.min(2.0), || {
+        let _ = f.issuer.sign(&msg);
+    });
 
     let rt = tokio::runtime::Builder::new_current_thread().build()?;
     let per_s = rt.block_on(async {
@@ -91,6 +94,7 @@ fn main() -> anyhow::Result<()> {
         std::fs::write(&path, serde_json::to_vec_pretty(&doc)?)?;
     }
 
+    println!("es256_sign_per_s: {raw_sign:.0}");
     println!("es256_verify_per_s: {raw:.0}");
     println!("verify_presentation_per_s: {per_s:.0}");
     println!("verify_ratio_to_limit: {:.3}", per_s / (raw / 2.0));

@@ -140,13 +140,15 @@ impl KeyResolver {
         if let Some(jwks) = &issuer.jwks {
             return jwk_set(&issuer.id, jwks, None).map(Arc::new);
         }
-        let url = issuer.key_document_url().ok_or("no key document URL")?;
-        let fetcher = self.fetcher.clone();
-        let entry = issuer.clone();
         let expires = now + self.ttl;
+        // Everything the load needs is copied only on a cache miss.
         self.cache
-            .get(&issuer.id, now, move || {
+            .get(&issuer.id, now, || {
+                let url = issuer.key_document_url();
+                let fetcher = self.fetcher.clone();
+                let entry = issuer.clone();
                 Box::pin(async move {
+                    let url = url.ok_or("no key document URL")?;
                     let got = fetcher.get(url.clone()).await.map_err(|e| e.to_string())?;
                     if got.status != 200 {
                         return Err(format!("{url} answered {}", got.status));

@@ -42,11 +42,13 @@ impl StatusLists {
         idx: u64,
         now: i64,
     ) -> Result<Status, String> {
-        let fetcher = self.fetcher.clone();
-        let (url, iss, skew) = (uri.to_owned(), issuer.to_owned(), self.clock_skew);
+        let skew = self.clock_skew;
+        // Everything the load needs is copied only on a cache miss.
         let list = self
             .cache
-            .get(&format!("{issuer} {uri}"), now, move || {
+            .get(&format!("{issuer} {uri}"), now, || {
+                let fetcher = self.fetcher.clone();
+                let (url, iss) = (uri.to_owned(), issuer.to_owned());
                 Box::pin(async move {
                     let got = fetcher.get(url.clone()).await.map_err(|e| e.to_string())?;
                     if got.status != 200 {

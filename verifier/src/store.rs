@@ -109,10 +109,11 @@ impl SessionStore for MemoryStore {
 }
 
 /// Sessions in sled 0.34: one key per session, compare-and-swap for the single-use step, and a
-/// flush before every call returns.
+/// flush before every call that writes returns (shared between concurrent calls: group commit).
 #[cfg(feature = "sled-store")]
 pub struct SledStore {
     db: sled::Db,
+    commit: civic_credential::group_commit::GroupCommit,
 }
 
 #[cfg(feature = "sled-store")]
@@ -124,7 +125,10 @@ impl SledStore {
             .flush_every_ms(None)
             .open()
             .map_err(|e| StoreError(e.to_string()))?;
-        Ok(SledStore { db })
+        Ok(SledStore {
+            db,
+            commit: Default::default(),
+        })
     }
 
     fn key(id: &str) -> Vec<u8> {
@@ -132,10 +136,12 @@ impl SledStore {
     }
 
     fn flush(&self) -> Result<(), StoreError> {
-        self.db
-            .flush()
-            .map(|_| ())
-            .map_err(|e| StoreError(e.to_string()))
+        self.commit.commit(|| {
+            self.db
+                .flush()
+                .map(|_| ())
+                .map_err(|e| StoreError(e.to_string()))
+        })
     }
 
     fn decode(bytes: &[u8]) -> Result<Session, StoreError> {

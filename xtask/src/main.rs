@@ -2,8 +2,11 @@
 //!
 //! See [`USAGE`] for the commands.
 
+mod bench;
 mod demo;
+mod fuzz;
 mod interop;
+mod load;
 mod setup;
 mod test;
 mod util;
@@ -22,15 +25,27 @@ commands:
             the interop peers' Python and Node packages), idempotently
   wasm      build the browser wallet for wasm32 into wallet-wasm/web/pkg (wasm-bindgen,
             wasm-opt) and print its raw and gzip sizes
-  test      the one test command: setup, fmt, clippy, test, wasm, interop, services-interop;
-            stops at the first failure and ends with `N passed, N failed`
-              --quick              skip setup, wasm, interop and services-interop
+  test      the one test command: setup, fmt, clippy, test, wasm, interop, services-interop,
+            browser, load; stops at the first failure and ends with `N passed, N failed`
+              --quick              skip setup, wasm, interop, services-interop, browser and load
               --skip STEP[,STEP]   skip named steps
   interop   run the interoperability matrix against the Python and JS peers
   demo      [protocol|issuer [--port N] [--check]]: the protocol walk-through, then the live
             issuer, verifier service and participatory budget example
-  bench     presentation verification and HTTP issuance against the raw ES256 rates of the
-            same run, one `name: value` line per figure (--seconds N)
+  bench     every performance figure in one run, one `name: value` line each: status list,
+            verification (library, peers), HTTP issuance, the verifier service, the wallet's
+            size and Chromium presentation time, then criterion micro-benchmarks
+              --seconds N   seconds per timed part (default 10)
+              --quick       leave out criterion (CI's short version)
+  load      the verifier service at 64 connections with valid and invalid presentations, and
+            the issuer SIGKILLed 5 times under batch issuance and revocations; `name: value`
+            figures on stdout (--seconds N per part, default 60)
+  fuzz      build the cargo-fuzz targets (fuzz/) and run each one, printing
+            `fuzz_<target>_execs` / `fuzz_<target>_crashes` and `fuzz_total_execs`
+              --seconds N          seconds per target (default 60)
+              --jobs 1|2           targets run at the same time (default 1)
+              --targets a,b        only these targets
+              --cmin               merge new inputs into fuzz/corpus, minimized
   help      show this text
 ";
 
@@ -66,10 +81,12 @@ fn dispatch(args: &[String]) -> Result<ExitCode> {
             interop::run_all()?;
         }
         "demo" => demo::run_demo(rest)?,
-        // Issuance and verification so far; issue 6 adds the service, wallet and criterion runs.
-        "bench" => {
-            util::run_example("civic-verifier", "bench_verify", rest)?;
-            util::run_example("civic-issuer", "bench_issuance", rest)?;
+        "bench" => bench::run_all(bench::Options::parse(rest)?)?,
+        "fuzz" => {
+            fuzz::run_all(&fuzz::Options::parse(rest)?)?;
+        }
+        "load" => {
+            load::run(load::parse_seconds(rest)?)?;
         }
         "help" | "-h" | "--help" => print!("{USAGE}"),
         other => bail!("unknown command `{other}`\n\n{USAGE}"),

@@ -3,6 +3,7 @@
 //! - Debian packages (only as root; otherwise it prints what to install).
 //! - `wasm-bindgen` CLI, matching the pinned `wasm-bindgen` crate, into `.tools/bin`.
 //! - `wasm-opt` from the npm package `binaryen`, into `.tools/node-binaryen`.
+//! - `cargo-fuzz`, pinned, into `.tools/bin` (for `cargo xtask fuzz`).
 //! - The interop peers' Python packages (`.tools/venv`) and Node packages (`.tools/node`).
 //!
 //! Each install is skipped when a stamp file shows it was done with the same inputs.
@@ -19,6 +20,9 @@ use crate::wasm;
 /// The `wasm-bindgen` CLI version; must equal the `wasm-bindgen = "=…"` pin in Cargo.toml.
 pub const WASM_BINDGEN_VERSION: &str = "0.2.130";
 
+/// The `cargo-fuzz` version installed for `cargo xtask fuzz` (with `--locked`).
+pub const CARGO_FUZZ_VERSION: &str = "0.13.2";
+
 /// The npm `binaryen` version that provides `wasm-opt`.
 const BINARYEN_VERSION: &str = "132.0.0";
 
@@ -30,6 +34,7 @@ pub fn run_all() -> Result<()> {
     apt_packages()?;
     wasm_bindgen_cli()?;
     binaryen()?;
+    cargo_fuzz()?;
     python_peers()?;
     node_peers()?;
     println!("setup: done");
@@ -48,6 +53,12 @@ fn needed_packages() -> Vec<(&'static str, &'static str)> {
         ("libssl-dev", "josekit (openssl)"),
         ("pkg-config", "finding C libraries"),
         ("cmake", "aws-lc-sys"),
+        ("g++", "libFuzzer (cargo xtask fuzz)"),
+        ("zbar-tools", "decoding our QR codes in tests (zbarimg)"),
+        (
+            "librsvg2-bin",
+            "rendering our SVG QR codes for zbarimg (rsvg-convert)",
+        ),
     ];
     if !wasm::host_has_wasm32_std() {
         let why = "wasm32 std build (host toolchain lacks wasm32)";
@@ -163,6 +174,37 @@ fn wasm_bindgen_cli() -> Result<()> {
         );
     }
     say(&format!("installed wasm-bindgen {WASM_BINDGEN_VERSION}"));
+    Ok(())
+}
+
+/// Installs the pinned `cargo-fuzz` into `.tools/bin` unless a working one is there or on `PATH`.
+fn cargo_fuzz() -> Result<()> {
+    if let Some(path) = crate::fuzz::cargo_fuzz_path() {
+        let version = capture(Command::new(&path).arg("--version")).unwrap_or_default();
+        say(&format!(
+            "cargo-fuzz: already present ({}, {})",
+            version.trim(),
+            path.display()
+        ));
+        return Ok(());
+    }
+    say(&format!(
+        "installing cargo-fuzz {CARGO_FUZZ_VERSION} into .tools (takes about a minute)"
+    ));
+    run(util::cargo()
+        .args([
+            "install",
+            "cargo-fuzz",
+            "--locked",
+            "--version",
+            CARGO_FUZZ_VERSION,
+        ])
+        .arg("--root")
+        .arg(tools_dir()))?;
+    if crate::fuzz::cargo_fuzz_path().is_none() {
+        bail!("cargo-fuzz was installed, but `.tools/bin/cargo-fuzz --version` does not run");
+    }
+    say(&format!("installed cargo-fuzz {CARGO_FUZZ_VERSION}"));
     Ok(())
 }
 

@@ -1,8 +1,9 @@
 //! `cargo xtask test`: the one test command, run locally and by CI (`.ci/run`).
 //!
-//! Steps, in order: setup, fmt, clippy, test, wasm, interop, services-interop, browser. It stops at the first failing
-//! step, prints a summary and ends with the plain line `N passed, N failed` (plus
-//! `, N skipped` when steps were skipped or not reached), which CI reads.
+//! Steps, in order: setup, fmt, clippy, test, fuzz, wasm, interop, services-interop, browser, load, bench. It
+//! stops at the first failing step, prints a summary and ends with the plain line
+//! `N passed, N failed` (plus `, N skipped` when steps were skipped or not reached), which CI
+//! reads.
 
 use std::process::ExitCode;
 use std::time::Instant;
@@ -21,14 +22,26 @@ const STEPS: &[Step] = &[
     ("fmt", step_fmt),
     ("clippy", step_clippy),
     ("test", step_test),
+    ("fuzz", step_fuzz),
     ("wasm", step_wasm),
     ("interop", step_interop),
     ("services-interop", step_services_interop),
     ("browser", step_browser),
+    ("load", step_load),
+    ("bench", step_bench),
 ];
 
 /// Steps `--quick` leaves out (slow or needing the network).
-const QUICK_SKIPS: &[&str] = &["setup", "wasm", "interop", "services-interop", "browser"];
+const QUICK_SKIPS: &[&str] = &[
+    "setup",
+    "fuzz",
+    "wasm",
+    "interop",
+    "services-interop",
+    "browser",
+    "load",
+    "bench",
+];
 
 /// Options of `cargo xtask test`.
 #[derive(Debug, Default)]
@@ -97,6 +110,24 @@ fn step_test() -> Result<String> {
     run(util::cargo().args(["test", "--workspace"])).map(|()| String::new())
 }
 
+/// Seconds each fuzz target runs in CI.
+const FUZZ_SECONDS: u64 = 5;
+
+/// Every cargo-fuzz target for a few seconds (`cargo xtask fuzz --seconds 5`): builds them
+/// (minutes cold, seconds warm) and fails on any crash.
+fn step_fuzz() -> Result<String> {
+    let opts = crate::fuzz::Options {
+        seconds: FUZZ_SECONDS,
+        jobs: 1,
+        targets: Vec::new(),
+        cmin: false,
+    };
+    let execs = crate::fuzz::run_all(&opts)?;
+    Ok(format!(
+        "{execs} fuzz executions, {FUZZ_SECONDS}s per target"
+    ))
+}
+
 /// `cargo xtask wasm`, then the built wallet driven under Node.js (`wallet-wasm/tests/smoke.mjs`).
 fn step_wasm() -> Result<String> {
     let sizes = wasm::run_all()?;
@@ -136,9 +167,33 @@ fn step_services_interop() -> Result<String> {
 }
 
 /// The browser wallet end to end in headless Chromium: the issuer, the participatory budget
-/// example (with the verifier library) and the wallet page on 127.0.0.1. Then, in the same run,
-/// the native verification rate, to set beside `wallet_present_ms_chromium`.
+/// example (with the verifier library) and the wallet page on 127.0.0.1.
 fn step_browser() -> Result<String> {
+    run(&mut wallet_e2e_command()?)?;
+    Ok(String::new())
+}
+
+/// A short `cargo xtask bench` (2 s per timed part, no criterion): every figure is produced
+/// and every benchmark's own correctness checks run.
+fn step_bench() -> Result<String> {
+    crate::bench::run_all(crate::bench::Options {
+        seconds: 2,
+        quick: true,
+    })?;
+    Ok(String::new())
+}
+
+/// A short `cargo xtask load`: the verifier service and the issuer crash test, 10 s each.
+fn step_load() -> Result<String> {
+    crate::load::run(LOAD_SECONDS)
+}
+
+/// Seconds per part of the `load` step.
+const LOAD_SECONDS: u64 = 10;
+
+/// Builds the issuer and the budget example, and returns the command that runs the wallet in
+/// headless Chromium against them (`tests/browser/wallet_e2e.sh`).
+pub fn wallet_e2e_command() -> Result<std::process::Command> {
     run(util::cargo().args([
         "build",
         "--quiet",
@@ -148,17 +203,12 @@ fn step_browser() -> Result<String> {
         "civic-examples",
     ]))?;
     let bin = util::target_dir().join("debug");
-    run(std::process::Command::new("bash")
-        .arg("tests/browser/wallet_e2e.sh")
+    let mut cmd = std::process::Command::new("bash");
+    cmd.arg("tests/browser/wallet_e2e.sh")
         .env("CIVIC_ISSUER_BIN", bin.join("civic-issuer"))
         .env("CIVIC_EXAMPLE_BUDGET_BIN", bin.join("participatory_budget"))
-        .current_dir(util::repo_root()))?;
-    util::run_example(
-        "civic-verifier",
-        "bench_verify",
-        &["--seconds".to_owned(), "2".to_owned()],
-    )?;
-    Ok(String::new())
+        .current_dir(util::repo_root());
+    Ok(cmd)
 }
 
 /// Outcome of one step.

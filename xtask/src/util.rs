@@ -188,3 +188,48 @@ pub fn run_example(package: &str, example: &str, args: &[String]) -> Result<()> 
     }
     run(&mut cmd)
 }
+
+/// Whether `line` is a `name: value` figure (a snake_case name).
+pub fn is_figure(line: &str) -> bool {
+    line.split_once(": ").is_some_and(|(name, value)| {
+        !name.is_empty()
+            && !value.is_empty()
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+    })
+}
+
+/// Runs `cmd` with stdout captured (stderr shown), prints its figure lines on stdout, and
+/// returns them; on failure, shows everything it printed.
+pub fn run_for_figures(cmd: &mut Command) -> Result<Vec<String>> {
+    let line = display(cmd);
+    println!("$ {line}");
+    let out = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .output()
+        .with_context(|| format!("could not start `{line}`"))?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let figures: Vec<String> = text
+        .lines()
+        .filter(|l| is_figure(l))
+        .map(str::to_owned)
+        .collect();
+    if !out.status.success() {
+        eprint!("{text}");
+        bail!("`{line}` failed ({})", out.status);
+    }
+    for f in &figures {
+        println!("{f}");
+    }
+    Ok(figures)
+}
+
+/// The value of figure `name` among `figures`, if it is there.
+pub fn figure<'a>(figures: &'a [String], name: &str) -> Option<&'a str> {
+    figures
+        .iter()
+        .find_map(|f| f.strip_prefix(name).and_then(|r| r.strip_prefix(": ")))
+}

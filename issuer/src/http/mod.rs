@@ -7,6 +7,9 @@ mod ops;
 mod pages;
 mod resident;
 
+/// The token endpoint's form parser, public for the fuzz targets (`fuzz-targets/`).
+pub use oid4vci::token_request;
+
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
@@ -80,6 +83,9 @@ impl IntoResponse for ApiError {
         let mut resp = (status, axum::Json(body)).into_response();
         let h = resp.headers_mut();
         h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        if self.status == 503 {
+            h.insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+        }
         if self.status == 401 && self.code == "invalid_token" {
             let v = format!(
                 "Bearer error=\"invalid_token\", error_description=\"{}\"",

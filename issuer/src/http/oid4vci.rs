@@ -69,7 +69,7 @@ async fn offer(State(s): State<AppState>, Path(id): Path<String>) -> Result<Resp
 }
 
 /// Parses a form-encoded token request; duplicate parameters are an error (RFC 6749 §3.2).
-fn token_request(body: &[u8]) -> Result<TokenRequest, ApiError> {
+pub fn token_request(body: &[u8]) -> Result<TokenRequest, ApiError> {
     let bad = |m: &str| -> ApiError { ProtocolError::new(ErrorCode::InvalidRequest, m).into() };
     let mut grant_type = None;
     let mut code = None;

@@ -4,9 +4,13 @@
 //! [`Store::sync`] returns; the HTTP layer calls it after every request and before answering, and
 //! the CLI before it exits, so no response or report is given for work that is not on disk.
 //! Concurrent `sync` calls share one fsync (group commit).
+//!
+//! Storage failures (disk full, read-only file system) are errors, never panics: the HTTP layer
+//! answers them with a 503 that says which. [`SledStore`] stops using its database on the first
+//! I/O error and reopens it by itself once the disk can be written again.
 
-mod group_commit;
 mod records;
+mod sled_handle;
 mod sled_layout;
 mod sled_store;
 
@@ -18,7 +22,13 @@ use civic_credential::status_list::Status;
 /// Why a store operation failed.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    /// The database could not be read or written (disk full, read-only, I/O error).
+    /// The disk holding the data directory is full (or over its quota).
+    #[error("storage full: no space left on device")]
+    Full,
+    /// The data directory is on a read-only file system.
+    #[error("storage read-only: the data directory cannot be written")]
+    ReadOnly,
+    /// The database could not be read or written (another I/O error, or it is reopening).
     #[error("storage unavailable: {0}")]
     Unavailable(String),
     /// A stored record could not be decoded.
@@ -162,6 +172,12 @@ pub trait Store: Send + Sync {
     fn audit_log(&self, after: u64, limit: usize) -> StoreResult<Vec<(u64, AuditEvent)>>;
     /// Checks that the database is readable and writable (and syncs).
     fn health(&self) -> StoreResult<()>;
+    /// Changes whenever the store reopened its database after a storage failure, dropping changes
+    /// that had not reached the disk (such as a status list version seen but never saved). Caches
+    /// of stored data must be keyed by it.
+    fn generation(&self) -> u64 {
+        0
+    }
 }
 
 /// Wrong tries after which an enrollment code locks.

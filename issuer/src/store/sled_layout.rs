@@ -10,12 +10,23 @@ use super::{CredentialRecord, StoreError, StoreResult};
 pub(super) type TxResult<T> = Result<T, ConflictableTransactionError<StoreError>>;
 
 pub(super) fn map_err(e: sled::Error) -> StoreError {
+    use std::io::ErrorKind;
     match e {
-        sled::Error::Io(io) if io.kind() == std::io::ErrorKind::WouldBlock => StoreError::Locked,
-        sled::Error::Io(io) if io.to_string().contains("lock") => StoreError::Locked,
+        // A poisoned database repeats the error that poisoned it, so these stay clear.
+        sled::Error::Io(io) => match io.kind() {
+            ErrorKind::StorageFull | ErrorKind::QuotaExceeded => StoreError::Full,
+            ErrorKind::ReadOnlyFilesystem => StoreError::ReadOnly,
+            _ if is_lock_error(&io) => StoreError::Locked,
+            _ => StoreError::Unavailable(io.to_string()),
+        },
         sled::Error::Corruption { .. } => StoreError::Corrupt("database".into()),
         other => StoreError::Unavailable(other.to_string()),
     }
+}
+
+/// Whether sled could not open the database because another process holds its lock.
+pub(super) fn is_lock_error(io: &std::io::Error) -> bool {
+    io.kind() == std::io::ErrorKind::WouldBlock || io.to_string().contains("could not acquire lock")
 }
 
 pub(super) fn map_tx(e: TransactionError<StoreError>) -> StoreError {

@@ -53,6 +53,8 @@ pub struct TestIssuer {
     pub base: String,
     /// The initial admin token.
     pub admin_token: String,
+    /// Where the server's stderr goes (appended); inherited when `None`.
+    pub stderr_log: Option<PathBuf>,
     child: Option<Child>,
     /// A client that resolves `localhost` to 127.0.0.1 and keeps cookies.
     pub http: reqwest::Client,
@@ -64,6 +66,12 @@ impl TestIssuer {
     pub fn init(config_extra: &str) -> Self {
         let tmp = tempfile::tempdir().expect("tempdir");
         let data = tmp.path().join("data");
+        Self::init_in(tmp, data, config_extra)
+    }
+
+    /// Like [`TestIssuer::init`], with the data directory at `data` (which may be empty or
+    /// missing, e.g. a mount point); `tmp` holds everything else.
+    pub fn init_in(tmp: tempfile::TempDir, data: PathBuf, config_extra: &str) -> Self {
         let port = free_port();
         let base = format!("http://localhost:{port}");
         let did_docs = tmp.path().join("did-docs");
@@ -110,6 +118,7 @@ impl TestIssuer {
             port,
             base,
             admin_token,
+            stderr_log: None,
             child: None,
             http: client(port),
         }
@@ -117,6 +126,21 @@ impl TestIssuer {
 
     /// Starts `serve` and waits until `/healthz` answers.
     pub async fn start(&mut self) {
+        self.spawn();
+        self.wait_until_serving(true).await;
+    }
+
+    /// Starts `serve` without waiting.
+    pub fn spawn(&mut self) {
+        let stderr = match &self.stderr_log {
+            None => Stdio::inherit(),
+            Some(p) => std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(p)
+                .expect("server log")
+                .into(),
+        };
         let child = Command::new(BIN)
             .args([
                 "serve",
@@ -127,20 +151,31 @@ impl TestIssuer {
             ])
             .env("RUST_LOG", "warn")
             .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
+            .stderr(stderr)
             .spawn()
             .expect("spawn serve");
         self.child = Some(child);
+    }
+
+    /// Waits until `/healthz` answers: with a 2xx when `healthy`, with anything otherwise.
+    pub async fn wait_until_serving(&self, healthy: bool) {
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             if let Ok(r) = self.http.get(self.url("/healthz")).send().await {
-                if r.status().is_success() {
+                if r.status().is_success() || !healthy {
                     return;
                 }
             }
             assert!(Instant::now() < deadline, "issuer did not start");
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
+    }
+
+    /// Whether the server process is still running.
+    pub fn is_running(&mut self) -> bool {
+        self.child
+            .as_mut()
+            .is_some_and(|c| matches!(c.try_wait(), Ok(None)))
     }
 
     /// Kills the server with SIGKILL, as a crash would.

@@ -111,7 +111,8 @@ pub fn issue(issuer: &SigningKey, holder: &SigningKey, vct: &str, t: i64) -> Str
             decoys: 2,
         },
         issuer,
-        &mut OsRng,
+        // As the issuer does: the thread's CSPRNG for salts and decoys.
+        &mut rand::thread_rng(),
     )
     .expect("issue")
 }

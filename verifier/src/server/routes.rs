@@ -226,13 +226,7 @@ impl AppState {
         blocking(move || Ok(store.create(&stored)?)).await?;
         self.metrics.sessions.fetch_add(1, Ordering::Relaxed);
         let url = session.link(&self.config.wallet_link_base);
-        let qr_svg = qrcode::QrCode::new(url.as_bytes())
-            .map(|c| {
-                c.render::<qrcode::render::svg::Color<'_>>()
-                    .min_dimensions(240, 240)
-                    .build()
-            })
-            .unwrap_or_default();
+        let qr_svg = civic_credential::qr::svg(&url).unwrap_or_default();
         Ok(CreatedSession {
             id: session.id,
             openid4vp_url: url,

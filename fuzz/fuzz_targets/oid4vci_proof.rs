@@ -1,0 +1,8 @@
+#![no_main]
+//! Fuzz target `oid4vci_proof`: see `civic_fuzz_targets::oid4vci_proof`.
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let _ = civic_fuzz_targets::oid4vci_proof(data);
+});

@@ -1,0 +1,8 @@
+#![no_main]
+//! Fuzz target `sd_jwt`: see `civic_fuzz_targets::sd_jwt`.
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let _ = civic_fuzz_targets::sd_jwt(data);
+});
