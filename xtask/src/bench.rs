@@ -254,20 +254,7 @@ pub fn run_all(opts: Options) -> Result<()> {
     )?);
 
     // The verifier service over HTTP: create session → wallet posts → platform reads.
-    let service = crate::util::run_for_figures(crate::util::cargo().args([
-        "run",
-        "--release",
-        "--quiet",
-        "-p",
-        "civic-e2e",
-        "--bin",
-        "load_verifier",
-        "--",
-        "--seconds",
-        &secs,
-        "--connections",
-        "16",
-    ]))?;
+    let service = crate::load::verifier_load(opts.seconds, 16)?;
     all.extend(
         service
             .into_iter()

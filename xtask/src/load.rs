@@ -39,9 +39,9 @@ pub fn parse_seconds(args: &[String]) -> Result<u64> {
     Ok(seconds)
 }
 
-/// Runs both parts for `seconds` each; returns a one-line summary.
-pub fn run(seconds: u64) -> Result<String> {
-    let verifier = run_for_figures(util::cargo().args([
+/// Runs the verifier service load binary (release) for `seconds` at `connections`; its figures.
+pub fn verifier_load(seconds: u64, connections: u64) -> Result<Vec<String>> {
+    run_for_figures(util::cargo().args([
         "run",
         "--release",
         "--quiet",
@@ -53,8 +53,13 @@ pub fn run(seconds: u64) -> Result<String> {
         "--seconds",
         &seconds.to_string(),
         "--connections",
-        &CONNECTIONS.to_string(),
-    ]))?;
+        &connections.to_string(),
+    ]))
+}
+
+/// Runs both parts for `seconds` each; returns a one-line summary.
+pub fn run(seconds: u64) -> Result<String> {
+    let verifier = verifier_load(seconds, CONNECTIONS)?;
     let issuer = run_for_figures(
         util::cargo()
             .args([
