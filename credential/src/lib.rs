@@ -18,7 +18,6 @@
 pub mod crypto;
 pub mod encoding;
 pub mod error;
-pub mod group_commit;
 pub mod jwk;
 pub mod jws;
 pub mod key_binding;

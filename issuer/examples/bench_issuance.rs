@@ -184,7 +184,10 @@ fn main() -> anyhow::Result<()> {
     config.rate_limit_per_minute = u32::MAX;
     config.save(tmp.path())?;
     let keys = KeyRing::create(tmp.path(), false, now())?;
-    let store = Arc::new(SledStore::open(&tmp.path().join("db"))?);
+    let store = Arc::new(SledStore::open(
+        &tmp.path().join("db"),
+        civic_storage::Options::default(),
+    )?);
     let admin = "bench-admin-token".to_owned();
     store.put_admin_token(&AdminToken {
         hash_hex: civic_issuer::secrets::hash_hex(&admin),

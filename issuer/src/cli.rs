@@ -178,7 +178,7 @@ fn open_for_service(data: &Data) -> anyhow::Result<Issuer> {
     let dir = &data.data;
     let config = Config::load(dir).map_err(|e| anyhow::anyhow!("{e}"))?;
     let keys = KeyRing::load(dir).map_err(|e| anyhow::anyhow!("{e}"))?;
-    let store = SledStore::open_for_service(&dir.join("db"))?;
+    let store = SledStore::open_for_service(&dir.join("db"), config.storage_options())?;
     Issuer::with_parts(dir, config, keys, Arc::new(store)).map_err(|e| anyhow::anyhow!("{e}"))
 }
 
@@ -280,7 +280,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::AdminToken { data, name } => {
-            let store = SledStore::open(&data.data.join("db"))?;
+            let config = Config::load(&data.data).map_err(|e| anyhow::anyhow!("{e}"))?;
+            let store = SledStore::open(&data.data.join("db"), config.storage_options())?;
             let token = new_admin_token(&store, &name)?;
             store.sync()?;
             println!("{token}");
@@ -324,7 +325,7 @@ fn init(
     config.tx_code = tx_code;
     config.save(dir)?;
     let keys = KeyRing::create(dir, ed25519, now())?;
-    let store = Arc::new(SledStore::open(&dir.join("db"))?);
+    let store = Arc::new(SledStore::open(&dir.join("db"), config.storage_options())?);
     let token = new_admin_token(store.as_ref(), "initial")?;
     let issuer =
         Issuer::with_parts(dir, config, keys, store).map_err(|e| anyhow::anyhow!("{e}"))?;

@@ -66,6 +66,15 @@ pub struct Config {
     /// A web wallet's receive page for same-device links (`…/receive`), if the agency suggests one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub wallet_url: Option<String>,
+    /// Writes are refused (503 "storage full") while the data directory's file system has less
+    /// free space than this (or than an eighth of its size, if that is less), so the database
+    /// never meets a full disk; 0 turns the check off.
+    #[serde(default = "d64")]
+    pub storage_reserve_mib: u32,
+    /// How long a database flush may take before the service answers 503 "storage not
+    /// responding" instead of queueing requests behind it.
+    #[serde(default = "d10")]
+    pub storage_stall_secs: u32,
 }
 
 fn default_agency() -> String {
@@ -82,6 +91,9 @@ const fn d30() -> u32 {
 }
 const fn d60() -> u32 {
     60
+}
+const fn d64() -> u32 {
+    64
 }
 const fn d90() -> u32 {
     90
@@ -114,6 +126,14 @@ pub enum ConfigError {
 }
 
 impl Config {
+    /// How the database guards against a full or stalled disk.
+    pub fn storage_options(&self) -> civic_storage::Options {
+        civic_storage::Options {
+            reserve_bytes: u64::from(self.storage_reserve_mib) << 20,
+            stall_after: std::time::Duration::from_secs(u64::from(self.storage_stall_secs.max(1))),
+        }
+    }
+
     /// A configuration with defaults for `public_url`.
     pub fn new(public_url: &str) -> Result<Self, ConfigError> {
         let url = url::Url::parse(public_url)

@@ -48,13 +48,17 @@ impl ApiError {
 }
 
 impl From<StoreError> for ApiError {
-    /// A 503 `temporarily_unavailable`, saying whether the disk is full or read-only; other
+    /// A 503 `temporarily_unavailable`, saying whether the disk is full, read-only or not
+    /// responding; other
     /// details (paths, record keys) go to the log only.
     fn from(e: StoreError) -> Self {
         tracing::error!(error = %e, "storage error");
         let message = match e {
             StoreError::Full => "storage full (no space left on device); try again later",
             StoreError::ReadOnly => "storage is read-only; try again later",
+            StoreError::Stalled(_) => {
+                "storage not responding (a write to disk has not finished); try again later"
+            }
             _ => "storage is unavailable; try again later",
         };
         ApiError::new(503, "temporarily_unavailable", message)

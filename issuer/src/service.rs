@@ -66,7 +66,7 @@ impl Issuer {
     pub fn open(data_dir: &Path) -> Result<Self, OpenError> {
         let config = Config::load(data_dir)?;
         let keys = KeyRing::load(data_dir)?;
-        let store = SledStore::open(&data_dir.join("db"))?;
+        let store = SledStore::open(&data_dir.join("db"), config.storage_options())?;
         Self::with_parts(data_dir, config, keys, Arc::new(store))
     }
 

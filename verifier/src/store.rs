@@ -9,8 +9,26 @@ use crate::session::{Session, SessionState};
 
 /// Why the store failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("session store unavailable: {0}")]
-pub struct StoreError(pub String);
+pub enum StoreError {
+    /// The disk is full (or has less free than the reserve kept for the database).
+    #[error("session storage full (no space left on device)")]
+    Full,
+    /// The data directory is on a read-only file system.
+    #[error("session storage is read-only")]
+    ReadOnly,
+    /// A flush of the database has not returned for longer than the limit.
+    #[error("session storage not responding: {0}")]
+    Stalled(String),
+    /// Another failure (an I/O error, a corrupt record, a poisoned lock).
+    #[error("session store unavailable: {0}")]
+    Unavailable(String),
+}
+
+impl StoreError {
+    fn other(e: impl std::fmt::Display) -> Self {
+        StoreError::Unavailable(e.to_string())
+    }
+}
 
 /// What [`SessionStore::begin_response`] found.
 #[derive(Debug, Clone, PartialEq)]
@@ -66,7 +84,7 @@ impl MemoryStore {
     fn lock(&self) -> Result<std::sync::MutexGuard<'_, HashMap<String, Session>>, StoreError> {
         self.sessions
             .lock()
-            .map_err(|_| StoreError("lock poisoned".into()))
+            .map_err(|_| StoreError::other("lock poisoned"))
     }
 }
 
@@ -109,62 +127,68 @@ impl SessionStore for MemoryStore {
 }
 
 /// Sessions in sled 0.34: one key per session, compare-and-swap for the single-use step, and a
-/// flush before every call that writes returns (shared between concurrent calls: group commit).
+/// durable flush before every call that writes returns (shared between concurrent calls: group
+/// commit). The database sits behind a [`civic_storage::Handle`]: writes are refused before the
+/// disk is full, a stalled disk gives an error instead of a hang, and after a storage failure the
+/// database is reopened once the disk can be written.
 #[cfg(feature = "sled-store")]
 pub struct SledStore {
-    db: sled::Db,
-    commit: civic_credential::group_commit::GroupCommit,
+    db: civic_storage::Handle,
+}
+
+#[cfg(feature = "sled-store")]
+fn sled_err(e: sled::Error) -> StoreError {
+    use std::io::ErrorKind;
+    match e {
+        sled::Error::Io(io) => match io.kind() {
+            ErrorKind::StorageFull | ErrorKind::QuotaExceeded => StoreError::Full,
+            ErrorKind::ReadOnlyFilesystem => StoreError::ReadOnly,
+            ErrorKind::TimedOut => StoreError::Stalled(io.to_string()),
+            _ => StoreError::other(io),
+        },
+        other => StoreError::other(other),
+    }
 }
 
 #[cfg(feature = "sled-store")]
 impl SledStore {
-    /// Opens (or creates) the store in `dir`.
-    pub fn open(dir: &std::path::Path) -> Result<Self, StoreError> {
-        let db = sled::Config::new()
-            .path(dir)
-            .flush_every_ms(None)
-            .open()
-            .map_err(|e| StoreError(e.to_string()))?;
-        Ok(SledStore {
-            db,
-            commit: Default::default(),
-        })
+    /// Opens (or creates) the store in `dir`. When the disk keeps it from opening (full,
+    /// read-only), the store still opens, refuses every call with that error, and opens the
+    /// database once the directory can be written; a lock held by another process is an error.
+    pub fn open(
+        dir: &std::path::Path,
+        options: civic_storage::Options,
+    ) -> Result<Self, StoreError> {
+        let db = civic_storage::Handle::open_or_closed(dir, options).map_err(sled_err)?;
+        Ok(SledStore { db })
     }
 
     fn key(id: &str) -> Vec<u8> {
         format!("s/{id}").into_bytes()
     }
 
-    fn flush(&self) -> Result<(), StoreError> {
-        self.commit.commit(|| {
-            self.db
-                .flush()
-                .map(|_| ())
-                .map_err(|e| StoreError(e.to_string()))
-        })
+    fn sync(&self) -> Result<(), StoreError> {
+        self.db.sync().map_err(sled_err)
     }
 
     fn decode(bytes: &[u8]) -> Result<Session, StoreError> {
-        serde_json::from_slice(bytes).map_err(|e| StoreError(format!("corrupt session: {e}")))
+        serde_json::from_slice(bytes)
+            .map_err(|e| StoreError::other(format!("corrupt session: {e}")))
     }
 }
 
 #[cfg(feature = "sled-store")]
 impl SessionStore for SledStore {
     fn create(&self, session: &Session) -> Result<(), StoreError> {
-        let bytes = serde_json::to_vec(session).map_err(|e| StoreError(e.to_string()))?;
+        let bytes = serde_json::to_vec(session).map_err(StoreError::other)?;
         self.db
             .insert(Self::key(&session.id), bytes)
-            .map_err(|e| StoreError(e.to_string()))?;
-        self.flush()
+            .map_err(sled_err)?;
+        self.sync()
     }
 
     fn get(&self, id: &str) -> Result<Option<Session>, StoreError> {
-        match self
-            .db
-            .get(Self::key(id))
-            .map_err(|e| StoreError(e.to_string()))?
-        {
+        match self.db.get(Self::key(id)).map_err(sled_err)? {
             None => Ok(None),
             Some(b) => Self::decode(&b).map(Some),
         }
@@ -172,11 +196,7 @@ impl SessionStore for SledStore {
 
     fn begin_response(&self, id: &str, now: i64) -> Result<Begin, StoreError> {
         loop {
-            let Some(old) = self
-                .db
-                .get(Self::key(id))
-                .map_err(|e| StoreError(e.to_string()))?
-            else {
+            let Some(old) = self.db.get(Self::key(id)).map_err(sled_err)? else {
                 return Ok(Begin::Unknown);
             };
             let mut session = Self::decode(&old)?;
@@ -184,13 +204,13 @@ impl SessionStore for SledStore {
             if !matches!(outcome, Begin::Started(_)) {
                 return Ok(outcome);
             }
-            let new = serde_json::to_vec(&session).map_err(|e| StoreError(e.to_string()))?;
+            let new = serde_json::to_vec(&session).map_err(StoreError::other)?;
             let swapped = self
                 .db
                 .compare_and_swap(Self::key(id), Some(old), Some(new))
-                .map_err(|e| StoreError(e.to_string()))?;
+                .map_err(sled_err)?;
             if swapped.is_ok() {
-                self.flush()?;
+                self.sync()?;
                 return Ok(outcome);
             }
             // Someone else changed it meanwhile: look again.
@@ -212,15 +232,17 @@ impl SessionStore for SledStore {
     }
 
     fn purge(&self, before: i64) -> Result<usize, StoreError> {
-        let mut n = 0;
+        let mut expired = Vec::new();
         for item in self.db.scan_prefix(b"s/") {
-            let (k, v) = item.map_err(|e| StoreError(e.to_string()))?;
+            let (k, v) = item.map_err(sled_err)?;
             if Self::decode(&v).map_or(true, |s| s.expires + 3600 <= before) {
-                self.db.remove(k).map_err(|e| StoreError(e.to_string()))?;
-                n += 1;
+                expired.push(k);
             }
         }
-        self.flush()?;
-        Ok(n)
+        for k in &expired {
+            self.db.remove(k).map_err(sled_err)?;
+        }
+        self.sync()?;
+        Ok(expired.len())
     }
 }

@@ -31,7 +31,7 @@ fn a_restart_neither_loses_a_session_nor_reopens_a_used_nonce() {
     let dir = tempfile::tempdir().expect("tmp");
     let (waiting, answered) = (session(), session());
     {
-        let store = SledStore::open(dir.path()).expect("open");
+        let store = SledStore::open(dir.path(), civic_storage::Options::default()).expect("open");
         store.create(&waiting).expect("create");
         store.create(&answered).expect("create");
         assert!(matches!(
@@ -42,7 +42,7 @@ fn a_restart_neither_loses_a_session_nor_reopens_a_used_nonce() {
             .finish(&answered.id, SessionState::Declined, None)
             .expect("finish");
     }
-    let store = SledStore::open(dir.path()).expect("reopen");
+    let store = SledStore::open(dir.path(), civic_storage::Options::default()).expect("reopen");
     assert_eq!(
         store.get(&waiting.id).expect("get").map(|s| s.state_now),
         Some(SessionState::Pending)

@@ -10,7 +10,6 @@
 //! I/O error and reopens it by itself once the disk can be written again.
 
 mod records;
-mod sled_handle;
 mod sled_layout;
 mod sled_store;
 
@@ -28,6 +27,10 @@ pub enum StoreError {
     /// The data directory is on a read-only file system.
     #[error("storage read-only: the data directory cannot be written")]
     ReadOnly,
+    /// A flush of the database has not returned for longer than the configured limit: the disk
+    /// does not answer.
+    #[error("storage not responding: {0}")]
+    Stalled(String),
     /// The database could not be read or written (another I/O error, or it is reopening).
     #[error("storage unavailable: {0}")]
     Unavailable(String),

@@ -16,6 +16,7 @@ pub(super) fn map_err(e: sled::Error) -> StoreError {
         sled::Error::Io(io) => match io.kind() {
             ErrorKind::StorageFull | ErrorKind::QuotaExceeded => StoreError::Full,
             ErrorKind::ReadOnlyFilesystem => StoreError::ReadOnly,
+            ErrorKind::TimedOut => StoreError::Stalled(io.to_string()),
             _ if is_lock_error(&io) => StoreError::Locked,
             _ => StoreError::Unavailable(io.to_string()),
         },
@@ -24,10 +25,7 @@ pub(super) fn map_err(e: sled::Error) -> StoreError {
     }
 }
 
-/// Whether sled could not open the database because another process holds its lock.
-pub(super) fn is_lock_error(io: &std::io::Error) -> bool {
-    io.kind() == std::io::ErrorKind::WouldBlock || io.to_string().contains("could not acquire lock")
-}
+pub(super) use civic_storage::is_lock_error;
 
 pub(super) fn map_tx(e: TransactionError<StoreError>) -> StoreError {
     match e {

@@ -1,6 +1,7 @@
 //! The sled 0.34 implementation of [`Store`]: one tree, prefixed keys, one transaction per call,
-//! and group commit in [`Store::sync`]. The database sits behind a [`Handle`] that reopens it
-//! after a storage failure (see `sled_handle`).
+//! and group commit in [`Store::sync`]. The database sits behind a [`civic_storage::Handle`],
+//! which keeps it off a full disk, answers for a stalled one, and reopens it after a storage
+//! failure.
 
 use std::path::Path;
 
@@ -10,23 +11,20 @@ use sled::transaction::TransactionalTree;
 
 use civic_credential::status_list::Status;
 
-use super::sled_handle::Handle;
 use super::sled_layout::*;
 use super::*;
-use civic_credential::group_commit::GroupCommit;
+use civic_storage::{Handle, Options};
 
 /// The sled-backed store.
 pub struct SledStore {
     db: Handle,
-    commit: GroupCommit,
 }
 
 impl SledStore {
     /// Opens (or creates) the database in `dir`.
-    pub fn open(dir: &Path) -> StoreResult<Self> {
+    pub fn open(dir: &Path, options: Options) -> StoreResult<Self> {
         Ok(SledStore {
-            db: Handle::open(dir).map_err(map_err)?,
-            commit: GroupCommit::default(),
+            db: Handle::open(dir, options).map_err(map_err)?,
         })
     }
 
@@ -34,16 +32,10 @@ impl SledStore {
     /// because of the disk (full, read-only, I/O error), the store still starts, answers every
     /// call with that error, and opens the database as soon as the directory can be written.
     /// A database locked by another process or a corrupt one is still an error.
-    pub fn open_for_service(dir: &Path) -> StoreResult<Self> {
+    pub fn open_for_service(dir: &Path, options: Options) -> StoreResult<Self> {
         Ok(SledStore {
-            db: Handle::open_or_closed(dir).map_err(map_err)?,
-            commit: GroupCommit::default(),
+            db: Handle::open_or_closed(dir, options).map_err(map_err)?,
         })
-    }
-
-    fn group_commit(&self) -> StoreResult<()> {
-        self.commit
-            .commit(|| self.db.flush().map(|_| ()).map_err(map_err))
     }
 
     fn get<T: DeserializeOwned>(&self, key: &[u8]) -> StoreResult<Option<T>> {
@@ -531,22 +523,7 @@ impl Store for SledStore {
 
     fn sync(&self) -> StoreResult<()> {
         // Callers hold no iterator here, so this is where a failed database gets reopened.
-        self.db.recover();
-        let unsynced = self.db.take_unsynced();
-        if unsynced.is_empty() && self.db.is_failed() {
-            // Nothing of this caller's to make durable, and a failed database cannot flush:
-            // let reads answer while the disk is full or read-only.
-            return Ok(());
-        }
-        self.group_commit()?;
-        let generation = self.db.generation();
-        if unsynced.iter().any(|g| *g != generation) {
-            return Err(StoreError::Unavailable(
-                "the database was reopened after a storage failure before these changes were saved"
-                    .into(),
-            ));
-        }
-        Ok(())
+        self.db.sync().map_err(map_err)
     }
 
     fn generation(&self) -> u64 {

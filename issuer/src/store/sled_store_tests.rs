@@ -13,7 +13,7 @@ fn platform(id: &str) -> Platform {
 #[test]
 fn changes_made_before_a_reopen_are_refused_at_sync_and_later_ones_are_kept() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let store = SledStore::open(dir.path()).expect("open");
+    let store = SledStore::open(dir.path(), civic_storage::Options::default()).expect("open");
     store
         .put_platform(&platform("https://a.example"))
         .expect("put");

@@ -74,7 +74,7 @@ pub async fn start_issuer(dir: &Path, status_ttl_secs: u32) -> IssuerHandle {
     config.status_ttl_secs = status_ttl_secs;
     config.save(dir).expect("save");
     let keys = KeyRing::create(dir, false, now()).expect("keys");
-    let store = Arc::new(SledStore::open(&dir.join("db")).expect("db"));
+    let store = Arc::new(SledStore::open(&dir.join("db"), config.storage_options()).expect("db"));
     let admin = "e2e-admin-token".to_owned();
     store
         .put_admin_token(&AdminToken {

@@ -69,6 +69,14 @@ pub struct ServiceConfig {
     /// Largest request body.
     #[serde(default = "default_body")]
     pub max_body_bytes: usize,
+    /// Session writes are refused (503 "storage full") while the data directory's file system
+    /// has less free space than this (or than an eighth of its size, if that is less); 0 turns
+    /// the check off.
+    #[serde(default = "default_reserve")]
+    pub storage_reserve_mib: u32,
+    /// How long a database flush may take before requests get 503 "storage not responding".
+    #[serde(default = "default_stall")]
+    pub storage_stall_secs: u32,
     /// The platforms.
     #[serde(default, rename = "platform")]
     pub platforms: Vec<PlatformConfig>,
@@ -95,8 +103,22 @@ fn default_wallet() -> String {
 fn default_body() -> usize {
     2 << 20
 }
+fn default_reserve() -> u32 {
+    64
+}
+fn default_stall() -> u32 {
+    10
+}
 
 impl ServiceConfig {
+    /// How the session database guards against a full or stalled disk.
+    pub fn storage_options(&self) -> civic_storage::Options {
+        civic_storage::Options {
+            reserve_bytes: u64::from(self.storage_reserve_mib) << 20,
+            stall_after: std::time::Duration::from_secs(u64::from(self.storage_stall_secs.max(1))),
+        }
+    }
+
     /// Reads the file; relative paths in it are taken from the file's directory.
     pub fn load(path: &Path) -> anyhow::Result<Self> {
         let text = std::fs::read_to_string(path)

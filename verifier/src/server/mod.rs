@@ -140,13 +140,20 @@ impl IntoResponse for ApiError {
 }
 
 impl From<crate::store::StoreError> for ApiError {
+    /// A 503 that says whether the disk is full, read-only or not responding; other details go
+    /// to the log only.
     fn from(e: crate::store::StoreError) -> Self {
+        use crate::store::StoreError;
         tracing::error!(error = %e, "session store");
-        ApiError::new(
-            503,
-            "temporarily_unavailable",
-            "session storage is unavailable",
-        )
+        let message = match e {
+            StoreError::Full => "session storage full (no space left on device); try again later",
+            StoreError::ReadOnly => "session storage is read-only; try again later",
+            StoreError::Stalled(_) => {
+                "session storage not responding (a write to disk has not finished); try again later"
+            }
+            StoreError::Unavailable(_) => "session storage is unavailable; try again later",
+        };
+        ApiError::new(503, "temporarily_unavailable", message)
     }
 }
 
@@ -169,7 +176,7 @@ impl AppState {
         let trust_text = std::fs::read_to_string(&config.trust_list)
             .map_err(|e| anyhow::anyhow!("{}: {e}", config.trust_list.display()))?;
         let trust = TrustList::parse(&trust_text)?;
-        let store = SledStore::open(&config.data_dir)?;
+        let store = SledStore::open(&config.data_dir, config.storage_options())?;
         let fetcher = HttpFetcher::new()?;
         let opts = VerifierOptions {
             clock_skew: config.clock_skew_secs,

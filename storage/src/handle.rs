@@ -1,21 +1,35 @@
-//! A sled database that comes back after a storage failure.
+//! A sled database that refuses writes before the disk is full, reports a disk that stops
+//! answering, and comes back after a storage failure.
 //!
-//! sled 0.34 poisons a database on its first failed write (disk full, read-only file system, I/O
-//! error): from then on every write and flush returns that error, even once the disk has room
-//! again. Its memory cannot be trusted for reads either: some lookups fail with the same error,
-//! and a scan can spin for minutes at full CPU. So on the first I/O error [`Handle`] stops using
-//! the database (every call is refused at once with that error, which keeps its kind: no space,
-//! read-only), closes it on the next [`Handle::recover`] (the store calls it on every `sync`), and
-//! from then on checks at most once a second whether the directory can be written again; when it
-//! can, it opens the database again from disk, so the service recovers without a restart.
+//! **Keeping sled away from a full disk.** sled 0.34 poisons a database on its first failed write
+//! (disk full, read-only file system, I/O error): from then on every write and flush returns that
+//! error, even once the disk has room again, and its memory cannot be trusted for reads either
+//! (some lookups fail with the same error; a scan can spin for minutes at full CPU). Worse, a
+//! failed background write can leave a `flush` waiting forever (sled 0.34's `exit_reservation`
+//! records the error without waking the flushers), and a flush that waits holds sled's
+//! process-wide concurrency lock, so the next transaction and then every call behind it waits
+//! too. So [`Handle`] refuses writes with "no space left" while the file system has less free
+//! space than [`Options::reserve_bytes`] (at most an eighth of the file system); reads go on, and
+//! writes work again as soon as there is room.
+//!
+//! **A disk that stops answering.** Callers of [`Handle::sync`] wait at most
+//! [`Options::stall_after`] for a flush that another caller leads (see [`GroupCommit`]); while a
+//! flush has been running longer than that, every call is refused at once with
+//! [`io::ErrorKind::TimedOut`] instead of queueing behind it.
+//!
+//! **Recovering from a failure.** On the first I/O error the handle stops using the database
+//! (every call is refused at once with that error, which keeps its kind: no space, read-only),
+//! closes it on the next [`Handle::sync`], and from then on checks at most once a second whether
+//! the directory can be written again; when it can, it opens the database again from disk, so the
+//! service recovers without a restart.
 //!
 //! Reopening drops the changes that never reached the disk. A caller whose changes were made
 //! before a reopen must not be told they are durable, so each thread remembers the generation of
-//! the database its unflushed writes went to, and [`Handle::take_unsynced`] hands them to `sync`,
-//! which refuses them when the generation has changed since.
+//! the database its unflushed writes went to, and [`Handle::sync`] refuses them when the
+//! generation has changed since.
 
 use std::cell::RefCell;
-use std::io::{self, Write};
+use std::io;
 use std::ops::RangeBounds;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -27,16 +41,44 @@ use sled::transaction::{
 };
 use sled::IVec;
 
-use super::sled_layout::is_lock_error;
+use crate::disk::{close, probe, space, still_writable};
+use crate::group_commit::{CommitError, GroupCommit};
 
 /// Handle ids and database generations, unique in the process.
-static COUNTER: AtomicU64 = AtomicU64::new(1);
+pub(crate) static COUNTER: AtomicU64 = AtomicU64::new(1);
 
 /// How often a failed database checks whether it can be reopened.
 const RETRY_EVERY: Duration = Duration::from_secs(1);
 
 /// The probe writes one sled log segment (512 KiB): a reopened database needs at least that.
-const PROBE_BYTES: usize = 512 * 1024;
+pub(crate) const PROBE_BYTES: usize = 512 * 1024;
+
+/// How a [`Handle`] guards its database.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Options {
+    /// Writes are refused ("no space left") while the data directory's file system has less free
+    /// space than this, or than an eighth of its size if that is less; 0 turns the check off.
+    pub reserve_bytes: u64,
+    /// How long a caller waits for a flush led by another caller, and how long a flush may run
+    /// before every call is refused as "storage not responding".
+    pub stall_after: Duration,
+}
+
+impl Default for Options {
+    /// 64 MiB of reserve (sled writes its log in 512 KiB segments and snapshots its page table
+    /// besides), and 10 s before a flush counts as stalled.
+    fn default() -> Self {
+        Options {
+            reserve_bytes: 64 << 20,
+            stall_after: Duration::from_secs(10),
+        }
+    }
+}
+
+/// Whether sled could not open the database because another process holds its lock.
+pub fn is_lock_error(io: &io::Error) -> bool {
+    io.kind() == io::ErrorKind::WouldBlock || io.to_string().contains("could not acquire lock")
+}
 
 thread_local! {
     /// (handle id, generation) of the writes this thread made since its last sync of that handle.
@@ -45,9 +87,11 @@ thread_local! {
 
 /// The sled database of a store, closed on a storage failure and reopened once the disk can be
 /// written.
-pub(super) struct Handle {
+pub struct Handle {
     id: u64,
     dir: PathBuf,
+    options: Options,
+    commit: GroupCommit,
     /// `None` while closed.
     slot: RwLock<Option<Open>>,
     generation: AtomicU64,
@@ -60,9 +104,9 @@ pub(super) struct Handle {
 }
 
 /// An open database, and its log file for [`Handle::flush`] to sync.
-struct Open {
-    db: sled::Db,
-    log: std::fs::File,
+pub(crate) struct Open {
+    pub(crate) db: sled::Db,
+    pub(crate) log: std::fs::File,
 }
 
 fn open_db(dir: &Path) -> sled::Result<Open> {
@@ -74,63 +118,6 @@ fn open_db(dir: &Path) -> sled::Result<Open> {
     Ok(Open { db, log })
 }
 
-/// Fails if the file system of `file` is read-only now. ext4 answers `fsync` on a file system
-/// that turned read-only with success without writing anything, so a sync is only trusted while
-/// the file system is still writable. (While the kernel aborts the journal, a window of a few
-/// milliseconds remains in which a sync it reports done can still be lost; see
-/// `tests/storage_faults.rs`.)
-fn still_writable(file: &std::fs::File) -> io::Result<()> {
-    #[cfg(unix)]
-    {
-        let st = rustix::fs::fstatvfs(file)?;
-        if st.f_flag.contains(rustix::fs::StatVfsMountFlags::RDONLY) {
-            return Err(io::Error::new(
-                io::ErrorKind::ReadOnlyFilesystem,
-                "the file system turned read-only",
-            ));
-        }
-    }
-    #[cfg(not(unix))]
-    let _ = file;
-    Ok(())
-}
-
-/// Closes a database after a failure. sled's drop syncs its file and panics if that fails,
-/// unless the database is poisoned; but the failure may have come from our own sync, which sled
-/// does not know about (an ext4 that aborts its journal fails `fdatasync` with EIO a moment
-/// before it refuses writes). So write again (a new value each time: rewriting the same one was
-/// seen to leave nothing to flush) until sled's flush fails (it is poisoned and its drop does no I/O) or a sync
-/// of its file works (so will the drop's); the drop is guarded all the same.
-fn close(open: Open) {
-    for attempt in 0u32..20 {
-        let value = [
-            &COUNTER.fetch_add(1, Ordering::Relaxed).to_be_bytes()[..],
-            &attempt.to_be_bytes(),
-        ]
-        .concat();
-        let _ = open.db.insert(b"meta/closing", value);
-        match open.db.flush() {
-            Err(_) => break,
-            Ok(_) if open.log.sync_all().is_ok() => break,
-            Ok(_) => std::thread::sleep(Duration::from_millis(10)),
-        }
-    }
-    if std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| drop(open))).is_err() {
-        tracing::error!("closing the failed database panicked");
-    }
-}
-
-/// Writes, syncs and removes a file of [`PROBE_BYTES`] in `dir`.
-fn probe(dir: &Path) -> io::Result<()> {
-    let path = dir.join(".write-probe");
-    let result = std::fs::File::create(&path).and_then(|mut f| {
-        f.write_all(&vec![0u8; PROBE_BYTES])?;
-        f.sync_all()
-    });
-    let _ = std::fs::remove_file(&path);
-    result
-}
-
 fn describe(e: &sled::Error) -> (io::ErrorKind, String) {
     match e {
         sled::Error::Io(io) => (io.kind(), io.to_string()),
@@ -139,10 +126,12 @@ fn describe(e: &sled::Error) -> (io::ErrorKind, String) {
 }
 
 impl Handle {
-    fn new(dir: &Path, db: Option<Open>, why: (io::ErrorKind, String)) -> Self {
+    fn new(dir: &Path, options: Options, db: Option<Open>, why: (io::ErrorKind, String)) -> Self {
         Handle {
             id: COUNTER.fetch_add(1, Ordering::Relaxed),
             dir: dir.to_owned(),
+            options,
+            commit: GroupCommit::new(options.stall_after),
             failed: AtomicBool::new(db.is_none()),
             slot: RwLock::new(db),
             generation: AtomicU64::new(COUNTER.fetch_add(1, Ordering::Relaxed)),
@@ -152,10 +141,11 @@ impl Handle {
     }
 
     /// Opens the database in `dir`.
-    pub(super) fn open(dir: &Path) -> sled::Result<Self> {
+    pub fn open(dir: &Path, options: Options) -> sled::Result<Self> {
         let db = open_db(dir)?;
         Ok(Self::new(
             dir,
+            options,
             Some(db),
             (io::ErrorKind::Other, String::new()),
         ))
@@ -164,29 +154,30 @@ impl Handle {
     /// Opens the database in `dir`; if that fails with an I/O error other than a lock held by
     /// another process (no space, read-only file system, …), returns a closed handle that refuses
     /// every call with that error and tries again on [`Handle::recover`].
-    pub(super) fn open_or_closed(dir: &Path) -> sled::Result<Self> {
+    pub fn open_or_closed(dir: &Path, options: Options) -> sled::Result<Self> {
         match open_db(dir) {
             Ok(db) => Ok(Self::new(
                 dir,
+                options,
                 Some(db),
                 (io::ErrorKind::Other, String::new()),
             )),
             Err(sled::Error::Io(e)) if !is_lock_error(&e) => {
                 tracing::error!(error = %e, dir = %dir.display(),
                     "cannot open the database; answering 503 until it can be opened");
-                Ok(Self::new(dir, None, (e.kind(), e.to_string())))
+                Ok(Self::new(dir, options, None, (e.kind(), e.to_string())))
             }
             Err(e) => Err(e),
         }
     }
 
     /// The current generation: it changes each time the database is reopened.
-    pub(super) fn generation(&self) -> u64 {
+    pub fn generation(&self) -> u64 {
         self.generation.load(Ordering::Acquire)
     }
 
     /// Whether a storage failure was seen and the database has not been reopened since.
-    pub(super) fn is_failed(&self) -> bool {
+    pub fn is_failed(&self) -> bool {
         self.failed.load(Ordering::Acquire)
     }
 
@@ -239,6 +230,56 @@ impl Handle {
         self.slot.read().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// The flush that has been running longer than [`Options::stall_after`], if any: how long.
+    fn stalled_for(&self) -> Option<Duration> {
+        self.commit
+            .running_for()
+            .filter(|d| *d > self.options.stall_after)
+    }
+
+    fn stall_error(running: Duration) -> sled::Error {
+        sled::Error::Io(io::Error::new(
+            io::ErrorKind::TimedOut,
+            format!(
+                "storage not responding: a flush of the database has not returned for {} s",
+                running.as_secs()
+            ),
+        ))
+    }
+
+    /// The open database, unless it failed or a flush is stalled.
+    fn usable<'a>(&self, slot: &'a Option<Open>) -> sled::Result<&'a Open> {
+        if let Some(running) = self.stalled_for() {
+            return Err(Self::stall_error(running));
+        }
+        match slot {
+            Some(open) if !self.is_failed() => Ok(open),
+            _ => Err(self.refusal()),
+        }
+    }
+
+    /// Refuses a write while the file system has less free space than the reserve. The
+    /// database is not touched, so nothing is poisoned; reads go on.
+    fn check_room(&self, open: &Open) -> sled::Result<()> {
+        if self.options.reserve_bytes == 0 {
+            return Ok(());
+        }
+        let (free, size) = space(&open.log)?;
+        let reserve = self.options.reserve_bytes.min(size / 8);
+        if free < reserve {
+            return Err(sled::Error::Io(io::Error::new(
+                io::ErrorKind::StorageFull,
+                format!(
+                    "no space left on device: {} KiB free on the data directory's file system, \
+                     under the {} KiB kept in reserve",
+                    free >> 10,
+                    reserve >> 10
+                ),
+            )));
+        }
+        Ok(())
+    }
+
     fn note_write(&self) {
         let entry = (self.id, self.generation());
         UNSYNCED.with(|u| {
@@ -250,7 +291,7 @@ impl Handle {
     }
 
     /// The generations this thread wrote to through this handle since the last call.
-    pub(super) fn take_unsynced(&self) -> Vec<u64> {
+    fn take_unsynced(&self) -> Vec<u64> {
         UNSYNCED.with(|u| {
             let mut u = u.borrow_mut();
             let mine = u
@@ -269,14 +310,12 @@ impl Handle {
         f: impl FnOnce(&sled::Db) -> sled::Result<T>,
     ) -> sled::Result<T> {
         let slot = self.read_slot();
-        let db = match &*slot {
-            Some(open) if !self.is_failed() => &open.db,
-            _ => return Err(self.refusal()),
-        };
+        let open = self.usable(&slot)?;
         if write {
+            self.check_room(open)?;
             self.note_write();
         }
-        let r = f(db);
+        let r = f(&open.db);
         if let Err(e) = &r {
             self.note_error(e);
         }
@@ -284,12 +323,12 @@ impl Handle {
     }
 
     /// [`sled::Tree::get`].
-    pub(super) fn get<K: AsRef<[u8]>>(&self, key: K) -> sled::Result<Option<IVec>> {
+    pub fn get<K: AsRef<[u8]>>(&self, key: K) -> sled::Result<Option<IVec>> {
         self.with(false, |db| db.get(key))
     }
 
     /// [`sled::Tree::insert`].
-    pub(super) fn insert<K: AsRef<[u8]>, V: Into<IVec>>(
+    pub fn insert<K: AsRef<[u8]>, V: Into<IVec>>(
         &self,
         key: K,
         value: V,
@@ -298,20 +337,28 @@ impl Handle {
     }
 
     /// [`sled::Tree::remove`].
-    pub(super) fn remove<K: AsRef<[u8]>>(&self, key: K) -> sled::Result<Option<IVec>> {
+    pub fn remove<K: AsRef<[u8]>>(&self, key: K) -> sled::Result<Option<IVec>> {
         self.with(true, |db| db.remove(key))
+    }
+
+    /// [`sled::Tree::compare_and_swap`].
+    pub fn compare_and_swap<K: AsRef<[u8]>>(
+        &self,
+        key: K,
+        old: Option<IVec>,
+        new: Option<Vec<u8>>,
+    ) -> sled::Result<Result<(), sled::CompareAndSwapError>> {
+        self.with(true, |db| db.compare_and_swap(key, old, new))
     }
 
     /// [`sled::Tree::flush`], then `fdatasync` of sled's log file. On Linux sled makes its log
     /// writes durable with `sync_file_range` alone, which does not commit the file's size or
     /// block allocation: after a machine crash, or a file system that turned read-only (the
-    /// journal is aborted), writes sled reported flushed were missing.
-    pub(super) fn flush(&self) -> sled::Result<usize> {
+    /// journal is aborted), writes sled reported flushed were missing. Not shared between
+    /// callers; [`Handle::sync`] is.
+    pub fn flush(&self) -> sled::Result<usize> {
         let slot = self.read_slot();
-        let open = match &*slot {
-            Some(open) if !self.is_failed() => open,
-            _ => return Err(self.refusal()),
-        };
+        let open = self.usable(&slot)?;
         let r = open.db.flush().and_then(|n| {
             open.log.sync_data()?;
             still_writable(&open.log)?;
@@ -323,18 +370,48 @@ impl Handle {
         r
     }
 
+    /// Makes every change this thread made through this handle durable, sharing the flush with
+    /// concurrent callers (group commit). Fails if the flush failed or stalled, or if the
+    /// database was reopened after a failure since those changes were made (they were lost).
+    /// While the database is failed, a caller with no changes of its own gets `Ok` at once, so
+    /// that reads are answered. Also the point where a failed database is reopened: the caller
+    /// must hold no [`Iter`] of this handle.
+    pub fn sync(&self) -> sled::Result<()> {
+        self.recover();
+        let unsynced = self.take_unsynced();
+        if unsynced.is_empty() && self.is_failed() {
+            return Ok(());
+        }
+        match self.commit.commit(|| self.flush().map(drop)) {
+            Ok(()) => {}
+            Err(CommitError::Flush(e)) => return Err(e),
+            Err(CommitError::Stalled(running)) => {
+                tracing::error!(
+                    running_s = running.as_secs(),
+                    "storage not responding: a database flush has not returned"
+                );
+                return Err(Self::stall_error(running));
+            }
+        }
+        let generation = self.generation();
+        if unsynced.iter().any(|g| *g != generation) {
+            return Err(sled::Error::Io(io::Error::other(
+                "the database was reopened after a storage failure before these changes were saved",
+            )));
+        }
+        Ok(())
+    }
+
     /// [`sled::Tree::transaction`] (counted as a write).
-    pub(super) fn transaction<A, E>(
+    pub fn transaction<A, E>(
         &self,
         f: impl Fn(&TransactionalTree) -> ConflictableTransactionResult<A, E>,
     ) -> TransactionResult<A, E> {
         let slot = self.read_slot();
-        let db = match &*slot {
-            Some(open) if !self.is_failed() => &open.db,
-            _ => return Err(TransactionError::Storage(self.refusal())),
-        };
+        let open = self.usable(&slot).map_err(TransactionError::Storage)?;
+        self.check_room(open).map_err(TransactionError::Storage)?;
         self.note_write();
-        let r = db.transaction(f);
+        let r = open.db.transaction(f);
         if let Err(TransactionError::Storage(e)) = &r {
             self.note_error(e);
         }
@@ -342,20 +419,20 @@ impl Handle {
     }
 
     /// [`sled::Tree::scan_prefix`]; the database stays open while the iterator lives.
-    pub(super) fn scan_prefix<P: AsRef<[u8]>>(&self, prefix: P) -> Iter<'_> {
+    pub fn scan_prefix<P: AsRef<[u8]>>(&self, prefix: P) -> Iter<'_> {
         self.iter(|db| db.scan_prefix(prefix))
     }
 
     /// [`sled::Tree::range`]; the database stays open while the iterator lives.
-    pub(super) fn range<K: AsRef<[u8]>, R: RangeBounds<K>>(&self, range: R) -> Iter<'_> {
+    pub fn range<K: AsRef<[u8]>, R: RangeBounds<K>>(&self, range: R) -> Iter<'_> {
         self.iter(|db| db.range(range))
     }
 
     fn iter(&self, f: impl FnOnce(&sled::Db) -> sled::Iter) -> Iter<'_> {
         let slot = self.read_slot();
-        let inner = match &*slot {
-            Some(open) if !self.is_failed() => Ok(f(&open.db)),
-            _ => Err(Some(self.refusal())),
+        let inner = match self.usable(&slot) {
+            Ok(open) => Ok(f(&open.db)),
+            Err(e) => Err(Some(e)),
         };
         Iter {
             inner,
@@ -383,8 +460,10 @@ impl Handle {
     /// After a storage failure: closes the database, and (at most once per [`RETRY_EVERY`]) if
     /// the directory can be written again, opens it again from disk. Must not be called while
     /// this thread holds an [`Iter`] of this handle (it would wait for itself, then give up).
-    pub(super) fn recover(&self) {
-        if !self.is_failed() {
+    fn recover(&self) {
+        // A database whose flush is stuck cannot be closed (that flush holds it); it is refused
+        // meanwhile, and reopened once the flush returns (with an error, or after a restart).
+        if !self.is_failed() || self.stalled_for().is_some() {
             return;
         }
         // One thread tries at a time; the others carry on.
@@ -440,14 +519,14 @@ impl Handle {
     }
 
     /// Marks the database as failed, as an I/O error would.
-    #[cfg(test)]
-    pub(super) fn fail_for_test(&self) {
+    #[doc(hidden)]
+    pub fn fail_for_test(&self) {
         self.note_error(&sled::Error::Io(io::Error::other("test")));
     }
 }
 
 /// An iterator over the database that keeps it from being reopened until dropped.
-pub(super) struct Iter<'a> {
+pub struct Iter<'a> {
     // Dropped before the guard: the iterator holds a reference to the database.
     inner: Result<sled::Iter, Option<sled::Error>>,
     handle: &'a Handle,

@@ -1,0 +1,16 @@
+//! civic-storage: durable storage shared by the civic-id issuer and verifier services.
+//!
+//! Not protocol logic (that lives in `civic-credential`), but the part of both services that
+//! decides when an answer may go out: only once what it reports is on disk.
+//!
+//! - [`Handle`]: a sled 0.34 database that refuses writes before the disk is full (with a clear
+//!   "no space left" error, while reads go on), reports a disk that stops answering, syncs its
+//!   log for real (`fdatasync`), and reopens itself after a storage failure.
+//! - [`GroupCommit`]: concurrent callers share one flush; none waits without bound.
+
+mod disk;
+pub mod group_commit;
+mod handle;
+
+pub use group_commit::{CommitError, GroupCommit};
+pub use handle::{is_lock_error, Handle, Iter, Options};

@@ -1,0 +1,143 @@
+//! The verifier service on a full disk: its session store lives on a small tmpfs that fills up.
+//! New sessions and wallet answers get a 503 that says "storage full" (never a 500, never a
+//! lost session), results already stored are still read, and the service recovers by itself
+//! once space returns: the waiting session can then be answered.
+//!
+//! Mounting needs root. Without it the test prints why and passes, unless `CI` is set: then it
+//! fails.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use civic_e2e::*;
+use serde_json::Value;
+
+/// A tmpfs mounted on a fresh directory, unmounted when dropped.
+struct Tmpfs {
+    point: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Tmpfs {
+    fn mount(size: &str) -> Result<Tmpfs, String> {
+        let uid = Command::new("id")
+            .arg("-u")
+            .output()
+            .map_err(|e| e.to_string())?;
+        if String::from_utf8_lossy(&uid.stdout).trim() != "0" {
+            return Err("not running as root".into());
+        }
+        let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+        let point = dir.path().join("data");
+        std::fs::create_dir(&point).map_err(|e| e.to_string())?;
+        let out = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(&point)
+            .output()
+            .map_err(|e| e.to_string())?;
+        if !out.status.success() {
+            return Err(String::from_utf8_lossy(&out.stderr).into_owned());
+        }
+        Ok(Tmpfs { point, _dir: dir })
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        // Lazily: the service's files may still be open when the test ends.
+        let _ = Command::new("umount").arg("-l").arg(&self.point).status();
+    }
+}
+
+/// Fills the file system of `dir`, then frees `free` bytes of it.
+fn fill_leaving(dir: &Path, free: u64) -> PathBuf {
+    let path = dir.join("filler");
+    let mut f = std::fs::File::create(&path).expect("filler");
+    let chunk = vec![0x5au8; 64 * 1024];
+    loop {
+        match f.write_all(&chunk) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::StorageFull => break,
+            Err(e) => panic!("filling the disk: {e}"),
+        }
+    }
+    let len = f.metadata().expect("filler size").len();
+    f.set_len(len.saturating_sub(free)).expect("free some");
+    path
+}
+
+fn assert_full(what: &str, status: u16, body: &Value) {
+    assert_eq!(status, 503, "{what}: {body}");
+    assert_eq!(body["error"], "temporarily_unavailable", "{what}: {body}");
+    let text = body["error_description"].as_str().unwrap_or_default();
+    assert!(text.contains("storage full"), "{what}: {text:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_disk_gives_503_keeps_every_session_and_recovers_when_space_returns() {
+    let fs = match Tmpfs::mount("32m") {
+        Ok(fs) => fs,
+        Err(why) => {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "cannot simulate a full disk in CI: {why}"
+            );
+            let _ = writeln!(std::io::stderr(), "SKIPPED verifier full disk: {why}");
+            return;
+        }
+    };
+    let tmp = tempfile::tempdir().expect("tmp");
+    let issuer = start_issuer(tmp.path(), 300).await;
+    // 2 MiB of reserve (an eighth of 32 MiB is more, so it applies whole).
+    let verifier = start_verifier_with(&fs.point, &issuer.base, "storage_reserve_mib = 2").await;
+    let copies = issuer.credentials("D-0001", 2).await;
+
+    // A session answered before the fault, and one left waiting.
+    let (s, done) = verifier.session(BUDGET_KEY, "vote", None).await;
+    assert_eq!(s, 200, "{done}");
+    let wallet = |i: usize| Presenter {
+        http: &verifier.http,
+        credential: &copies[i].0,
+        holder: &copies[i].1,
+    };
+    let (s, body) = wallet(0)
+        .answer(done["openid4vp_url"].as_str().expect("url"))
+        .await;
+    assert_eq!(s, 200, "{body}");
+    let (s, waiting) = verifier.session(BUDGET_KEY, "vote", None).await;
+    assert_eq!(s, 200, "{waiting}");
+    let waiting_link = waiting["openid4vp_url"].as_str().expect("url");
+    let waiting_id = waiting["id"].as_str().expect("id");
+
+    // Less than the reserve is left.
+    let filler = fill_leaving(&fs.point, 1 << 20);
+    let (s, body) = verifier.session(BUDGET_KEY, "vote", None).await;
+    assert_full("a new session", s, &body);
+    let (s, body) = wallet(1).answer(waiting_link).await;
+    assert_full("a wallet's answer", s, &body);
+    // What is stored is still read.
+    let (s, result) = verifier
+        .result(BUDGET_KEY, done["id"].as_str().expect("id"), None)
+        .await;
+    assert_eq!(s, 200, "{result}");
+    assert_eq!(result["status"], "complete", "{result}");
+    assert_eq!(result["eligibility"]["eligible"], true, "{result}");
+    let (s, result) = verifier.result(BUDGET_KEY, waiting_id, None).await;
+    assert_eq!(s, 200, "{result}");
+    assert_eq!(
+        result["status"], "pending",
+        "the refused answer used nothing up: {result}"
+    );
+
+    // Space returns: no restart needed, and the waiting session can be answered.
+    std::fs::remove_file(&filler).expect("remove filler");
+    let (s, body) = wallet(1).answer(waiting_link).await;
+    assert_eq!(s, 200, "{body}");
+    let (s, result) = verifier.result(BUDGET_KEY, waiting_id, None).await;
+    assert_eq!(s, 200, "{result}");
+    assert_eq!(result["status"], "complete", "{result}");
+    assert_eq!(result["eligibility"]["eligible"], true, "{result}");
+    let (s, body) = verifier.session(BUDGET_KEY, "vote", None).await;
+    assert_eq!(s, 200, "a new session after space returned: {body}");
+}
