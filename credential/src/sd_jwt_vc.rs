@@ -13,7 +13,7 @@ use crate::error::{Error, Result};
 use crate::jwk::Jwk;
 use crate::jws;
 use crate::key_binding::{self, KeyBinding, KeyBindingExpectation};
-use crate::sd_jwt::{self, conceal, ClaimPath, PathElement, SdJwt};
+use crate::sd_jwt::{self, conceal, process_owned, ClaimPath, PathElement, SdJwt};
 use crate::status_list::StatusReference;
 
 /// The JOSE `typ` of an SD-JWT VC.
@@ -209,7 +209,7 @@ pub fn verify(
     keys: &dyn IssuerKeys,
     opts: &VerifyOptions<'_>,
 ) -> Result<VerifiedCredential> {
-    verify_parsed(&SdJwt::parse(presentation)?, keys, opts)
+    verify_owned(SdJwt::parse(presentation)?, keys, opts)
 }
 
 /// [`verify`] for a presentation the caller has already parsed (for instance to read `iss`
@@ -219,18 +219,44 @@ pub fn verify_parsed(
     keys: &dyn IssuerKeys,
     opts: &VerifyOptions<'_>,
 ) -> Result<VerifiedCredential> {
+    verify_owned(sd.clone(), keys, opts)
+}
+
+/// [`verify_parsed`], taking the parsed presentation: the claims are moved out of it, not copied.
+pub fn verify_owned(
+    sd: SdJwt<'_>,
+    keys: &dyn IssuerKeys,
+    opts: &VerifyOptions<'_>,
+) -> Result<VerifiedCredential> {
     sd.jwt.require_typ(SD_JWT_VC_TYP)?;
     let payload = &sd.jwt.payload;
-    let iss = required_str(payload, "iss")?;
+    let iss = required_str(payload, "iss")?.to_owned();
     let kid = sd.jwt.kid().ok_or(Error::MissingClaim("kid"))?;
-    let kid = absolute_kid(iss, kid)?;
+    let kid = absolute_kid(&iss, kid)?;
     let key = keys
-        .issuer_key(iss, &kid)
+        .issuer_key(&iss, &kid)
         .ok_or_else(|| Error::IssuerKeyNotFound {
-            iss: iss.to_owned(),
+            iss: iss.clone(),
             kid: kid.clone(),
         })?;
-    let processed = sd.verify(key)?;
+    sd.jwt.verify(key)?;
+    // Read before the payload moves into the claims; the checks keep their order below.
+    let vct = required_str(payload, "vct").map(str::to_owned);
+    let dates = (
+        optional_date(payload, "iat"),
+        optional_date(payload, "nbf"),
+        optional_date(payload, "exp"),
+    );
+    let holder_key = payload.get("cnf").map(|cnf| {
+        cnf.get("jwk")
+            .and_then(|j| Jwk::deserialize(j).ok())
+            .ok_or(Error::InvalidClaim("cnf"))
+    });
+    let status = payload
+        .get("status")
+        .map(|s| StatusReference::deserialize(s).map_err(|_| Error::InvalidClaim("status")));
+    let (kb_jwt, hashed_part) = (sd.kb_jwt, sd.hashed_part);
+    let processed = process_owned(sd.jwt.payload, sd.disclosures)?;
     for d in &processed.disclosed {
         if let Some(PathElement::Key(first)) = d.path.0.first() {
             if d.path.0.len() == 1 && NON_DISCLOSABLE.contains(&first.as_str()) {
@@ -238,17 +264,13 @@ pub fn verify_parsed(
             }
         }
     }
-    let vct = required_str(payload, "vct")?;
+    let vct = vct?;
     if let Some(expected) = opts.expected_vct {
         if vct != expected {
-            return Err(Error::VctMismatch(vct.to_owned()));
+            return Err(Error::VctMismatch(vct));
         }
     }
-    let (iat, nbf, exp) = (
-        optional_date(payload, "iat")?,
-        optional_date(payload, "nbf")?,
-        optional_date(payload, "exp")?,
-    );
+    let (iat, nbf, exp) = (dates.0?, dates.1?, dates.2?);
     let late = opts.now.saturating_add(opts.clock_skew);
     let early = opts.now.saturating_sub(opts.clock_skew);
     if iat.is_some_and(|t| t > late) {
@@ -260,22 +282,10 @@ pub fn verify_parsed(
     if exp.is_some_and(|t| t <= early) {
         return Err(Error::Expired);
     }
-    let holder_key = match payload.get("cnf") {
-        None => None,
-        Some(cnf) => Some(
-            cnf.get("jwk")
-                .and_then(|j| Jwk::deserialize(j).ok())
-                .ok_or(Error::InvalidClaim("cnf"))?,
-        ),
-    };
-    let status = match payload.get("status") {
-        None => None,
-        Some(s) => {
-            Some(StatusReference::deserialize(s).map_err(|_| Error::InvalidClaim("status"))?)
-        }
-    };
+    let holder_key = holder_key.transpose()?;
+    let status = status.transpose()?;
 
-    let key_binding = match (&opts.key_binding, sd.kb_jwt) {
+    let key_binding = match (&opts.key_binding, kb_jwt) {
         (None, _) => None,
         (Some(_), None) => return Err(Error::KeyBindingMissing),
         (Some(req), Some(kb)) => {
@@ -288,13 +298,13 @@ pub fn verify_parsed(
                 max_age: req.max_age,
                 clock_skew: opts.clock_skew,
             };
-            Some(key_binding::verify(kb, sd.hashed_part, &holder, &expect)?)
+            Some(key_binding::verify(kb, hashed_part, &holder, &expect)?)
         }
     };
     Ok(VerifiedCredential {
-        issuer: iss.to_owned(),
+        issuer: iss,
         kid,
-        vct: vct.to_owned(),
+        vct,
         iat,
         exp,
         holder_key,

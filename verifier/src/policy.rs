@@ -193,14 +193,20 @@ impl Policy {
 
     /// The claim paths to ask for: every rule's claim, and the platform's pseudonym if required.
     pub fn requested_paths(&self, platform_id: &str) -> Vec<ClaimPath> {
-        let mut paths: Vec<ClaimPath> = Vec::new();
-        for r in &self.rules {
-            if !paths.contains(r.claim()) {
-                paths.push(r.claim().clone());
-            }
-        }
+        let mut paths: Vec<ClaimPath> = self.rule_claims().into_iter().cloned().collect();
         if self.pseudonym {
             paths.push(pseudonym_path(platform_id));
+        }
+        paths
+    }
+
+    /// The claims the rules read, each once, in rule order (without the pseudonym).
+    pub fn rule_claims(&self) -> Vec<&ClaimPath> {
+        let mut paths: Vec<&ClaimPath> = Vec::with_capacity(self.rules.len() + 1);
+        for r in &self.rules {
+            if !paths.contains(&r.claim()) {
+                paths.push(r.claim());
+            }
         }
         paths
     }

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use serde_json::{Map, Value};
 
 use civic_credential::oid4vp::parse_vp_token;
-use civic_credential::sd_jwt::{ClaimPath, SdJwt};
+use civic_credential::sd_jwt::{ClaimPath, PathElement, SdJwt};
 use civic_credential::sd_jwt_vc::{self, KeyBindingRequirement, VerifyOptions};
 use civic_credential::status_list::Status;
 
@@ -123,7 +123,8 @@ impl Verifier {
                 max_age: self.opts.kb_max_age,
             }),
         };
-        let (keys, verified) = match sd_jwt_vc::verify_parsed(&sd, keys.as_ref(), &opts) {
+        // The parsed presentation is handed over, so its claims move instead of being copied.
+        let (keys, verified) = match sd_jwt_vc::verify_owned(sd, keys.as_ref(), &opts) {
             // The issuer may have rotated its key since we cached its key set: fetch it again once.
             Err(civic_credential::Error::IssuerKeyNotFound { .. })
                 if self.keys.refresh(issuer, now) =>
@@ -133,25 +134,34 @@ impl Verifier {
                     .keys(issuer, now)
                     .await
                     .map_err(Rejection::IssuerKeysUnavailable)?;
-                let verified = sd_jwt_vc::verify_parsed(&sd, keys.as_ref(), &opts)?;
+                let sd = SdJwt::parse(presentation)?;
+                let verified = sd_jwt_vc::verify_owned(sd, keys.as_ref(), &opts)?;
                 (keys, verified)
             }
             other => (keys, other?),
         };
 
         // Keep only what the policy asked for; note whether the wallet sent more.
-        let requested = session.policy.requested_paths(&session.platform_id);
+        // (Borrowed: this runs for every presentation.)
+        let pseudonym_at = session
+            .policy
+            .pseudonym
+            .then(|| pseudonym_path(&session.platform_id));
+        let mut requested = session.policy.rule_claims();
+        requested.extend(pseudonym_at.as_ref());
         let over_disclosed = verified
             .disclosed
             .iter()
             .any(|d| !requested.iter().any(|r| r.passes_through(d) || r.covers(d)));
         let (status, exp) = (verified.status, verified.exp);
-        let claims = select(&Value::Object(verified.claims), &requested);
+        let claims = select(verified.claims, &requested);
         let predicates = session.policy.evaluate(&claims);
         let selected = Value::Object(claims);
 
-        let municipality = ClaimPath::keys(["residence", "municipality_code"]);
-        if let Some(code) = municipality.lookup(&selected).and_then(Value::as_str) {
+        let municipality = selected
+            .get("residence")
+            .and_then(|r| r.get("municipality_code"));
+        if let Some(code) = municipality.and_then(Value::as_str) {
             if !issuer.allows_municipality(code) {
                 return Err(Rejection::MunicipalityNotAllowed(code.to_owned()));
             }
@@ -176,14 +186,15 @@ impl Verifier {
             }
         };
 
-        let pseudonym = if session.policy.pseudonym {
-            let p = pseudonym_path(&session.platform_id)
-                .lookup(&selected)
-                .and_then(Value::as_str)
-                .ok_or(Rejection::PseudonymMissing)?;
-            Some(p.to_owned())
-        } else {
-            None
+        let pseudonym = match &pseudonym_at {
+            Some(at) => {
+                let p = at
+                    .lookup(&selected)
+                    .and_then(Value::as_str)
+                    .ok_or(Rejection::PseudonymMissing)?;
+                Some(p.to_owned())
+            }
+            None => None,
         };
 
         Ok(Eligibility {
@@ -198,38 +209,103 @@ impl Verifier {
     }
 }
 
-/// A copy of the claims under `root` holding only the values at `paths`.
-fn select(root: &Value, paths: &[ClaimPath]) -> Map<String, Value> {
-    let mut out = Value::Object(Map::new());
+/// The claims holding only the values at `paths` (moved out of `claims`, not copied). Paths
+/// through arrays are left out: policies name object members only.
+fn select(mut claims: Map<String, Value>, paths: &[&ClaimPath]) -> Map<String, Value> {
+    let mut out = Map::new();
     for path in paths {
-        let Some(value) = path.lookup(root) else {
-            continue;
-        };
-        let mut cursor = &mut out;
-        let keys: Vec<&str> = path
+        let keys: Option<Vec<&str>> = path
             .0
             .iter()
-            .filter_map(|e| match e {
-                civic_credential::sd_jwt::PathElement::Key(k) => Some(k.as_str()),
+            .map(|e| match e {
+                PathElement::Key(k) => Some(k.as_str()),
                 _ => None,
             })
             .collect();
-        if keys.len() != path.0.len() {
-            continue; // policies name object members only
-        }
-        for (i, k) in keys.iter().enumerate() {
-            let Value::Object(map) = cursor else { break };
-            if i + 1 == keys.len() {
-                map.insert((*k).to_owned(), value.clone());
-                break;
+        let Some((last, parents)) = keys.as_deref().and_then(<[&str]>::split_last) else {
+            continue;
+        };
+        let Some(value) = object_at(&mut claims, parents, false).and_then(|m| m.remove(*last))
+        else {
+            continue; // not disclosed, or already taken with a path above it
+        };
+        let Some(target) = object_at(&mut out, parents, true) else {
+            continue;
+        };
+        match (target.get_mut(*last), value) {
+            // A path below this one was taken first: keep what it took.
+            (Some(Value::Object(taken)), Value::Object(rest)) => {
+                for (k, v) in rest {
+                    taken.entry(k).or_insert(v);
+                }
             }
-            cursor = map
-                .entry((*k).to_owned())
-                .or_insert_with(|| Value::Object(Map::new()));
+            (_, value) => {
+                target.insert((*last).to_owned(), value);
+            }
         }
     }
-    match out {
-        Value::Object(m) => m,
-        _ => Map::new(),
+    out
+}
+
+/// The object at `keys` below `root`, made on the way if `create` is set.
+fn object_at<'m>(
+    root: &'m mut Map<String, Value>,
+    keys: &[&str],
+    create: bool,
+) -> Option<&'m mut Map<String, Value>> {
+    let mut cursor = root;
+    for k in keys {
+        let slot = if create {
+            cursor
+                .entry((*k).to_owned())
+                .or_insert_with(|| Value::Object(Map::new()))
+        } else {
+            cursor.get_mut(*k)?
+        };
+        match slot {
+            Value::Object(m) => cursor = m,
+            _ => return None,
+        }
+    }
+    Some(cursor)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn claims() -> Map<String, Value> {
+        let v = json!({
+            "iss": "https://id.example",
+            "residence": { "municipality_code": "0363", "district": "3", "street": "Dam 1" },
+            "age_equal_or_over": { "16": true, "18": false },
+            "pseudonyms": { "https://budget.example": "p-123" },
+            "nationalities": ["NL"],
+        });
+        v.as_object().cloned().unwrap_or_default()
+    }
+
+    #[test]
+    fn select_keeps_only_the_requested_paths_in_any_order() {
+        let code = ClaimPath::keys(["residence", "municipality_code"]);
+        let residence = ClaimPath::keys(["residence"]);
+        let age = ClaimPath::keys(["age_equal_or_over", "16"]);
+        let missing = ClaimPath::keys(["residence", "postcode"]);
+        let through_array = ClaimPath(vec![
+            PathElement::Key("nationalities".into()),
+            PathElement::Index(0),
+        ]);
+        assert_eq!(
+            Value::Object(select(claims(), &[&code, &age, &missing, &through_array])),
+            json!({ "residence": { "municipality_code": "0363" },
+                    "age_equal_or_over": { "16": true } })
+        );
+        let whole = json!({ "residence": {
+            "municipality_code": "0363", "district": "3", "street": "Dam 1" } });
+        // A path and one below it give the whole object, whichever comes first.
+        assert_eq!(Value::Object(select(claims(), &[&code, &residence])), whole);
+        assert_eq!(Value::Object(select(claims(), &[&residence, &code])), whole);
+        assert_eq!(select(claims(), &[]), Map::new());
     }
 }

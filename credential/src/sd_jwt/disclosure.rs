@@ -3,7 +3,7 @@
 use rand_core::CryptoRngCore;
 use serde_json::Value;
 
-use crate::encoding::{b64_decode, b64_encode, sha256_b64};
+use crate::encoding::{b64_encode, sha256_b64, with_b64_decoded};
 use crate::error::{Error, Result};
 
 /// Salt length in bytes: 128 bits, as RFC 9901 recommends at minimum.
@@ -55,22 +55,26 @@ impl Disclosure {
 
     /// Parses an encoded disclosure.
     pub fn parse(encoded: &str) -> Result<Self> {
-        let bytes = b64_decode(encoded, "disclosure")?;
-        let Ok(Value::Array(mut items)) = serde_json::from_slice::<Value>(&bytes) else {
-            return Err(Error::MalformedDisclosure("not a JSON array"));
-        };
-        let (salt, name, value) = match items.len() {
-            2 => {
-                let value = items.pop().unwrap_or(Value::Null);
-                (items.pop(), None, value)
-            }
+        let Elements(mut items, count) = with_b64_decoded(encoded, "disclosure", |bytes| {
+            serde_json::from_slice::<Elements>(bytes)
+                .map_err(|_| Error::MalformedDisclosure("not a JSON array"))
+        })?;
+        let (salt, name, value) = match count {
+            2 => (
+                items[0].take(),
+                None,
+                items[1].take().unwrap_or(Value::Null),
+            ),
             3 => {
-                let value = items.pop().unwrap_or(Value::Null);
-                let name = match items.pop() {
+                let name = match items[1].take() {
                     Some(Value::String(n)) => n,
                     _ => return Err(Error::MalformedDisclosure("claim name is not a string")),
                 };
-                (items.pop(), Some(name), value)
+                (
+                    items[0].take(),
+                    Some(name),
+                    items[2].take().unwrap_or(Value::Null),
+                )
             }
             _ => return Err(Error::MalformedDisclosure("must have 2 or 3 elements")),
         };
@@ -93,6 +97,41 @@ impl Disclosure {
     }
 }
 
+/// A disclosure's JSON array read without an intermediate `Vec`: its first three elements and
+/// how many there are (elements past the third are skipped, and only counted).
+struct Elements([Option<Value>; 3], usize);
+
+impl<'de> serde::Deserialize<'de> for Elements {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> core::result::Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = Elements;
+            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str("a JSON array")
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> core::result::Result<Elements, A::Error> {
+                let mut items: [Option<Value>; 3] = [None, None, None];
+                let mut count = 0;
+                while count < 3 {
+                    match seq.next_element::<Value>()? {
+                        Some(v) => items[count] = Some(v),
+                        None => return Ok(Elements(items, count)),
+                    }
+                    count += 1;
+                }
+                while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {
+                    count += 1;
+                }
+                Ok(Elements(items, count))
+            }
+        }
+        d.deserialize_seq(Visit)
+    }
+}
+
 /// 128 random bits, base64url: a salt, or the preimage of a decoy digest.
 pub(crate) fn random_b64(rng: &mut impl CryptoRngCore) -> Result<String> {
     let mut bytes = [0u8; SALT_BYTES];
@@ -109,6 +148,7 @@ pub(crate) fn decoy_digest(rng: &mut impl CryptoRngCore) -> Result<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::encoding::b64_decode;
     use rand::rngs::OsRng;
     use serde_json::json;
 

@@ -12,7 +12,7 @@ pub use disclosure::{Disclosure, SALT_BYTES};
 pub use issue::{conceal, Concealed};
 pub use path::{ClaimPath, PathElement};
 pub use present::select_disclosures;
-pub use process::{process, DisclosedClaim, Processed, MAX_DEPTH, MAX_DISCLOSURES};
+pub use process::{process, process_owned, DisclosedClaim, Processed, MAX_DEPTH, MAX_DISCLOSURES};
 
 use crate::crypto::VerifyingKey;
 use crate::encoding::MAX_TOKEN_BYTES;
@@ -38,7 +38,8 @@ impl<'a> SdJwt<'a> {
         if text.len() > MAX_TOKEN_BYTES {
             return Err(Error::TooLarge("SD-JWT"));
         }
-        if text.bytes().filter(|&b| b == b'~').count() > MAX_DISCLOSURES + 1 {
+        let tildes = text.bytes().filter(|&b| b == b'~').count();
+        if tildes > MAX_DISCLOSURES + 1 {
             return Err(Error::TooLarge("too many disclosures"));
         }
         let last_tilde = text
@@ -48,15 +49,13 @@ impl<'a> SdJwt<'a> {
         let kb = &text[last_tilde + 1..];
         let mut parts = text[..last_tilde].split('~');
         let jwt = Jws::parse(parts.next().unwrap_or_default())?;
-        let disclosures = parts
-            .map(|p| {
-                if p.is_empty() {
-                    Err(Error::MalformedSdJwt("empty disclosure"))
-                } else {
-                    Disclosure::parse(p)
-                }
-            })
-            .collect::<Result<Vec<_>>>()?;
+        let mut disclosures = Vec::with_capacity(tildes.saturating_sub(1));
+        for p in parts {
+            if p.is_empty() {
+                return Err(Error::MalformedSdJwt("empty disclosure"));
+            }
+            disclosures.push(Disclosure::parse(p)?);
+        }
         Ok(SdJwt {
             jwt,
             disclosures,

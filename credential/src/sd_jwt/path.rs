@@ -64,7 +64,10 @@ impl ClaimPath {
     /// Whether `concrete` lies on the way to this path (it is one of its ancestors, or itself).
     pub fn passes_through(&self, concrete: &ClaimPath) -> bool {
         concrete.0.len() <= self.0.len()
-            && ClaimPath(self.0[..concrete.0.len()].to_vec()).matches(concrete)
+            && self.0.iter().zip(&concrete.0).all(|(p, c)| match (p, c) {
+                (PathElement::AllElements, PathElement::Index(_)) => true,
+                (a, b) => a == b,
+            })
     }
 
     /// Looks up the value at this concrete path.

@@ -37,19 +37,30 @@ pub struct DisclosedClaim {
 }
 
 struct Walk<'d> {
-    disclosures: &'d [Disclosure],
+    /// Each disclosure's digest, name and (until it is put in place) value.
+    digests: &'d [String],
+    names: Vec<Option<String>>,
+    values: Vec<Option<Value>>,
     by_digest: HashMap<&'d str, usize>,
-    /// Every digest met so far, in the payload or in disclosed values (borrowed, not copied).
-    seen: HashSet<&'d str>,
+    /// Every digest met so far, in the payload or in disclosed values.
+    seen: HashSet<String>,
     used: Vec<bool>,
     disclosed: Vec<DisclosedClaim>,
+    /// Where the walk is; copied into a [`ClaimPath`] only for a disclosed claim.
+    path: Vec<PathElement>,
 }
 
 /// Processes `payload` with `disclosures`. Every disclosure must be referenced exactly once;
 /// digests may not repeat; disclosed names may not be reserved or collide with existing ones.
-pub fn process<'d>(
-    payload: &'d Map<String, Value>,
-    disclosures: &'d [Disclosure],
+pub fn process(payload: &Map<String, Value>, disclosures: &[Disclosure]) -> Result<Processed> {
+    process_owned(payload.clone(), disclosures.to_vec())
+}
+
+/// [`process`], taking the payload and the disclosures: their values move into the claims
+/// instead of being copied (the verifier's path: it has no further use for them).
+pub fn process_owned(
+    payload: Map<String, Value>,
+    disclosures: Vec<Disclosure>,
 ) -> Result<Processed> {
     if disclosures.len() > MAX_DISCLOSURES {
         return Err(Error::TooLarge("too many disclosures"));
@@ -60,23 +71,37 @@ pub fn process<'d>(
         Some(Value::String(alg)) => return Err(Error::UnsupportedSdAlg(alg.clone())),
         Some(_) => return Err(Error::InvalidClaim("_sd_alg")),
     }
-    let mut by_digest = HashMap::with_capacity(disclosures.len());
-    for (i, d) in disclosures.iter().enumerate() {
-        if by_digest.insert(d.digest.as_str(), i).is_some() {
-            return Err(Error::DuplicateDigest(d.digest.clone()));
+    let n = disclosures.len();
+    let (mut digests, mut names, mut values) = (
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+    );
+    for d in disclosures {
+        digests.push(d.digest);
+        names.push(d.name);
+        values.push(Some(d.value));
+    }
+    let mut by_digest = HashMap::with_capacity(n);
+    for (i, d) in digests.iter().enumerate() {
+        if by_digest.insert(d.as_str(), i).is_some() {
+            return Err(Error::DuplicateDigest(d.clone()));
         }
     }
     let mut walk = Walk {
-        disclosures,
+        digests: &digests,
+        names,
+        values,
         by_digest,
         seen: HashSet::with_capacity(64),
-        used: vec![false; disclosures.len()],
-        disclosed: Vec::new(),
+        used: vec![false; n],
+        disclosed: Vec::with_capacity(n),
+        path: Vec::with_capacity(8),
     };
-    let mut claims = walk.object(payload, &ClaimPath::default(), None, 0)?;
+    let mut claims = walk.object(payload, None, 0)?;
     claims.remove("_sd_alg");
     if let Some(i) = walk.used.iter().position(|u| !u) {
-        return Err(Error::UnreferencedDisclosure(disclosures[i].digest.clone()));
+        return Err(Error::UnreferencedDisclosure(digests[i].clone()));
     }
     Ok(Processed {
         claims,
@@ -84,160 +109,167 @@ pub fn process<'d>(
     })
 }
 
-impl<'d> Walk<'d> {
-    fn value(
-        &mut self,
-        v: &'d Value,
-        path: &ClaimPath,
-        parent: Option<usize>,
-        depth: usize,
-    ) -> Result<Value> {
+impl Walk<'_> {
+    fn value(&mut self, v: Value, parent: Option<usize>, depth: usize) -> Result<Value> {
         if depth > MAX_DEPTH {
             return Err(Error::TooLarge("nesting depth"));
         }
         Ok(match v {
-            Value::Object(o) => Value::Object(self.object(o, path, parent, depth + 1)?),
-            Value::Array(a) => Value::Array(self.array(a, path, parent, depth + 1)?),
-            other => other.clone(),
+            Value::Object(o) => Value::Object(self.object(o, parent, depth + 1)?),
+            Value::Array(a) => Value::Array(self.array(a, parent, depth + 1)?),
+            other => other,
         })
     }
 
     /// Registers a digest as seen and returns the disclosure it points to, if any.
-    fn lookup(&mut self, digest: &'d str) -> Result<Option<usize>> {
-        if !self.seen.insert(digest) {
-            return Err(Error::DuplicateDigest(digest.to_owned()));
+    fn lookup(&mut self, digest: String) -> Result<Option<usize>> {
+        let found = self.by_digest.get(digest.as_str()).copied();
+        if let Some(again) = self.seen.replace(digest) {
+            return Err(Error::DuplicateDigest(again));
         }
-        let found = self.by_digest.get(digest).copied();
         if let Some(i) = found {
             self.used[i] = true;
         }
         Ok(found)
     }
 
-    /// A scalar is copied as is; only objects and arrays, which may hold digests, get a path.
-    fn child_value(
+    /// The value of `v` one `step` below the current path (a scalar is kept as is); gives the
+    /// step back.
+    fn child(
         &mut self,
-        v: &'d Value,
-        path: &ClaimPath,
-        element: impl FnOnce() -> PathElement,
+        v: Value,
+        step: PathElement,
         parent: Option<usize>,
         depth: usize,
-    ) -> Result<Value> {
+    ) -> (PathElement, Result<Value>) {
         match v {
             Value::Object(_) | Value::Array(_) => {
-                self.value(v, &path.child(element()), parent, depth)
+                self.path.push(step);
+                let value = self.value(v, parent, depth);
+                let step = self.path.pop().unwrap_or(PathElement::AllElements);
+                (step, value)
             }
-            scalar => Ok(scalar.clone()),
+            scalar => (step, Ok(scalar)),
         }
+    }
+
+    /// Records that disclosure `i` sits one `step` below the current path, and puts its value in
+    /// place; gives the step back.
+    fn disclose(
+        &mut self,
+        i: usize,
+        step: PathElement,
+        parent: Option<usize>,
+        depth: usize,
+    ) -> (PathElement, Result<Value>) {
+        self.path.push(step);
+        self.disclosed.push(DisclosedClaim {
+            path: ClaimPath(self.path.clone()),
+            disclosure: i,
+            parent,
+        });
+        let value = self.values.get_mut(i).and_then(Option::take);
+        let value = self.value(value.unwrap_or(Value::Null), Some(i), depth);
+        let step = self.path.pop().unwrap_or(PathElement::AllElements);
+        (step, value)
     }
 
     fn object(
         &mut self,
-        obj: &'d Map<String, Value>,
-        path: &ClaimPath,
+        obj: Map<String, Value>,
         parent: Option<usize>,
         depth: usize,
     ) -> Result<Map<String, Value>> {
         let mut out = Map::new();
+        let mut sd = None;
         for (k, v) in obj {
             if k == "_sd" {
+                sd = Some(v);
                 continue;
             }
-            let value = self.child_value(v, path, || PathElement::Key(k.clone()), parent, depth)?;
-            out.insert(k.clone(), value);
+            let (step, value) = self.child(v, PathElement::Key(k), parent, depth);
+            if let PathElement::Key(k) = step {
+                out.insert(k, value?);
+            }
         }
-        let digests = match obj.get("_sd") {
+        let digests = match sd {
             None => return Ok(out),
             Some(Value::Array(d)) => d,
             Some(_) => return Err(Error::MalformedSdJwt("_sd must be an array")),
         };
         for digest in digests {
-            let digest = digest
-                .as_str()
-                .ok_or(Error::MalformedSdJwt("_sd entries must be strings"))?;
+            let Value::String(digest) = digest else {
+                return Err(Error::MalformedSdJwt("_sd entries must be strings"));
+            };
             let Some(i) = self.lookup(digest)? else {
                 continue; // a decoy, or a claim the holder did not disclose
             };
-            let disclosures = self.disclosures;
-            let d = &disclosures[i];
-            let name = d
-                .name
-                .as_deref()
-                .ok_or_else(|| Error::DisclosureKindMismatch(d.digest.clone()))?;
-            if is_reserved_name(name) {
-                return Err(Error::ReservedClaimName(name.to_owned()));
+            let Some(name) = self.names.get_mut(i).and_then(Option::take) else {
+                return Err(Error::DisclosureKindMismatch(self.digests[i].clone()));
+            };
+            if is_reserved_name(&name) {
+                return Err(Error::ReservedClaimName(name));
             }
-            if out.contains_key(name) {
-                return Err(Error::ClaimNameCollision(name.to_owned()));
+            if out.contains_key(&name) {
+                return Err(Error::ClaimNameCollision(name));
             }
-            let child = path.child(PathElement::Key(name.to_owned()));
-            self.disclosed.push(DisclosedClaim {
-                path: child.clone(),
-                disclosure: i,
-                parent,
-            });
-            let value = self.value(&d.value, &child, Some(i), depth)?;
-            out.insert(name.to_owned(), value);
+            let (step, value) = self.disclose(i, PathElement::Key(name), parent, depth);
+            if let PathElement::Key(name) = step {
+                out.insert(name, value?);
+            }
         }
         Ok(out)
     }
 
     fn array(
         &mut self,
-        arr: &'d [Value],
-        path: &ClaimPath,
+        arr: Vec<Value>,
         parent: Option<usize>,
         depth: usize,
     ) -> Result<Vec<Value>> {
         let mut out = Vec::with_capacity(arr.len());
         for el in arr {
-            match placeholder_digest(el)? {
-                Some(digest) => {
+            let step = PathElement::Index(out.len());
+            let (_, value) = match placeholder_digest(el)? {
+                Placeholder::Digest(digest) => {
                     let Some(i) = self.lookup(digest)? else {
                         continue;
                     };
-                    let disclosures = self.disclosures;
-                    let d = &disclosures[i];
-                    if d.name.is_some() {
-                        return Err(Error::DisclosureKindMismatch(d.digest.clone()));
+                    if self.names.get(i).is_some_and(Option::is_some) {
+                        return Err(Error::DisclosureKindMismatch(self.digests[i].clone()));
                     }
-                    let child = path.child(PathElement::Index(out.len()));
-                    self.disclosed.push(DisclosedClaim {
-                        path: child.clone(),
-                        disclosure: i,
-                        parent,
-                    });
-                    let value = self.value(&d.value, &child, Some(i), depth)?;
-                    out.push(value);
+                    self.disclose(i, step, parent, depth)
                 }
-                None => {
-                    let index = out.len();
-                    let value =
-                        self.child_value(el, path, || PathElement::Index(index), parent, depth)?;
-                    out.push(value);
-                }
-            }
+                Placeholder::Not(el) => self.child(el, step, parent, depth),
+            };
+            out.push(value?);
         }
         Ok(out)
     }
 }
 
-/// The digest of an array-element placeholder `{"...": "<digest>"}`, if `el` is one.
-fn placeholder_digest(el: &Value) -> Result<Option<&str>> {
+/// An array element: a placeholder `{"...": "<digest>"}`, or not.
+enum Placeholder {
+    Digest(String),
+    Not(Value),
+}
+
+/// Whether `el` is an array-element placeholder, and its digest if so.
+fn placeholder_digest(el: Value) -> Result<Placeholder> {
     match el {
-        Value::Object(o) if o.contains_key("...") => {
+        Value::Object(mut o) if o.contains_key("...") => {
             if o.len() != 1 {
                 return Err(Error::MalformedSdJwt(
                     "array placeholder with extra members",
                 ));
             }
-            o.get("...")
-                .and_then(Value::as_str)
-                .map(Some)
-                .ok_or(Error::MalformedSdJwt(
+            match o.remove("...") {
+                Some(Value::String(digest)) => Ok(Placeholder::Digest(digest)),
+                _ => Err(Error::MalformedSdJwt(
                     "array placeholder digest must be a string",
-                ))
+                )),
+            }
         }
-        _ => Ok(None),
+        other => Ok(Placeholder::Not(other)),
     }
 }
