@@ -16,9 +16,9 @@
 
 mod support;
 
+use civic_storage::testing::{cannot_run, fill_leaving, path, Mount};
+
 use std::collections::HashSet;
-use std::io::Write;
-use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -36,158 +36,6 @@ const LIMIT: Duration = Duration::from_secs(55);
 const RESERVE: u64 = 8 << 20;
 /// The residents of the demo register.
 const RESIDENTS: [&str; 5] = ["R-0001", "R-0002", "R-0003", "R-0004", "R-0005"];
-
-/// Runs a command; its stdout, or why it failed.
-fn run(program: &str, args: &[&str]) -> Result<String, String> {
-    let out = Command::new(program)
-        .args(args)
-        .output()
-        .map_err(|e| format!("{program}: {e}"))?;
-    if out.status.success() {
-        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
-    } else {
-        Err(format!(
-            "{program} {args:?}: {} {}",
-            out.status,
-            String::from_utf8_lossy(&out.stderr).trim()
-        ))
-    }
-}
-
-/// A test that cannot set up its file system: fails in CI, otherwise says why it is skipped.
-fn cannot_run(test: &str, why: &str) {
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "{test}: cannot simulate storage faults in CI: {why}"
-    );
-    // Straight to stderr, past the test harness's capture, so the skip shows in every run.
-    let _ = writeln!(
-        std::io::stderr(),
-        "SKIPPED {test}: {why} (needs root and mount; with CI set this fails)"
-    );
-}
-
-/// A file system mounted for one test, unmounted (with its loop device) when dropped.
-struct Mount {
-    /// The mount point, used as the issuer's data directory.
-    point: PathBuf,
-    /// The ext4 image behind a loop mount.
-    image: Option<PathBuf>,
-    /// Holds the mount point and the image; removed after unmounting.
-    _dir: tempfile::TempDir,
-}
-
-impl Mount {
-    fn new_dir() -> Result<(tempfile::TempDir, PathBuf), String> {
-        if run("id", &["-u"])?.trim() != "0" {
-            return Err("not running as root".into());
-        }
-        let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
-        let point = dir.path().join("data");
-        std::fs::create_dir(&point).map_err(|e| e.to_string())?;
-        Ok((dir, point))
-    }
-
-    /// A tmpfs of `size` (e.g. `4m`).
-    fn tmpfs(size: &str) -> Result<Mount, String> {
-        let (dir, point) = Self::new_dir()?;
-        run(
-            "mount",
-            &[
-                "-t",
-                "tmpfs",
-                "-o",
-                &format!("size={size}"),
-                "tmpfs",
-                path(&point),
-            ],
-        )?;
-        Ok(Mount {
-            point,
-            image: None,
-            _dir: dir,
-        })
-    }
-
-    /// An ext4 file system of `mib` MiB in an image on a loop device, which turns read-only on
-    /// its first error.
-    fn ext4(mib: u32) -> Result<Mount, String> {
-        let (dir, point) = Self::new_dir()?;
-        let image = dir.path().join("fs.img");
-        let f = std::fs::File::create(&image).map_err(|e| e.to_string())?;
-        f.set_len(u64::from(mib) << 20).map_err(|e| e.to_string())?;
-        run("mkfs.ext4", &["-q", "-F", "-m", "0", path(&image)])?;
-        let mount = Mount {
-            point,
-            image: Some(image),
-            _dir: dir,
-        };
-        mount.mount_image()?;
-        Ok(mount)
-    }
-
-    fn mount_image(&self) -> Result<(), String> {
-        let image = self.image.as_deref().ok_or("no image")?;
-        run(
-            "mount",
-            &[
-                "-o",
-                "loop,errors=remount-ro",
-                path(image),
-                path(&self.point),
-            ],
-        )
-        .map(drop)
-    }
-
-    fn remount(&self, options: &str) -> Result<(), String> {
-        run(
-            "mount",
-            &["-o", &format!("remount,{options}"), path(&self.point)],
-        )
-        .map(drop)
-    }
-
-    /// Makes the kernel turn the ext4 file system read-only, as after an I/O error.
-    fn trigger_ext4_error(&self) -> Result<(), String> {
-        let dev = run("findmnt", &["-n", "-o", "SOURCE", path(&self.point)])?;
-        let name = dev.trim().rsplit('/').next().unwrap_or_default().to_owned();
-        std::fs::write(
-            format!("/sys/fs/ext4/{name}/trigger_fs_error"),
-            "storage fault test",
-        )
-        .map_err(|e| format!("trigger_fs_error on {name}: {e}"))
-    }
-
-    fn is_mounted(&self) -> bool {
-        run("mountpoint", &["-q", path(&self.point)]).is_ok()
-    }
-
-    /// Unmounts, retrying while a process that just died still holds files.
-    fn unmount(&self) -> Result<(), String> {
-        let deadline = Instant::now() + Duration::from_secs(3);
-        loop {
-            match run("umount", &[path(&self.point)]) {
-                Ok(_) => return Ok(()),
-                Err(e) if Instant::now() > deadline => return Err(e),
-                Err(_) => std::thread::sleep(Duration::from_millis(50)),
-            }
-        }
-    }
-}
-
-impl Drop for Mount {
-    fn drop(&mut self) {
-        if self.is_mounted() && self.unmount().is_err() {
-            // Detach it anyway so nothing stays mounted after the test.
-            let _ = run("umount", &["-l", path(&self.point)]);
-        }
-    }
-}
-
-fn path(p: &Path) -> &str {
-    p.to_str().expect("utf-8 path")
-}
 
 /// What a wallet needs to reach the server.
 #[derive(Clone)]
@@ -423,23 +271,6 @@ fn issuer_on(mount: &Mount, config: &str) -> TestIssuer {
     let mut t = TestIssuer::init_in(tmp, mount.point.clone(), config);
     t.stderr_log = Some(log);
     t
-}
-
-/// Fills the file system of `dir` with a file, then frees `free` bytes of it.
-fn fill_leaving(dir: &Path, free: u64) -> PathBuf {
-    let path = dir.join("filler");
-    let mut f = std::fs::File::create(&path).expect("filler");
-    let chunk = vec![0xa5u8; 64 * 1024];
-    loop {
-        match f.write_all(&chunk) {
-            Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::StorageFull => break,
-            Err(e) => panic!("filling the disk: {e}"),
-        }
-    }
-    let len = f.metadata().expect("filler size").len();
-    f.set_len(len.saturating_sub(free)).expect("free some");
-    path
 }
 
 async fn bounded(test: impl std::future::Future<Output = ()>) {

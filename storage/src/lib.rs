@@ -11,6 +11,9 @@
 mod disk;
 pub mod group_commit;
 mod handle;
+#[cfg(feature = "testing")]
+#[doc(hidden)]
+pub mod testing;
 
 pub use group_commit::{CommitError, GroupCommit};
 pub use handle::{is_lock_error, Handle, Iter, Options};

@@ -6,66 +6,9 @@
 //! Mounting needs root. Without it the test prints why and passes, unless `CI` is set: then it
 //! fails.
 
-use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::process::Command;
-
 use civic_e2e::*;
+use civic_storage::testing::{cannot_run, fill_leaving, Mount};
 use serde_json::Value;
-
-/// A tmpfs mounted on a fresh directory, unmounted when dropped.
-struct Tmpfs {
-    point: PathBuf,
-    _dir: tempfile::TempDir,
-}
-
-impl Tmpfs {
-    fn mount(size: &str) -> Result<Tmpfs, String> {
-        let uid = Command::new("id")
-            .arg("-u")
-            .output()
-            .map_err(|e| e.to_string())?;
-        if String::from_utf8_lossy(&uid.stdout).trim() != "0" {
-            return Err("not running as root".into());
-        }
-        let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
-        let point = dir.path().join("data");
-        std::fs::create_dir(&point).map_err(|e| e.to_string())?;
-        let out = Command::new("mount")
-            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
-            .arg(&point)
-            .output()
-            .map_err(|e| e.to_string())?;
-        if !out.status.success() {
-            return Err(String::from_utf8_lossy(&out.stderr).into_owned());
-        }
-        Ok(Tmpfs { point, _dir: dir })
-    }
-}
-
-impl Drop for Tmpfs {
-    fn drop(&mut self) {
-        // Lazily: the service's files may still be open when the test ends.
-        let _ = Command::new("umount").arg("-l").arg(&self.point).status();
-    }
-}
-
-/// Fills the file system of `dir`, then frees `free` bytes of it.
-fn fill_leaving(dir: &Path, free: u64) -> PathBuf {
-    let path = dir.join("filler");
-    let mut f = std::fs::File::create(&path).expect("filler");
-    let chunk = vec![0x5au8; 64 * 1024];
-    loop {
-        match f.write_all(&chunk) {
-            Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::StorageFull => break,
-            Err(e) => panic!("filling the disk: {e}"),
-        }
-    }
-    let len = f.metadata().expect("filler size").len();
-    f.set_len(len.saturating_sub(free)).expect("free some");
-    path
-}
 
 fn assert_full(what: &str, status: u16, body: &Value) {
     assert_eq!(status, 503, "{what}: {body}");
@@ -76,16 +19,9 @@ fn assert_full(what: &str, status: u16, body: &Value) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_full_disk_gives_503_keeps_every_session_and_recovers_when_space_returns() {
-    let fs = match Tmpfs::mount("32m") {
+    let fs = match Mount::tmpfs("32m") {
         Ok(fs) => fs,
-        Err(why) => {
-            assert!(
-                std::env::var_os("CI").is_none(),
-                "cannot simulate a full disk in CI: {why}"
-            );
-            let _ = writeln!(std::io::stderr(), "SKIPPED verifier full disk: {why}");
-            return;
-        }
+        Err(why) => return cannot_run("verifier full disk", &why),
     };
     let tmp = tempfile::tempdir().expect("tmp");
     let issuer = start_issuer(tmp.path(), 300).await;
