@@ -176,6 +176,38 @@ pub struct ResidentRecord {
     pub resident_since: Date,
 }
 
+impl ResidentRecord {
+    /// A made-up resident of the fictional municipality Teststad (code 0363, district 3), born
+    /// 1990-04-12: the record the examples, tests, fuzz seeds and benchmarks build on.
+    pub fn example() -> Self {
+        ResidentRecord {
+            given_name: "Anna".into(),
+            family_name: "de Vries".into(),
+            birthdate: Date {
+                year: 1990,
+                month: 4,
+                day: 12,
+            },
+            address: Address {
+                street_address: "Dam 1".into(),
+                locality: "Teststad".into(),
+                postal_code: "1012 JS".into(),
+                country: "NL".into(),
+            },
+            residence: Residence {
+                municipality: "Teststad".into(),
+                municipality_code: "0363".into(),
+                district: Some("3".into()),
+            },
+            resident_since: Date {
+                year: 2015,
+                month: 6,
+                day: 1,
+            },
+        }
+    }
+}
+
 impl ResidencyClaims {
     /// Builds the claims, computing `age_equal_or_over` as of `today`.
     pub fn new(record: &ResidentRecord, today: Date, pseudonyms: BTreeMap<String, String>) -> Self {

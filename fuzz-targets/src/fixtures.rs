@@ -12,7 +12,7 @@ use serde_json::{json, Map, Value};
 
 use civic_credential::crypto::{SigningKey, VerifyingKey};
 use civic_credential::jwk::Jwk;
-use civic_credential::residency::{Address, Date, Residence, ResidencyClaims, ResidentRecord};
+use civic_credential::residency::{Date, ResidencyClaims, ResidentRecord};
 use civic_credential::sd_jwt::ClaimPath;
 use civic_credential::sd_jwt_vc::{self, CredentialSpec, StaticIssuerKeys};
 use civic_credential::status_list::{StatusListRef, StatusReference};
@@ -72,24 +72,7 @@ pub fn requested_paths() -> Vec<ClaimPath> {
 /// Issues a residency credential (issuance form) with `issuer` for `holder`, with status
 /// index `idx` in [`STATUS_URI`]; every claim selectively disclosable, with decoys.
 pub fn issue_credential(issuer: &SigningKey, holder: &Jwk, idx: u64) -> String {
-    let date = |d: &str| Date::parse(d).expect("date");
-    let record = ResidentRecord {
-        given_name: "Anna".into(),
-        family_name: "de Vries".into(),
-        birthdate: date("1990-04-12"),
-        address: Address {
-            street_address: "Dam 1".into(),
-            locality: "Teststad".into(),
-            postal_code: "1012 JS".into(),
-            country: "NL".into(),
-        },
-        residence: Residence {
-            municipality: "Teststad".into(),
-            municipality_code: "0363".into(),
-            district: Some("3".into()),
-        },
-        resident_since: date("2015-06-01"),
-    };
+    let record = ResidentRecord::example();
     let pseudonyms = BTreeMap::from([(PLATFORM.to_owned(), "pseudonym-of-anna".to_owned())]);
     let claims = ResidencyClaims::new(&record, Date::from_unix(NOW), pseudonyms);
     let spec = CredentialSpec {

@@ -15,7 +15,7 @@ use sha2::Sha256;
 use civic_credential::crypto::{Algorithm, SigningKey};
 use civic_credential::encoding::{b64_decode, b64_encode};
 use civic_credential::key_binding;
-use civic_credential::residency::{Address, Date, Residence, ResidencyClaims, ResidentRecord};
+use civic_credential::residency::{Date, ResidencyClaims, ResidentRecord};
 use civic_credential::sd_jwt::{ClaimPath, Disclosure};
 use civic_credential::sd_jwt_vc::{self, CredentialSpec};
 use civic_credential::status_list::{
@@ -40,23 +40,9 @@ struct Ctx {
 }
 
 fn record(code: &str) -> ResidentRecord {
-    ResidentRecord {
-        given_name: "Anna".into(),
-        family_name: "de Vries".into(),
-        birthdate: Date::parse("1990-04-12").expect("date"),
-        address: Address {
-            street_address: "Dam 1".into(),
-            locality: "Teststad".into(),
-            postal_code: "1012 JS".into(),
-            country: "NL".into(),
-        },
-        residence: Residence {
-            municipality: "Teststad".into(),
-            municipality_code: code.into(),
-            district: Some("3".into()),
-        },
-        resident_since: Date::parse("2015-06-01").expect("date"),
-    }
+    let mut record = ResidentRecord::example();
+    record.residence.municipality_code = code.into();
+    record
 }
 
 struct Issue<'a> {

@@ -215,7 +215,7 @@ mod tests {
     use civic_credential::oid4vp::{
         sd_jwt_client_metadata, DcqlQuery, DIRECT_POST, REDIRECT_URI_PREFIX,
     };
-    use civic_credential::residency::{Address, Date, Residence, ResidencyClaims, ResidentRecord};
+    use civic_credential::residency::{Date, ResidencyClaims, ResidentRecord};
     use civic_credential::sd_jwt_vc::{
         self, CredentialSpec, KeyBindingRequirement, StaticIssuerKeys, VerifyOptions,
     };
@@ -232,18 +232,7 @@ mod tests {
             given_name: "Noor".into(),
             family_name: "Bakker".into(),
             birthdate: Date::parse(birth).expect("date"),
-            address: Address {
-                street_address: "Dam 1".into(),
-                locality: "Teststad".into(),
-                postal_code: "1012 JS".into(),
-                country: "NL".into(),
-            },
-            residence: Residence {
-                municipality: "Teststad".into(),
-                municipality_code: "0363".into(),
-                district: Some("3".into()),
-            },
-            resident_since: Date::parse("2015-01-01").expect("date"),
+            ..ResidentRecord::example()
         };
         let claims = ResidencyClaims::new(
             &record,

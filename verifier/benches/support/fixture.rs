@@ -11,7 +11,7 @@ use rand::rngs::OsRng;
 use serde_json::json;
 
 use civic_credential::crypto::{Algorithm, SigningKey};
-use civic_credential::residency::{Address, Date, Residence, ResidencyClaims, ResidentRecord};
+use civic_credential::residency::{Date, ResidencyClaims, ResidentRecord};
 use civic_credential::sd_jwt::ClaimPath;
 use civic_credential::sd_jwt_vc::{self, CredentialSpec};
 use civic_credential::status_list::{StatusList, StatusListRef, StatusListToken, StatusReference};
@@ -65,23 +65,7 @@ pub fn requested() -> Vec<ClaimPath> {
 
 /// The resident the credential is about.
 pub fn record() -> ResidentRecord {
-    ResidentRecord {
-        given_name: "Anna".into(),
-        family_name: "de Vries".into(),
-        birthdate: Date::parse("1990-04-12").expect("date"),
-        address: Address {
-            street_address: "Dam 1".into(),
-            locality: "Teststad".into(),
-            postal_code: "1012 JS".into(),
-            country: "NL".into(),
-        },
-        residence: Residence {
-            municipality: "Teststad".into(),
-            municipality_code: "0363".into(),
-            district: Some("3".into()),
-        },
-        resident_since: Date::parse("2015-06-01").expect("date"),
-    }
+    ResidentRecord::example()
 }
 
 /// Issues a credential to `holder` at `t`, as the issuer does.
