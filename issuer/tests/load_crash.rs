@@ -27,7 +27,6 @@ use rand::Rng;
 use reqwest::Method;
 use serde_json::{json, Value};
 
-use civic_credential::encoding::b64_decode;
 use civic_credential::jwk::Jwk;
 use civic_credential::jws::Jws;
 use civic_credential::sd_jwt_vc::{IssuerKeys, StaticIssuerKeys};
@@ -86,22 +85,6 @@ fn load_register() -> String {
         }
     }
     csv
-}
-
-/// The (list, idx) of a credential's status reference.
-fn status_ref(credential: &str) -> (u32, u32) {
-    let jwt = credential.split('~').next().expect("jwt");
-    let part = jwt.split('.').nth(1).expect("payload");
-    let p: Value =
-        serde_json::from_slice(&b64_decode(part, "payload").expect("b64")).expect("json");
-    let uri = p["status"]["status_list"]["uri"].as_str().expect("uri");
-    let list = uri
-        .rsplit('/')
-        .next()
-        .and_then(|l| l.parse().ok())
-        .expect("list number");
-    let idx = p["status"]["status_list"]["idx"].as_u64().expect("idx");
-    (list, u32::try_from(idx).expect("idx fits"))
 }
 
 /// What a wallet or the admin needs to reach the server.
@@ -201,7 +184,7 @@ async fn wallet_loop(t: Target, mut residents: Vec<String>, shared: Arc<Shared>)
             Batch::Issued(creds) => {
                 let mut issued = shared.issued.lock().expect("lock");
                 for c in creds {
-                    let (list, idx) = status_ref(&c);
+                    let (list, idx) = wallet::status_ref(&c);
                     issued.push(Issued {
                         resident: r.clone(),
                         list,

@@ -25,8 +25,6 @@ use std::time::{Duration, Instant};
 use reqwest::Method;
 use serde_json::{json, Value};
 
-use civic_credential::encoding::b64_decode;
-
 use support::server::{json, TestIssuer};
 use support::wallet;
 
@@ -174,21 +172,6 @@ async fn get(t: &TestIssuer, path: &str) -> (u16, Value) {
     json(t.http.get(t.url(path)).send().await.expect("get")).await
 }
 
-/// The (list, idx) of a credential's status reference.
-fn status_ref(credential: &str) -> (u32, u32) {
-    let jwt = credential.split('~').next().expect("jwt");
-    let part = jwt.split('.').nth(1).expect("payload");
-    let p: Value =
-        serde_json::from_slice(&b64_decode(part, "payload").expect("b64")).expect("json");
-    let uri = p["status"]["status_list"]["uri"].as_str().expect("uri");
-    let list = uri.rsplit('/').next().and_then(|l| l.parse().ok());
-    let idx = p["status"]["status_list"]["idx"].as_u64();
-    (
-        list.expect("list number"),
-        u32::try_from(idx.expect("idx")).expect("idx fits"),
-    )
-}
-
 /// After a restart: every answered credential is recorded, and no status index twice. Those in
 /// `unsure` need not be recorded (but are never doubled); returns how many of them are missing.
 async fn assert_all_recorded(t: &TestIssuer, answered: &[String], unsure: &[String]) -> usize {
@@ -206,7 +189,7 @@ async fn assert_all_recorded(t: &TestIssuer, answered: &[String], unsure: &[Stri
     let mut unique = HashSet::new();
     let mut missing = Vec::new();
     for c in answered {
-        let (l, i) = status_ref(c);
+        let (l, i) = wallet::status_ref(c);
         assert!(unique.insert((l, i)), "index ({l},{i}) handed out twice");
         if !seen.contains(&(Some(u64::from(l)), Some(u64::from(i)))) {
             missing.push((l, i));
@@ -220,7 +203,7 @@ async fn assert_all_recorded(t: &TestIssuer, answered: &[String], unsure: &[Stri
     );
     unsure
         .iter()
-        .map(|c| status_ref(c))
+        .map(|c| wallet::status_ref(c))
         .filter(|(l, i)| {
             assert!(unique.insert((*l, *i)), "index ({l},{i}) handed out twice");
             !seen.contains(&(Some(u64::from(*l)), Some(u64::from(*i))))
@@ -312,7 +295,7 @@ async fn a_full_disk_gives_503_and_recovers_when_space_returns() {
         let mut t = issuer_on(&mount, "storage_reserve_mib = 8");
         t.start().await;
         let mut answered = batch(&Target::of(&t), "R-0005").await.expect("first batch");
-        let list = status_ref(&answered[0]).0;
+        let list = wallet::status_ref(&answered[0]).0;
         let (s, _) = get(&t, &format!("/status/{list}")).await;
         assert_eq!(s, 200, "status list");
 
@@ -429,7 +412,7 @@ async fn a_file_system_turning_read_only_under_load_gives_503_and_loses_nothing(
         let mut t = issuer_on(&mount, "");
         t.start().await;
         let mut answered = batch(&Target::of(&t), "R-0005").await.expect("first batch");
-        let list = status_ref(&answered[0]).0;
+        let list = wallet::status_ref(&answered[0]).0;
         let (s, _) = get(&t, &format!("/status/{list}")).await;
         assert_eq!(s, 200, "status list");
 

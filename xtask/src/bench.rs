@@ -181,21 +181,9 @@ impl Options {
     }
 }
 
-/// `cargo run --release --quiet -p PACKAGE --example EXAMPLE -- ARGS`, for its figures.
+/// Runs an example of `package` with `args`, for its figures.
 fn example(package: &str, name: &str, args: &[&str]) -> Result<Vec<String>> {
-    let mut cmd = crate::util::cargo();
-    cmd.args([
-        "run",
-        "--release",
-        "--quiet",
-        "-p",
-        package,
-        "--example",
-        name,
-        "--",
-    ])
-    .args(args);
-    crate::util::run_for_figures(&mut cmd)
+    crate::util::run_for_figures(&mut crate::util::example_command(package, name, args))
 }
 
 /// A figure as a number.

@@ -171,8 +171,12 @@ pub fn rel(path: &Path) -> String {
         .to_string()
 }
 
-/// `cargo run --release --quiet -p PACKAGE --example EXAMPLE [-- ARGS]`.
-pub fn run_example(package: &str, example: &str, args: &[String]) -> Result<()> {
+/// The command `cargo run --release --quiet -p PACKAGE --example EXAMPLE [-- ARGS]`.
+pub fn example_command<S: AsRef<std::ffi::OsStr>>(
+    package: &str,
+    example: &str,
+    args: &[S],
+) -> Command {
     let mut cmd = cargo();
     cmd.args([
         "run",
@@ -186,7 +190,12 @@ pub fn run_example(package: &str, example: &str, args: &[String]) -> Result<()> 
     if !args.is_empty() {
         cmd.arg("--").args(args);
     }
-    run(&mut cmd)
+    cmd
+}
+
+/// Runs an example (see [`example_command`]).
+pub fn run_example(package: &str, example: &str, args: &[String]) -> Result<()> {
+    run(&mut example_command(package, example, args))
 }
 
 /// Whether `line` is a `name: value` figure (a snake_case name).

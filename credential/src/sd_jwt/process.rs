@@ -141,16 +141,20 @@ impl Walk<'_> {
         step: PathElement,
         parent: Option<usize>,
         depth: usize,
-    ) -> (PathElement, Result<Value>) {
+    ) -> Result<(PathElement, Value)> {
         match v {
             Value::Object(_) | Value::Array(_) => {
                 self.path.push(step);
-                let value = self.value(v, parent, depth);
-                let step = self.path.pop().unwrap_or(PathElement::AllElements);
-                (step, value)
+                let value = self.value(v, parent, depth)?;
+                Ok((self.pop(), value))
             }
-            scalar => (step, Ok(scalar)),
+            scalar => Ok((step, scalar)),
         }
+    }
+
+    /// Takes the last step off the current path (pushed by the caller, so always there).
+    fn pop(&mut self) -> PathElement {
+        self.path.pop().unwrap_or(PathElement::AllElements)
     }
 
     /// Records that disclosure `i` sits one `step` below the current path, and puts its value in
@@ -161,7 +165,7 @@ impl Walk<'_> {
         step: PathElement,
         parent: Option<usize>,
         depth: usize,
-    ) -> (PathElement, Result<Value>) {
+    ) -> Result<(PathElement, Value)> {
         self.path.push(step);
         self.disclosed.push(DisclosedClaim {
             path: ClaimPath(self.path.clone()),
@@ -169,9 +173,8 @@ impl Walk<'_> {
             parent,
         });
         let value = self.values.get_mut(i).and_then(Option::take);
-        let value = self.value(value.unwrap_or(Value::Null), Some(i), depth);
-        let step = self.path.pop().unwrap_or(PathElement::AllElements);
-        (step, value)
+        let value = self.value(value.unwrap_or(Value::Null), Some(i), depth)?;
+        Ok((self.pop(), value))
     }
 
     fn object(
@@ -187,9 +190,10 @@ impl Walk<'_> {
                 sd = Some(v);
                 continue;
             }
-            let (step, value) = self.child(v, PathElement::Key(k), parent, depth);
-            if let PathElement::Key(k) = step {
-                out.insert(k, value?);
+            if let (PathElement::Key(k), value) =
+                self.child(v, PathElement::Key(k), parent, depth)?
+            {
+                out.insert(k, value);
             }
         }
         let digests = match sd {
@@ -213,9 +217,10 @@ impl Walk<'_> {
             if out.contains_key(&name) {
                 return Err(Error::ClaimNameCollision(name));
             }
-            let (step, value) = self.disclose(i, PathElement::Key(name), parent, depth);
-            if let PathElement::Key(name) = step {
-                out.insert(name, value?);
+            if let (PathElement::Key(name), value) =
+                self.disclose(i, PathElement::Key(name), parent, depth)?
+            {
+                out.insert(name, value);
             }
         }
         Ok(out)
@@ -238,11 +243,11 @@ impl Walk<'_> {
                     if self.names.get(i).is_some_and(Option::is_some) {
                         return Err(Error::DisclosureKindMismatch(self.digests[i].clone()));
                     }
-                    self.disclose(i, step, parent, depth)
+                    self.disclose(i, step, parent, depth)?
                 }
-                Placeholder::Not(el) => self.child(el, step, parent, depth),
+                Placeholder::Not(el) => self.child(el, step, parent, depth)?,
             };
-            out.push(value?);
+            out.push(value);
         }
         Ok(out)
     }

@@ -118,3 +118,20 @@ pub async fn redeem(
         .collect();
     (creds, keys)
 }
+
+/// The (status list number, index) of a credential's status reference.
+pub fn status_ref(credential: &str) -> (u32, u32) {
+    let jwt = credential.split('~').next().expect("jwt");
+    let part = jwt.split('.').nth(1).expect("payload");
+    let bytes = civic_credential::encoding::b64_decode(part, "payload").expect("b64");
+    let p: Value = serde_json::from_slice(&bytes).expect("json");
+    let reference = &p["status"]["status_list"];
+    let uri = reference["uri"].as_str().expect("uri");
+    let list = uri
+        .rsplit('/')
+        .next()
+        .and_then(|l| l.parse().ok())
+        .expect("list number");
+    let idx = reference["idx"].as_u64().expect("idx");
+    (list, u32::try_from(idx).expect("idx fits"))
+}
