@@ -8,16 +8,23 @@
 //! - [`oid4vp`]: OpenID for Verifiable Presentations 1.0 requests, DCQL and `vp_token`.
 //! - [`residency`]: the residency credential's claims and age predicates.
 //! - [`pseudonym`]: pairwise pseudonyms for civic platforms.
-//! - [`crypto`] and [`jwk`]: ES256 / EdDSA behind an allow-list; aws-lc-rs natively, RustCrypto on wasm32.
+//! - [`crypto`] and [`jwk`]: ES256 / EdDSA behind an allow-list; aws-lc-rs natively, RustCrypto on
+//!   wasm32; HMAC-SHA-256 ([`crypto::hmac_sha256`]).
+//! - [`did_web`]: did:web identifiers and DID documents (build and read).
+//! - [`form`]: `application/x-www-form-urlencoded` bodies and queries; [`bearer`]: `Authorization:
+//!   Bearer` headers.
 //!
 //! The crate is pure: no network, no files, and time and randomness are passed in.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod bearer;
 pub mod crypto;
+pub mod did_web;
 pub mod encoding;
 pub mod error;
+pub mod form;
 pub mod jwk;
 pub mod jws;
 pub mod key_binding;

@@ -7,6 +7,8 @@ pub mod proof;
 
 use serde::{Deserialize, Serialize};
 
+use crate::form;
+
 pub use metadata::{AuthorizationServerMetadata, CredentialConfiguration, IssuerMetadata};
 pub use proof::{build_proof, verify_proof, ProofExpectation, VerifiedProof, PROOF_TYP};
 
@@ -82,36 +84,30 @@ impl OfferLocation {
             OfferLocation::ByReference(uri) => {
                 format!(
                     "{OFFER_SCHEME}?credential_offer_uri={}",
-                    percent_encode(uri)
+                    form::percent_encode(uri)
                 )
             }
             OfferLocation::ByValue(offer) => {
                 let json = serde_json::to_string(offer).unwrap_or_default();
-                format!("{OFFER_SCHEME}?credential_offer={}", percent_encode(&json))
+                format!(
+                    "{OFFER_SCHEME}?credential_offer={}",
+                    form::percent_encode(&json)
+                )
             }
         }
     }
 
     /// Parses the query of an offer URL (any scheme, or a bare query string).
     pub fn parse(url: &str) -> Result<Self, ProtocolError> {
-        let query = url.split_once('?').map_or(url, |(_, q)| q);
-        let mut found = None;
-        for pair in query.split('&') {
-            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-            let value = percent_decode(v).ok_or_else(|| bad_request("offer URL encoding"))?;
-            let location = match k {
-                "credential_offer_uri" => OfferLocation::ByReference(value),
-                "credential_offer" => OfferLocation::ByValue(
-                    serde_json::from_str(&value)
-                        .map_err(|_| bad_request("credential_offer JSON"))?,
-                ),
-                _ => continue,
-            };
-            if found.replace(location).is_some() {
-                return Err(bad_request("offer URL names more than one offer"));
-            }
+        let fields = form::fields(url.as_bytes(), ["credential_offer_uri", "credential_offer"]);
+        match fields.map_err(|e| bad_request(&format!("offer URL: {e}")))? {
+            [Some(uri), None] => Ok(OfferLocation::ByReference(uri)),
+            [None, Some(json)] => serde_json::from_str(&json)
+                .map(OfferLocation::ByValue)
+                .map_err(|_| bad_request("credential_offer JSON")),
+            [Some(_), Some(_)] => Err(bad_request("offer URL names more than one offer")),
+            [None, None] => Err(bad_request("offer URL has no credential_offer(_uri)")),
         }
-        found.ok_or_else(|| bad_request("offer URL has no credential_offer(_uri)"))
     }
 }
 
@@ -276,44 +272,6 @@ impl core::fmt::Display for ProtocolError {
 
 fn bad_request(what: &str) -> ProtocolError {
     ProtocolError::new(ErrorCode::InvalidRequest, format!("invalid {what}"))
-}
-
-/// Percent-encodes everything except RFC 3986 unreserved characters.
-pub fn percent_encode(text: &str) -> String {
-    let mut out = String::with_capacity(text.len() * 3 / 2);
-    for b in text.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
-
-/// Decodes `%XX` escapes and `+` (as space, per form encoding). `None` on bad escapes or UTF-8.
-pub fn percent_decode(text: &str) -> Option<String> {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'%' => {
-                let hex = core::str::from_utf8(bytes.get(i + 1..i + 3)?).ok()?;
-                out.push(u8::from_str_radix(hex, 16).ok()?);
-                i += 3;
-            }
-            b'+' => {
-                out.push(b' ');
-                i += 1;
-            }
-            b => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8(out).ok()
 }
 
 #[cfg(test)]

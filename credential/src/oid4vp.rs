@@ -12,8 +12,8 @@ use serde_json::{Map, Value};
 use crate::crypto::{JwsSigner, VerifyingKey};
 use crate::encoding::{b64_json_object, json_b64};
 use crate::error::{Error, Result};
+use crate::form;
 use crate::jws::{self, Jws};
-use crate::oid4vci::{percent_decode, percent_encode};
 
 pub use dcql::{ClaimsQuery, CredentialQuery, DcqlMeta, DcqlQuery};
 
@@ -143,28 +143,18 @@ impl RequestLink {
     pub fn to_url(&self, base: &str) -> String {
         format!(
             "{base}?client_id={}&request_uri={}",
-            percent_encode(&self.client_id),
-            percent_encode(&self.request_uri)
+            form::percent_encode(&self.client_id),
+            form::percent_encode(&self.request_uri)
         )
     }
 
     /// Parses the query of a request link (any scheme, or a bare query string).
     pub fn parse(url: &str) -> Result<Self> {
-        let query = url.split_once('?').map_or(url, |(_, q)| q);
-        let mut client_id = None;
-        let mut request_uri = None;
-        for pair in query.split('&') {
-            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-            let slot = match k {
-                "client_id" => &mut client_id,
-                "request_uri" => &mut request_uri,
-                _ => continue,
-            };
-            let value = percent_decode(v).ok_or(Error::InvalidClaim("request link encoding"))?;
-            if slot.replace(value).is_some() {
-                return Err(Error::InvalidClaim("request link repeats a parameter"));
-            }
-        }
+        let [client_id, request_uri] = form::fields(url.as_bytes(), ["client_id", "request_uri"])
+            .map_err(|e| match e {
+            form::FormError::Repeated(_) => Error::InvalidClaim("request link repeats a parameter"),
+            form::FormError::Encoding(_) => Error::InvalidClaim("request link encoding"),
+        })?;
         Ok(RequestLink {
             client_id: client_id.ok_or(Error::MissingClaim("client_id"))?,
             request_uri: request_uri.ok_or(Error::MissingClaim("request_uri"))?,

@@ -3,29 +3,37 @@
 //! The issuer computes `HMAC-SHA256(secret, "civic-id pseudonym v1" ‖ platform ‖ subject)` with a
 //! secret only it holds, so platforms cannot compute, reverse or correlate each other's values.
 
-use hmac::{Hmac, Mac};
-use sha2::Sha256;
-
+use crate::crypto::hmac_sha256;
 use crate::encoding::b64_encode;
 
 /// Derives the pseudonym of `subject` (the issuer's register id) for `platform_id`.
 pub fn pairwise_pseudonym(secret: &[u8], platform_id: &str, subject: &str) -> String {
-    // HMAC accepts keys of any length, so this cannot fail.
-    let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(secret) else {
-        unreachable!("HMAC takes keys of any length")
-    };
-    mac.update(b"civic-id pseudonym v1\0");
     // Length prefixes keep (platform, subject) pairs unambiguous.
-    mac.update(&(platform_id.len() as u64).to_be_bytes());
-    mac.update(platform_id.as_bytes());
-    mac.update(&(subject.len() as u64).to_be_bytes());
-    mac.update(subject.as_bytes());
-    b64_encode(&mac.finalize().into_bytes())
+    b64_encode(&hmac_sha256(
+        secret,
+        &[
+            b"civic-id pseudonym v1\0",
+            &(platform_id.len() as u64).to_be_bytes(),
+            platform_id.as_bytes(),
+            &(subject.len() as u64).to_be_bytes(),
+            subject.as_bytes(),
+        ],
+    ))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The value is part of issued credentials: it must never change. Computed independently
+    /// with Python's `hmac` over the same input.
+    #[test]
+    fn fixed_vector() {
+        assert_eq!(
+            pairwise_pseudonym(b"k", "https://budget.example", "R1"),
+            "EhrZwDz53vMpJrOtzhnhDTX2U0YlSrthseNOI2zoPeE"
+        );
+    }
 
     #[test]
     fn stable_per_platform_and_unlinkable_across() {

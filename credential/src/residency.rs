@@ -8,6 +8,8 @@ use serde_json::{Map, Value};
 use crate::error::{Error, Result};
 use crate::sd_jwt::{ClaimPath, PathElement};
 
+pub mod labels;
+
 /// The path of the residency credential type below an issuer's URL.
 pub const RESIDENCY_VCT_PATH: &str = "/credentials/residency";
 

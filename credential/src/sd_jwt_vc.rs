@@ -16,6 +16,8 @@ use crate::key_binding::{self, KeyBinding, KeyBindingExpectation};
 use crate::sd_jwt::{self, conceal, process_owned, ClaimPath, PathElement, SdJwt};
 use crate::status_list::StatusReference;
 
+pub mod issuer_metadata;
+
 /// The JOSE `typ` of an SD-JWT VC.
 pub const SD_JWT_VC_TYP: &str = "dc+sd-jwt";
 

@@ -7,10 +7,11 @@ use serde_json::Map;
 
 use civic_credential::crypto::WithoutKid;
 use civic_credential::encoding::json_b64;
+use civic_credential::form::{percent_decode, percent_encode};
 use civic_credential::jws;
 use civic_credential::oid4vci::{
-    percent_decode, percent_encode, verify_proof, AuthorizationServerMetadata, CredentialRequest,
-    IssuerMetadata, OfferLocation, ProofExpectation, PRE_AUTHORIZED_GRANT, PROOF_TYP,
+    verify_proof, AuthorizationServerMetadata, CredentialRequest, IssuerMetadata, OfferLocation,
+    ProofExpectation, PRE_AUTHORIZED_GRANT, PROOF_TYP,
 };
 use civic_credential::oid4vp::{
     parse_vp_token, AuthorizationRequest, DcqlQuery, RequestLink, OPENID4VP_SCHEME,

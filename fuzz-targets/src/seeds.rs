@@ -10,8 +10,9 @@ use serde_json::{json, Value};
 
 use civic_credential::crypto::{Algorithm, JwsSigner, SigningKey};
 use civic_credential::encoding::b64_decode;
+use civic_credential::form::percent_encode;
 use civic_credential::oid4vci::PRE_AUTHORIZED_GRANT;
-use civic_credential::oid4vci::{build_proof, percent_encode, CredentialOffer, Grants};
+use civic_credential::oid4vci::{build_proof, CredentialOffer, Grants};
 use civic_credential::oid4vci::{OfferLocation, PreAuthorizedCodeGrant, TxCodeSpec};
 use civic_credential::oid4vp::{DcqlQuery, RequestLink, OPENID4VP_SCHEME};
 use civic_credential::sd_jwt::{ClaimPath, SdJwt};

@@ -128,10 +128,7 @@ pub enum ConfigError {
 impl Config {
     /// How the database guards against a full or stalled disk.
     pub fn storage_options(&self) -> civic_storage::Options {
-        civic_storage::Options {
-            reserve_bytes: u64::from(self.storage_reserve_mib) << 20,
-            stall_after: std::time::Duration::from_secs(u64::from(self.storage_stall_secs.max(1))),
-        }
+        civic_storage::Options::from_settings(self.storage_reserve_mib, self.storage_stall_secs)
     }
 
     /// A configuration with defaults for `public_url`.

@@ -145,7 +145,7 @@ impl Issuer {
         let wallet_link = self.config.wallet_url.as_ref().map(|w| {
             format!(
                 "{w}?credential_offer_uri={}",
-                civic_credential::oid4vci::percent_encode(&credential_offer_uri)
+                civic_credential::form::percent_encode(&credential_offer_uri)
             )
         });
         Metrics::inc(&self.metrics.offers);

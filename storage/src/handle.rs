@@ -9,8 +9,8 @@
 //! records the error without waking the flushers), and a flush that waits holds sled's
 //! process-wide concurrency lock, so the next transaction and then every call behind it waits
 //! too. So [`Handle`] refuses writes with "no space left" while the file system has less free
-//! space than [`Options::reserve_bytes`] (at most an eighth of the file system); reads go on, and
-//! writes work again as soon as there is room.
+//! space than [`Options::reserve`] asks for; reads go on, and writes work again as soon as there
+//! is room.
 //!
 //! **A disk that stops answering.** Callers of [`Handle::sync`] wait at most
 //! [`Options::stall_after`] for a flush that another caller leads (see [`GroupCommit`]); while a
@@ -53,25 +53,66 @@ const RETRY_EVERY: Duration = Duration::from_secs(1);
 /// The probe writes one sled log segment (512 KiB): a reopened database needs at least that.
 pub(crate) const PROBE_BYTES: usize = 512 * 1024;
 
+/// How much free space a [`Handle`] keeps on the data directory's file system: writes are
+/// refused ("no space left") while less is free.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reserve {
+    /// No check: sled may meet a full disk (and is then closed and reopened, see the module doc).
+    Off,
+    /// This many bytes, or an eighth of the file system if that is less, so that a small file
+    /// system is not refused for good. What services configure (`storage_reserve_mib`).
+    UpTo(u64),
+    /// Exactly this many bytes, whatever the file system's size: for a deployment that wants
+    /// more than an eighth kept free, and for tests that force the condition on any disk.
+    Exactly(u64),
+}
+
+impl Reserve {
+    /// The reserve a service's `storage_reserve_mib` setting means: [`Reserve::UpTo`] that many
+    /// MiB, or [`Reserve::Off`] for 0.
+    pub fn from_mib(mib: u32) -> Self {
+        match mib {
+            0 => Reserve::Off,
+            n => Reserve::UpTo(u64::from(n) << 20),
+        }
+    }
+
+    /// The bytes to keep free on a file system of `size` bytes; 0 when off.
+    pub fn bytes(self, size: u64) -> u64 {
+        match self {
+            Reserve::Off => 0,
+            Reserve::UpTo(bytes) => bytes.min(size / 8),
+            Reserve::Exactly(bytes) => bytes,
+        }
+    }
+}
+
 /// How a [`Handle`] guards its database.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Options {
-    /// Writes are refused ("no space left") while the data directory's file system has less free
-    /// space than this, or than an eighth of its size if that is less; 0 turns the check off.
-    pub reserve_bytes: u64,
+    /// The free space kept on the data directory's file system.
+    pub reserve: Reserve,
     /// How long a caller waits for a flush led by another caller, and how long a flush may run
     /// before every call is refused as "storage not responding".
     pub stall_after: Duration,
 }
 
-impl Default for Options {
-    /// 64 MiB of reserve (sled writes its log in 512 KiB segments and snapshots its page table
-    /// besides), and 10 s before a flush counts as stalled.
-    fn default() -> Self {
+impl Options {
+    /// The options a service's settings mean: `reserve_mib` ([`Reserve::from_mib`]) and
+    /// `stall_secs` (at least 1 s).
+    pub fn from_settings(reserve_mib: u32, stall_secs: u32) -> Self {
         Options {
-            reserve_bytes: 64 << 20,
-            stall_after: Duration::from_secs(10),
+            reserve: Reserve::from_mib(reserve_mib),
+            stall_after: Duration::from_secs(u64::from(stall_secs.max(1))),
         }
+    }
+}
+
+impl Default for Options {
+    /// Up to 64 MiB of reserve (sled writes its log in 512 KiB segments and snapshots its page
+    /// table besides), and 10 s before a flush counts as stalled.
+    fn default() -> Self {
+        Options::from_settings(64, 10)
     }
 }
 
@@ -261,11 +302,11 @@ impl Handle {
     /// Refuses a write while the file system has less free space than the reserve. The
     /// database is not touched, so nothing is poisoned; reads go on.
     fn check_room(&self, open: &Open) -> sled::Result<()> {
-        if self.options.reserve_bytes == 0 {
+        if self.options.reserve == Reserve::Off {
             return Ok(());
         }
         let (free, size) = space(&open.log)?;
-        let reserve = self.options.reserve_bytes.min(size / 8);
+        let reserve = self.options.reserve.bytes(size);
         if free < reserve {
             return Err(sled::Error::Io(io::Error::new(
                 io::ErrorKind::StorageFull,

@@ -7,13 +7,17 @@
 //!   "no space left" error, while reads go on), reports a disk that stops answering, syncs its
 //!   log for real (`fdatasync`), and reopens itself after a storage failure.
 //! - [`GroupCommit`]: concurrent callers share one flush; none waits without bound.
+//! - [`StorageError`]: the one storage error of the services, with the words their 503 answers
+//!   use for it.
 
 mod disk;
+mod error;
 pub mod group_commit;
 mod handle;
 #[cfg(feature = "testing")]
 #[doc(hidden)]
 pub mod testing;
 
+pub use error::StorageError;
 pub use group_commit::{CommitError, GroupCommit};
-pub use handle::{is_lock_error, Handle, Iter, Options};
+pub use handle::{is_lock_error, Handle, Iter, Options, Reserve};

@@ -3,11 +3,11 @@
 use std::io::ErrorKind;
 use std::time::Duration;
 
-use civic_storage::{Handle, Options};
+use civic_storage::{Handle, Options, Reserve};
 
-fn options(reserve_bytes: u64) -> Options {
+fn options(reserve: Reserve) -> Options {
     Options {
-        reserve_bytes,
+        reserve,
         stall_after: Duration::from_secs(10),
     }
 }
@@ -23,12 +23,13 @@ fn kind(e: &sled::Error) -> ErrorKind {
 fn writes_are_refused_below_the_reserve_and_reads_go_on() {
     let dir = tempfile::tempdir().expect("tempdir");
     {
-        let db = Handle::open(dir.path(), options(0)).expect("open");
+        let db = Handle::open(dir.path(), options(Reserve::Off)).expect("open");
         db.insert(b"k", b"before".to_vec()).expect("insert");
         db.sync().expect("sync");
     }
-    // No file system has this much free: every write is below the reserve.
-    let db = Handle::open(dir.path(), options(u64::MAX)).expect("reopen");
+    // No file system has this much free, and `Exactly` is not capped by the file system's size:
+    // every write is below the reserve, on any disk.
+    let db = Handle::open(dir.path(), options(Reserve::Exactly(u64::MAX))).expect("reopen");
     let err = db.insert(b"k", b"after".to_vec()).expect_err("refused");
     assert_eq!(kind(&err), ErrorKind::StorageFull, "{err}");
     assert!(err.to_string().contains("reserve"), "{err}");
@@ -52,7 +53,7 @@ fn writes_are_refused_below_the_reserve_and_reads_go_on() {
 #[test]
 fn synced_writes_survive_a_reopen_and_a_failure_reopens_the_database() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let db = Handle::open(dir.path(), options(1 << 20)).expect("open");
+    let db = Handle::open(dir.path(), options(Reserve::UpTo(1 << 20))).expect("open");
     db.insert(b"a", b"1".to_vec()).expect("insert");
     db.sync().expect("sync");
     let generation = db.generation();
@@ -67,6 +68,17 @@ fn synced_writes_survive_a_reopen_and_a_failure_reopens_the_database() {
     db.insert(b"c", b"3".to_vec()).expect("insert");
     db.sync().expect("sync after the reopen");
     drop(db);
-    let db = Handle::open(dir.path(), options(1 << 20)).expect("open again");
+    let db = Handle::open(dir.path(), options(Reserve::UpTo(1 << 20))).expect("open again");
     assert_eq!(db.get(b"c").expect("get").as_deref(), Some(&b"3"[..]));
+}
+
+#[test]
+fn a_configured_reserve_is_capped_at_an_eighth_of_the_file_system_and_an_exact_one_is_not() {
+    let gib = 1u64 << 30;
+    assert_eq!(Reserve::from_mib(0), Reserve::Off);
+    assert_eq!(Reserve::Off.bytes(gib), 0);
+    assert_eq!(Reserve::from_mib(64).bytes(gib), 64 << 20);
+    assert_eq!(Reserve::from_mib(64).bytes(256 << 20), 32 << 20);
+    assert_eq!(Reserve::Exactly(64 << 20).bytes(256 << 20), 64 << 20);
+    assert_eq!(Reserve::Exactly(u64::MAX).bytes(gib), u64::MAX);
 }

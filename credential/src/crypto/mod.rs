@@ -14,6 +14,9 @@ mod backend;
 #[cfg(target_arch = "wasm32")]
 #[path = "rust_crypto.rs"]
 mod backend;
+mod mac;
+
+pub use mac::hmac_sha256;
 
 use rand_core::CryptoRngCore;
 use zeroize::Zeroizing;

@@ -34,6 +34,18 @@ impl ClaimPath {
         )
     }
 
+    /// Reads the dotted form of a path of object keys (`residence.municipality_code`), as
+    /// policies and configuration files write it: the inverse of [`Display`](fmt::Display) for
+    /// such paths. Empty keys are refused.
+    pub fn parse_dotted(text: &str) -> crate::Result<Self> {
+        if text.split('.').any(str::is_empty) {
+            return Err(crate::Error::InvalidClaim(
+                "a dotted claim path has an empty key",
+            ));
+        }
+        Ok(ClaimPath::keys(text.split('.')))
+    }
+
     /// This path extended by one element.
     pub fn child(&self, element: PathElement) -> Self {
         let mut v = self.0.clone();
@@ -148,6 +160,16 @@ mod tests {
         assert!(serde_json::from_value::<ClaimPath>(json!([])).is_err());
         assert!(serde_json::from_value::<ClaimPath>(json!([-1])).is_err());
         assert!(serde_json::from_value::<ClaimPath>(json!([true])).is_err());
+    }
+
+    #[test]
+    fn dotted_text_round_trips() {
+        let p = ClaimPath::parse_dotted("residence.municipality_code").unwrap();
+        assert_eq!(p, ClaimPath::keys(["residence", "municipality_code"]));
+        assert_eq!(p.to_string(), "residence.municipality_code");
+        for bad in ["", ".a", "a.", "a..b"] {
+            assert!(ClaimPath::parse_dotted(bad).is_err(), "{bad:?}");
+        }
     }
 
     #[test]

@@ -113,10 +113,7 @@ fn default_stall() -> u32 {
 impl ServiceConfig {
     /// How the session database guards against a full or stalled disk.
     pub fn storage_options(&self) -> civic_storage::Options {
-        civic_storage::Options {
-            reserve_bytes: u64::from(self.storage_reserve_mib) << 20,
-            stall_after: std::time::Duration::from_secs(u64::from(self.storage_stall_secs.max(1))),
-        }
+        civic_storage::Options::from_settings(self.storage_reserve_mib, self.storage_stall_secs)
     }
 
     /// Reads the file; relative paths in it are taken from the file's directory.

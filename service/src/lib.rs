@@ -1,0 +1,47 @@
+//! civic-service: the plumbing the civic-id services share, written once.
+//!
+//! Protocol logic lives in `civic-credential` and storage in `civic-storage`; this crate holds
+//! what every service needs around them:
+//!
+//! - [`clock`]: the time services read ([`SystemClock`]), and a [`ManualClock`] tests move;
+//! - [`html`]: escaping text into server-rendered pages.
+//!
+//! With feature `http` (axum):
+//!
+//! - [`error::ApiError`]: the JSON error answer (`{"error", "error_description"}`), with
+//!   `Cache-Control: no-store`, `Retry-After` on 503 and a Bearer challenge on 401; storage
+//!   errors become 503s worded by `civic_storage::StorageError`;
+//! - [`layers`]: security headers, and JSON bodies for the framework's own plain-text
+//!   rejections (413, 405, 415, 400);
+//! - [`extract`]: [`extract::JsonBody`] (JSON with a JSON rejection), [`extract::ClientIp`];
+//! - [`respond`]: `Cache-Control: no-store` answers, assets;
+//! - [`cookies`]: session-style cookies (HttpOnly, SameSite=Strict, Secure on https);
+//! - [`rate_limit`]: a per-address rate limit (governor);
+//! - [`run`]: blocking store calls off the async threads, periodic jobs, logging, serving
+//!   with graceful shutdown on Ctrl-C and SIGTERM.
+
+#![forbid(unsafe_code)]
+
+pub mod clock;
+pub mod html;
+
+#[cfg(feature = "http")]
+pub mod cookies;
+#[cfg(feature = "http")]
+pub mod error;
+#[cfg(feature = "http")]
+pub mod extract;
+#[cfg(feature = "http")]
+pub mod layers;
+#[cfg(feature = "http")]
+pub mod rate_limit;
+#[cfg(feature = "http")]
+pub mod respond;
+#[cfg(feature = "http")]
+pub mod run;
+
+#[cfg(not(target_arch = "wasm32"))]
+pub use clock::SystemClock;
+pub use clock::{Clock, ManualClock, SharedClock};
+#[cfg(feature = "http")]
+pub use error::ApiError;
