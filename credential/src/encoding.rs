@@ -27,6 +27,23 @@ pub fn sha256_b64(text: &str) -> String {
     b64_encode(&Sha256::digest(text.as_bytes()))
 }
 
+/// Lower-case hexadecimal.
+pub fn hex(bytes: &[u8]) -> String {
+    use core::fmt::Write as _;
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        // Writing to a String cannot fail.
+        let _ = write!(out, "{b:02x}");
+    }
+    out
+}
+
+/// SHA-256 of a secret (a token, an API key, a response code), as hex: the form in which
+/// services store and compare secrets.
+pub fn sha256_hex(secret: &str) -> String {
+    hex(&Sha256::digest(secret.as_bytes()))
+}
+
 /// Decodes base64url `text` into a buffer this thread reuses, and hands the bytes to `read` (to
 /// parse them into owned values: a verifier decodes a dozen parts per presentation, and this
 /// spares an allocation for each).
@@ -112,6 +129,15 @@ pub fn ct_eq(a: &[u8], b: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hex_and_secret_hashes() {
+        assert_eq!(hex(&[0, 15, 255]), "000fff");
+        assert_eq!(
+            sha256_hex("abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+    }
 
     #[test]
     fn base64url_rejects_padding_and_std_alphabet() {

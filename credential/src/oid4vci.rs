@@ -124,6 +124,23 @@ pub struct TokenRequest {
     pub tx_code: Option<String>,
 }
 
+impl TokenRequest {
+    /// Reads a token request from its `application/x-www-form-urlencoded` body. A parameter
+    /// given twice is refused (RFC 6749 §3.2), as is a request without `grant_type`.
+    pub fn from_form(body: &[u8]) -> Result<Self, ProtocolError> {
+        let [grant_type, pre_authorized_code, tx_code] =
+            form::fields(body, ["grant_type", "pre-authorized_code", "tx_code"])
+                .map_err(|e| ProtocolError::new(ErrorCode::InvalidRequest, e.to_string()))?;
+        Ok(TokenRequest {
+            grant_type: grant_type.ok_or_else(|| {
+                ProtocolError::new(ErrorCode::InvalidRequest, "grant_type is required")
+            })?,
+            pre_authorized_code,
+            tx_code,
+        })
+    }
+}
+
 /// A successful token response.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TokenResponse {

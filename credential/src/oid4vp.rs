@@ -162,6 +162,31 @@ impl RequestLink {
     }
 }
 
+/// What a wallet posts to the `response_uri` (`direct_post`, OpenID4VP §8.2): the `vp_token`
+/// and `state`, or an `error` (`access_denied` when the resident declined).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct DirectPostResponse {
+    /// The presentations, as a JSON object text (see [`parse_vp_token`]).
+    pub vp_token: Option<String>,
+    /// The request's `state`, echoed.
+    pub state: Option<String>,
+    /// An error code instead of presentations.
+    pub error: Option<String>,
+}
+
+impl DirectPostResponse {
+    /// Reads a `direct_post` body (`application/x-www-form-urlencoded`); a parameter given twice
+    /// is refused.
+    pub fn from_form(body: &[u8]) -> core::result::Result<Self, form::FormError> {
+        let [vp_token, state, error] = form::fields(body, ["vp_token", "state", "error"])?;
+        Ok(DirectPostResponse {
+            vp_token,
+            state,
+            error,
+        })
+    }
+}
+
 /// A `vp_token`: credential query id → presentations.
 pub type VpToken = BTreeMap<String, Vec<String>>;
 

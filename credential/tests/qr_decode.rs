@@ -12,8 +12,9 @@ fn have(program: &str) -> bool {
 #[test]
 fn offers_and_requests_decode_with_zbar() {
     if !have("zbarimg") || !have("rsvg-convert") {
+        // `cargo xtask test` sets this when its set-up installed them.
         assert!(
-            std::env::var_os("CI").is_none(),
+            std::env::var_os("CIVIC_REQUIRE_ALL_TESTS").is_none(),
             "zbarimg and rsvg-convert are needed (apt-get install zbar-tools librsvg2-bin)"
         );
         eprintln!("skipped: install zbar-tools and librsvg2-bin to run this test");

@@ -1,34 +1,42 @@
 //! Shared pieces of the civic platform examples (`src/bin/`): each is a small axum app that runs
 //! the civic-verifier library in-process.
 //!
-//! - [`Checks`]: the verifier set up from a [`ServiceConfig`], eligibility sessions bound to the
+//! - [`Checks`]: the verifier set up from a [`VerifierConfig`], eligibility sessions bound to the
 //!   browser that started them, the wallet prompt (QR code, same-device link, status polling)
 //!   and the [`Outcome`] of a check.
 //! - [`page`], [`escape`], [`assets`]: server-rendered pages under a strict Content-Security-Policy,
 //!   with the one small script (`/static/app.js`) and style sheet they use.
 //! - [`run`], [`open_records`]: the command line (`--config FILE`) and each app's own sled database.
 
-#![forbid(unsafe_code)]
-#![warn(missing_docs)]
-
+use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::time::Duration;
 
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
-use hmac::{Hmac, Mac};
 use serde_json::json;
-use sha2::{Digest, Sha256};
 
+use civic_credential::crypto::hmac_sha256;
 use civic_credential::encoding::{b64_encode, ct_eq};
-use civic_credential::sd_jwt::{ClaimPath, PathElement};
+use civic_credential::residency::labels::request_phrase;
+use civic_service::cookies::{Cookie, CookieJar, CookiePolicy};
+use civic_service::layers::SecurityHeaders;
+use civic_service::respond::asset;
+use civic_service::run::blocking;
+use civic_service::{SharedClock, SystemClock};
+use civic_verifier::fetch::HttpFetcher;
+use civic_verifier::flow::{CreatedSession, Flow};
 use civic_verifier::policy::Policy;
-use civic_verifier::server::config::ServiceConfig;
-use civic_verifier::server::{now, AppState, CreatedSession};
-use civic_verifier::session::SessionState;
+use civic_verifier::session::SessionStatus;
+use civic_verifier::store::SledStore;
+use civic_verifier::VerifierConfig;
+use civic_verifier_service::Service;
+
+pub use civic_service::html::escape;
 
 /// The Content-Security-Policy of every page: nothing inline, nothing from elsewhere.
 pub const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; \
@@ -40,22 +48,6 @@ pub const RESULT_GRACE_SECS: i64 = 900;
 
 /// The cookie that binds a check to the browser that started it.
 const COOKIE: &str = "civic_check";
-
-/// Escapes `text` for HTML element content and quoted attribute values.
-pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
 
 /// A complete page (status 200): `site` and `title` are text, `body` is HTML the caller built
 /// with [`escape`].
@@ -88,47 +80,39 @@ pub fn page_with_status(status: StatusCode, site: &str, title: &str, body: &str)
          name, birthdate or address.</p></footer>\n</body>\n</html>\n",
         escape(title)
     );
-    let mut r = (status, html).into_response();
-    let h = r.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/html; charset=utf-8"),
-    );
-    secure_headers(h);
-    r
+    let headers = [
+        (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+        (header::CACHE_CONTROL, "no-store"),
+    ];
+    (status, headers, html).into_response()
 }
 
-fn secure_headers(h: &mut HeaderMap) {
-    for (name, value) in [
-        (header::CONTENT_SECURITY_POLICY, CSP),
-        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
-        // Not `no-referrer`: with it Chromium posts our own forms with `Origin: null`, and the
-        // same-origin check on votes would refuse them.
-        (header::REFERRER_POLICY, "same-origin"),
-        (header::X_FRAME_OPTIONS, "DENY"),
-        (header::CACHE_CONTROL, "no-store"),
-    ] {
-        h.insert(name, HeaderValue::from_static(value));
-    }
-}
+/// The security headers of every answer of an example app (see [`CSP`]); each app's router
+/// applies them.
+pub const SECURITY_HEADERS: SecurityHeaders = SecurityHeaders {
+    content_security_policy: CSP,
+    // Not `no-referrer`: with it Chromium posts our own forms with `Origin: null`, and the
+    // same-origin check on votes would refuse them.
+    referrer_policy: "same-origin",
+};
 
 /// `/static/app.js` (the status poller) and `/static/app.css`.
 pub fn assets() -> Router {
-    fn asset(body: &'static str, kind: &'static str) -> Response {
-        let headers = [
-            (header::CONTENT_TYPE, kind),
-            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
-            (header::CACHE_CONTROL, "public, max-age=300"),
-        ];
-        (headers, body).into_response()
-    }
+    const CACHE: &str = "public, max-age=300";
     let js = || async {
         asset(
             include_str!("../static/app.js"),
             "text/javascript; charset=utf-8",
+            CACHE,
         )
     };
-    let css = || async { asset(include_str!("../static/app.css"), "text/css; charset=utf-8") };
+    let css = || async {
+        asset(
+            include_str!("../static/app.css"),
+            "text/css; charset=utf-8",
+            CACHE,
+        )
+    };
     Router::new()
         .route("/static/app.js", get(js))
         .route("/static/app.css", get(css))
@@ -158,6 +142,18 @@ impl Failure {
             503,
             "The service is temporarily unavailable. Please try again in a moment.",
         )
+    }
+}
+
+impl From<civic_verifier::flow::FlowError> for Failure {
+    fn from(e: civic_verifier::flow::FlowError) -> Self {
+        Failure::unavailable("eligibility check", &e)
+    }
+}
+
+impl From<civic_service::ApiError> for Failure {
+    fn from(e: civic_service::ApiError) -> Self {
+        Failure::unavailable("eligibility check", &e)
     }
 }
 
@@ -242,25 +238,36 @@ impl Outcome {
 pub struct Started {
     /// The session (its QR code, link and id).
     pub session: CreatedSession,
-    /// The `Set-Cookie` value.
-    pub cookie: HeaderValue,
+    /// The browser-binding cookie.
+    pub cookie: Cookie<'static>,
 }
 
 /// The civic-verifier library in-process: one platform and one of its policies, from the config.
 pub struct Checks {
-    /// The verifier's state (configuration, verifier, session store).
-    pub state: Arc<AppState>,
+    /// The eligibility check (the library's [`Flow`]).
+    pub flow: Arc<Flow>,
+    /// The wallet endpoints around it (`civic-verifier-service`).
+    service: Arc<Service>,
     platform_id: String,
     policy: Policy,
     secret: [u8; 32],
-    secure_cookie: bool,
+    cookies: CookiePolicy,
 }
 
 impl Checks {
-    /// Sets up the verifier from `config` (trust list, session store) for the platform that has a
-    /// policy named `policy`, which must require the pseudonym. Spawns the session purge when
-    /// called inside a tokio runtime.
-    pub fn new(config: ServiceConfig, policy: &str) -> anyhow::Result<Self> {
+    /// Sets up the verifier from `config` (trust list, sled session store, HTTP fetcher) for the
+    /// platform that has a policy named `policy`, which must require the pseudonym. Spawns the
+    /// session purge when called inside a tokio runtime.
+    pub fn new(config: VerifierConfig, policy: &str) -> anyhow::Result<Self> {
+        Self::with_clock(config, policy, SystemClock::shared())
+    }
+
+    /// Like [`Checks::new`], reading time from `clock` (tests move a manual clock).
+    pub fn with_clock(
+        config: VerifierConfig,
+        policy: &str,
+        clock: SharedClock,
+    ) -> anyhow::Result<Self> {
         let (platform_id, found) = config
             .platforms
             .iter()
@@ -276,26 +283,31 @@ impl Checks {
         if !found.pseudonym {
             anyhow::bail!("policy {policy:?} must set `pseudonym = true`: the app counts one entry per resident");
         }
-        let secure_cookie = config.public_url.starts_with("https://");
-        let state = Arc::new(AppState::new(config)?);
+        let store = SledStore::open(&config.data_dir, config.storage_options())?;
+        let flow =
+            Arc::new(config.open_flow(Arc::new(HttpFetcher::new()?), Arc::new(store), clock)?);
+        let service = Arc::new(Service::new(flow.clone(), config.max_body_bytes));
         let mut secret = [0u8; 32];
         rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut secret);
-        if let Ok(rt) = tokio::runtime::Handle::try_current() {
-            let weak = Arc::downgrade(&state);
-            rt.spawn(async move {
-                loop {
-                    tokio::time::sleep(std::time::Duration::from_secs(300)).await;
-                    let Some(s) = weak.upgrade() else { break };
-                    let _ = tokio::task::spawn_blocking(move || s.store.purge(now())).await;
+        if tokio::runtime::Handle::try_current().is_ok() {
+            let weak = Arc::downgrade(&flow);
+            civic_service::run::every(Duration::from_secs(300), move || match weak.upgrade() {
+                Some(flow) => {
+                    if let Err(e) = flow.purge() {
+                        tracing::warn!(error = %e, "purging old sessions failed");
+                    }
+                    ControlFlow::Continue(())
                 }
+                None => ControlFlow::Break(()),
             });
         }
         Ok(Checks {
-            state,
+            cookies: CookiePolicy::for_url(&config.public_url),
+            flow,
+            service,
             platform_id,
             policy: found,
             secret,
-            secure_cookie,
         })
     }
 
@@ -304,59 +316,51 @@ impl Checks {
         &self.platform_id
     }
 
-    /// The verifier's router: the wallet endpoints `/v1/request/{id}` and `/v1/response/{id}`
-    /// (and the rest of the verifier service), to merge into the app's router.
+    /// Now, from the flow's clock.
+    pub fn now(&self) -> i64 {
+        self.flow.now()
+    }
+
+    /// The verifier's wallet endpoints `/v1/request/{id}` and `/v1/response/{id}`, to merge into
+    /// the app's router.
     pub fn wallet_routes(&self) -> Router {
-        civic_verifier::server::router(self.state.clone())
+        civic_verifier_service::wallet_routes(self.service.clone())
     }
 
     fn binding(&self, id: &str) -> String {
-        let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(&self.secret) else {
-            unreachable!("HMAC takes keys of any length")
-        };
-        mac.update(id.as_bytes());
-        b64_encode(&mac.finalize().into_bytes())
+        b64_encode(&hmac_sha256(&self.secret, &[id.as_bytes()]))
     }
 
     /// Opens an eligibility session for the policy.
     pub async fn start(&self) -> Result<Started, Failure> {
-        let session = self
-            .state
-            .create_session(&self.platform_id, &self.policy.name, None)
-            .await
-            .map_err(|e| Failure::unavailable("creating a session", &e))?;
-        let max_age = (session.expires_at - now()).max(0) + RESULT_GRACE_SECS;
-        let secure = if self.secure_cookie { "; Secure" } else { "" };
-        let cookie = format!(
-            "{COOKIE}={}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}{secure}",
-            self.binding(&session.id)
+        let flow = self.flow.clone();
+        let (platform, policy) = (self.platform_id.clone(), self.policy.name.clone());
+        let session =
+            blocking(move || flow.create(&platform, &policy, None).map_err(Failure::from)).await?;
+        let max_age = (session.expires_at - self.now()).max(0) + RESULT_GRACE_SECS;
+        let cookie = self.cookies.cookie(
+            COOKIE,
+            self.binding(&session.id),
+            Duration::from_secs(u64::try_from(max_age).unwrap_or(0)),
         );
-        let cookie =
-            HeaderValue::from_str(&cookie).map_err(|e| Failure::unavailable("cookie", &e))?;
         Ok(Started { session, cookie })
     }
 
     /// The outcome of check `id`, for the browser that started it (403 for any other browser,
     /// 404 for an unknown or purged check).
     pub async fn outcome(&self, headers: &HeaderMap, id: &str) -> Result<Outcome, Failure> {
-        let cookie = headers
-            .get_all(header::COOKIE)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(';'))
-            .find_map(|c| c.trim().strip_prefix(COOKIE)?.strip_prefix('='))
-            .unwrap_or("");
+        let jar = CookieJar::from_headers(headers);
+        let cookie = jar.get(COOKIE).map_or("", |c| c.value());
         if id.len() > 64 || !ct_eq(cookie.as_bytes(), self.binding(id).as_bytes()) {
             return Err(Failure::new(
                 403,
                 "This check was started in another browser. Please start again here.",
             ));
         }
-        let session = self
-            .state
-            .session(id)
-            .await
-            .map_err(|e| Failure::unavailable("reading a session", &e))?
+        let flow = self.flow.clone();
+        let key = id.to_owned();
+        let session = blocking(move || flow.session(&key).map_err(Failure::from))
+            .await?
             .filter(|s| s.platform_id == self.platform_id)
             .ok_or_else(|| {
                 Failure::new(
@@ -364,19 +368,19 @@ impl Checks {
                     "This check does not exist any more. Please start again.",
                 )
             })?;
-        let t = now();
-        Ok(match session.state_now {
-            _ if t >= session.expires + RESULT_GRACE_SECS => Outcome::Expired,
-            SessionState::Pending if t >= session.expires => Outcome::Expired,
-            SessionState::Pending | SessionState::Verifying => Outcome::Pending,
-            SessionState::Complete { eligibility } => match eligibility.pseudonym {
+        let now = self.now();
+        Ok(match session.status {
+            _ if now >= session.expires + RESULT_GRACE_SECS => Outcome::Expired,
+            SessionStatus::Pending if now >= session.expires => Outcome::Expired,
+            SessionStatus::Pending | SessionStatus::Verifying => Outcome::Pending,
+            SessionStatus::Complete { eligibility } => match eligibility.pseudonym {
                 Some(pseudonym) if eligibility.eligible => Outcome::Eligible { pseudonym },
                 _ => Outcome::NotEligible,
             },
-            SessionState::Rejected { rejection } => Outcome::Rejected {
+            SessionStatus::Rejected { rejection } => Outcome::Rejected {
                 rule: rejection.rule,
             },
-            SessionState::Declined => Outcome::Declined,
+            SessionStatus::Declined => Outcome::Declined,
         })
     }
 
@@ -393,8 +397,9 @@ impl Checks {
     /// Refuses a form posted from another site: its `Origin` (when the browser sends one) must be
     /// the configured `public_url`'s.
     pub fn same_origin(&self, headers: &HeaderMap) -> Result<(), Failure> {
+        let public_url = &self.flow.settings().public_url;
         match headers.get(header::ORIGIN) {
-            Some(o) if o.as_bytes() != origin_of(&self.state.config.public_url).as_bytes() => {
+            Some(o) if o.as_bytes() != origin_of(public_url).as_bytes() => {
                 Err(Failure::new(403, "This form was sent from another site."))
             }
             _ => Ok(()),
@@ -410,9 +415,8 @@ impl Checks {
             ),
             Err(f) => (f.status, json!({ "status": "error", "message": f.message })),
         };
-        let mut r = (code, axum::Json(body)).into_response();
-        secure_headers(r.headers_mut());
-        r
+        let no_store = [(header::CACHE_CONTROL, "no-store")];
+        (code, no_store, axum::Json(body)).into_response()
     }
 
     /// Starts a check and answers with the wallet prompt page (QR code, same-device link, polling
@@ -430,9 +434,11 @@ impl Checks {
             &format!("{prefix}/{id}/status"),
             &format!("{prefix}/{id}"),
         );
-        let mut r = page(site, title, &body);
-        r.headers_mut().insert(header::SET_COOKIE, started.cookie);
-        Ok(r)
+        Ok((
+            CookieJar::new().add(started.cookie),
+            page(site, title, &body),
+        )
+            .into_response())
     }
 
     /// The wallet prompt: QR code, same-device link, what is asked for, and a live region that
@@ -441,14 +447,15 @@ impl Checks {
         let svg = started
             .qr_svg
             .find("<svg")
-            .map_or("", |i| &started.qr_svg[i..]);
+            .and_then(|i| started.qr_svg.get(i..))
+            .unwrap_or("");
         let asked: String = self
             .policy
             .requested_paths(&self.platform_id)
             .iter()
-            .map(|p| format!("<li>{}</li>", escape(&label(p))))
+            .map(|p| format!("<li>{}</li>", escape(&request_phrase(p))))
             .collect();
-        let minutes = (started.expires_at - now()).max(0) / 60;
+        let minutes = (started.expires_at - self.now()).max(0) / 60;
         format!(
             "<section aria-labelledby=\"share\">\n<h2 id=\"share\">Show your residency credential</h2>\n\
              <p>Scan this code with your wallet app, or open your wallet on this device.</p>\n\
@@ -466,38 +473,19 @@ impl Checks {
     }
 }
 
-/// What a requested claim means, in words.
-fn label(path: &ClaimPath) -> String {
-    let keys: Vec<&str> = path
-        .0
-        .iter()
-        .map(|e| match e {
-            PathElement::Key(k) => k.as_str(),
-            _ => "*",
-        })
-        .collect();
-    match keys.as_slice() {
-        ["residence", "municipality_code"] => "your municipality".into(),
-        ["residence", "district"] => "your district".into(),
-        ["age_equal_or_over", n] => format!("whether you are {n} or older (not your birthdate)"),
-        ["pseudonyms", _] => "a pseudonym known only to this platform".into(),
-        other => other.join("."),
-    }
-}
-
 /// `scheme://host[:port]` of a URL.
 fn origin_of(url: &str) -> &str {
     let after = url.find("://").map_or(0, |i| i + 3);
-    url[after..].find('/').map_or(url, |i| &url[..after + i])
+    url.get(after..)
+        .and_then(|rest| rest.find('/'))
+        .and_then(|i| url.get(..after + i))
+        .unwrap_or(url)
 }
 
 /// A short, stable public tag for a pseudonym: the first 8 hex digits of its SHA-256.
 pub fn short_hash(pseudonym: &str) -> String {
-    Sha256::digest(pseudonym.as_bytes())
-        .iter()
-        .take(4)
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    let digest = civic_credential::encoding::sha256_hex(pseudonym);
+    digest.get(..8).unwrap_or(&digest).to_owned()
 }
 
 /// `YYYY-MM-DD HH:MM UTC` of a Unix time.
@@ -509,12 +497,12 @@ pub fn utc(t: i64) -> String {
 
 /// The app's own records directory: next to the verifier's `data_dir`, named after the app
 /// (`data/verifier` → `data/participatory_budget`).
-pub fn records_dir(config: &ServiceConfig, app: &str) -> PathBuf {
+pub fn records_dir(config: &VerifierConfig, app: &str) -> PathBuf {
     config.data_dir.parent().unwrap_or(Path::new(".")).join(app)
 }
 
 /// Opens the app's sled database in [`records_dir`].
-pub fn open_records(config: &ServiceConfig, app: &str) -> anyhow::Result<sled::Db> {
+pub fn open_records(config: &VerifierConfig, app: &str) -> anyhow::Result<sled::Db> {
     let dir = records_dir(config, app);
     sled::Config::new()
         .path(&dir)
@@ -524,16 +512,12 @@ pub fn open_records(config: &ServiceConfig, app: &str) -> anyhow::Result<sled::D
 }
 
 /// Runs an example: reads `--config FILE`, builds the app with `build` inside the runtime and
-/// serves it on the configuration's `listen` address until Ctrl-C or SIGTERM.
-pub fn run(name: &str, build: fn(ServiceConfig) -> anyhow::Result<Router>) -> ExitCode {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .init();
+/// serves it on the configuration's `listen` address until
+/// Ctrl-C or SIGTERM.
+pub fn run(name: &str, build: fn(VerifierConfig) -> anyhow::Result<Router>) -> ExitCode {
+    civic_service::run::init_logging("info");
     let result = config_path(name).and_then(|path| {
-        let config = ServiceConfig::load(&path)?;
+        let config = VerifierConfig::load(&path)?;
         let rt = tokio::runtime::Builder::new_multi_thread()
             .enable_all()
             .build()?;
@@ -544,9 +528,7 @@ pub fn run(name: &str, build: fn(ServiceConfig) -> anyhow::Result<Router>) -> Ex
             let listener = tokio::net::TcpListener::bind(&listen).await?;
             tracing::info!(addr = %listener.local_addr()?, "{name} listening");
             println!("{name}: open {public}/ (listening on {listen}; Ctrl-C stops)");
-            axum::serve(listener, app)
-                .with_graceful_shutdown(shutdown())
-                .await?;
+            civic_service::run::serve(listener, app).await?;
             Ok(())
         })
     });
@@ -567,29 +549,12 @@ fn config_path(name: &str) -> anyhow::Result<PathBuf> {
     }
 }
 
-async fn shutdown() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    let term = async {
-        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        {
-            s.recv().await;
-        }
-    };
-    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn escaping_and_helpers() {
-        assert_eq!(
-            escape(r#"<a href="x">'&'</a>"#),
-            "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;"
-        );
+    fn helpers() {
         assert_eq!(origin_of("http://localhost:8091"), "http://localhost:8091");
         assert_eq!(
             origin_of("https://budget.example/app/x"),
@@ -598,10 +563,5 @@ mod tests {
         assert_eq!(short_hash("abc"), "ba7816bf");
         assert_eq!(utc(0), "1970-01-01 00:00 UTC");
         assert_eq!(utc(951_782_400 + 3_723), "2000-02-29 01:02 UTC");
-        assert_eq!(
-            label(&ClaimPath::keys(["age_equal_or_over", "16"])),
-            "whether you are 16 or older (not your birthdate)"
-        );
-        assert_eq!(label(&ClaimPath::keys(["a", "b"])), "a.b");
     }
 }

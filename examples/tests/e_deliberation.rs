@@ -1,14 +1,15 @@
 //! E-deliberation over real HTTP on 127.0.0.1, with a real sled database in a temporary
 //! directory: unverified comments, and comments with the verified-resident badge.
 
-mod common;
-
 #[allow(dead_code)]
 #[path = "../src/bin/e_deliberation.rs"]
 mod e_deliberation;
 
 use civic_examples::short_hash;
-use common::*;
+use civic_testkit::credentials::{aged, pseudonym, resident, TestIssuer as Issuer};
+use civic_testkit::examples::*;
+use civic_testkit::now;
+use civic_testkit::wallet::present;
 
 const EXAMPLE: &str = "e_deliberation";
 const PLATFORM: &str = "https://deliberation.teststad.example";
@@ -26,7 +27,13 @@ fn comment<'a>(page: &'a str, text: &str) -> &'a str {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn only_verified_comments_carry_the_badge() {
     let issuer = Issuer::new();
-    let app = run(EXAMPLE, e_deliberation::app, &issuer).await;
+    let app = run(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")),
+        EXAMPLE,
+        e_deliberation::app,
+        &issuer,
+    )
+    .await;
     let base = &app.base;
     let browser = browser();
 
@@ -62,8 +69,8 @@ async fn only_verified_comments_carry_the_badge() {
     );
 
     // A resident verifies and comments with the badge.
-    let iris = resident("Iris", aged(17), "0363", Some("3"));
-    let credential = issuer.issue(&iris, "R-6006");
+    let iris = resident("Iris", aged(17, now()), "0363", Some("3"));
+    let credential = issuer.issue(&iris, "R-6006", now());
     let check = start_check(&browser, base, "/verify/start").await;
     assert_page_basics(&check.page);
     assert_eq!(present(&check.link, &credential).await, 200);
@@ -81,9 +88,9 @@ async fn only_verified_comments_carry_the_badge() {
     assert_eq!(verified.status, 303, "{}", verified.body);
 
     // A resident of another municipality gets no badge and cannot post as verified.
-    let outsider = resident("Olaf", aged(45), "0344", None);
-    let other_credential = issuer.issue(&outsider, "R-7007");
-    let browser2 = common::browser();
+    let outsider = resident("Olaf", aged(45, now()), "0344", None);
+    let other_credential = issuer.issue(&outsider, "R-7007", now());
+    let browser2 = civic_testkit::examples::browser();
     let check2 = start_check(&browser2, base, "/verify/start").await;
     assert_eq!(
         present(&check2.link, &other_credential).await,

@@ -1,13 +1,14 @@
 //! The district 3 micro-consultation over real HTTP on 127.0.0.1, with a real sled database in
 //! a temporary directory.
 
-mod common;
-
 #[allow(dead_code)]
 #[path = "../src/bin/micro_consultation.rs"]
 mod micro_consultation;
 
-use common::*;
+use civic_testkit::credentials::{aged, pseudonym, resident, TestIssuer as Issuer};
+use civic_testkit::examples::*;
+use civic_testkit::now;
+use civic_testkit::wallet::present;
 
 const EXAMPLE: &str = "micro_consultation";
 const PLATFORM: &str = "https://consult.teststad.example";
@@ -26,11 +27,17 @@ fn answers(page: &str, label: &str) -> u64 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_district_3_resident_answers_once() {
     let issuer = Issuer::new();
-    let app = run(EXAMPLE, micro_consultation::app, &issuer).await;
+    let app = run(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")),
+        EXAMPLE,
+        micro_consultation::app,
+        &issuer,
+    )
+    .await;
     let base = &app.base;
-    let sem = resident("Semra", aged(52), "0363", Some("3"));
-    let copy1 = issuer.issue(&sem, "R-4004");
-    let copy2 = issuer.issue(&sem, "R-4004");
+    let sem = resident("Semra", aged(52, now()), "0363", Some("3"));
+    let copy1 = issuer.issue(&sem, "R-4004", now());
+    let copy2 = issuer.issue(&sem, "R-4004", now());
 
     let browser = browser();
     let home = get(&browser, &format!("{base}/")).await;
@@ -66,7 +73,7 @@ async fn a_district_3_resident_answers_once() {
     assert_eq!(again.status, 409);
 
     // A second copy of the same credential: same pseudonym, refused.
-    let browser2 = common::browser();
+    let browser2 = civic_testkit::examples::browser();
     let check2 = start_check(&browser2, base, "/answer/start").await;
     assert_eq!(present(&check2.link, &copy2).await, 200);
     assert_eq!(wait(&browser2, &check2.poll).await["status"], "eligible");
@@ -98,9 +105,15 @@ async fn a_district_3_resident_answers_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_district_4_resident_cannot_answer() {
     let issuer = Issuer::new();
-    let app = run(EXAMPLE, micro_consultation::app, &issuer).await;
-    let bram = resident("Bram", aged(30), "0363", Some("4"));
-    let credential = issuer.issue(&bram, "R-5005");
+    let app = run(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")),
+        EXAMPLE,
+        micro_consultation::app,
+        &issuer,
+    )
+    .await;
+    let bram = resident("Bram", aged(30, now()), "0363", Some("4"));
+    let credential = issuer.issue(&bram, "R-5005", now());
 
     let browser = browser();
     let check = start_check(&browser, &app.base, "/answer/start").await;

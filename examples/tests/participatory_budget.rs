@@ -2,13 +2,14 @@
 //! temporary directory: the app's own pages driven by a browser with cookies, and a wallet
 //! answering the verifier endpoints the app merged in.
 
-mod common;
-
 #[allow(dead_code)]
 #[path = "../src/bin/participatory_budget.rs"]
 mod participatory_budget;
 
-use common::*;
+use civic_testkit::credentials::{aged, almost, pseudonym, resident, TestIssuer as Issuer};
+use civic_testkit::examples::*;
+use civic_testkit::now;
+use civic_testkit::wallet::present;
 
 const EXAMPLE: &str = "participatory_budget";
 const PLATFORM: &str = "https://budget.teststad.example";
@@ -27,11 +28,17 @@ fn votes(page: &str, title: &str) -> u64 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_resident_votes_once_and_no_page_shows_personal_data() {
     let issuer = Issuer::new();
-    let app = run(EXAMPLE, participatory_budget::app, &issuer).await;
+    let app = run(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")),
+        EXAMPLE,
+        participatory_budget::app,
+        &issuer,
+    )
+    .await;
     let base = &app.base;
-    let anna = resident("Annelies", aged(34), "0363", Some("1"));
-    let copy1 = issuer.issue(&anna, "R-1001");
-    let copy2 = issuer.issue(&anna, "R-1001");
+    let anna = resident("Annelies", aged(34, now()), "0363", Some("1"));
+    let copy1 = issuer.issue(&anna, "R-1001", now());
+    let copy2 = issuer.issue(&anna, "R-1001", now());
     let mut pages = Vec::new();
 
     let browser = browser();
@@ -107,7 +114,7 @@ async fn a_resident_votes_once_and_no_page_shows_personal_data() {
     assert!(!revisit.body.contains("name=\"project\""));
 
     // The second copy of the same resident's credential carries the same pseudonym: refused.
-    let browser2 = common::browser();
+    let browser2 = civic_testkit::examples::browser();
     let check2 = start_check(&browser2, base, "/ballot/start").await;
     assert_eq!(present(&check2.link, &copy2).await, 200);
     assert_eq!(wait(&browser2, &check2.poll).await["status"], "eligible");
@@ -151,9 +158,15 @@ async fn wait_once(browser: &reqwest::Client, poll: &str) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_15_year_old_is_not_eligible_and_cannot_vote() {
     let issuer = Issuer::new();
-    let app = run(EXAMPLE, participatory_budget::app, &issuer).await;
-    let young = resident("Fenna", almost(16), "0363", Some("2"));
-    let credential = issuer.issue(&young, "R-2002");
+    let app = run(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")),
+        EXAMPLE,
+        participatory_budget::app,
+        &issuer,
+    )
+    .await;
+    let young = resident("Fenna", almost(16, now()), "0363", Some("2"));
+    let credential = issuer.issue(&young, "R-2002", now());
 
     let browser = browser();
     let check = start_check(&browser, &app.base, "/ballot/start").await;
@@ -183,9 +196,19 @@ async fn a_15_year_old_is_not_eligible_and_cannot_vote() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_credential_from_an_untrusted_issuer_is_rejected() {
     let issuer = Issuer::new();
-    let app = run(EXAMPLE, participatory_budget::app, &issuer).await;
+    let app = run(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")),
+        EXAMPLE,
+        participatory_budget::app,
+        &issuer,
+    )
+    .await;
     let impostor = Issuer::new(); // same issuer id, another key
-    let credential = impostor.issue(&resident("Joost", aged(40), "0363", None), "R-3003");
+    let credential = impostor.issue(
+        &resident("Joost", aged(40, now()), "0363", None),
+        "R-3003",
+        now(),
+    );
 
     let browser = browser();
     let check = start_check(&browser, &app.base, "/ballot/start").await;

@@ -7,15 +7,13 @@
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
-use rand::rngs::OsRng;
 use serde_json::{json, Map, Value};
 
 use civic_credential::crypto::{SigningKey, VerifyingKey};
 use civic_credential::jwk::Jwk;
-use civic_credential::residency::{Date, ResidencyClaims, ResidentRecord};
+use civic_credential::residency::ResidentRecord;
 use civic_credential::sd_jwt::ClaimPath;
-use civic_credential::sd_jwt_vc::{self, CredentialSpec, StaticIssuerKeys};
-use civic_credential::status_list::{StatusListRef, StatusReference};
+use civic_credential::sd_jwt_vc::StaticIssuerKeys;
 
 /// The time every target verifies at (that of the verifier corpus).
 pub const NOW: i64 = 1_800_000_000;
@@ -73,26 +71,21 @@ pub fn requested_paths() -> Vec<ClaimPath> {
 /// index `idx` in [`STATUS_URI`]; every claim selectively disclosable, with decoys.
 pub fn issue_credential(issuer: &SigningKey, holder: &Jwk, idx: u64) -> String {
     let record = ResidentRecord::example();
-    let pseudonyms = BTreeMap::from([(PLATFORM.to_owned(), "pseudonym-of-anna".to_owned())]);
-    let claims = ResidencyClaims::new(&record, Date::from_unix(NOW), pseudonyms);
-    let spec = CredentialSpec {
-        issuer: ISSUER,
-        vct: VCT,
-        iat: NOW - 86_400,
-        nbf: None,
-        exp: NOW + 30 * 86_400,
-        holder_key: holder,
-        status: Some(StatusReference {
-            status_list: StatusListRef {
-                idx,
-                uri: STATUS_URI.into(),
-            },
-        }),
-        claims: claims.to_claims().expect("claims"),
-        disclosable: &claims.disclosable_paths(),
-        decoys: 2,
-    };
-    sd_jwt_vc::issue(&spec, issuer, &mut OsRng).expect("issue")
+    civic_testkit::credentials::issue(
+        issuer,
+        ISSUER,
+        VCT,
+        &civic_testkit::credentials::Contents {
+            record: &record,
+            holder,
+            iat: NOW - 86_400,
+            today: NOW,
+            nbf: None,
+            exp: NOW + 30 * 86_400,
+            status: Some((STATUS_URI, idx)),
+            pseudonyms: BTreeMap::from([(PLATFORM.to_owned(), "pseudonym-of-anna".to_owned())]),
+        },
+    )
 }
 
 fn jwk(value: Value) -> Jwk {

@@ -11,7 +11,7 @@ use civic_credential::form::{percent_decode, percent_encode};
 use civic_credential::jws;
 use civic_credential::oid4vci::{
     verify_proof, AuthorizationServerMetadata, CredentialRequest, IssuerMetadata, OfferLocation,
-    ProofExpectation, PRE_AUTHORIZED_GRANT, PROOF_TYP,
+    ProofExpectation, TokenRequest, PRE_AUTHORIZED_GRANT, PROOF_TYP,
 };
 use civic_credential::oid4vp::{
     parse_vp_token, AuthorizationRequest, DcqlQuery, RequestLink, OPENID4VP_SCHEME,
@@ -206,10 +206,10 @@ pub fn oid4vci_proof(data: &[u8]) -> bool {
     }
 }
 
-/// The issuer's token endpoint form parser (`application/x-www-form-urlencoded`), with a round
-/// trip through our own percent-encoding. Accepted for a pre-authorized code grant.
+/// The token endpoint's form parser (`application/x-www-form-urlencoded`, the one the issuer
+/// uses), with a round trip through our own percent-encoding. Accepted for a pre-authorized code grant.
 pub fn oid4vci_token(data: &[u8]) -> bool {
-    let Ok(req) = civic_issuer::http::token_request(data) else {
+    let Ok(req) = TokenRequest::from_form(data) else {
         return false;
     };
     let mut form = format!("grant_type={}", percent_encode(&req.grant_type));
@@ -221,7 +221,7 @@ pub fn oid4vci_token(data: &[u8]) -> bool {
             form.push_str(&format!("&{name}={}", percent_encode(v)));
         }
     }
-    let again = civic_issuer::http::token_request(form.as_bytes()).map_err(|e| e.to_string());
+    let again = TokenRequest::from_form(form.as_bytes()).map_err(|e| e.to_string());
     assert_eq!(again, Ok(req.clone()), "token request round trip");
     req.grant_type == PRE_AUTHORIZED_GRANT && req.pre_authorized_code.is_some()
 }

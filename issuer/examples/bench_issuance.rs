@@ -34,7 +34,7 @@ fn arg(name: &str, default: u64) -> u64 {
 }
 
 fn now() -> i64 {
-    civic_issuer::service::now()
+    civic_service::Clock::now(&civic_service::SystemClock)
 }
 
 /// Operations per second of `op` on this thread, over about `secs` seconds.
@@ -194,12 +194,11 @@ fn main() -> anyhow::Result<()> {
         name: "bench".into(),
         created: now(),
     })?;
-    let issuer =
-        Issuer::with_parts(tmp.path(), config, keys, store).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let issuer = Issuer::assemble(config, keys, store, civic_service::SystemClock::shared())?;
     let register = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/demo/register.csv"))?;
     issuer
-        .import_register(&register[..], 0, Default::default())
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
+        .register
+        .import(&register[..], 0, Default::default())?;
     let issuer = Arc::new(issuer);
 
     let rt = tokio::runtime::Builder::new_multi_thread()

@@ -1,69 +1,169 @@
-//! What a signed-in resident (or an admin) sees about one resident: the register data, passkeys
-//! and credential status.
+//! [`Accounts`]: what a signed-in resident (or the agency) sees about one resident: the register
+//! data, the passkeys (without keys) and the credentials (without personal data).
 
-use serde_json::{json, Value};
+use std::sync::Arc;
 
-use crate::error::ApiError;
-use crate::issuance::issuance_blocker;
-use crate::service::{now, Issuer};
+use serde::Serialize;
 
-/// The register entry, passkeys (without keys) and credentials (without personal data).
-pub fn account_view(issuer: &Issuer, register_id: &str) -> Result<Value, ApiError> {
-    let resident = issuer
-        .store
-        .resident(register_id)?
-        .ok_or_else(|| ApiError::not_found("no such resident"))?;
-    let passkeys: Vec<Value> = issuer
-        .store
-        .passkeys(register_id)?
-        .iter()
-        .map(|p| json!({ "id": p.credential_id, "name": p.name, "created": p.created, "last_used": p.last_used }))
-        .collect();
-    let t = now();
-    let credentials: Vec<Value> = issuer
-        .store
-        .credentials_of(register_id)?
-        .iter()
-        .map(|c| {
-            let status = match c.status {
-                0 if c.exp <= t => "expired",
-                0 => "valid",
-                1 => "revoked",
-                2 => "suspended",
-                _ => "unknown",
-            };
-            json!({ "status_list": c.list, "idx": c.idx, "issued_at": c.iat, "expires_at": c.exp, "status": status })
-        })
-        .collect();
-    let blocker = issuance_blocker(issuer, &resident, t)?;
-    Ok(json!({
-        "resident": resident,
-        "passkeys": passkeys,
-        "credentials": credentials,
-        "can_receive_credential": blocker.is_none(),
-        "blocked_because": blocker,
-    }))
+use crate::context::Context;
+use crate::issuance::{blocker, Blocker};
+use civic_credential::status_list::Status;
+
+use crate::store::{Resident, StorageError};
+
+/// Why an account could not be shown.
+#[derive(Debug, thiserror::Error)]
+pub enum AccountError {
+    /// No resident with this register id.
+    #[error("no such resident")]
+    NoSuchResident,
+    /// The store failed.
+    #[error(transparent)]
+    Storage(#[from] StorageError),
 }
 
-/// Removes one of the resident's passkeys; the last one cannot be removed (the resident would
-/// be locked out and need a new letter).
-pub fn remove_passkey(
-    issuer: &Issuer,
-    register_id: &str,
-    credential_id: &str,
-) -> Result<(), ApiError> {
-    let keys = issuer.store.passkeys(register_id)?;
-    if !keys.iter().any(|p| p.credential_id == credential_id) {
-        return Err(ApiError::not_found("no such passkey"));
+/// A passkey as the resident sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PasskeySummary {
+    /// Its credential id (base64url), to remove it by.
+    pub id: String,
+    /// Its label.
+    pub name: String,
+    /// When it was added.
+    pub created: i64,
+    /// When it last signed in.
+    pub last_used: Option<i64>,
+}
+
+/// Where an issued credential stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CredentialState {
+    /// Valid and not expired.
+    Valid,
+    /// Past its expiry.
+    Expired,
+    /// Revoked for good.
+    Revoked,
+    /// Suspended.
+    Suspended,
+    /// A status this issuer does not set.
+    Unknown,
+}
+
+/// An issued credential, without personal data.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CredentialSummary {
+    /// Its status list.
+    pub status_list: u32,
+    /// Its index there.
+    pub idx: u32,
+    /// When it was issued.
+    pub issued_at: i64,
+    /// When it expires.
+    pub expires_at: i64,
+    /// Where it stands.
+    pub status: CredentialState,
+}
+
+/// One resident's account.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AccountView {
+    /// The register entry.
+    pub resident: Resident,
+    /// The passkeys.
+    pub passkeys: Vec<PasskeySummary>,
+    /// The credentials issued.
+    pub credentials: Vec<CredentialSummary>,
+    /// Whether a credential can be issued now.
+    pub can_receive_credential: bool,
+    /// Why not, if not.
+    pub blocked_because: Option<String>,
+}
+
+impl AccountView {
+    /// How many credentials are in `state`.
+    pub fn count(&self, state: CredentialState) -> usize {
+        self.credentials
+            .iter()
+            .filter(|c| c.status == state)
+            .count()
     }
-    if keys.len() == 1 {
-        return Err(ApiError::new(
-            409,
-            "last_passkey",
-            "add another passkey before removing this one",
-        ));
+}
+
+/// The agency's view: the account and the block on new issuance (1 revoked, 2 suspended).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AgencyView {
+    /// The account.
+    #[serde(flatten)]
+    pub account: AccountView,
+    /// The block on new issuance, if any.
+    pub block: Option<u8>,
+}
+
+/// Resident accounts.
+pub struct Accounts {
+    context: Arc<Context>,
+}
+
+impl Accounts {
+    /// Accounts over the shared context.
+    pub fn new(context: Arc<Context>) -> Self {
+        Accounts { context }
     }
-    issuer.store.remove_passkey(register_id, credential_id)?;
-    issuer.audit("resident", "passkey_removed", Some(register_id), "")?;
-    Ok(())
+
+    /// The account of `register_id`.
+    pub fn view(&self, register_id: &str) -> Result<AccountView, AccountError> {
+        let store = &self.context.store;
+        let resident = store
+            .resident(register_id)?
+            .ok_or(AccountError::NoSuchResident)?;
+        let passkeys = store
+            .passkeys(register_id)?
+            .into_iter()
+            .map(|p| PasskeySummary {
+                id: p.credential_id,
+                name: p.name,
+                created: p.created,
+                last_used: p.last_used,
+            })
+            .collect();
+        let now = self.context.now();
+        let credentials = store
+            .credentials_of(register_id)?
+            .iter()
+            .map(|c| CredentialSummary {
+                status_list: c.list,
+                idx: c.idx,
+                issued_at: c.iat,
+                expires_at: c.exp,
+                status: match Status::from(c.status) {
+                    Status::Valid if c.exp <= now => CredentialState::Expired,
+                    Status::Valid => CredentialState::Valid,
+                    Status::Invalid => CredentialState::Revoked,
+                    Status::Suspended => CredentialState::Suspended,
+                    Status::Other(_) => CredentialState::Unknown,
+                },
+            })
+            .collect();
+        let blocked: Option<Blocker> = blocker(&self.context, &resident, now)?;
+        Ok(AccountView {
+            resident,
+            passkeys,
+            credentials,
+            can_receive_credential: blocked.is_none(),
+            blocked_because: blocked.map(|b| b.to_string()),
+        })
+    }
+
+    /// The agency's view of `register_id`.
+    pub fn agency_view(&self, register_id: &str) -> Result<AgencyView, AccountError> {
+        let account = self.view(register_id)?;
+        let block = self
+            .context
+            .store
+            .resident_block(register_id)?
+            .map(|b| b.value());
+        Ok(AgencyView { account, block })
+    }
 }

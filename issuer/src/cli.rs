@@ -9,12 +9,13 @@ use std::sync::Arc;
 use clap::{Args, Parser, Subcommand};
 
 use civic_credential::status_list::Status;
+use civic_service::{Clock, SystemClock};
 
 use crate::config::Config;
+use crate::issuer::Issuer;
 use crate::keys::KeyRing;
 use crate::register::{write_rejections, ImportOptions};
 use crate::secrets::{hash_hex, random_token};
-use crate::service::{now, Issuer};
 use crate::store::{AdminToken, SledStore, Store};
 
 /// civic-issuer: issue residency credentials (SD-JWT VC over OID4VCI) to residents who enrolled
@@ -107,8 +108,9 @@ enum Command {
         #[command(flatten)]
         data: Data,
     },
-    /// Register a civic platform: new credentials carry a pairwise pseudonym for it.
-    RegisterPlatform {
+    /// Add a civic platform: new credentials carry a pairwise pseudonym for it.
+    #[command(alias = "register-platform")]
+    AddPlatform {
         #[command(flatten)]
         data: Data,
         /// The platform's identifier (a URL).
@@ -141,7 +143,7 @@ struct ResidentArgs {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     // The server logs each request; one-shot commands only warnings (their output is the report).
-    init_logging(if matches!(cli.command, Command::Serve { .. }) {
+    civic_service::run::init_logging(if matches!(cli.command, Command::Serve { .. }) {
         "info"
     } else {
         "warn"
@@ -155,35 +157,8 @@ pub fn main() -> ExitCode {
     }
 }
 
-fn init_logging(default: &str) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    if std::env::var("LOG_FORMAT").as_deref() == Ok("json") {
-        builder.json().init();
-    } else {
-        builder.compact().init();
-    }
-}
-
 fn open(data: &Data) -> anyhow::Result<Issuer> {
-    Issuer::open(&data.data).map_err(|e| anyhow::anyhow!("{e}"))
-}
-
-/// The issuer for `serve`: a disk that is full or read-only at start gives 503s until it can be
-/// written again, instead of a failed start (a lock held by another process still fails).
-fn open_for_service(data: &Data) -> anyhow::Result<Issuer> {
-    let dir = &data.data;
-    let config = Config::load(dir).map_err(|e| anyhow::anyhow!("{e}"))?;
-    let keys = KeyRing::load(dir).map_err(|e| anyhow::anyhow!("{e}"))?;
-    let store = SledStore::open_for_service(&dir.join("db"), config.storage_options())?;
-    Issuer::with_parts(dir, config, keys, Arc::new(store)).map_err(|e| anyhow::anyhow!("{e}"))
-}
-
-fn api(e: crate::error::ApiError) -> anyhow::Error {
-    anyhow::anyhow!("{}", e.message)
+    Ok(Issuer::open(&data.data)?)
 }
 
 fn run(cli: Cli) -> anyhow::Result<()> {
@@ -215,14 +190,12 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
             let size = f.metadata().map(|m| m.len()).unwrap_or(0);
             let progress = std::io::IsTerminal::is_terminal(&std::io::stderr());
-            let r = issuer
-                .import_register(
-                    std::io::BufReader::new(f),
-                    size,
-                    ImportOptions { dry_run, progress },
-                )
-                .map_err(api)?;
-            issuer.store.sync()?;
+            let r = issuer.register.import(
+                std::io::BufReader::new(f),
+                size,
+                ImportOptions { dry_run, progress },
+            )?;
+            issuer.sync()?;
             let report_path = report.unwrap_or_else(|| file.with_extension("rejected.csv"));
             if !r.rejected.is_empty() {
                 write_rejections(&report_path, &r.rejected)?;
@@ -244,15 +217,15 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let issuer = open(&data)?;
             let ids = match resident {
                 Some(id) => vec![id],
-                None if all_unenrolled => issuer.unenrolled().map_err(api)?,
+                None if all_unenrolled => issuer.enrollment.unenrolled()?,
                 None => anyhow::bail!("give --resident ID or --all-unenrolled"),
             };
             let mut codes = Vec::with_capacity(ids.len());
             for id in &ids {
-                codes.push(issuer.enrollment_code(id, "cli").map_err(api)?);
+                codes.push(issuer.enrollment.issue_code(id, "cli")?);
             }
             // Only codes that are on disk may be mailed.
-            issuer.store.sync()?;
+            issuer.sync()?;
             let mut w = csv::Writer::from_writer(crate::fsutil::PrivateFile::create(&out)?);
             for code in &codes {
                 w.serialize(code)?;
@@ -261,28 +234,28 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             println!("{} codes written to {}", ids.len(), out.display());
             Ok(())
         }
-        Command::Serve { data, listen } => serve(open_for_service(&data)?, listen),
+        Command::Serve { data, listen } => serve(Issuer::open_for_service(&data.data)?, listen),
         Command::Revoke(a) => status(&a, Status::Invalid),
         Command::Suspend(a) => status(&a, Status::Suspended),
         Command::Unsuspend(a) => status(&a, Status::Valid),
         Command::RotateKey { data } => {
             let issuer = open(&data)?;
-            let kids = issuer.rotate_keys("cli").map_err(api)?;
-            issuer.store.sync()?;
+            let kids = issuer.context.rotate_keys("cli")?;
+            issuer.sync()?;
             println!("new signing keys: {}", kids.join(", "));
             Ok(())
         }
-        Command::RegisterPlatform { data, id, name } => {
+        Command::AddPlatform { data, id, name } => {
             let issuer = open(&data)?;
-            let p = issuer.register_platform(&id, &name, "cli").map_err(api)?;
-            issuer.store.sync()?;
+            let p = issuer.platforms.add(&id, &name, "cli")?;
+            issuer.sync()?;
             println!("registered platform {} ({})", p.id, p.name);
             Ok(())
         }
         Command::AdminToken { data, name } => {
-            let config = Config::load(&data.data).map_err(|e| anyhow::anyhow!("{e}"))?;
+            let config = Config::load(&data.data)?;
             let store = SledStore::open(&data.data.join("db"), config.storage_options())?;
-            let token = new_admin_token(&store, &name)?;
+            let token = new_admin_token(&store, &name, SystemClock.now())?;
             store.sync()?;
             println!("{token}");
             Ok(())
@@ -292,18 +265,19 @@ fn run(cli: Cli) -> anyhow::Result<()> {
 
 fn status(a: &ResidentArgs, status: Status) -> anyhow::Result<()> {
     let issuer = open(&a.data)?;
-    let n = issuer.set_status(&a.resident, status, "cli").map_err(api)?;
-    issuer.store.sync()?;
+    let n = issuer.status.set(&a.resident, status, "cli")?;
+    issuer.sync()?;
     println!("{n} credentials changed");
     Ok(())
 }
 
-fn new_admin_token(store: &dyn Store, name: &str) -> anyhow::Result<String> {
+/// Stores a new admin token for `name` and returns it (it is shown once, stored hashed).
+pub fn new_admin_token(store: &dyn Store, name: &str, now: i64) -> anyhow::Result<String> {
     let token = format!("civic_admin_{}", random_token());
     store.put_admin_token(&AdminToken {
         hash_hex: hash_hex(&token),
         name: name.to_owned(),
-        created: now(),
+        created: now,
     })?;
     Ok(token)
 }
@@ -324,12 +298,12 @@ fn init(
     config.agency_name = agency.to_owned();
     config.tx_code = tx_code;
     config.save(dir)?;
-    let keys = KeyRing::create(dir, ed25519, now())?;
+    let clock = SystemClock::shared();
+    let keys = KeyRing::create(dir, ed25519, clock.now())?;
     let store = Arc::new(SledStore::open(&dir.join("db"), config.storage_options())?);
-    let token = new_admin_token(store.as_ref(), "initial")?;
-    let issuer =
-        Issuer::with_parts(dir, config, keys, store).map_err(|e| anyhow::anyhow!("{e}"))?;
-    let doc = serde_json::to_string_pretty(&issuer.did_document())?;
+    let token = new_admin_token(store.as_ref(), "initial", clock.now())?;
+    let issuer = Issuer::assemble(config, keys, store, clock)?;
+    let doc = serde_json::to_string_pretty(&issuer.trust.did_document()?.to_json())?;
     crate::fsutil::write_atomic(&dir.join("did.json"), doc.as_bytes(), false)?;
     std::fs::create_dir_all(did_docs)?;
     let host = url::Url::parse(public_url)?
@@ -338,15 +312,9 @@ fn init(
         .to_owned();
     let copy = did_docs.join(format!("{host}.did.json"));
     crate::fsutil::write_atomic(&copy, doc.as_bytes(), false)?;
-    issuer
-        .audit(
-            "cli",
-            "initialised",
-            None,
-            crate::trust::did_web(&issuer.config),
-        )
-        .map_err(api)?;
-    issuer.store.sync()?;
+    let did = crate::trust::did_web(&issuer.context.config)?;
+    issuer.context.audit("cli", "initialised", None, did)?;
+    issuer.sync()?;
     println!("initialised {} for {public_url}", dir.display());
     println!(
         "DID document: {} (copy in {})",
@@ -362,43 +330,9 @@ fn serve(issuer: Issuer, listen: SocketAddr) -> anyhow::Result<()> {
         .enable_all()
         .build()?;
     rt.block_on(async move {
-        let issuer = Arc::new(issuer);
         let listener = tokio::net::TcpListener::bind(listen).await?;
-        let addr = listener.local_addr()?;
-        tracing::info!(%addr, public_url = %issuer.config.public_url, "civic-issuer listening");
-        println!("listening on http://{addr}");
-        let purger = issuer.clone();
-        tokio::spawn(async move {
-            loop {
-                tokio::time::sleep(std::time::Duration::from_secs(60)).await;
-                let p = purger.clone();
-                // Synced like every request, so no unsynced write lingers on the thread.
-                let _ = tokio::task::spawn_blocking(move || {
-                    p.store.purge_expired(now()).and_then(|_| p.store.sync())
-                })
-                .await;
-            }
-        });
-        let app = crate::http::router(issuer).into_make_service_with_connect_info::<SocketAddr>();
-        axum::serve(listener, app)
-            .with_graceful_shutdown(shutdown())
-            .await?;
+        println!("listening on http://{}", listener.local_addr()?);
+        crate::http::serve(Arc::new(issuer), listener).await?;
         Ok(())
     })
-}
-
-async fn shutdown() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let term = async {
-        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        {
-            s.recv().await;
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
 }

@@ -221,4 +221,9 @@ impl Config {
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.public_url)
     }
+
+    /// The URI (and token `sub`) of status list `list`.
+    pub fn status_list_uri(&self, list: u32) -> String {
+        self.url(&format!("/status/{list}"))
+    }
 }

@@ -1,13 +1,31 @@
-//! One-time enrollment codes, for letters or the counter.
+//! [`Enrollment`]: one-time enrollment codes, for letters or the counter. A code is stored only
+//! hashed; it is used up when a passkey is created with it (see [`crate::passkeys`]).
+
+use std::sync::Arc;
 
 use serde::Serialize;
 
-use crate::error::ApiError;
-use crate::secrets::EnrollmentCodeText;
-use crate::service::{now, Issuer};
-use crate::store::EnrollmentCode;
+use civic_credential::residency::Date;
 
-/// A code to print: who it is for and when it expires. The code itself is stored only hashed.
+use crate::context::Context;
+use crate::secrets::EnrollmentCodeText;
+use crate::store::{EnrollmentCode, StorageError};
+
+/// Why a code could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum EnrollmentError {
+    /// The resident is not (or no longer) on the register.
+    #[error("no such resident on the register")]
+    NotOnRegister,
+    /// 64 random code ids in a row were taken by live codes.
+    #[error("could not find a free code id")]
+    NoFreeCodeId,
+    /// The store failed.
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+}
+
+/// A code to print: who it is for and when it expires.
 #[derive(Debug, Clone, Serialize)]
 pub struct IssuedCode {
     /// The resident.
@@ -20,17 +38,31 @@ pub struct IssuedCode {
     pub enroll_url: String,
 }
 
-impl Issuer {
-    /// Makes a fresh enrollment code for a resident on the register. An older unused code of
-    /// the same resident stays valid until it expires.
-    pub fn enrollment_code(&self, register_id: &str, actor: &str) -> Result<IssuedCode, ApiError> {
-        let resident = self
-            .store
+/// Enrollment codes.
+pub struct Enrollment {
+    context: Arc<Context>,
+}
+
+impl Enrollment {
+    /// Enrollment codes over the shared context.
+    pub fn new(context: Arc<Context>) -> Self {
+        Enrollment { context }
+    }
+
+    /// Makes a fresh code for a resident on the register. An older unused code of the same
+    /// resident stays valid until it expires.
+    pub fn issue_code(
+        &self,
+        register_id: &str,
+        actor: &str,
+    ) -> Result<IssuedCode, EnrollmentError> {
+        let store = &self.context.store;
+        let resident = store
             .resident(register_id)?
             .filter(|r| r.removed_at.is_none())
-            .ok_or_else(|| ApiError::not_found("no such resident on the register"))?;
-        let t = now();
-        let expires = t + i64::from(self.config.code_validity_days) * 86_400;
+            .ok_or(EnrollmentError::NotOnRegister)?;
+        let now = self.context.now();
+        let expires = now + i64::from(self.context.config.code_validity_days) * 86_400;
         for _ in 0..64 {
             let code = EnrollmentCodeText::generate();
             let record = EnrollmentCode {
@@ -41,28 +73,26 @@ impl Issuer {
                 wrong_tries: 0,
                 used: false,
             };
-            if self.store.insert_code(&record, t)? {
-                self.audit(actor, "enrollment_code_created", Some(register_id), "")?;
+            if store.insert_code(&record, now)? {
+                self.context
+                    .audit(actor, "enrollment_code_created", Some(register_id), "")?;
                 return Ok(IssuedCode {
                     register_id: resident.register_id,
                     code: code.display(),
-                    expires: civic_credential::residency::Date::from_unix(expires).to_string(),
-                    enroll_url: self.config.url("/enroll"),
+                    expires: Date::from_unix(expires).to_string(),
+                    enroll_url: self.context.config.url("/enroll"),
                 });
             }
         }
-        Err(ApiError::new(
-            503,
-            "temporarily_unavailable",
-            "could not find a free code id",
-        ))
+        Err(EnrollmentError::NoFreeCodeId)
     }
 
     /// Register ids on the register that have no passkey yet.
-    pub fn unenrolled(&self) -> Result<Vec<String>, ApiError> {
+    pub fn unenrolled(&self) -> Result<Vec<String>, StorageError> {
+        let store = &self.context.store;
         let mut out = Vec::new();
-        for id in self.store.active_register_ids()? {
-            if self.store.passkeys(&id)?.is_empty() {
+        for id in store.active_register_ids()? {
+            if store.passkeys(&id)?.is_empty() {
                 out.push(id);
             }
         }

@@ -15,12 +15,7 @@ pub fn random_token() -> String {
 }
 
 /// SHA-256 of a secret, as hex: the key under which it is stored.
-pub fn hash_hex(secret: &str) -> String {
-    Sha256::digest(secret.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
+pub use civic_credential::encoding::sha256_hex as hash_hex;
 
 /// Constant-time equality.
 pub fn ct_eq(a: &[u8], b: &[u8]) -> bool {
@@ -61,7 +56,10 @@ impl EnrollmentCodeText {
     pub fn generate() -> Self {
         let pick = |n| -> String {
             (0..n)
-                .map(|_| char::from(ALPHABET[OsRng.gen_range(0..32)]))
+                .map(|_| {
+                    let at = OsRng.gen_range(0..ALPHABET.len());
+                    ALPHABET.get(at).map_or('0', |b| char::from(*b))
+                })
                 .collect()
         };
         EnrollmentCodeText {

@@ -1,10 +1,12 @@
-//! Published trust material and metadata: the did:web document, `jwt-vc-issuer` metadata,
-//! OID4VCI credential issuer metadata and OAuth authorization server metadata.
+//! [`TrustMaterial`]: what the issuer publishes for wallets and verifiers: the did:web document,
+//! SD-JWT VC issuer metadata (`jwt-vc-issuer`), OID4VCI credential issuer metadata and OAuth
+//! authorization server metadata. The formats are `civic-credential`'s.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
-use serde_json::{json, Value};
-
+use civic_credential::did_web::{self, DidDocument, Purpose};
+use civic_credential::jwk::Jwk;
 use civic_credential::oid4vci::metadata::{
     BatchIssuance, ClaimDescription, CredentialMetadata, Display, ProofType,
 };
@@ -12,76 +14,59 @@ use civic_credential::oid4vci::{
     AuthorizationServerMetadata, CredentialConfiguration, IssuerMetadata, FORMAT_SD_JWT_VC,
     PRE_AUTHORIZED_GRANT,
 };
+use civic_credential::residency::labels::described_claims;
+use civic_credential::sd_jwt_vc::issuer_metadata::IssuerMetadata as JwtVcIssuerMetadata;
 
 use crate::config::Config;
-use crate::service::{now, Issuer};
+use crate::context::Context;
+use crate::issuance::RESIDENCY_CONFIGURATION;
 
-/// The credential configuration id of the residency credential.
-pub const RESIDENCY_CONFIGURATION: &str = "residency_sd_jwt";
-
-/// `did:web:<host>[%3A<port>][:<path>]` for the public URL.
-pub fn did_web(config: &Config) -> String {
-    let Ok(url) = url::Url::parse(&config.public_url) else {
-        return String::new();
-    };
-    let mut did = format!("did:web:{}", url.host_str().unwrap_or_default());
-    if let Some(port) = url.port() {
-        did.push_str(&format!("%3A{port}"));
-    }
-    for seg in url
-        .path_segments()
-        .into_iter()
-        .flatten()
-        .filter(|s| !s.is_empty())
-    {
-        did.push(':');
-        did.push_str(seg);
-    }
-    did
+/// The issuer's did:web: `did:web:<host>[%3A<port>][:<path>]` for its public URL.
+pub fn did_web(config: &Config) -> Result<String, did_web::DidError> {
+    did_web::did_for_url(&config.public_url)
 }
 
-impl Issuer {
-    /// The did:web document listing the published keys.
-    pub fn did_document(&self) -> Value {
-        let did = did_web(&self.config);
-        let keys = self.published_keys();
-        let methods: Vec<Value> = keys
-            .iter()
-            .map(|k| {
-                let kid = k.kid.clone().unwrap_or_default();
-                json!({
-                    "id": format!("{did}#{kid}"),
-                    "type": "JsonWebKey2020",
-                    "controller": did,
-                    "publicKeyJwk": k,
-                })
-            })
-            .collect();
-        let refs: Vec<Value> = methods.iter().map(|m| m["id"].clone()).collect();
-        json!({
-            "@context": ["https://www.w3.org/ns/did/v1", "https://w3id.org/security/suites/jws-2020/v1"],
-            "id": did,
-            "alsoKnownAs": [self.config.public_url],
-            "verificationMethod": methods,
-            "assertionMethod": refs,
-        })
+/// The published trust material.
+pub struct TrustMaterial {
+    context: Arc<Context>,
+}
+
+impl TrustMaterial {
+    /// Trust material over the shared context.
+    pub fn new(context: Arc<Context>) -> Self {
+        TrustMaterial { context }
     }
 
-    /// The public keys currently published.
-    pub fn published_keys(&self) -> Vec<civic_credential::jwk::Jwk> {
-        self.keys()
-            .map(|k| k.published(now(), self.max_validity_secs()))
+    /// The public keys currently published: active keys, and retired keys while credentials
+    /// signed with them may still be valid.
+    pub fn published_keys(&self) -> Vec<Jwk> {
+        self.context
+            .keys()
+            .map(|k| k.published(self.context.now(), self.context.max_validity_secs()))
             .unwrap_or_default()
     }
 
-    /// `/.well-known/jwt-vc-issuer` (SD-JWT VC issuer metadata).
-    pub fn jwt_vc_issuer(&self) -> Value {
-        json!({ "issuer": self.config.public_url, "jwks": { "keys": self.published_keys() } })
+    /// The did:web document listing the published keys for assertions.
+    pub fn did_document(&self) -> Result<DidDocument, did_web::DidError> {
+        let did = did_web(&self.context.config)?;
+        let mut doc = DidDocument::new(did);
+        for key in self.published_keys() {
+            let kid = key.kid.clone().unwrap_or_default();
+            doc = doc.with_key(&kid, &key, &[Purpose::Assertion]);
+        }
+        doc.also_known_as
+            .push(self.context.config.public_url.clone());
+        Ok(doc)
+    }
+
+    /// `/.well-known/jwt-vc-issuer`.
+    pub fn jwt_vc_issuer(&self) -> JwtVcIssuerMetadata {
+        JwtVcIssuerMetadata::new(&self.context.config.public_url, &self.published_keys())
     }
 
     /// `/.well-known/openid-credential-issuer`.
     pub fn issuer_metadata(&self) -> IssuerMetadata {
-        let c = &self.config;
+        let c = &self.context.config;
         let en = |name: &str| Display {
             name: name.into(),
             locale: Some("en".into()),
@@ -89,33 +74,13 @@ impl Issuer {
             background_color: None,
             text_color: None,
         };
-        let claim = |path: &[&str], label: &str| ClaimDescription {
-            path: path.iter().map(|p| Value::from(*p)).collect(),
-            display: vec![en(label)],
-        };
-        let mut claims = vec![
-            claim(&["given_name"], "Given name"),
-            claim(&["family_name"], "Family name"),
-            claim(&["birthdate"], "Date of birth"),
-            claim(&["address", "street_address"], "Street address"),
-            claim(&["address", "locality"], "Town or city"),
-            claim(&["address", "postal_code"], "Postal code"),
-            claim(&["address", "country"], "Country"),
-            claim(&["residence", "municipality"], "Municipality"),
-            claim(&["residence", "municipality_code"], "Municipality code"),
-            claim(&["residence", "district"], "District"),
-            claim(&["resident_since"], "Resident since"),
-        ];
-        for age in civic_credential::residency::AGE_THRESHOLDS {
-            claims.push(ClaimDescription {
-                path: vec!["age_equal_or_over".into(), age.to_string().into()],
-                display: vec![en(&format!("{age} or older"))],
-            });
-        }
-        claims.push(ClaimDescription {
-            path: vec!["pseudonyms".into(), Value::Null],
-            display: vec![en("Pseudonym for a civic platform")],
-        });
+        let claims = described_claims()
+            .into_iter()
+            .map(|(path, name)| ClaimDescription {
+                path,
+                display: vec![en(&name)],
+            })
+            .collect();
         let algs = match c.credential_alg.as_str() {
             "EdDSA" => vec!["EdDSA".to_owned()],
             _ => vec!["ES256".to_owned()],
@@ -160,9 +125,10 @@ impl Issuer {
 
     /// `/.well-known/oauth-authorization-server`.
     pub fn authorization_server_metadata(&self) -> AuthorizationServerMetadata {
+        let c = &self.context.config;
         AuthorizationServerMetadata {
-            issuer: self.config.public_url.clone(),
-            token_endpoint: self.config.url("/token"),
+            issuer: c.public_url.clone(),
+            token_endpoint: c.url("/token"),
             grant_types_supported: vec![PRE_AUTHORIZED_GRANT.into()],
             pre_authorized_grant_anonymous_access_supported: Some(true),
             response_types_supported: Vec::new(),
@@ -178,8 +144,8 @@ mod tests {
     #[test]
     fn did_web_encodes_port_and_path() {
         let c = Config::new("http://127.0.0.1:8080").expect("config");
-        assert_eq!(did_web(&c), "did:web:127.0.0.1%3A8080");
+        assert_eq!(did_web(&c).as_deref(), Ok("did:web:127.0.0.1%3A8080"));
         let c = Config::new("https://id.example.city/issuer").expect("config");
-        assert_eq!(did_web(&c), "did:web:id.example.city:issuer");
+        assert_eq!(did_web(&c).as_deref(), Ok("did:web:id.example.city:issuer"));
     }
 }

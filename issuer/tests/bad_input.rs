@@ -1,15 +1,24 @@
 //! Bad and hostile input gets the protocol's own 4xx error, never a 500 or a panic.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)] // test code: a failure stops at its line
 
-mod support;
+/// The binary under test.
+const BIN: &str = env!("CARGO_BIN_EXE_civic-issuer");
 
 use reqwest::Method;
 use serde_json::{json, Value};
 
 use civic_credential::encoding::b64_encode;
 
-use support::server::{json, TestIssuer};
-use support::soft_passkey::{SoftPasskey, FLAG_BE, FLAG_BS, FLAG_UP};
-use support::wallet::{self, now};
+use civic_testkit::http::json;
+use civic_testkit::issuer_process::TestIssuer;
+use civic_testkit::now;
+use civic_testkit::passkey::{SoftPasskey, FLAG_BE, FLAG_BS, FLAG_UP};
+use civic_testkit::wallet;
 
 async fn post_code(t: &TestIssuer, code: &str) -> (u16, Value) {
     json(
@@ -29,7 +38,7 @@ fn err(v: &Value) -> &str {
 
 #[tokio::test]
 async fn enrollment_codes_are_single_use_expire_and_lock_after_five_wrong_tries() {
-    let mut t = TestIssuer::init("");
+    let mut t = TestIssuer::init(BIN, "");
     let code = t.code_via_cli("R-0001");
     let victim = t.code_via_cli("R-0002");
     t.start().await;
@@ -101,7 +110,7 @@ async fn enrollment_codes_are_single_use_expire_and_lock_after_five_wrong_tries(
 
 #[tokio::test]
 async fn expired_codes_and_expired_access_tokens_are_refused() {
-    let mut t = TestIssuer::init("code_validity_days = 0\naccess_token_ttl_secs = 1");
+    let mut t = TestIssuer::init(BIN, "code_validity_days = 0\naccess_token_ttl_secs = 1");
     let code = t.code_via_cli("R-0001");
     t.start().await;
     let (status, body) = post_code(&t, &code).await;
@@ -140,7 +149,7 @@ async fn expired_codes_and_expired_access_tokens_are_refused() {
 
 #[tokio::test]
 async fn webauthn_responses_from_the_wrong_origin_or_without_verification_are_refused() {
-    let mut t = TestIssuer::init("");
+    let mut t = TestIssuer::init(BIN, "");
     let code = t.code_via_cli("R-0003");
     t.start().await;
     let start = |b: &reqwest::Client| {
@@ -288,7 +297,7 @@ async fn webauthn_responses_from_the_wrong_origin_or_without_verification_are_re
 
 #[tokio::test]
 async fn token_and_credential_endpoints_use_oid4vci_error_codes() {
-    let mut t = TestIssuer::init("");
+    let mut t = TestIssuer::init(BIN, "");
     t.start().await;
     let (status, offer) = t
         .admin(Method::POST, "/admin/api/residents/R-0004/offer", None)
@@ -522,7 +531,7 @@ fn good_again(key: &civic_credential::crypto::SigningKey, base: &str, n: &str) -
 
 #[tokio::test]
 async fn tx_codes_admin_tokens_and_rate_limits() {
-    let mut t = TestIssuer::init("tx_code = true\nrate_limit_per_minute = 5");
+    let mut t = TestIssuer::init(BIN, "tx_code = true\nrate_limit_per_minute = 5");
     t.start().await;
     // Admin API needs a valid token.
     let resp = t

@@ -1,8 +1,15 @@
 //! The whole resident journey against the real binary on 127.0.0.1: register import, code,
 //! passkey enrollment and sign-in, an offer, OID4VCI batch issuance, verification with
 //! civic-credential, and revocation seen through the served status list.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)] // test code: a failure stops at its line
 
-mod support;
+/// The binary under test.
+const BIN: &str = env!("CARGO_BIN_EXE_civic-issuer");
 
 use reqwest::Method;
 use serde_json::{json, Value};
@@ -12,9 +19,11 @@ use civic_credential::sd_jwt::ClaimPath;
 use civic_credential::sd_jwt_vc::{self, KeyBindingRequirement, StaticIssuerKeys, VerifyOptions};
 use civic_credential::status_list::{Status, StatusListToken};
 
-use support::server::{json, TestIssuer};
-use support::soft_passkey::SoftPasskey;
-use support::wallet::{self, now};
+use civic_testkit::http::json;
+use civic_testkit::issuer_process::TestIssuer;
+use civic_testkit::now;
+use civic_testkit::passkey::SoftPasskey;
+use civic_testkit::wallet;
 
 const PLATFORM: &str = "https://budget.example";
 
@@ -125,7 +134,7 @@ pub async fn login(t: &TestIssuer, passkey: &mut SoftPasskey) -> (reqwest::Clien
 
 #[tokio::test]
 async fn resident_enrolls_signs_in_receives_a_batch_and_is_revoked() {
-    let mut t = TestIssuer::init("");
+    let mut t = TestIssuer::init(BIN, "");
     t.cli(&[
         "register-platform",
         "--id",
@@ -183,7 +192,8 @@ async fn resident_enrolls_signs_in_receives_a_batch_and_is_revoked() {
         .await
         .expect("json");
     assert_eq!(by_ref, offer["credential_offer"]);
-    let (credentials, holders) = wallet::redeem(&t.http, &t.base, &by_ref, 3).await;
+    let (credentials, holders) =
+        wallet::redeem(&t.http, &t.base, &by_ref, 3, civic_testkit::now()).await;
     assert_eq!(credentials.len(), 3);
 
     // The offer is gone once redeemed, and the code cannot be replayed.
@@ -322,7 +332,7 @@ async fn resident_enrolls_signs_in_receives_a_batch_and_is_revoked() {
 
 #[tokio::test]
 async fn passkeys_can_be_added_and_removed_but_not_the_last_one() {
-    let mut t = TestIssuer::init("");
+    let mut t = TestIssuer::init(BIN, "");
     let code = t.code_via_cli("R-0002");
     t.start().await;
     let (browser, _first, csrf) = enroll(&t, &code).await;
@@ -380,7 +390,7 @@ async fn passkeys_can_be_added_and_removed_but_not_the_last_one() {
 
 #[tokio::test]
 async fn pages_render_for_phones_with_security_headers() {
-    let mut t = TestIssuer::init("");
+    let mut t = TestIssuer::init(BIN, "");
     let code = t.code_via_cli("R-0003");
     t.start().await;
     for page in ["/enroll", "/login"] {
@@ -458,7 +468,7 @@ async fn pages_render_for_phones_with_security_headers() {
 
 #[tokio::test]
 async fn wallet_endpoints_allow_cross_origin_use_and_resident_endpoints_do_not() {
-    let mut t = TestIssuer::init("");
+    let mut t = TestIssuer::init(BIN, "");
     t.start().await;
     let preflight = |path: &str| {
         t.http

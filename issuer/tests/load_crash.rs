@@ -16,8 +16,15 @@
 //! already show every credential of that resident revoked.
 //!
 //! The figures are printed as `name: value` lines (`load_crash_…`; run with `--nocapture`).
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)] // test code: a failure stops at its line
 
-mod support;
+/// The binary under test.
+const BIN: &str = env!("CARGO_BIN_EXE_civic-issuer");
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
@@ -32,8 +39,9 @@ use civic_credential::jws::Jws;
 use civic_credential::sd_jwt_vc::{IssuerKeys, StaticIssuerKeys};
 use civic_credential::status_list::{Status, StatusListToken};
 
-use support::server::{json, TestIssuer};
-use support::wallet;
+use civic_testkit::http::json;
+use civic_testkit::issuer_process::TestIssuer;
+use civic_testkit::wallet;
 
 /// Concurrent wallets.
 const WALLETS: usize = 4;
@@ -75,7 +83,7 @@ fn resident_id(wallet: usize, n: usize) -> String {
 
 /// The register rows of the load residents (adults of municipality 0363).
 fn load_register() -> String {
-    let mut csv = support::server::REGISTER.to_owned();
+    let mut csv = civic_testkit::register::SMALL_REGISTER.to_owned();
     for w in 0..WALLETS {
         for n in 0..PER_WALLET {
             csv.push_str(&format!(
@@ -153,7 +161,14 @@ async fn try_batch(t: &Target, resident: &str, proofs: usize) -> Result<Batch, B
     step(s, &n, "nonce")?;
     let n = n["c_nonce"].as_str().ok_or(Batch::Down)?.to_owned();
     let proofs: Vec<String> = (0..proofs)
-        .map(|_| wallet::proof(&wallet::holder_key(), &t.base, Some(&n), wallet::now()))
+        .map(|_| {
+            wallet::proof(
+                &wallet::holder_key(),
+                &t.base,
+                Some(&n),
+                civic_testkit::now(),
+            )
+        })
         .collect();
     let body =
         json!({ "credential_configuration_id": "residency_sd_jwt", "proofs": { "jwt": proofs } });
@@ -226,7 +241,7 @@ async fn served_list(
     let key = keys
         .issuer_key(&t.base, jws.kid().expect("kid"))
         .expect("status list signed with a published key");
-    let parsed = StatusListToken::verify(&token, key, &uri, wallet::now(), 60)
+    let parsed = StatusListToken::verify(&token, key, &uri, civic_testkit::now(), 60)
         .expect("status list token verifies");
     Some(parsed.list)
 }
@@ -387,10 +402,13 @@ async fn check_after_restart(t: &Target, round: usize, shared: &Shared) -> usize
 async fn sigkill_under_concurrent_issuance_and_revocation_loses_nothing() {
     let seconds = env_u64("CIVIC_LOAD_SECONDS", 12).max(1) as f64;
     let kills = env_u64("CIVIC_LOAD_KILLS", 5).max(1) as usize;
-    let mut t = TestIssuer::init("status_list_size = 1024");
+    let mut t = TestIssuer::init(BIN, "status_list_size = 1024");
     let register = t.tmp.path().join("load-register.csv");
     std::fs::write(&register, load_register()).expect("register");
-    t.cli(&["import-register", support::server::path(&register)]);
+    t.cli(&[
+        "import-register",
+        civic_testkit::issuer_process::path(&register),
+    ]);
 
     // Random round lengths that add up to `seconds`: each kill comes at a random moment.
     let weights: Vec<f64> = (0..kills)

@@ -1,8 +1,15 @@
 //! Operating the issuer: state that survives restarts, register imports with removals and moves,
 //! the CLI's status commands, and key rotation. Crash safety under concurrent issuance (SIGKILL)
 //! is in `load_crash.rs`.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)] // test code: a failure stops at its line
 
-mod support;
+/// The binary under test.
+const BIN: &str = env!("CARGO_BIN_EXE_civic-issuer");
 
 use std::collections::HashMap;
 
@@ -11,9 +18,10 @@ use serde_json::{json, Value};
 
 use civic_credential::encoding::b64_decode;
 
-use support::server::{json, TestIssuer};
-use support::soft_passkey::SoftPasskey;
-use support::wallet;
+use civic_testkit::http::json;
+use civic_testkit::issuer_process::TestIssuer;
+use civic_testkit::passkey::SoftPasskey;
+use civic_testkit::wallet;
 
 fn header(credential: &str) -> Value {
     let part = credential.split('.').next().expect("header");
@@ -22,7 +30,7 @@ fn header(credential: &str) -> Value {
 
 #[tokio::test]
 async fn sessions_offers_and_nonces_survive_a_restart() {
-    let mut t = TestIssuer::init("");
+    let mut t = TestIssuer::init(BIN, "");
     let code = t.code_via_cli("R-0001");
     t.start().await;
     let browser = t.new_client();
@@ -82,7 +90,7 @@ async fn sessions_offers_and_nonces_survive_a_restart() {
     .await;
     assert_eq!(s, 200, "{tok}");
     let key = wallet::holder_key();
-    let proof = wallet::proof(&key, &t.base, Some(&n), wallet::now());
+    let proof = wallet::proof(&key, &t.base, Some(&n), civic_testkit::now());
     let (s, body) = wallet::credential(
         &t.http,
         &t.base,
@@ -95,7 +103,7 @@ async fn sessions_offers_and_nonces_survive_a_restart() {
 
 #[tokio::test]
 async fn register_import_reports_rejects_is_idempotent_and_revokes_leavers_and_movers() {
-    let mut t = TestIssuer::init("");
+    let mut t = TestIssuer::init(BIN, "");
     t.start().await;
     let mut creds: HashMap<&str, Vec<String>> = HashMap::new();
     for r in ["R-0004", "R-0005"] {
@@ -106,15 +114,31 @@ async fn register_import_reports_rejects_is_idempotent_and_revokes_leavers_and_m
                 None,
             )
             .await;
-        let (c, _) = wallet::redeem(&t.http, &t.base, &offer["credential_offer"], 2).await;
+        let (c, _) = wallet::redeem(
+            &t.http,
+            &t.base,
+            &offer["credential_offer"],
+            2,
+            civic_testkit::now(),
+        )
+        .await;
         creds.insert(r, c);
     }
     t.kill();
 
     // R-0005 is gone, R-0004 moved to another municipality, and three rows are bad.
-    let mut csv = String::from(support::server::REGISTER.lines().next().expect("header"));
+    let mut csv = String::from(
+        civic_testkit::register::SMALL_REGISTER
+            .lines()
+            .next()
+            .expect("header"),
+    );
     csv.push('\n');
-    for line in support::server::REGISTER.lines().skip(1).take(3) {
+    for line in civic_testkit::register::SMALL_REGISTER
+        .lines()
+        .skip(1)
+        .take(3)
+    {
         csv.push_str(line);
         csv.push('\n');
     }
@@ -189,16 +213,23 @@ async fn register_import_reports_rejects_is_idempotent_and_revokes_leavers_and_m
     let (_, offer) = t
         .admin(Method::POST, "/admin/api/residents/R-0004/offer", None)
         .await;
-    let (c, _) = wallet::redeem(&t.http, &t.base, &offer["credential_offer"], 1).await;
+    let (c, _) = wallet::redeem(
+        &t.http,
+        &t.base,
+        &offer["credential_offer"],
+        1,
+        civic_testkit::now(),
+    )
+    .await;
     assert!(!creds["R-0004"].contains(&c[0]));
     // An empty or headerless file is refused rather than removing everyone.
     t.kill();
     std::fs::write(&file, "register_id,given_name\n").expect("write");
-    let out = std::process::Command::new(support::server::BIN)
+    let out = std::process::Command::new(BIN)
         .args([
             "import-register",
             "--data",
-            support::server::path(&t.data),
+            civic_testkit::issuer_process::path(&t.data),
             f,
         ])
         .output()
@@ -209,18 +240,25 @@ async fn register_import_reports_rejects_is_idempotent_and_revokes_leavers_and_m
 
 #[tokio::test]
 async fn cli_suspends_and_rotates_keys_while_old_credentials_stay_verifiable() {
-    let mut t = TestIssuer::init("");
+    let mut t = TestIssuer::init(BIN, "");
     t.start().await;
     let (_, offer) = t
         .admin(Method::POST, "/admin/api/residents/R-0002/offer", None)
         .await;
-    let (old, _) = wallet::redeem(&t.http, &t.base, &offer["credential_offer"], 1).await;
+    let (old, _) = wallet::redeem(
+        &t.http,
+        &t.base,
+        &offer["credential_offer"],
+        1,
+        civic_testkit::now(),
+    )
+    .await;
     // The CLI refuses to touch a data directory a server is using.
-    let out = std::process::Command::new(support::server::BIN)
+    let out = std::process::Command::new(BIN)
         .args([
             "suspend",
             "--data",
-            support::server::path(&t.data),
+            civic_testkit::issuer_process::path(&t.data),
             "--resident",
             "R-0002",
         ])
@@ -255,7 +293,14 @@ async fn cli_suspends_and_rotates_keys_while_old_credentials_stay_verifiable() {
     let (_, offer) = t
         .admin(Method::POST, "/admin/api/residents/R-0002/offer", None)
         .await;
-    let (new, _) = wallet::redeem(&t.http, &t.base, &offer["credential_offer"], 1).await;
+    let (new, _) = wallet::redeem(
+        &t.http,
+        &t.base,
+        &offer["credential_offer"],
+        1,
+        civic_testkit::now(),
+    )
+    .await;
     let (old_kid, new_kid) = (
         header(&old[0])["kid"].clone(),
         header(&new[0])["kid"].clone(),

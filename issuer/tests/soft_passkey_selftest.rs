@@ -1,9 +1,13 @@
-//! Proves `support::soft_passkey::SoftPasskey` interoperates with webauthn-rs 0.6 directly.
+//! Proves `civic_testkit::passkey::SoftPasskey` interoperates with webauthn-rs 0.6 directly.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)] // test code: a failure stops at its line
 
-mod support;
-
+use civic_testkit::passkey::{tamper, SoftPasskey, FLAG_UV};
 use serde_json::Value;
-use support::soft_passkey::{tamper, SoftPasskey, FLAG_UV};
 use webauthn_rs::prelude::*;
 
 const RP_ID: &str = "localhost";

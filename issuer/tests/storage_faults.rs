@@ -13,8 +13,15 @@
 //!
 //! Mounting needs root. Without it (or if mounting fails) each test prints why and passes, unless
 //! `CI` is set: then it fails. Each test stops by itself within [`LIMIT`] and unmounts in all cases.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)] // test code: a failure stops at its line
 
-mod support;
+/// The binary under test.
+const BIN: &str = env!("CARGO_BIN_EXE_civic-issuer");
 
 use civic_storage::testing::{cannot_run, fill_leaving, path, Mount};
 
@@ -25,8 +32,9 @@ use std::time::{Duration, Instant};
 use reqwest::Method;
 use serde_json::{json, Value};
 
-use support::server::{json, TestIssuer};
-use support::wallet;
+use civic_testkit::http::json;
+use civic_testkit::issuer_process::TestIssuer;
+use civic_testkit::wallet;
 
 /// The most a test may take.
 const LIMIT: Duration = Duration::from_secs(55);
@@ -98,7 +106,14 @@ async fn batch(t: &Target, resident: &str) -> Result<Vec<String>, Refusal> {
     let n = send("nonce", t.http.post(format!("{}/nonce", t.base))).await?;
     let n = n["c_nonce"].as_str().unwrap_or_default().to_owned();
     let proofs: Vec<String> = (0..5)
-        .map(|_| wallet::proof(&wallet::holder_key(), &t.base, Some(&n), wallet::now()))
+        .map(|_| {
+            wallet::proof(
+                &wallet::holder_key(),
+                &t.base,
+                Some(&n),
+                civic_testkit::now(),
+            )
+        })
         .collect();
     let body = send(
         "credential",
@@ -272,7 +287,7 @@ fn storage_log(t: &TestIssuer) -> Vec<String> {
 fn issuer_on(mount: &Mount, config: &str) -> TestIssuer {
     let tmp = tempfile::tempdir().expect("tempdir");
     let log = tmp.path().join("server.log");
-    let mut t = TestIssuer::init_in(tmp, mount.point.clone(), config);
+    let mut t = TestIssuer::init_in(BIN, tmp, mount.point.clone(), config);
     t.stderr_log = Some(log);
     t
 }

@@ -68,6 +68,34 @@ impl Clock for ManualClock {
     }
 }
 
+/// The system clock moved by an offset the test sets: time flows as usual, and a test jumps it
+/// forward past an expiry instead of sleeping.
+#[cfg(not(target_arch = "wasm32"))]
+#[derive(Debug, Default)]
+pub struct ShiftedClock(AtomicI64);
+
+#[cfg(not(target_arch = "wasm32"))]
+impl ShiftedClock {
+    /// The system clock, not yet moved.
+    pub fn new() -> Arc<Self> {
+        Arc::new(ShiftedClock::default())
+    }
+
+    /// Moves the clock `secs` seconds forward (or back, if negative).
+    pub fn advance(&self, secs: i64) {
+        self.0.fetch_add(secs, Ordering::SeqCst);
+    }
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+impl Clock for ShiftedClock {
+    fn now(&self) -> i64 {
+        SystemClock
+            .now()
+            .saturating_add(self.0.load(Ordering::SeqCst))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -84,5 +112,10 @@ mod tests {
         assert_eq!(shared.now(), 5);
         // The system clock is past 2020 on any machine that runs these tests.
         assert!(SystemClock.now() > 1_577_836_800);
+        let shifted = ShiftedClock::new();
+        let before = SystemClock.now();
+        shifted.advance(3600);
+        let now = shifted.now();
+        assert!(now >= before + 3600 && now <= SystemClock.now() + 3600);
     }
 }

@@ -7,6 +7,7 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
+use civic_credential::oid4vci::ProtocolError;
 use civic_storage::StorageError;
 
 /// How long a client should wait before retrying a 503.
@@ -66,6 +67,17 @@ impl From<StorageError> for ApiError {
     fn from(e: StorageError) -> Self {
         tracing::error!(error = %e, "storage error");
         ApiError::unavailable(e.public_message())
+    }
+}
+
+impl From<ProtocolError> for ApiError {
+    /// An OAuth / OID4VCI error in its own format, with the status the protocol gives it.
+    fn from(e: ProtocolError) -> Self {
+        ApiError::new(
+            StatusCode::from_u16(e.error.http_status()).unwrap_or(StatusCode::BAD_REQUEST),
+            e.error.as_str(),
+            e.error_description.unwrap_or_default(),
+        )
     }
 }
 

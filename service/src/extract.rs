@@ -8,6 +8,7 @@ use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
 
 use crate::error::ApiError;
+use crate::layers::rejection_code;
 
 /// A JSON request body, parsed into `T`. Unlike `axum::Json`, the content type is not checked
 /// (wallets and scripts send JSON without it), and a body that is not valid JSON for `T` is
@@ -21,7 +22,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
     async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
         let bytes = Bytes::from_request(req, state)
             .await
-            .map_err(|e| ApiError::new(e.status(), "invalid_request", e.body_text()))?;
+            .map_err(|e| ApiError::new(e.status(), rejection_code(e.status()), e.body_text()))?;
         serde_json::from_slice(&bytes).map(JsonBody).map_err(|e| {
             ApiError::bad_request("invalid_request", format!("invalid JSON body: {e}"))
         })

@@ -41,6 +41,17 @@ impl SecurityHeaders {
     }
 }
 
+/// The error code of a framework rejection with `status`.
+pub(crate) fn rejection_code(status: StatusCode) -> &'static str {
+    match status {
+        StatusCode::PAYLOAD_TOO_LARGE => "request_too_large",
+        StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
+        StatusCode::NOT_FOUND => "not_found",
+        _ => "invalid_request",
+    }
+}
+
 /// Gives the framework's plain-text client errors (body too large 413, wrong method 405, wrong
 /// content type 415, unparsable path or query 400, no route 404) the JSON error shape of
 /// [`ApiError`]. For `axum::middleware::map_response`.
@@ -54,13 +65,7 @@ pub async fn json_rejections(resp: Response) -> Response {
     if !status.is_client_error() || !plain {
         return resp;
     }
-    let code = match status {
-        StatusCode::PAYLOAD_TOO_LARGE => "request_too_large",
-        StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
-        StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
-        StatusCode::NOT_FOUND => "not_found",
-        _ => "invalid_request",
-    };
+    let code = rejection_code(status);
     let text = axum::body::to_bytes(resp.into_body(), 4096)
         .await
         .unwrap_or_default();

@@ -3,7 +3,8 @@
 //! Protocol logic lives in `civic-credential` and storage in `civic-storage`; this crate holds
 //! what every service needs around them:
 //!
-//! - [`clock`]: the time services read ([`SystemClock`]), and a [`ManualClock`] tests move;
+//! - [`clock`]: the time services read ([`SystemClock`]), and the clocks tests move
+//!   ([`ShiftedClock`], [`ManualClock`]);
 //! - [`html`]: escaping text into server-rendered pages.
 //!
 //! With feature `http` (axum):
@@ -40,8 +41,8 @@ pub mod respond;
 #[cfg(feature = "http")]
 pub mod run;
 
-#[cfg(not(target_arch = "wasm32"))]
-pub use clock::SystemClock;
 pub use clock::{Clock, ManualClock, SharedClock};
+#[cfg(not(target_arch = "wasm32"))]
+pub use clock::{ShiftedClock, SystemClock};
 #[cfg(feature = "http")]
 pub use error::ApiError;

@@ -2,7 +2,10 @@
 
 use std::io;
 
-use crate::handle::is_lock_error;
+/// Whether sled could not open the database because another process holds its lock.
+pub fn is_lock_error(io: &io::Error) -> bool {
+    io.kind() == io::ErrorKind::WouldBlock || io.to_string().contains("could not acquire lock")
+}
 
 /// Why a stored read or write failed. Services answer every variant with a 503 ("try again
 /// later"); [`StorageError::public_message`] is the text that answer carries, and the details
@@ -52,6 +55,7 @@ impl StorageError {
     }
 }
 
+#[cfg(feature = "sled")]
 impl From<sled::Error> for StorageError {
     /// Keeps what matters of sled's error: a poisoned database repeats the error that poisoned
     /// it, and [`crate::Handle`] keeps the kind of the cause, so full and read-only stay clear.
@@ -76,6 +80,7 @@ impl From<io::Error> for StorageError {
     }
 }
 
+#[cfg(feature = "sled")]
 impl From<sled::transaction::TransactionError<StorageError>> for StorageError {
     fn from(e: sled::transaction::TransactionError<StorageError>) -> Self {
         match e {

@@ -42,6 +42,7 @@ use sled::transaction::{
 use sled::IVec;
 
 use crate::disk::{close, probe, space, still_writable};
+use crate::error::is_lock_error;
 use crate::group_commit::{CommitError, GroupCommit};
 
 /// Handle ids and database generations, unique in the process.
@@ -114,11 +115,6 @@ impl Default for Options {
     fn default() -> Self {
         Options::from_settings(64, 10)
     }
-}
-
-/// Whether sled could not open the database because another process holds its lock.
-pub fn is_lock_error(io: &io::Error) -> bool {
-    io.kind() == io::ErrorKind::WouldBlock || io.to_string().contains("could not acquire lock")
 }
 
 thread_local! {
@@ -536,8 +532,9 @@ impl Handle {
         let mut tries = 0;
         let result = loop {
             match open_db(&self.dir) {
-                // sled's background writes may still hold the old files for a moment.
-                Err(sled::Error::Io(e)) if is_lock_error(&e) && tries < 50 => {
+                // sled's background writes may still hold the old files for a moment (on a slow
+                // or loaded machine, up to seconds).
+                Err(sled::Error::Io(e)) if is_lock_error(&e) && tries < 500 => {
                     tries += 1;
                     std::thread::sleep(Duration::from_millis(10));
                 }

@@ -10,14 +10,19 @@
 //! - [`StorageError`]: the one storage error of the services, with the words their 503 answers
 //!   use for it.
 
+#[cfg(feature = "sled")]
 mod disk;
 mod error;
+#[cfg(feature = "sled")]
 pub mod group_commit;
+#[cfg(feature = "sled")]
 mod handle;
 #[cfg(feature = "testing")]
 #[doc(hidden)]
 pub mod testing;
 
-pub use error::StorageError;
+pub use error::{is_lock_error, StorageError};
+#[cfg(feature = "sled")]
 pub use group_commit::{CommitError, GroupCommit};
-pub use handle::{is_lock_error, Handle, Iter, Options, Reserve};
+#[cfg(feature = "sled")]
+pub use handle::{Handle, Iter, Options, Reserve};

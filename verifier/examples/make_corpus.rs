@@ -7,20 +7,17 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use hmac::{Hmac, Mac};
 use rand::rngs::OsRng;
 use serde_json::{json, Map, Value};
-use sha2::Sha256;
 
-use civic_credential::crypto::{Algorithm, SigningKey};
+use civic_credential::crypto::{hmac_sha256, Algorithm, SigningKey};
 use civic_credential::encoding::{b64_decode, b64_encode};
 use civic_credential::key_binding;
-use civic_credential::residency::{Date, ResidencyClaims, ResidentRecord};
+use civic_credential::residency::ResidentRecord;
 use civic_credential::sd_jwt::{ClaimPath, Disclosure};
-use civic_credential::sd_jwt_vc::{self, CredentialSpec};
-use civic_credential::status_list::{
-    Status, StatusList, StatusListRef, StatusListToken, StatusReference,
-};
+use civic_credential::sd_jwt_vc;
+use civic_credential::status_list::{Status, StatusList, StatusListToken};
+use civic_testkit::credentials;
 use civic_verifier::policy::{Policy, Rule};
 use civic_verifier::session::{NewSession, Session};
 
@@ -57,27 +54,22 @@ struct Issue<'a> {
 }
 
 fn issue(c: &Ctx, i: Issue<'_>) -> String {
-    let pseudonyms = BTreeMap::from([(PLATFORM.to_owned(), "pseudonym-of-anna".to_owned())]);
-    let claims = ResidencyClaims::new(&record(i.code), Date::from_unix(NOW), pseudonyms);
-    let paths = claims.disclosable_paths();
-    let spec = CredentialSpec {
-        issuer: i.iss,
-        vct: &i.vct,
-        iat: i.iat,
-        nbf: i.nbf,
-        exp: i.exp,
-        holder_key: c.holder.public_jwk(),
-        status: Some(StatusReference {
-            status_list: StatusListRef {
-                idx: i.idx,
-                uri: STATUS_URI.into(),
-            },
-        }),
-        claims: claims.to_claims().expect("claims"),
-        disclosable: &paths,
-        decoys: 2,
-    };
-    sd_jwt_vc::issue(&spec, i.key, &mut OsRng).expect("issue")
+    let record = record(i.code);
+    credentials::issue(
+        i.key,
+        i.iss,
+        &i.vct,
+        &credentials::Contents {
+            record: &record,
+            holder: c.holder.public_jwk(),
+            iat: i.iat,
+            today: NOW,
+            nbf: i.nbf,
+            exp: i.exp,
+            status: Some((STATUS_URI, i.idx)),
+            pseudonyms: BTreeMap::from([(PLATFORM.to_owned(), "pseudonym-of-anna".to_owned())]),
+        },
+    )
 }
 
 fn normal<'a>(c: &'a Ctx) -> Issue<'a> {
@@ -213,9 +205,10 @@ fn main() -> std::io::Result<()> {
 
     let header_hs = b64_encode(br#"{"alg":"HS256","typ":"dc+sd-jwt","kid":"es256-corpus"}"#);
     let public = serde_json::to_vec(c.issuer.public_jwk()).expect("jwk");
-    let mut mac = Hmac::<Sha256>::new_from_slice(&public).expect("hmac");
-    mac.update(format!("{header_hs}.{body}").as_bytes());
-    let sig = b64_encode(&mac.finalize().into_bytes());
+    let sig = b64_encode(&hmac_sha256(
+        &public,
+        &[format!("{header_hs}.{body}").as_bytes()],
+    ));
     cases.push((
         "hs256_with_public_key",
         vp(&format!("{header_hs}.{body}.{sig}~{rest}")),

@@ -17,10 +17,11 @@ use crate::rejection::RejectionReport;
 /// The credential query id used in requests and expected in `vp_token`.
 pub const QUERY_ID: &str = "residency";
 
-/// Where a session stands.
+/// Where a session stands in its lifecycle (not to be confused with OAuth's `state` parameter,
+/// [`Session::state`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "status", rename_all = "snake_case")]
-pub enum SessionState {
+pub enum SessionStatus {
     /// Waiting for the wallet.
     Pending,
     /// A response arrived and is being checked; the nonce is used up.
@@ -39,7 +40,8 @@ pub enum SessionState {
     Declined,
 }
 
-/// One eligibility check.
+/// One eligibility check: its request (client id, nonce, OAuth `state`) and, once the wallet
+/// answered, the outcome.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Session {
     /// Random id, also in the request and response URIs.
@@ -58,7 +60,7 @@ pub struct Session {
     pub request_uri: String,
     /// Fresh nonce for the KB-JWT.
     pub nonce: String,
-    /// Fresh state, echoed by the wallet.
+    /// Fresh OAuth `state`, echoed by the wallet.
     pub state: String,
     /// The platform page to resume on the same device, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -71,7 +73,8 @@ pub struct Session {
     /// Expires at.
     pub expires: i64,
     /// Where it stands.
-    pub state_now: SessionState,
+    #[serde(alias = "state_now")]
+    pub status: SessionStatus,
 }
 
 fn random(rng: &mut impl CryptoRngCore) -> String {
@@ -124,7 +127,7 @@ impl Session {
             response_code_hash: None,
             created: n.now,
             expires: n.now + n.ttl,
-            state_now: SessionState::Pending,
+            status: SessionStatus::Pending,
         }
     }
 

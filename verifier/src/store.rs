@@ -5,30 +5,9 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use crate::session::{Session, SessionState};
+use civic_storage::StorageError;
 
-/// Why the store failed.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum StoreError {
-    /// The disk is full (or has less free than the reserve kept for the database).
-    #[error("session storage full (no space left on device)")]
-    Full,
-    /// The data directory is on a read-only file system.
-    #[error("session storage is read-only")]
-    ReadOnly,
-    /// A flush of the database has not returned for longer than the limit.
-    #[error("session storage not responding: {0}")]
-    Stalled(String),
-    /// Another failure (an I/O error, a corrupt record, a poisoned lock).
-    #[error("session store unavailable: {0}")]
-    Unavailable(String),
-}
-
-impl StoreError {
-    fn other(e: impl std::fmt::Display) -> Self {
-        StoreError::Unavailable(e.to_string())
-    }
-}
+use crate::session::{Session, SessionStatus};
 
 /// What [`SessionStore::begin_response`] found.
 #[derive(Debug, Clone, PartialEq)]
@@ -46,31 +25,31 @@ pub enum Begin {
 /// Session storage. Every call is atomic; changes are durable when it returns.
 pub trait SessionStore: crate::fetch::MaybeSendSync {
     /// Stores a new session.
-    fn create(&self, session: &Session) -> Result<(), StoreError>;
+    fn create(&self, session: &Session) -> Result<(), StorageError>;
     /// Reads a session.
-    fn get(&self, id: &str) -> Result<Option<Session>, StoreError>;
+    fn get(&self, id: &str) -> Result<Option<Session>, StorageError>;
     /// Moves a pending, unexpired session to `Verifying`, atomically: only one response per
     /// session is ever checked.
-    fn begin_response(&self, id: &str, now: i64) -> Result<Begin, StoreError>;
+    fn begin_response(&self, id: &str, now: i64) -> Result<Begin, StorageError>;
     /// Records the outcome (and the hash of the same-device response code).
     fn finish(
         &self,
         id: &str,
-        state: SessionState,
+        status: SessionStatus,
         response_code_hash: Option<String>,
-    ) -> Result<(), StoreError>;
+    ) -> Result<(), StorageError>;
     /// Deletes sessions that expired before `before`; returns how many.
-    fn purge(&self, before: i64) -> Result<usize, StoreError>;
+    fn purge(&self, before: i64) -> Result<usize, StorageError>;
 }
 
 fn begin(session: &mut Session, now: i64) -> Begin {
-    if session.state_now != SessionState::Pending {
+    if session.status != SessionStatus::Pending {
         return Begin::NotPending;
     }
     if session.expires <= now {
         return Begin::Expired;
     }
-    session.state_now = SessionState::Verifying;
+    session.status = SessionStatus::Verifying;
     Begin::Started(Box::new(session.clone()))
 }
 
@@ -81,24 +60,24 @@ pub struct MemoryStore {
 }
 
 impl MemoryStore {
-    fn lock(&self) -> Result<std::sync::MutexGuard<'_, HashMap<String, Session>>, StoreError> {
+    fn lock(&self) -> Result<std::sync::MutexGuard<'_, HashMap<String, Session>>, StorageError> {
         self.sessions
             .lock()
-            .map_err(|_| StoreError::other("lock poisoned"))
+            .map_err(|_| StorageError::Unavailable("lock poisoned".into()))
     }
 }
 
 impl SessionStore for MemoryStore {
-    fn create(&self, session: &Session) -> Result<(), StoreError> {
+    fn create(&self, session: &Session) -> Result<(), StorageError> {
         self.lock()?.insert(session.id.clone(), session.clone());
         Ok(())
     }
 
-    fn get(&self, id: &str) -> Result<Option<Session>, StoreError> {
+    fn get(&self, id: &str) -> Result<Option<Session>, StorageError> {
         Ok(self.lock()?.get(id).cloned())
     }
 
-    fn begin_response(&self, id: &str, now: i64) -> Result<Begin, StoreError> {
+    fn begin_response(&self, id: &str, now: i64) -> Result<Begin, StorageError> {
         Ok(match self.lock()?.get_mut(id) {
             None => Begin::Unknown,
             Some(s) => begin(s, now),
@@ -108,17 +87,17 @@ impl SessionStore for MemoryStore {
     fn finish(
         &self,
         id: &str,
-        state: SessionState,
+        status: SessionStatus,
         code: Option<String>,
-    ) -> Result<(), StoreError> {
+    ) -> Result<(), StorageError> {
         if let Some(s) = self.lock()?.get_mut(id) {
-            s.state_now = state;
+            s.status = status;
             s.response_code_hash = code;
         }
         Ok(())
     }
 
-    fn purge(&self, before: i64) -> Result<usize, StoreError> {
+    fn purge(&self, before: i64) -> Result<usize, StorageError> {
         let mut m = self.lock()?;
         let n = m.len();
         m.retain(|_, s| s.expires + 3600 > before);
@@ -137,20 +116,6 @@ pub struct SledStore {
 }
 
 #[cfg(feature = "sled-store")]
-fn sled_err(e: sled::Error) -> StoreError {
-    use std::io::ErrorKind;
-    match e {
-        sled::Error::Io(io) => match io.kind() {
-            ErrorKind::StorageFull | ErrorKind::QuotaExceeded => StoreError::Full,
-            ErrorKind::ReadOnlyFilesystem => StoreError::ReadOnly,
-            ErrorKind::TimedOut => StoreError::Stalled(io.to_string()),
-            _ => StoreError::other(io),
-        },
-        other => StoreError::other(other),
-    }
-}
-
-#[cfg(feature = "sled-store")]
 impl SledStore {
     /// Opens (or creates) the store in `dir`. When the disk keeps it from opening (full,
     /// read-only), the store still opens, refuses every call with that error, and opens the
@@ -158,8 +123,8 @@ impl SledStore {
     pub fn open(
         dir: &std::path::Path,
         options: civic_storage::Options,
-    ) -> Result<Self, StoreError> {
-        let db = civic_storage::Handle::open_or_closed(dir, options).map_err(sled_err)?;
+    ) -> Result<Self, StorageError> {
+        let db = civic_storage::Handle::open_or_closed(dir, options).map_err(StorageError::from)?;
         Ok(SledStore { db })
     }
 
@@ -167,36 +132,36 @@ impl SledStore {
         format!("s/{id}").into_bytes()
     }
 
-    fn sync(&self) -> Result<(), StoreError> {
-        self.db.sync().map_err(sled_err)
+    fn sync(&self) -> Result<(), StorageError> {
+        self.db.sync().map_err(StorageError::from)
     }
 
-    fn decode(bytes: &[u8]) -> Result<Session, StoreError> {
-        serde_json::from_slice(bytes)
-            .map_err(|e| StoreError::other(format!("corrupt session: {e}")))
+    fn decode(bytes: &[u8]) -> Result<Session, StorageError> {
+        serde_json::from_slice(bytes).map_err(|e| StorageError::corrupt(format!("session: {e}")))
     }
 }
 
 #[cfg(feature = "sled-store")]
 impl SessionStore for SledStore {
-    fn create(&self, session: &Session) -> Result<(), StoreError> {
-        let bytes = serde_json::to_vec(session).map_err(StoreError::other)?;
+    fn create(&self, session: &Session) -> Result<(), StorageError> {
+        let bytes = serde_json::to_vec(session)
+            .map_err(|e| StorageError::corrupt(format!("session: {e}")))?;
         self.db
             .insert(Self::key(&session.id), bytes)
-            .map_err(sled_err)?;
+            .map_err(StorageError::from)?;
         self.sync()
     }
 
-    fn get(&self, id: &str) -> Result<Option<Session>, StoreError> {
-        match self.db.get(Self::key(id)).map_err(sled_err)? {
+    fn get(&self, id: &str) -> Result<Option<Session>, StorageError> {
+        match self.db.get(Self::key(id)).map_err(StorageError::from)? {
             None => Ok(None),
             Some(b) => Self::decode(&b).map(Some),
         }
     }
 
-    fn begin_response(&self, id: &str, now: i64) -> Result<Begin, StoreError> {
+    fn begin_response(&self, id: &str, now: i64) -> Result<Begin, StorageError> {
         loop {
-            let Some(old) = self.db.get(Self::key(id)).map_err(sled_err)? else {
+            let Some(old) = self.db.get(Self::key(id)).map_err(StorageError::from)? else {
                 return Ok(Begin::Unknown);
             };
             let mut session = Self::decode(&old)?;
@@ -204,11 +169,12 @@ impl SessionStore for SledStore {
             if !matches!(outcome, Begin::Started(_)) {
                 return Ok(outcome);
             }
-            let new = serde_json::to_vec(&session).map_err(StoreError::other)?;
+            let new = serde_json::to_vec(&session)
+                .map_err(|e| StorageError::corrupt(format!("session: {e}")))?;
             let swapped = self
                 .db
                 .compare_and_swap(Self::key(id), Some(old), Some(new))
-                .map_err(sled_err)?;
+                .map_err(StorageError::from)?;
             if swapped.is_ok() {
                 self.sync()?;
                 return Ok(outcome);
@@ -220,27 +186,27 @@ impl SessionStore for SledStore {
     fn finish(
         &self,
         id: &str,
-        state: SessionState,
+        status: SessionStatus,
         code: Option<String>,
-    ) -> Result<(), StoreError> {
+    ) -> Result<(), StorageError> {
         let Some(mut session) = self.get(id)? else {
             return Ok(());
         };
-        session.state_now = state;
+        session.status = status;
         session.response_code_hash = code;
         self.create(&session)
     }
 
-    fn purge(&self, before: i64) -> Result<usize, StoreError> {
+    fn purge(&self, before: i64) -> Result<usize, StorageError> {
         let mut expired = Vec::new();
         for item in self.db.scan_prefix(b"s/") {
-            let (k, v) = item.map_err(sled_err)?;
+            let (k, v) = item.map_err(StorageError::from)?;
             if Self::decode(&v).map_or(true, |s| s.expires + 3600 <= before) {
                 expired.push(k);
             }
         }
         for k in &expired {
-            self.db.remove(k).map_err(sled_err)?;
+            self.db.remove(k).map_err(StorageError::from)?;
         }
         self.sync()?;
         Ok(expired.len())

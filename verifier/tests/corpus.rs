@@ -6,7 +6,7 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use civic_verifier::fetch::StaticFetcher;
-use civic_verifier::session::{Session, SessionState};
+use civic_verifier::session::{Session, SessionStatus};
 use civic_verifier::store::{Begin, MemoryStore, SessionStore};
 use civic_verifier::{TrustList, Verifier, VerifierOptions};
 
@@ -124,7 +124,7 @@ async fn a_nonce_is_accepted_once_and_expired_sessions_refuse() {
         .await
         .expect("valid");
     store
-        .finish(&s.id, SessionState::Complete { eligibility: e }, None)
+        .finish(&s.id, SessionStatus::Complete { eligibility: e }, None)
         .expect("finish");
     // The same presentation again: the session's nonce is used up.
     assert_eq!(

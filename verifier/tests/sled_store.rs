@@ -1,7 +1,7 @@
 //! The sled session store keeps sessions and used nonces across a restart.
 
 use civic_verifier::policy::{Policy, Rule};
-use civic_verifier::session::{NewSession, Session, SessionState};
+use civic_verifier::session::{NewSession, Session, SessionStatus};
 use civic_verifier::store::{Begin, SessionStore, SledStore};
 
 fn session() -> Session {
@@ -39,13 +39,13 @@ fn a_restart_neither_loses_a_session_nor_reopens_a_used_nonce() {
             Begin::Started(_)
         ));
         store
-            .finish(&answered.id, SessionState::Declined, None)
+            .finish(&answered.id, SessionStatus::Declined, None)
             .expect("finish");
     }
     let store = SledStore::open(dir.path(), civic_storage::Options::default()).expect("reopen");
     assert_eq!(
-        store.get(&waiting.id).expect("get").map(|s| s.state_now),
-        Some(SessionState::Pending)
+        store.get(&waiting.id).expect("get").map(|s| s.status),
+        Some(SessionStatus::Pending)
     );
     assert_eq!(
         store.begin_response(&answered.id, 1020).expect("begin"),

@@ -53,7 +53,7 @@ fn issuer(args: &[String]) -> Result<()> {
         "-p",
         "civic-issuer",
         "-p",
-        "civic-verifier",
+        "civic-verifier-service",
         "-p",
         "civic-examples",
     ]))?;

@@ -242,3 +242,28 @@ pub fn figure<'a>(figures: &'a [String], name: &str) -> Option<&'a str> {
         .iter()
         .find_map(|f| f.strip_prefix(name).and_then(|r| r.strip_prefix(": ")))
 }
+
+/// Whether this process can mount a tmpfs (root with mount rights: the storage fault tests can
+/// run). Mounts one on a temporary directory and unmounts it again.
+pub fn can_mount() -> bool {
+    if !is_root() {
+        return false;
+    }
+    let Ok(dir) = tempfile_dir() else {
+        return false;
+    };
+    let point = dir.to_string_lossy().into_owned();
+    let mounted = succeeds("mount", &["-t", "tmpfs", "-o", "size=1m", "tmpfs", &point]);
+    if mounted {
+        let _ = Command::new("umount").arg(&point).status();
+    }
+    let _ = fs::remove_dir(&dir);
+    mounted
+}
+
+/// A fresh empty directory under the system's temporary directory.
+fn tempfile_dir() -> std::io::Result<PathBuf> {
+    let dir = std::env::temp_dir().join(format!("civic-xtask-mount-{}", std::process::id()));
+    fs::create_dir_all(&dir)?;
+    Ok(dir)
+}

@@ -5,7 +5,6 @@
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
 /// `/.well-known/openid-credential-issuer`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -103,7 +102,7 @@ pub struct CredentialMetadata {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ClaimDescription {
     /// The claim path (strings, integers, null), as in DCQL.
-    pub path: Vec<Value>,
+    pub path: crate::sd_jwt::ClaimPath,
     /// Labels per locale.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub display: Vec<Display>,

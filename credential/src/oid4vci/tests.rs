@@ -213,3 +213,25 @@ fn credential_request_rejects_unknown_members_and_error_codes_map_to_status() {
         serde_json::json!({"error": "invalid_nonce", "error_description": "used"})
     );
 }
+
+#[test]
+fn token_requests_are_read_from_forms_and_repeats_refused() {
+    let req = TokenRequest::from_form(
+        b"grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Apre-authorized_code&pre-authorized_code=abc&tx_code=123",
+    )
+    .unwrap();
+    assert_eq!(req.grant_type, PRE_AUTHORIZED_GRANT);
+    assert_eq!(req.pre_authorized_code.as_deref(), Some("abc"));
+    assert_eq!(req.tx_code.as_deref(), Some("123"));
+    let repeated = TokenRequest::from_form(b"grant_type=x&tx_code=1&tx_code=2").unwrap_err();
+    assert_eq!(repeated.error, ErrorCode::InvalidRequest);
+    assert!(repeated
+        .to_string()
+        .contains("tx_code appears more than once"));
+    assert_eq!(
+        TokenRequest::from_form(b"pre-authorized_code=abc")
+            .unwrap_err()
+            .error,
+        ErrorCode::InvalidRequest
+    );
+}

@@ -14,8 +14,7 @@ use axum::{Form, Router};
 use serde::{Deserialize, Serialize};
 
 use civic_examples::{escape, open_records, page, short_hash, utc, Checks, Failure, Outcome};
-use civic_verifier::server::config::ServiceConfig;
-use civic_verifier::server::now;
+use civic_verifier::VerifierConfig;
 
 const NAME: &str = "e_deliberation";
 const SITE: &str = "Teststad deliberation";
@@ -47,7 +46,7 @@ type S = State<Arc<App>>;
 
 /// The app: its pages and the verifier's wallet endpoints, with the comments in sled next to the
 /// verifier's data directory.
-pub fn app(config: ServiceConfig) -> anyhow::Result<Router> {
+pub fn app(config: VerifierConfig) -> anyhow::Result<Router> {
     let db = open_records(&config, NAME)?;
     let comments = db.open_tree("comments")?;
     let checks = Checks::new(config, POLICY)?;
@@ -57,17 +56,19 @@ pub fn app(config: ServiceConfig) -> anyhow::Result<Router> {
         db,
         comments,
     });
-    Ok(Router::new()
-        .route("/", get(home))
-        .route("/comments", post(comment))
-        .route("/verify/start", post(start))
-        .route("/verify/{id}", get(verified))
-        .route("/verify/{id}/status", get(status))
-        .route("/verify/{id}/comment", post(verified_comment))
-        .layer(DefaultBodyLimit::max(32 * 1024))
-        .with_state(app)
-        .merge(civic_examples::assets())
-        .merge(wallet))
+    Ok(civic_examples::SECURITY_HEADERS.apply(
+        Router::new()
+            .route("/", get(home))
+            .route("/comments", post(comment))
+            .route("/verify/start", post(start))
+            .route("/verify/{id}", get(verified))
+            .route("/verify/{id}/status", get(status))
+            .route("/verify/{id}/comment", post(verified_comment))
+            .layer(DefaultBodyLimit::max(32 * 1024))
+            .with_state(app)
+            .merge(civic_examples::assets())
+            .merge(wallet),
+    ))
 }
 
 fn main() -> ExitCode {
@@ -85,7 +86,7 @@ impl App {
         }
         let record = serde_json::to_vec(&Comment {
             text,
-            at: now(),
+            at: self.checks.now(),
             badge,
         })
         .map_err(|_| Failure::new(400, "This comment could not be stored."))?;

@@ -13,7 +13,7 @@ use axum::{Form, Router};
 use serde::Deserialize;
 
 use civic_examples::{escape, open_records, page, page_with_status, Checks, Failure, Outcome};
-use civic_verifier::server::config::ServiceConfig;
+use civic_verifier::VerifierConfig;
 
 const NAME: &str = "micro_consultation";
 const SITE: &str = "Teststad district 3 consultation";
@@ -34,7 +34,7 @@ type S = State<Arc<App>>;
 
 /// The app: its pages and the verifier's wallet endpoints, with the answers in sled next to the
 /// verifier's data directory.
-pub fn app(config: ServiceConfig) -> anyhow::Result<Router> {
+pub fn app(config: VerifierConfig) -> anyhow::Result<Router> {
     let db = open_records(&config, NAME)?;
     let answers = db.open_tree("answers")?;
     let checks = Checks::new(config, POLICY)?;
@@ -44,15 +44,17 @@ pub fn app(config: ServiceConfig) -> anyhow::Result<Router> {
         db,
         answers,
     });
-    Ok(Router::new()
-        .route("/", get(home))
-        .route("/answer/start", post(start))
-        .route("/answer/{id}", get(question).post(answer))
-        .route("/answer/{id}/status", get(status))
-        .layer(DefaultBodyLimit::max(16 * 1024))
-        .with_state(app)
-        .merge(civic_examples::assets())
-        .merge(wallet))
+    Ok(civic_examples::SECURITY_HEADERS.apply(
+        Router::new()
+            .route("/", get(home))
+            .route("/answer/start", post(start))
+            .route("/answer/{id}", get(question).post(answer))
+            .route("/answer/{id}/status", get(status))
+            .layer(DefaultBodyLimit::max(16 * 1024))
+            .with_state(app)
+            .merge(civic_examples::assets())
+            .merge(wallet),
+    ))
 }
 
 fn main() -> ExitCode {

@@ -13,7 +13,7 @@ use axum::{Form, Router};
 use serde::Deserialize;
 
 use civic_examples::{escape, open_records, page, page_with_status, Checks, Failure, Outcome};
-use civic_verifier::server::config::ServiceConfig;
+use civic_verifier::VerifierConfig;
 
 const NAME: &str = "participatory_budget";
 const SITE: &str = "Teststad participatory budget";
@@ -48,22 +48,24 @@ type S = State<Arc<App>>;
 
 /// The app: its pages and the verifier's wallet endpoints, with the ballot box in sled next to
 /// the verifier's data directory.
-pub fn app(config: ServiceConfig) -> anyhow::Result<Router> {
+pub fn app(config: VerifierConfig) -> anyhow::Result<Router> {
     let db = open_records(&config, NAME)?;
     let votes = db.open_tree("votes")?;
     let checks = Checks::new(config, POLICY)?;
     let wallet = checks.wallet_routes();
     let app = Arc::new(App { checks, db, votes });
-    Ok(Router::new()
-        .route("/", get(home))
-        .route("/ballot/start", post(start))
-        .route("/ballot/{id}", get(ballot))
-        .route("/ballot/{id}/status", get(status))
-        .route("/ballot/{id}/vote", post(vote))
-        .layer(DefaultBodyLimit::max(16 * 1024))
-        .with_state(app)
-        .merge(civic_examples::assets())
-        .merge(wallet))
+    Ok(civic_examples::SECURITY_HEADERS.apply(
+        Router::new()
+            .route("/", get(home))
+            .route("/ballot/start", post(start))
+            .route("/ballot/{id}", get(ballot))
+            .route("/ballot/{id}/status", get(status))
+            .route("/ballot/{id}/vote", post(vote))
+            .layer(DefaultBodyLimit::max(16 * 1024))
+            .with_state(app)
+            .merge(civic_examples::assets())
+            .merge(wallet),
+    ))
 }
 
 fn main() -> ExitCode {

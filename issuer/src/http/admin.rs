@@ -1,9 +1,7 @@
 //! The admin API (`/admin/api/…`), for agency staff and their tools. Every call needs
-//! `Authorization: Bearer <admin token>`; tokens are stored hashed.
+//! `Authorization: Bearer <admin token>` (the [`Admin`] guard); tokens are stored hashed.
 
-use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
-use axum::http::{header, HeaderMap};
 use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Router;
@@ -11,11 +9,12 @@ use serde::Deserialize;
 use serde_json::json;
 
 use civic_credential::status_list::Status;
+use civic_service::extract::JsonBody;
+use civic_service::respond::no_store;
+use civic_service::ApiError;
 
-use super::{blocking, json_body, no_store, AppState};
-use crate::error::ApiError;
-use crate::secrets::hash_hex;
-use crate::service::now;
+use super::guards::Admin;
+use super::AppState;
 
 pub(super) fn routes() -> Router<AppState> {
     Router::new()
@@ -27,21 +26,6 @@ pub(super) fn routes() -> Router<AppState> {
         .route("/admin/api/keys/rotate", post(rotate))
 }
 
-/// Checks the bearer token and returns the admin's name.
-async fn admin(s: &AppState, headers: &HeaderMap) -> Result<String, ApiError> {
-    let token = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .ok_or_else(|| ApiError::unauthorized("an admin bearer token is required"))?
-        .trim()
-        .to_owned();
-    let found = blocking(s, move |i| Ok(i.store.admin_token(&hash_hex(&token))?)).await?;
-    found
-        .map(|t| format!("admin:{}", t.name))
-        .ok_or_else(|| ApiError::unauthorized("unknown admin token"))
-}
-
 #[derive(Deserialize)]
 struct SearchQuery {
     #[serde(default)]
@@ -51,61 +35,85 @@ struct SearchQuery {
 }
 
 async fn search(
-    State(s): State<AppState>,
-    headers: HeaderMap,
-    Query(q): Query<SearchQuery>,
+    State(app): State<AppState>,
+    _: Admin,
+    Query(query): Query<SearchQuery>,
 ) -> Result<Response, ApiError> {
-    admin(&s, &headers).await?;
-    let limit = q.limit.unwrap_or(50).min(500);
-    let found = blocking(&s, move |i| Ok(i.store.search_residents(&q.q, limit)?)).await?;
+    let limit = query.limit.unwrap_or(50).min(500);
+    let found = app
+        .run(move |issuer| issuer.store().search_residents(&query.q, limit))
+        .await?;
     Ok(no_store(json!({ "residents": found })))
 }
 
 async fn resident(
-    State(s): State<AppState>,
-    headers: HeaderMap,
+    State(app): State<AppState>,
+    _: Admin,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    admin(&s, &headers).await?;
-    let view = blocking(&s, move |i| {
-        let mut v = crate::account::account_view(i, &id)?;
-        v["block"] = json!(i.store.resident_block(&id)?.map(|b| b.value()));
-        Ok(v)
-    })
-    .await?;
+    let view = app
+        .run(move |issuer| issuer.accounts.agency_view(&id))
+        .await?;
     Ok(no_store(view))
 }
 
-async fn resident_action(
-    State(s): State<AppState>,
-    headers: HeaderMap,
-    Path((id, action)): Path<(String, String)>,
-) -> Result<Response, ApiError> {
-    let actor = admin(&s, &headers).await?;
-    let body = blocking(&s, move |i| match action.as_str() {
-        "revoke" | "suspend" | "unsuspend" => {
-            let status = match action.as_str() {
-                "revoke" => Status::Invalid,
-                "suspend" => Status::Suspended,
-                _ => Status::Valid,
-            };
-            let changed = i.set_status(&id, status, &actor)?;
-            Ok(json!({ "register_id": id, "action": action, "credentials_changed": changed }))
-        }
-        // Counter service: a clerk has checked the resident's identity in person.
-        "offer" => Ok(serde_json::to_value(i.create_offer(&id, &actor)?).unwrap_or_default()),
-        "enrollment-code" => {
-            Ok(serde_json::to_value(i.enrollment_code(&id, &actor)?).unwrap_or_default())
-        }
-        _ => Err(ApiError::not_found("unknown action")),
-    })
-    .await?;
-    Ok(no_store(body))
+/// What an admin can do to one resident.
+enum Action {
+    /// Revoke, suspend or reinstate.
+    Status(Status),
+    /// Counter service: a clerk has checked the resident's identity in person.
+    Offer,
+    /// A new enrollment code (for a letter, or handed over at the counter).
+    EnrollmentCode,
 }
 
-async fn platforms(State(s): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
-    admin(&s, &headers).await?;
-    let list = blocking(&s, |i| Ok(i.store.platforms()?)).await?;
+impl Action {
+    fn parse(action: &str) -> Option<Self> {
+        Some(match action {
+            "revoke" => Action::Status(Status::Invalid),
+            "suspend" => Action::Status(Status::Suspended),
+            "unsuspend" => Action::Status(Status::Valid),
+            "offer" => Action::Offer,
+            "enrollment-code" => Action::EnrollmentCode,
+            _ => return None,
+        })
+    }
+}
+
+async fn resident_action(
+    State(app): State<AppState>,
+    admin: Admin,
+    Path((id, action)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let what = Action::parse(&action).ok_or_else(|| ApiError::not_found("unknown action"))?;
+    let actor = admin.actor;
+    match what {
+        Action::Status(status) => {
+            let register_id = id.clone();
+            let changed = app
+                .run(move |issuer| issuer.status.set(&register_id, status, &actor))
+                .await?;
+            Ok(no_store(
+                json!({ "register_id": id, "action": action, "credentials_changed": changed }),
+            ))
+        }
+        Action::Offer => {
+            let offer = app
+                .run(move |issuer| issuer.issuance.create_offer(&id, &actor))
+                .await?;
+            Ok(no_store(offer))
+        }
+        Action::EnrollmentCode => {
+            let code = app
+                .run(move |issuer| issuer.enrollment.issue_code(&id, &actor))
+                .await?;
+            Ok(no_store(code))
+        }
+    }
+}
+
+async fn platforms(State(app): State<AppState>, _: Admin) -> Result<Response, ApiError> {
+    let list = app.run(|issuer| issuer.platforms.list()).await?;
     Ok(no_store(json!({ "platforms": list })))
 }
 
@@ -116,13 +124,13 @@ struct NewPlatform {
 }
 
 async fn add_platform(
-    State(s): State<AppState>,
-    headers: HeaderMap,
-    body: Bytes,
+    State(app): State<AppState>,
+    admin: Admin,
+    JsonBody(new): JsonBody<NewPlatform>,
 ) -> Result<Response, ApiError> {
-    let actor = admin(&s, &headers).await?;
-    let req: NewPlatform = json_body(&body, "invalid_request")?;
-    let platform = blocking(&s, move |i| i.register_platform(&req.id, &req.name, &actor)).await?;
+    let platform = app
+        .run(move |issuer| issuer.platforms.add(&new.id, &new.name, &admin.actor))
+        .await?;
     Ok(no_store(platform))
 }
 
@@ -135,22 +143,27 @@ struct AuditQuery {
 }
 
 async fn audit(
-    State(s): State<AppState>,
-    headers: HeaderMap,
-    Query(q): Query<AuditQuery>,
+    State(app): State<AppState>,
+    _: Admin,
+    Query(query): Query<AuditQuery>,
 ) -> Result<Response, ApiError> {
-    admin(&s, &headers).await?;
-    let limit = q.limit.unwrap_or(100).min(1000);
-    let events = blocking(&s, move |i| Ok(i.store.audit_log(q.after, limit)?)).await?;
+    let limit = query.limit.unwrap_or(100).min(1000);
+    let events = app
+        .run(move |issuer| issuer.store().audit_log(query.after, limit))
+        .await?;
     let events: Vec<_> = events
         .into_iter()
-        .map(|(seq, e)| json!({ "seq": seq, "event": e }))
+        .map(|(seq, event)| json!({ "seq": seq, "event": event }))
         .collect();
     Ok(no_store(json!({ "events": events })))
 }
 
-async fn rotate(State(s): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
-    let actor = admin(&s, &headers).await?;
-    let kids = blocking(&s, move |i| i.rotate_keys(&actor)).await?;
-    Ok(no_store(json!({ "active_kids": kids, "at": now() })))
+async fn rotate(State(app): State<AppState>, admin: Admin) -> Result<Response, ApiError> {
+    let (kids, at) = app
+        .run(move |issuer| {
+            let kids = issuer.context.rotate_keys(&admin.actor)?;
+            Ok::<_, crate::context::RotationError>((kids, issuer.context.now()))
+        })
+        .await?;
+    Ok(no_store(json!({ "active_kids": kids, "at": at })))
 }

@@ -2,15 +2,19 @@
 //! (`/static/app.js`) for the WebAuthn ceremonies and the offer dialog.
 
 use axum::extract::State;
-use axum::http::{header, HeaderMap, HeaderValue};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::get;
 use axum::Router;
-use serde_json::Value;
 
-use super::resident::session;
-use super::{blocking, AppState};
-use crate::error::ApiError;
+use civic_credential::residency::labels::CLAIM_LABELS;
+use civic_credential::sd_jwt::ClaimPath;
+use civic_service::html::escape as esc;
+use civic_service::respond::asset;
+use civic_service::ApiError;
+
+use super::guards::Resident;
+use super::AppState;
+use crate::account::CredentialState;
 
 pub(super) fn routes() -> Router<AppState> {
     Router::new()
@@ -24,6 +28,7 @@ pub(super) fn routes() -> Router<AppState> {
                 asset(
                     include_str!("../../assets/app.js"),
                     "text/javascript; charset=utf-8",
+                    "no-cache",
                 )
             }),
         )
@@ -33,34 +38,10 @@ pub(super) fn routes() -> Router<AppState> {
                 asset(
                     include_str!("../../assets/style.css"),
                     "text/css; charset=utf-8",
+                    "no-cache",
                 )
             }),
         )
-}
-
-fn asset(body: &'static str, content_type: &'static str) -> Response {
-    let mut resp = body.into_response();
-    resp.headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    resp.headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-    resp
-}
-
-/// Escapes text for HTML element content and attribute values.
-pub(crate) fn esc(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 fn page(agency: &str, title: &str, csrf: Option<&str>, main: &str) -> Html<String> {
@@ -93,9 +74,9 @@ fn page(agency: &str, title: &str, csrf: Option<&str>, main: &str) -> Html<Strin
     ))
 }
 
-async fn enroll(State(s): State<AppState>) -> Html<String> {
+async fn enroll(State(app): State<AppState>) -> Html<String> {
     page(
-        &s.issuer.config.agency_name,
+        &app.issuer.context.config.agency_name,
         "Set up your passkey",
         None,
         r#"<p>Enter the enrollment code from your letter. Your device will then create a passkey: you unlock it with your fingerprint, face or screen lock.</p>
@@ -109,9 +90,9 @@ async fn enroll(State(s): State<AppState>) -> Html<String> {
     )
 }
 
-async fn login(State(s): State<AppState>) -> Html<String> {
+async fn login(State(app): State<AppState>) -> Html<String> {
     page(
-        &s.issuer.config.agency_name,
+        &app.issuer.context.config.agency_name,
         "Sign in",
         None,
         r#"<p>Sign in with the passkey you created for this service.</p>
@@ -124,62 +105,55 @@ fn row(label: &str, value: &str) -> String {
     format!("<dt>{}</dt><dd>{}</dd>", esc(label), esc(value))
 }
 
-fn s<'a>(v: &'a Value, ptr: &str) -> &'a str {
-    v.pointer(ptr).and_then(Value::as_str).unwrap_or("")
-}
-
-async fn me(State(st): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
-    let Ok(session) = session(&st, &headers).await else {
+async fn me(
+    State(app): State<AppState>,
+    resident: Result<Resident, ApiError>,
+) -> Result<Response, ApiError> {
+    let Ok(resident) = resident else {
         return Ok(Redirect::to("/login").into_response());
     };
-    let id = session.register_id.clone();
-    let view = blocking(&st, move |i| crate::account::account_view(i, &id)).await?;
-    let r = &view["resident"];
+    let id = resident.session.register_id.clone();
+    let view = app.run(move |issuer| issuer.accounts.view(&id)).await?;
+    let held = serde_json::to_value(&view.resident)
+        .map_err(|e| ApiError::unavailable(format!("the register entry cannot be shown: {e}")))?;
+    let value = |path: &ClaimPath| {
+        path.lookup(&held)
+            .and_then(|v| v.as_str())
+            .unwrap_or("")
+            .to_owned()
+    };
     let mut main = String::from(
         "<section aria-labelledby=\"held\"><h2 id=\"held\">What we hold about you</h2><dl>",
     );
-    for (label, ptr) in [
-        ("Register number", "/register_id"),
-        ("Given name", "/given_name"),
-        ("Family name", "/family_name"),
-        ("Date of birth", "/birthdate"),
-        ("Street address", "/address/street_address"),
-        ("Postal code", "/address/postal_code"),
-        ("Town or city", "/address/locality"),
-        ("Country", "/address/country"),
-        ("Municipality", "/residence/municipality"),
-        ("Municipality code", "/residence/municipality_code"),
-        ("District", "/residence/district"),
-        ("Resident since", "/resident_since"),
-        ("Registration valid until", "/valid_until"),
-    ] {
-        main.push_str(&row(label, s(r, ptr)));
+    main.push_str(&row("Register number", &view.resident.register_id));
+    for label in CLAIM_LABELS {
+        let path = ClaimPath::keys(label.path.iter().copied());
+        main.push_str(&row(label.name, &value(&path)));
     }
+    main.push_str(&row("Registration valid until", &view.resident.valid_until));
     main.push_str("</dl></section>\n<section aria-labelledby=\"pk\"><h2 id=\"pk\">Your passkeys</h2><ul class=\"list\">");
-    for p in view["passkeys"].as_array().into_iter().flatten() {
+    for p in &view.passkeys {
         main.push_str(&format!(
             r#"<li><span>{name}</span> <button type="button" class="secondary" data-remove-passkey="{}" aria-label="Remove {name}">Remove</button></li>"#,
-            esc(s(p, "/id")),
-            name = esc(s(p, "/name")),
+            esc(&p.id),
+            name = esc(&p.name),
         ));
     }
     main.push_str("</ul><button id=\"add-passkey\" type=\"button\" class=\"secondary\">Add a passkey</button></section>\n");
     main.push_str("<section aria-labelledby=\"cr\"><h2 id=\"cr\">Your residency credentials</h2>");
-    let creds = view["credentials"].as_array().cloned().unwrap_or_default();
-    if creds.is_empty() {
+    if view.credentials.is_empty() {
         main.push_str("<p>You have not added a residency credential to a wallet yet.</p>");
     } else {
-        let count = |st: &str| creds.iter().filter(|c| c["status"] == st).count();
         main.push_str(&format!(
             "<p>{} copies issued: {} valid, {} suspended, {} revoked, {} expired.</p>",
-            creds.len(),
-            count("valid"),
-            count("suspended"),
-            count("revoked"),
-            count("expired")
+            view.credentials.len(),
+            view.count(CredentialState::Valid),
+            view.count(CredentialState::Suspended),
+            view.count(CredentialState::Revoked),
+            view.count(CredentialState::Expired),
         ));
     }
-    if view["can_receive_credential"].as_bool() == Some(true) {
+    if view.can_receive_credential {
         main.push_str(r##"<button id="offer-button" type="button">Add residency credential to my wallet</button>
 <div id="offer" hidden>
 <p>Scan this code with your wallet, or open the link on this device.</p>
@@ -191,14 +165,14 @@ async fn me(State(st): State<AppState>, headers: HeaderMap) -> Result<Response, 
     } else {
         main.push_str(&format!(
             "<p>A credential cannot be issued now: {}.</p>",
-            esc(view["blocked_because"].as_str().unwrap_or("unknown reason"))
+            esc(view.blocked_because.as_deref().unwrap_or("unknown reason"))
         ));
     }
     main.push_str("</section>\n<p><button id=\"logout\" type=\"button\" class=\"secondary\">Sign out</button></p>");
     Ok(page(
-        &st.issuer.config.agency_name,
+        &app.issuer.context.config.agency_name,
         "Your residency",
-        Some(&session.csrf_token),
+        Some(&resident.session.csrf_token),
         &main,
     )
     .into_response())

@@ -18,32 +18,10 @@ pub use sled_store::SledStore;
 
 use civic_credential::status_list::Status;
 
-/// Why a store operation failed.
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    /// The disk holding the data directory is full (or over its quota).
-    #[error("storage full: no space left on device")]
-    Full,
-    /// The data directory is on a read-only file system.
-    #[error("storage read-only: the data directory cannot be written")]
-    ReadOnly,
-    /// A flush of the database has not returned for longer than the configured limit: the disk
-    /// does not answer.
-    #[error("storage not responding: {0}")]
-    Stalled(String),
-    /// The database could not be read or written (another I/O error, or it is reopening).
-    #[error("storage unavailable: {0}")]
-    Unavailable(String),
-    /// A stored record could not be decoded.
-    #[error("corrupt record {0}")]
-    Corrupt(String),
-    /// The data directory is locked by another process (a running server).
-    #[error("the data directory is in use by another process (is `civic-issuer serve` running?)")]
-    Locked,
-}
+pub use civic_storage::StorageError;
 
 /// Shorthand for store results.
-pub type StoreResult<T> = Result<T, StoreError>;
+pub type StoreResult<T> = Result<T, StorageError>;
 
 /// Short-lived, single-use objects, each in its own key space.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

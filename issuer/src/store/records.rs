@@ -213,5 +213,25 @@ pub enum Allocation {
     /// The nonce was unknown, expired or already used.
     NonceInvalid,
     /// The resident may not receive credentials (removed, revoked, suspended, or unknown).
-    Denied(&'static str),
+    Denied(Blocker),
+}
+
+/// Why a resident may not receive a credential now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum Blocker {
+    /// Not on the register at all.
+    #[error("not on the register")]
+    NotOnRegister,
+    /// Removed from the register.
+    #[error("no longer on the register")]
+    LeftRegister,
+    /// The agency revoked or suspended the resident's credentials.
+    #[error("credentials are revoked or suspended")]
+    RevokedOrSuspended,
+    /// The registration's `valid_until` has passed.
+    #[error("the registration has expired")]
+    RegistrationExpired,
+    /// The register entry lacks what a credential needs.
+    #[error("the register entry is incomplete")]
+    IncompleteEntry,
 }

@@ -1,47 +1,27 @@
 //! How the sled store lays out its keys and records, and the helpers its transactions share.
 
 use serde::{de::DeserializeOwned, Serialize};
-use sled::transaction::{ConflictableTransactionError, TransactionError, TransactionalTree};
+use sled::transaction::{ConflictableTransactionError, TransactionalTree};
 
 use civic_credential::status_list::{Status, StatusList};
 
-use super::{CredentialRecord, StoreError, StoreResult};
+use super::{CredentialRecord, StorageError, StoreResult};
 
-pub(super) type TxResult<T> = Result<T, ConflictableTransactionError<StoreError>>;
-
-pub(super) fn map_err(e: sled::Error) -> StoreError {
-    use std::io::ErrorKind;
-    match e {
-        // A poisoned database repeats the error that poisoned it, so these stay clear.
-        sled::Error::Io(io) => match io.kind() {
-            ErrorKind::StorageFull | ErrorKind::QuotaExceeded => StoreError::Full,
-            ErrorKind::ReadOnlyFilesystem => StoreError::ReadOnly,
-            ErrorKind::TimedOut => StoreError::Stalled(io.to_string()),
-            _ if is_lock_error(&io) => StoreError::Locked,
-            _ => StoreError::Unavailable(io.to_string()),
-        },
-        sled::Error::Corruption { .. } => StoreError::Corrupt("database".into()),
-        other => StoreError::Unavailable(other.to_string()),
-    }
-}
-
-pub(super) use civic_storage::is_lock_error;
-
-pub(super) fn map_tx(e: TransactionError<StoreError>) -> StoreError {
-    match e {
-        TransactionError::Abort(e) => e,
-        TransactionError::Storage(e) => map_err(e),
-    }
-}
+pub(super) type TxResult<T> = Result<T, ConflictableTransactionError<StorageError>>;
 
 pub(super) fn decode<T: DeserializeOwned>(key: &[u8], bytes: &[u8]) -> StoreResult<T> {
-    serde_json::from_slice(bytes)
-        .map_err(|_| StoreError::Corrupt(String::from_utf8_lossy(key).into()))
+    serde_json::from_slice(bytes).map_err(|_| StorageError::corrupt(String::from_utf8_lossy(key)))
 }
 
-pub(super) fn encode<T: Serialize>(value: &T) -> Vec<u8> {
-    // Serialising our own record types to JSON cannot fail (no maps with non-string keys).
-    serde_json::to_vec(value).unwrap_or_default()
+/// A record as stored (JSON). Our record types always serialise; should one ever fail, the write
+/// fails instead of storing an empty record.
+pub(super) fn encode<T: Serialize>(value: &T) -> StoreResult<Vec<u8>> {
+    serde_json::to_vec(value).map_err(|e| StorageError::corrupt(format!("encoding: {e}")))
+}
+
+/// [`encode`] inside a transaction.
+pub(super) fn tx_encode<T: Serialize>(value: &T) -> TxResult<Vec<u8>> {
+    encode(value).map_err(ConflictableTransactionError::Abort)
 }
 
 pub(super) fn tx_get<T: DeserializeOwned>(
@@ -113,8 +93,8 @@ pub(super) fn apply_status(
         return Ok(false);
     }
     rec.status = target.value();
-    tx.insert(key, encode(&rec))?;
-    let corrupt = || ConflictableTransactionError::Abort(StoreError::Corrupt("status list".into()));
+    tx.insert(key, tx_encode(&rec)?)?;
+    let corrupt = || ConflictableTransactionError::Abort(StorageError::corrupt("status list"));
     let lk = list_key(list);
     let mut meta = tx_get::<ListMeta>(tx, &lk)?.ok_or_else(corrupt)?;
     let bytes = match tx.get(list_bytes_key(list))? {
@@ -125,7 +105,7 @@ pub(super) fn apply_status(
     sl.set(u64::from(idx), target).map_err(|_| corrupt())?;
     tx.insert(list_bytes_key(list), sl.as_bytes())?;
     meta.version += 1;
-    tx.insert(lk, encode(&meta))?;
+    tx.insert(lk, tx_encode(&meta)?)?;
     Ok(true)
 }
 

@@ -24,7 +24,7 @@ impl SledStore {
     /// Opens (or creates) the database in `dir`.
     pub fn open(dir: &Path, options: Options) -> StoreResult<Self> {
         Ok(SledStore {
-            db: Handle::open(dir, options).map_err(map_err)?,
+            db: Handle::open(dir, options).map_err(StorageError::from)?,
         })
     }
 
@@ -34,12 +34,12 @@ impl SledStore {
     /// A database locked by another process or a corrupt one is still an error.
     pub fn open_for_service(dir: &Path, options: Options) -> StoreResult<Self> {
         Ok(SledStore {
-            db: Handle::open_or_closed(dir, options).map_err(map_err)?,
+            db: Handle::open_or_closed(dir, options).map_err(StorageError::from)?,
         })
     }
 
     fn get<T: DeserializeOwned>(&self, key: &[u8]) -> StoreResult<Option<T>> {
-        match self.db.get(key).map_err(map_err)? {
+        match self.db.get(key).map_err(StorageError::from)? {
             None => Ok(None),
             Some(v) => decode(key, &v).map(Some),
         }
@@ -47,15 +47,15 @@ impl SledStore {
 
     fn put<T: Serialize>(&self, key: &[u8], value: &T) -> StoreResult<()> {
         self.db
-            .insert(key, encode(value))
+            .insert(key, encode(value)?)
             .map(|_| ())
-            .map_err(map_err)
+            .map_err(StorageError::from)
     }
 
     fn scan<T: DeserializeOwned>(&self, prefix: &[u8]) -> StoreResult<Vec<(Vec<u8>, T)>> {
         let mut out = Vec::new();
         for item in self.db.scan_prefix(prefix) {
-            let (k, v) = item.map_err(map_err)?;
+            let (k, v) = item.map_err(StorageError::from)?;
             let value = decode(&k, &v)?;
             out.push((k.to_vec(), value));
         }
@@ -63,7 +63,7 @@ impl SledStore {
     }
 
     fn transaction<T>(&self, f: impl Fn(&TransactionalTree) -> TxResult<T>) -> StoreResult<T> {
-        self.db.transaction(f).map_err(map_tx)
+        self.db.transaction(f).map_err(StorageError::from)
     }
 
     fn ephemeral_key(kind: Ephemeral, key: &str) -> Vec<u8> {
@@ -92,7 +92,7 @@ impl Store for SledStore {
             };
             let mut new = resident.clone();
             new.removed_at = None;
-            tx.insert(key.as_slice(), encode(&new))?;
+            tx.insert(key.as_slice(), tx_encode(&new)?)?;
             Ok(outcome)
         })
     }
@@ -113,7 +113,7 @@ impl Store for SledStore {
             .scan_prefix(format!("r/{prefix}").as_bytes())
             .take(limit)
         {
-            let (k, v) = item.map_err(map_err)?;
+            let (k, v) = item.map_err(StorageError::from)?;
             out.push(decode(&k, &v)?);
         }
         Ok(out)
@@ -124,7 +124,7 @@ impl Store for SledStore {
         self.transaction(|tx| {
             if let Some(mut r) = tx_get::<Resident>(tx, &key)? {
                 r.removed_at.get_or_insert(now);
-                tx.insert(key.as_slice(), encode(&r))?;
+                tx.insert(key.as_slice(), tx_encode(&r)?)?;
             }
             Ok(())
         })
@@ -139,7 +139,7 @@ impl Store for SledStore {
                     return Ok(false);
                 }
             }
-            tx.insert(key.as_slice(), encode(code))?;
+            tx.insert(key.as_slice(), tx_encode(code)?)?;
             Ok(true)
         })
     }
@@ -163,7 +163,7 @@ impl Store for SledStore {
             }
             if !crate::secrets::ct_eq(&code.secret_hash, secret_hash) {
                 code.wrong_tries += 1;
-                tx.insert(key.as_slice(), encode(&code))?;
+                tx.insert(key.as_slice(), tx_encode(&code)?)?;
                 return Ok(match MAX_CODE_TRIES - code.wrong_tries {
                     0 => CodeCheck::Locked,
                     tries_left => CodeCheck::Wrong { tries_left },
@@ -209,12 +209,12 @@ impl Store for SledStore {
                     return Ok(false);
                 }
                 code.used = true;
-                tx.insert(key, encode(&code))?;
+                tx.insert(key, tx_encode(&code)?)?;
             }
             if tx.get(owner_key.as_slice())?.is_some() {
                 return Ok(false);
             }
-            tx.insert(pk_key.as_slice(), encode(passkey))?;
+            tx.insert(pk_key.as_slice(), tx_encode(passkey)?)?;
             tx.insert(owner_key.as_slice(), register_id.as_bytes())?;
             Ok(true)
         })
@@ -243,7 +243,7 @@ impl Store for SledStore {
         Ok(self
             .db
             .get(format!("pko/{credential_id}").as_bytes())
-            .map_err(map_err)?
+            .map_err(StorageError::from)?
             .map(|v| String::from_utf8_lossy(&v).into_owned()))
     }
 
@@ -259,14 +259,14 @@ impl Store for SledStore {
         self.db
             .insert(Self::ephemeral_key(kind, key), bytes)
             .map(|_| ())
-            .map_err(map_err)
+            .map_err(StorageError::from)
     }
 
     fn get_ephemeral(&self, kind: Ephemeral, key: &str, now: i64) -> StoreResult<Option<Vec<u8>>> {
         let Some(bytes) = self
             .db
             .get(Self::ephemeral_key(kind, key))
-            .map_err(map_err)?
+            .map_err(StorageError::from)?
         else {
             return Ok(None);
         };
@@ -279,7 +279,7 @@ impl Store for SledStore {
         let Some(bytes) = self
             .db
             .remove(Self::ephemeral_key(kind, key))
-            .map_err(map_err)?
+            .map_err(StorageError::from)?
         else {
             return Ok(None);
         };
@@ -291,9 +291,9 @@ impl Store for SledStore {
     fn purge_expired(&self, now: i64) -> StoreResult<usize> {
         let mut n = 0;
         for item in self.db.scan_prefix(b"e/") {
-            let (k, v) = item.map_err(map_err)?;
+            let (k, v) = item.map_err(StorageError::from)?;
             if split_expiry(&v).is_none_or(|(exp, _)| exp <= now) {
-                self.db.remove(k).map_err(map_err)?;
+                self.db.remove(k).map_err(StorageError::from)?;
                 n += 1;
             }
         }
@@ -310,14 +310,14 @@ impl Store for SledStore {
         let list_size = batch.list_size.max(8);
         self.transaction(|tx| {
             match tx_get::<Resident>(tx, &resident_key)? {
-                None => return Ok(Allocation::Denied("not on the register")),
+                None => return Ok(Allocation::Denied(Blocker::NotOnRegister)),
                 Some(r) if r.removed_at.is_some() => {
-                    return Ok(Allocation::Denied("no longer on the register"))
+                    return Ok(Allocation::Denied(Blocker::LeftRegister))
                 }
                 Some(_) => {}
             }
             if tx.get(block_key.as_slice())?.is_some() {
-                return Ok(Allocation::Denied("credentials are revoked or suspended"));
+                return Ok(Allocation::Denied(Blocker::RevokedOrSuspended));
             }
             // Nonces are stateless until spent; a spent one is kept until it expires.
             if let Some((nk, expires)) = &nonce_key {
@@ -337,7 +337,7 @@ impl Store for SledStore {
                 .unwrap_or_else(|| ListMeta::new(list_size));
             for thumbprint in &batch.holder_thumbprints {
                 if u64::from(meta.allocated) * 1000 >= u64::from(meta.size) * FILL_LIMIT_PER_MILLE {
-                    tx.insert(list_key(list), encode(&meta))?;
+                    tx.insert(list_key(list), tx_encode(&meta)?)?;
                     list += 1;
                     meta = ListMeta::new(list_size);
                 }
@@ -357,12 +357,12 @@ impl Store for SledStore {
                     holder_thumbprint: thumbprint.clone(),
                     status: Status::Valid.value(),
                 };
-                tx.insert(cred_key(list, idx), encode(&rec))?;
+                tx.insert(cred_key(list, idx), tx_encode(&rec)?)?;
                 tx.insert(resident_cred_key(&batch.register_id, list, idx), &[])?;
                 meta.allocated += 1;
                 out.push(rec);
             }
-            tx.insert(list_key(list), encode(&meta))?;
+            tx.insert(list_key(list), tx_encode(&meta)?)?;
             tx.insert(CURRENT_LIST, &list.to_be_bytes())?;
             Ok(Allocation::Allocated(out))
         })
@@ -374,8 +374,8 @@ impl Store for SledStore {
             .db
             .scan_prefix(format!("rc/{register_id}\0").as_bytes())
         {
-            let (k, _) = item.map_err(map_err)?;
-            let tail = &k[k.len().saturating_sub(8)..];
+            let (k, _) = item.map_err(StorageError::from)?;
+            let tail = k.get(k.len().saturating_sub(8)..).unwrap_or_default();
             let mut key = b"cred/".to_vec();
             key.extend_from_slice(tail);
             if let Some(rec) = self.get::<CredentialRecord>(&key)? {
@@ -428,7 +428,7 @@ impl Store for SledStore {
         let v = self
             .db
             .get(format!("rb/{register_id}").as_bytes())
-            .map_err(map_err)?;
+            .map_err(StorageError::from)?;
         Ok(v.and_then(|b| match b.first() {
             Some(1) => Some(Status::Invalid),
             Some(2) => Some(Status::Suspended),
@@ -440,7 +440,11 @@ impl Store for SledStore {
         let Some(meta) = self.get::<ListMeta>(&list_key(list))? else {
             return Ok(None);
         };
-        let bytes = match self.db.get(list_bytes_key(list)).map_err(map_err)? {
+        let bytes = match self
+            .db
+            .get(list_bytes_key(list))
+            .map_err(StorageError::from)?
+        {
             Some(b) => b.to_vec(),
             None => vec![0; meta.byte_len()],
         };
@@ -456,10 +460,13 @@ impl Store for SledStore {
     fn all_status_indexes(&self) -> StoreResult<Vec<(u32, u32)>> {
         let mut out = Vec::new();
         for item in self.db.scan_prefix(b"cred/") {
-            let (k, _) = item.map_err(map_err)?;
-            let tail = &k[5..];
-            let (Ok(l), Ok(i)) = (tail[..4].try_into(), tail[4..].try_into()) else {
-                return Err(StoreError::Corrupt("credential key".into()));
+            let (k, _) = item.map_err(StorageError::from)?;
+            let tail = k.strip_prefix(b"cred/").unwrap_or_default();
+            let Some((l, i)) = tail
+                .split_first_chunk::<4>()
+                .and_then(|(l, rest)| Some((*l, <[u8; 4]>::try_from(rest).ok()?)))
+            else {
+                return Err(StorageError::corrupt("credential key"));
             };
             out.push((u32::from_be_bytes(l), u32::from_be_bytes(i)));
         }
@@ -485,7 +492,7 @@ impl Store for SledStore {
     fn audit(&self, event: &AuditEvent) -> StoreResult<()> {
         // Our own counter, in the same transaction as the entry: sled's generate_id() can hand
         // out an id again after a restart, which would overwrite earlier entries.
-        let value = encode(event);
+        let value = encode(event)?;
         self.transaction(|tx| {
             let seq = match tx.get(AUDIT_SEQ)? {
                 Some(b) => u64::from_be_bytes(b.as_ref().try_into().unwrap_or([0; 8])) + 1,
@@ -504,7 +511,7 @@ impl Store for SledStore {
         start.extend_from_slice(&after.saturating_add(1).to_be_bytes());
         let mut out = Vec::new();
         for item in self.db.range(start..).take(limit) {
-            let (k, v) = item.map_err(map_err)?;
+            let (k, v) = item.map_err(StorageError::from)?;
             let Some(seq) = k
                 .strip_prefix(b"aud/")
                 .and_then(|s| <[u8; 8]>::try_from(s).ok())
@@ -517,13 +524,15 @@ impl Store for SledStore {
     }
 
     fn health(&self) -> StoreResult<()> {
-        self.db.insert(b"meta/health", &[1]).map_err(map_err)?;
+        self.db
+            .insert(b"meta/health", &[1])
+            .map_err(StorageError::from)?;
         self.sync()
     }
 
     fn sync(&self) -> StoreResult<()> {
         // Callers hold no iterator here, so this is where a failed database gets reopened.
-        self.db.sync().map_err(map_err)
+        self.db.sync().map_err(StorageError::from)
     }
 
     fn generation(&self) -> u64 {

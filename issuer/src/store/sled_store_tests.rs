@@ -27,7 +27,7 @@ fn changes_made_before_a_reopen_are_refused_at_sync_and_later_ones_are_kept() {
     let err = store
         .sync()
         .expect_err("the reopen dropped an unsynced change");
-    assert!(matches!(err, StoreError::Unavailable(_)), "{err}");
+    assert!(matches!(err, StorageError::Unavailable(_)), "{err}");
     assert_ne!(
         store.generation(),
         before,
@@ -47,6 +47,9 @@ fn changes_made_before_a_reopen_are_refused_at_sync_and_later_ones_are_kept() {
     store.sync().expect("sync after the reopen");
     // While failed, calls are refused at once; a caller that wrote nothing still syncs.
     store.db.fail_for_test();
-    assert!(matches!(store.platforms(), Err(StoreError::Unavailable(_))));
+    assert!(matches!(
+        store.platforms(),
+        Err(StorageError::Unavailable(_))
+    ));
     store.sync().expect("a reader's sync");
 }

@@ -1,7 +1,10 @@
 //! Issuer → wallet → verifier service → platform, all over HTTP on 127.0.0.1.
 
-use civic_e2e::*;
 use serde_json::Value;
+
+use civic_service::Clock;
+use civic_testkit::services::*;
+use civic_testkit::wallet::Presenter;
 
 fn status(v: &Value) -> &str {
     v["status"].as_str().unwrap_or("<none>")
@@ -11,12 +14,12 @@ fn status(v: &Value) -> &str {
 async fn an_eligible_resident_gets_yes_and_a_stable_pseudonym_and_nothing_else_leaks() {
     let tmp = tempfile::tempdir().expect("tmp");
     std::fs::create_dir_all(tmp.path().join("issuer")).expect("dir");
-    let issuer = start_issuer(&tmp.path().join("issuer"), 300).await;
-    let verifier = start_verifier(tmp.path(), &issuer.base).await;
+    let issuer = start_issuer(&tmp.path().join("issuer"), IssuerSetup::default()).await;
+    let verifier = start_verifier(tmp.path(), &issuer.base, "").await;
     let copies = issuer.credentials("D-0001", 3).await;
 
     let mut pseudonyms = Vec::new();
-    for (cred, holder) in &copies[..2] {
+    for cred in &copies[..2] {
         let (s, created) = verifier.session(BUDGET_KEY, "vote", None).await;
         assert_eq!(s, 200, "{created}");
         assert!(created["openid4vp_url"]
@@ -32,7 +35,6 @@ async fn an_eligible_resident_gets_yes_and_a_stable_pseudonym_and_nothing_else_l
         let wallet = Presenter {
             http: &verifier.http,
             credential: cred,
-            holder,
         };
         let req = wallet
             .request(created["openid4vp_url"].as_str().expect("url"))
@@ -91,11 +93,9 @@ async fn an_eligible_resident_gets_yes_and_a_stable_pseudonym_and_nothing_else_l
     // The same resident at another platform: a different pseudonym (unlinkable).
     let (s, created) = verifier.session(CONSULT_KEY, "district-3", None).await;
     assert_eq!(s, 200);
-    let (cred, holder) = &copies[2];
     let wallet = Presenter {
         http: &verifier.http,
-        credential: cred,
-        holder,
+        credential: &copies[2],
     };
     let (s, body) = wallet
         .answer(created["openid4vp_url"].as_str().expect("url"))
@@ -118,12 +118,11 @@ async fn an_eligible_resident_gets_yes_and_a_stable_pseudonym_and_nothing_else_l
     assert_eq!(s, 404);
 
     // The budget platform got signed webhooks.
-    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-    let hooks = verifier.hooks.lock().expect("hooks").clone();
+    let hooks = verifier.hooks(2).await;
     assert_eq!(hooks.len(), 2, "{hooks:?}");
     for (sig, body) in &hooks {
         assert!(
-            civic_verifier::server::webhook::verify(WEBHOOK_SECRET, sig, body, now(), 300),
+            civic_verifier::webhook::verify(WEBHOOK_SECRET, sig, body, verifier.clock.now(), 300),
             "{sig}"
         );
         assert!(!body.contains("Anna"));
@@ -134,16 +133,22 @@ async fn an_eligible_resident_gets_yes_and_a_stable_pseudonym_and_nothing_else_l
 async fn minors_revoked_credentials_and_bad_answers_are_refused() {
     let tmp = tempfile::tempdir().expect("tmp");
     std::fs::create_dir_all(tmp.path().join("issuer")).expect("dir");
-    let issuer = start_issuer(&tmp.path().join("issuer"), 1).await;
-    let verifier = start_verifier(tmp.path(), &issuer.base).await;
+    let issuer = start_issuer(
+        &tmp.path().join("issuer"),
+        IssuerSetup {
+            status_ttl_secs: 1,
+            ..IssuerSetup::default()
+        },
+    )
+    .await;
+    let verifier = start_verifier(tmp.path(), &issuer.base, "").await;
 
     // D-0006 is born 2010-06-15: the 16+ predicate must match the age on the day the test runs.
     let minor = issuer.credentials("D-0006", 1).await; // born 2010-06-15
     let (_, created) = verifier.session(BUDGET_KEY, "vote", None).await;
     let w = Presenter {
         http: &verifier.http,
-        credential: &minor[0].0,
-        holder: &minor[0].1,
+        credential: &minor[0],
     };
     let (s, _) = w
         .answer(created["openid4vp_url"].as_str().expect("url"))
@@ -155,7 +160,9 @@ async fn minors_revoked_credentials_and_bad_answers_are_refused() {
     let age_16 = r["eligibility"]["predicates"][1].clone();
     let born_2010_is_16 = civic_credential::residency::Date::parse("2010-06-15")
         .expect("date")
-        .age_on(civic_credential::residency::Date::from_unix(now()))
+        .age_on(civic_credential::residency::Date::from_unix(
+            issuer.clock.now(),
+        ))
         >= 16;
     assert_eq!(age_16["satisfied"], born_2010_is_16, "{r}");
     assert_eq!(r["eligibility"]["eligible"], born_2010_is_16);
@@ -171,8 +178,7 @@ async fn minors_revoked_credentials_and_bad_answers_are_refused() {
         let (_, created) = verifier.session(BUDGET_KEY, "vote", None).await;
         let w = Presenter {
             http: &verifier.http,
-            credential: &copies[i].0,
-            holder: &copies[i].1,
+            credential: &copies[i],
         };
         let req = w
             .request(created["openid4vp_url"].as_str().expect("url"))
@@ -226,8 +232,7 @@ async fn minors_revoked_credentials_and_bad_answers_are_refused() {
     let (_, created) = verifier.session(BUDGET_KEY, "vote", None).await;
     let w = Presenter {
         http: &verifier.http,
-        credential: &copies[3].0,
-        holder: &copies[3].1,
+        credential: &copies[3],
     };
     let req = w
         .request(created["openid4vp_url"].as_str().expect("url"))
@@ -255,13 +260,12 @@ async fn minors_revoked_credentials_and_bad_answers_are_refused() {
         .expect("get");
     assert_eq!(resp.status(), 400);
 
-    // Revocation: the verifier sees it once the list's ttl (1 s here) has passed.
+    // Revocation: the verifier sees it once the list's ttl (1 s here) has passed on its clock.
     let fresh = issuer.credentials("D-0004", 2).await;
     let (_, created) = verifier.session(BUDGET_KEY, "vote", None).await;
     let w = Presenter {
         http: &verifier.http,
-        credential: &fresh[0].0,
-        holder: &fresh[0].1,
+        credential: &fresh[0],
     };
     assert_eq!(
         w.answer(created["openid4vp_url"].as_str().expect("url"))
@@ -272,12 +276,11 @@ async fn minors_revoked_credentials_and_bad_answers_are_refused() {
     issuer
         .admin_post("/admin/api/residents/D-0004/revoke")
         .await;
-    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    verifier.clock.advance(2);
     let (_, created) = verifier.session(BUDGET_KEY, "vote", None).await;
     let w = Presenter {
         http: &verifier.http,
-        credential: &fresh[1].0,
-        holder: &fresh[1].1,
+        credential: &fresh[1],
     };
     let (s, _) = w
         .answer(created["openid4vp_url"].as_str().expect("url"))
@@ -334,8 +337,8 @@ async fn minors_revoked_credentials_and_bad_answers_are_refused() {
 async fn same_device_results_need_the_response_code() {
     let tmp = tempfile::tempdir().expect("tmp");
     std::fs::create_dir_all(tmp.path().join("issuer")).expect("dir");
-    let issuer = start_issuer(&tmp.path().join("issuer"), 300).await;
-    let verifier = start_verifier(tmp.path(), &issuer.base).await;
+    let issuer = start_issuer(&tmp.path().join("issuer"), IssuerSetup::default()).await;
+    let verifier = start_verifier(tmp.path(), &issuer.base, "").await;
     let copies = issuer.credentials("D-0005", 1).await;
     let resume = format!("{BUDGET}/resume");
     let (s, created) = verifier.session(BUDGET_KEY, "vote", Some(&resume)).await;
@@ -343,8 +346,7 @@ async fn same_device_results_need_the_response_code() {
     let id = created["id"].as_str().expect("id");
     let w = Presenter {
         http: &verifier.http,
-        credential: &copies[0].0,
-        holder: &copies[0].1,
+        credential: &copies[0],
     };
     let (s, body) = w
         .answer(created["openid4vp_url"].as_str().expect("url"))
@@ -368,14 +370,14 @@ async fn signed_request_objects_name_the_verifier_by_did_web() {
     use civic_credential::oid4vp::{AuthorizationRequest, RequestLink, DID_PREFIX};
     let tmp = tempfile::tempdir().expect("tmp");
     std::fs::create_dir_all(tmp.path().join("issuer")).expect("dir");
-    let issuer = start_issuer(&tmp.path().join("issuer"), 300).await;
+    let issuer = start_issuer(&tmp.path().join("issuer"), IssuerSetup::default()).await;
     let key = SigningKey::generate(Algorithm::Es256, &mut rand::rngs::OsRng).expect("key");
     std::fs::write(
         tmp.path().join("signing.jwk"),
         serde_json::to_string(&key.to_private_jwk()).expect("jwk"),
     )
     .expect("write");
-    let verifier = start_verifier_with(
+    let verifier = start_verifier(
         tmp.path(),
         &issuer.base,
         "request_signing_key = \"signing.jwk\"",
@@ -431,8 +433,7 @@ async fn signed_request_objects_name_the_verifier_by_did_web() {
 
     let w = Presenter {
         http: &verifier.http,
-        credential: &copies[0].0,
-        holder: &copies[0].1,
+        credential: &copies[0],
     };
     let vp = w.vp_token(&req, &req.client_id, &req.nonce);
     let (s, body) = w
@@ -455,15 +456,14 @@ async fn signed_request_objects_name_the_verifier_by_did_web() {
 async fn the_verifier_follows_an_issuer_key_rotation() {
     let tmp = tempfile::tempdir().expect("tmp");
     std::fs::create_dir_all(tmp.path().join("issuer")).expect("dir");
-    let issuer = start_issuer(&tmp.path().join("issuer"), 300).await;
-    let verifier = start_verifier_with(tmp.path(), &issuer.base, "key_refresh_secs = 0").await;
+    let issuer = start_issuer(&tmp.path().join("issuer"), IssuerSetup::default()).await;
+    let verifier = start_verifier(tmp.path(), &issuer.base, "key_refresh_secs = 0").await;
     let before = issuer.credentials("D-0010", 1).await;
     // The verifier caches the issuer's keys with this presentation.
     let (_, created) = verifier.session(BUDGET_KEY, "vote", None).await;
     let w = Presenter {
         http: &verifier.http,
-        credential: &before[0].0,
-        holder: &before[0].1,
+        credential: &before[0],
     };
     assert_eq!(
         w.answer(created["openid4vp_url"].as_str().expect("url"))
@@ -474,12 +474,11 @@ async fn the_verifier_follows_an_issuer_key_rotation() {
 
     issuer.admin_post("/admin/api/keys/rotate").await;
     let after = issuer.credentials("D-0010", 1).await;
-    for (cred, holder) in [&after[0], &before[0]] {
+    for cred in [&after[0], &before[0]] {
         let (_, created) = verifier.session(BUDGET_KEY, "vote", None).await;
         let w = Presenter {
             http: &verifier.http,
             credential: cred,
-            holder,
         };
         let (s, body) = w
             .answer(created["openid4vp_url"].as_str().expect("url"))

@@ -3,11 +3,13 @@
 //! lost session), results already stored are still read, and the service recovers by itself
 //! once space returns: the waiting session can then be answered.
 //!
-//! Mounting needs root. Without it the test prints why and passes, unless `CI` is set: then it
+//! Mounting needs root. Without it the test prints why and passes, unless
+//! `CIVIC_REQUIRE_ALL_TESTS` is set (`cargo xtask test` sets it where it can mount): then it
 //! fails.
 
-use civic_e2e::*;
 use civic_storage::testing::{cannot_run, fill_leaving, Mount};
+use civic_testkit::services::*;
+use civic_testkit::wallet::Presenter;
 use serde_json::Value;
 
 fn assert_full(what: &str, status: u16, body: &Value) {
@@ -24,9 +26,9 @@ async fn a_full_disk_gives_503_keeps_every_session_and_recovers_when_space_retur
         Err(why) => return cannot_run("verifier full disk", &why),
     };
     let tmp = tempfile::tempdir().expect("tmp");
-    let issuer = start_issuer(tmp.path(), 300).await;
+    let issuer = start_issuer(tmp.path(), IssuerSetup::default()).await;
     // 2 MiB of reserve (an eighth of 32 MiB is more, so it applies whole).
-    let verifier = start_verifier_with(&fs.point, &issuer.base, "storage_reserve_mib = 2").await;
+    let verifier = start_verifier(&fs.point, &issuer.base, "storage_reserve_mib = 2").await;
     let copies = issuer.credentials("D-0001", 2).await;
 
     // A session answered before the fault, and one left waiting.
@@ -34,8 +36,7 @@ async fn a_full_disk_gives_503_keeps_every_session_and_recovers_when_space_retur
     assert_eq!(s, 200, "{done}");
     let wallet = |i: usize| Presenter {
         http: &verifier.http,
-        credential: &copies[i].0,
-        holder: &copies[i].1,
+        credential: &copies[i],
     };
     let (s, body) = wallet(0)
         .answer(done["openid4vp_url"].as_str().expect("url"))

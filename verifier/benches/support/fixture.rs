@@ -11,10 +11,11 @@ use rand::rngs::OsRng;
 use serde_json::json;
 
 use civic_credential::crypto::{Algorithm, SigningKey};
-use civic_credential::residency::{Date, ResidencyClaims, ResidentRecord};
+use civic_credential::residency::ResidentRecord;
 use civic_credential::sd_jwt::ClaimPath;
-use civic_credential::sd_jwt_vc::{self, CredentialSpec};
-use civic_credential::status_list::{StatusList, StatusListRef, StatusListToken, StatusReference};
+use civic_credential::sd_jwt_vc;
+use civic_credential::status_list::{StatusList, StatusListToken};
+use civic_testkit::credentials;
 use civic_verifier::fetch::StaticFetcher;
 use civic_verifier::session::{NewSession, Session};
 use civic_verifier::{Policy, Rule, TrustList, Verifier, VerifierOptions};
@@ -46,21 +47,11 @@ pub struct Fixture {
     pub status_token: String,
 }
 
-/// Seconds since the epoch.
-pub fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
-}
+pub use civic_testkit::now;
 
 /// The claim paths the residency policy asks for.
 pub fn requested() -> Vec<ClaimPath> {
-    vec![
-        ClaimPath::keys(["residence", "municipality_code"]),
-        ClaimPath::keys(["age_equal_or_over", "16"]),
-        ClaimPath::keys(["pseudonyms", PLATFORM]),
-    ]
+    credentials::requested_paths(PLATFORM)
 }
 
 /// The resident the credential is about.
@@ -70,35 +61,21 @@ pub fn record() -> ResidentRecord {
 
 /// Issues a credential to `holder` at `t`, as the issuer does.
 pub fn issue(issuer: &SigningKey, holder: &SigningKey, vct: &str, t: i64) -> String {
-    let claims = ResidencyClaims::new(
-        &record(),
-        Date::from_unix(t),
-        BTreeMap::from([(PLATFORM.into(), "p".into())]),
-    );
-    let paths = claims.disclosable_paths();
-    sd_jwt_vc::issue(
-        &CredentialSpec {
-            issuer: ISSUER,
-            vct,
+    credentials::issue(
+        issuer,
+        ISSUER,
+        vct,
+        &credentials::Contents {
+            record: &record(),
+            holder: holder.public_jwk(),
             iat: t - 60,
+            today: t,
             nbf: None,
             exp: t + 86_400,
-            holder_key: holder.public_jwk(),
-            status: Some(StatusReference {
-                status_list: StatusListRef {
-                    idx: 7,
-                    uri: STATUS.into(),
-                },
-            }),
-            claims: claims.to_claims().expect("claims"),
-            disclosable: &paths,
-            decoys: 2,
+            status: Some((STATUS, 7)),
+            pseudonyms: BTreeMap::from([(PLATFORM.into(), "p".into())]),
         },
-        issuer,
-        // As the issuer does: the thread's CSPRNG for salts and decoys.
-        &mut rand::thread_rng(),
     )
-    .expect("issue")
 }
 
 /// Builds the fixture.

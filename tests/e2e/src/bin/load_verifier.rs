@@ -31,7 +31,8 @@ use civic_credential::encoding::b64_encode;
 use civic_credential::oid4vp::{AuthorizationRequest, RequestLink};
 use civic_credential::sd_jwt::Disclosure;
 use civic_credential::{key_binding, pseudonym, sd_jwt_vc};
-use civic_e2e::{now, start_issuer, start_verifier, BUDGET, BUDGET_KEY};
+use civic_testkit::now;
+use civic_testkit::services::{start_issuer, start_verifier, IssuerSetup, BUDGET, BUDGET_KEY};
 
 /// Adults of the demo register living in municipality 0363: eligible for the `vote` policy.
 const RESIDENTS: [&str; 8] = [
@@ -364,12 +365,13 @@ async fn main() -> std::process::ExitCode {
     let connections = arg("--connections", 64).max(1) as usize;
     let tmp = tempfile::tempdir().expect("tmp");
     std::fs::create_dir_all(tmp.path().join("issuer")).expect("dir");
-    let issuer = start_issuer(&tmp.path().join("issuer"), 300).await;
-    let verifier = start_verifier(tmp.path(), &issuer.base).await;
+    let issuer = start_issuer(&tmp.path().join("issuer"), IssuerSetup::default()).await;
+    let verifier = start_verifier(tmp.path(), &issuer.base, "").await;
 
     // The pool: one batch per resident, from the real issuer over OID4VCI.
     let secret = issuer
         .issuer
+        .context
         .keys()
         .expect("keys")
         .pseudonym_secret()
@@ -377,7 +379,8 @@ async fn main() -> std::process::ExitCode {
     let mut pool = Vec::new();
     for r in RESIDENTS {
         let expected = pseudonym::pairwise_pseudonym(&secret, BUDGET, r);
-        for (credential, holder) in issuer.credentials(r, BATCH).await {
+        for copy in issuer.credentials(r, BATCH).await {
+            let (credential, holder) = (copy.issued, copy.holder);
             pool.push(Held {
                 credential,
                 holder,

@@ -1,4 +1,5 @@
-//! The service configuration file.
+//! The configuration file of a verifier deployment (`config.toml`): the REST service and the
+//! platforms that run the library in-process read the same format.
 
 use std::path::{Path, PathBuf};
 
@@ -6,10 +7,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::policy::Policy;
 
-/// A platform allowed to use the service.
+/// A platform allowed to use the verifier: who it is, how it authenticates to the REST service,
+/// where its results go, and its eligibility policies.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct PlatformConfig {
+pub struct Platform {
     /// Its identifier (a URL); pseudonyms are computed for it by the issuer.
     pub id: String,
     /// Its name.
@@ -30,10 +32,10 @@ pub struct PlatformConfig {
     pub policies: Vec<Policy>,
 }
 
-/// `civic-verifier serve --config FILE`.
+/// `civic-verifier serve --config FILE`, or a platform's own configuration.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct ServiceConfig {
+pub struct VerifierConfig {
     /// Where to listen.
     #[serde(default = "default_listen")]
     pub listen: String,
@@ -79,7 +81,7 @@ pub struct ServiceConfig {
     pub storage_stall_secs: u32,
     /// The platforms.
     #[serde(default, rename = "platform")]
-    pub platforms: Vec<PlatformConfig>,
+    pub platforms: Vec<Platform>,
 }
 
 fn default_listen() -> String {
@@ -110,18 +112,45 @@ fn default_stall() -> u32 {
     10
 }
 
-impl ServiceConfig {
+/// Why a configuration file is not usable.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// A file could not be read.
+    #[error("{path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The file is not valid for this configuration.
+    #[error("{path}: {message}")]
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+impl VerifierConfig {
     /// How the session database guards against a full or stalled disk.
+    #[cfg(feature = "sled-store")]
     pub fn storage_options(&self) -> civic_storage::Options {
         civic_storage::Options::from_settings(self.storage_reserve_mib, self.storage_stall_secs)
     }
 
     /// Reads the file; relative paths in it are taken from the file's directory.
-    pub fn load(path: &Path) -> anyhow::Result<Self> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
-        let mut c: ServiceConfig =
-            toml::from_str(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        let invalid = |message: String| ConfigError::Invalid {
+            path: path.to_owned(),
+            message,
+        };
+        let mut c: VerifierConfig = toml::from_str(&text).map_err(|e| invalid(e.to_string()))?;
         let base = path.parent().unwrap_or(Path::new("."));
         for p in [&mut c.data_dir, &mut c.trust_list] {
             if p.is_relative() {
@@ -138,15 +167,70 @@ impl ServiceConfig {
             if p.api_key_sha256.len() != 64
                 || !p.api_key_sha256.bytes().all(|b| b.is_ascii_hexdigit())
             {
-                anyhow::bail!("platform {}: api_key_sha256 must be 64 hex digits", p.id);
+                return Err(invalid(format!(
+                    "platform {}: api_key_sha256 must be 64 hex digits",
+                    p.id
+                )));
             }
             if p.webhook_url.is_some() != p.webhook_secret.is_some() {
-                anyhow::bail!(
+                return Err(invalid(format!(
                     "platform {}: webhook_url and webhook_secret go together",
                     p.id
-                );
+                )));
             }
         }
         Ok(c)
+    }
+}
+
+impl VerifierConfig {
+    /// How verification is tuned.
+    pub fn verifier_options(&self) -> crate::verify::VerifierOptions {
+        crate::verify::VerifierOptions {
+            clock_skew: self.clock_skew_secs,
+            kb_max_age: self.kb_max_age_secs,
+            status_fail_open: self.status_fail_open,
+            key_refresh_secs: self.key_refresh_secs,
+        }
+    }
+
+    /// Builds the flow this configuration describes: reads the trust list and (if configured)
+    /// the request signing key, and verifies with `fetcher`, keeping sessions in `store`.
+    pub fn open_flow(
+        &self,
+        fetcher: std::sync::Arc<dyn crate::fetch::Fetcher>,
+        store: std::sync::Arc<dyn crate::store::SessionStore>,
+        clock: civic_service::SharedClock,
+    ) -> Result<crate::flow::Flow, ConfigError> {
+        use crate::flow::{Flow, FlowSettings, RequestSigner};
+        let read = |path: &Path| {
+            std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+                path: path.to_owned(),
+                source,
+            })
+        };
+        let invalid = |path: &Path, message: String| ConfigError::Invalid {
+            path: path.to_owned(),
+            message,
+        };
+        let trust = crate::trust::TrustList::parse(&read(&self.trust_list)?)
+            .map_err(|e| invalid(&self.trust_list, e.to_string()))?;
+        let verifier = crate::verify::Verifier::new(trust, fetcher, self.verifier_options());
+        let settings = FlowSettings {
+            public_url: self.public_url.clone(),
+            wallet_link_base: self.wallet_link_base.clone(),
+            session_ttl_secs: self.session_ttl_secs,
+        };
+        let mut flow = Flow::new(verifier, store, clock, settings, self.platforms.clone());
+        if let Some(path) = &self.request_signing_key {
+            let jwk: civic_credential::jwk::Jwk =
+                serde_json::from_str(&read(path)?).map_err(|e| invalid(path, e.to_string()))?;
+            let key = civic_credential::crypto::SigningKey::from_jwk(&jwk)
+                .map_err(|e| invalid(path, e.to_string()))?;
+            let did = civic_credential::did_web::did_for_url(&self.public_url)
+                .map_err(|e| invalid(path, format!("public_url: {e}")))?;
+            flow = flow.with_signer(RequestSigner::new(key, did));
+        }
+        Ok(flow)
     }
 }

@@ -8,18 +8,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-/// The binary under test.
-pub const BIN: &str = env!("CARGO_BIN_EXE_civic-issuer");
-
-/// A demo register of five residents in municipality 0363 (Amsterdam-like codes).
-pub const REGISTER: &str = "\
-register_id,given_name,family_name,birthdate,street_address,postal_code,locality,country,municipality,municipality_code,district,resident_since,valid_until
-R-0001,Anna,de Vries,1990-04-12,Dam 1,1012 JS,Amsterdam,NL,Amsterdam,0363,3,2015-06-01,2099-12-31
-R-0002,Bram,Jansen,2009-01-20,Kalverstraat 10,1012 PA,Amsterdam,NL,Amsterdam,0363,4,2009-01-20,2099-12-31
-R-0003,Chloe,Bakker,1950-11-02,Prinsengracht 263,1016 GV,Amsterdam,NL,Amsterdam,0363,1,1980-03-15,2099-12-31
-R-0004,Daan,Visser,1985-07-30,Damrak 70,1012 LM,Amsterdam,NL,Amsterdam,0363,,2020-01-01,2099-12-31
-R-0005,Eva,Smit,2001-02-28,Spui 21,1012 WX,Amsterdam,NL,Amsterdam,0363,2,2019-09-09,2099-12-31
-";
+pub use crate::http::json;
+use crate::register::SMALL_REGISTER as REGISTER;
 
 /// A free port on 127.0.0.1.
 pub fn free_port() -> u16 {
@@ -27,9 +17,9 @@ pub fn free_port() -> u16 {
     l.local_addr().expect("addr").port()
 }
 
-/// Runs the CLI and returns stdout; panics with stderr on failure.
-pub fn cli(args: &[&str]) -> String {
-    let out = Command::new(BIN)
+/// Runs the CLI `bin` and returns stdout; panics with stderr on failure.
+pub fn cli(bin: &str, args: &[&str]) -> String {
+    let out = Command::new(bin)
         .args(args)
         .output()
         .expect("run civic-issuer");
@@ -43,6 +33,8 @@ pub fn cli(args: &[&str]) -> String {
 
 /// An issuer data directory plus (optionally) a running server.
 pub struct TestIssuer {
+    /// The `civic-issuer` binary (`env!("CARGO_BIN_EXE_civic-issuer")` in the issuer's tests).
+    pub bin: String,
     /// The temp dir holding the data directory.
     pub tmp: tempfile::TempDir,
     /// The data directory.
@@ -61,31 +53,35 @@ pub struct TestIssuer {
 }
 
 impl TestIssuer {
-    /// `init` + the demo register, with `config_extra` (`key = value` lines) set in config.toml;
-    /// not yet serving.
-    pub fn init(config_extra: &str) -> Self {
+    /// `init` + the small register, with `config_extra` (`key = value` lines) set in
+    /// config.toml; not yet serving. The disk reserve is off (`storage_reserve_mib = 0`) unless
+    /// `config_extra` sets it, so the tests pass on an almost full disk.
+    pub fn init(bin: &str, config_extra: &str) -> Self {
         let tmp = tempfile::tempdir().expect("tempdir");
         let data = tmp.path().join("data");
-        Self::init_in(tmp, data, config_extra)
+        Self::init_in(bin, tmp, data, config_extra)
     }
 
     /// Like [`TestIssuer::init`], with the data directory at `data` (which may be empty or
     /// missing, e.g. a mount point); `tmp` holds everything else.
-    pub fn init_in(tmp: tempfile::TempDir, data: PathBuf, config_extra: &str) -> Self {
+    pub fn init_in(bin: &str, tmp: tempfile::TempDir, data: PathBuf, config_extra: &str) -> Self {
         let port = free_port();
         let base = format!("http://localhost:{port}");
         let did_docs = tmp.path().join("did-docs");
-        let out = cli(&[
-            "init",
-            "--data",
-            path(&data),
-            "--public-url",
-            &base,
-            "--agency",
-            "Gemeente Teststad",
-            "--did-docs",
-            path(&did_docs),
-        ]);
+        let out = cli(
+            bin,
+            &[
+                "init",
+                "--data",
+                path(&data),
+                "--public-url",
+                &base,
+                "--agency",
+                "Gemeente Teststad",
+                "--did-docs",
+                path(&did_docs),
+            ],
+        );
         let admin_token = out
             .lines()
             .find_map(|l| {
@@ -98,6 +94,12 @@ impl TestIssuer {
         // Each `key = value` line of `config_extra` replaces that key in config.toml.
         let config_path = data.join("config.toml");
         let mut config = std::fs::read_to_string(&config_path).expect("config");
+        let reserve = if config_extra.contains("storage_reserve_mib") {
+            ""
+        } else {
+            "storage_reserve_mib = 0\n"
+        };
+        let config_extra = format!("{reserve}{config_extra}");
         for line in config_extra.lines().filter(|l| l.contains('=')) {
             let key = line.split('=').next().unwrap_or_default().trim();
             config = config
@@ -111,8 +113,12 @@ impl TestIssuer {
         std::fs::write(&config_path, config).expect("write config");
         let register = tmp.path().join("register.csv");
         std::fs::write(&register, REGISTER).expect("register");
-        cli(&["import-register", "--data", path(&data), path(&register)]);
+        cli(
+            bin,
+            &["import-register", "--data", path(&data), path(&register)],
+        );
         TestIssuer {
+            bin: bin.to_owned(),
             tmp,
             data,
             port,
@@ -124,10 +130,30 @@ impl TestIssuer {
         }
     }
 
-    /// Starts `serve` and waits until `/healthz` answers.
+    /// Starts `serve` and waits until `/healthz` answers. Should another process have taken
+    /// the port meanwhile (it was free when picked), moves to a fresh port and tries again.
     pub async fn start(&mut self) {
-        self.spawn();
-        self.wait_until_serving(true).await;
+        for _ in 0..5 {
+            self.spawn();
+            if self.wait_until_serving(true).await {
+                return;
+            }
+            self.kill();
+            self.move_to_free_port();
+        }
+        panic!("issuer did not start");
+    }
+
+    /// Points the data directory at a fresh free port (before anything was issued).
+    fn move_to_free_port(&mut self) {
+        let port = free_port();
+        let base = format!("http://localhost:{port}");
+        let config_path = self.data.join("config.toml");
+        let config = std::fs::read_to_string(&config_path).expect("config");
+        std::fs::write(&config_path, config.replace(&self.base, &base)).expect("config");
+        self.port = port;
+        self.base = base;
+        self.http = client(port);
     }
 
     /// Starts `serve` without waiting.
@@ -141,7 +167,7 @@ impl TestIssuer {
                 .expect("server log")
                 .into(),
         };
-        let child = Command::new(BIN)
+        let child = Command::new(&self.bin)
             .args([
                 "serve",
                 "--data",
@@ -157,13 +183,18 @@ impl TestIssuer {
         self.child = Some(child);
     }
 
-    /// Waits until `/healthz` answers: with a 2xx when `healthy`, with anything otherwise.
-    pub async fn wait_until_serving(&self, healthy: bool) {
-        let deadline = Instant::now() + Duration::from_secs(30);
+    /// Waits until `/healthz` answers (with a 2xx when `healthy`, with anything otherwise)
+    /// while our server process runs; `false` if it exited first (the port was taken).
+    pub async fn wait_until_serving(&mut self, healthy: bool) -> bool {
+        let deadline = Instant::now() + Duration::from_secs(60);
         loop {
+            if !self.is_running() {
+                return false;
+            }
             if let Ok(r) = self.http.get(self.url("/healthz")).send().await {
-                if r.status().is_success() || !healthy {
-                    return;
+                // Our process still runs, so the answer is its own.
+                if (r.status().is_success() || !healthy) && self.is_running() {
+                    return true;
                 }
             }
             assert!(Instant::now() < deadline, "issuer did not start");
@@ -200,7 +231,7 @@ impl TestIssuer {
     pub fn cli(&self, args: &[&str]) -> String {
         let mut all: Vec<&str> = args.to_vec();
         all.extend(["--data", path(&self.data)]);
-        cli(&all)
+        cli(&self.bin, &all)
     }
 
     /// A fresh enrollment code for `resident` (server stopped), via the CLI and its CSV.
@@ -247,21 +278,4 @@ pub fn path(p: &Path) -> &str {
     p.to_str().expect("utf-8 path")
 }
 
-fn client(port: u16) -> reqwest::Client {
-    reqwest::Client::builder()
-        .cookie_store(true)
-        .resolve(
-            "localhost",
-            std::net::SocketAddr::from(([127, 0, 0, 1], port)),
-        )
-        .timeout(Duration::from_secs(30))
-        .build()
-        .expect("client")
-}
-
-/// Status and JSON body (Null if the body is not JSON).
-pub async fn json(resp: reqwest::Response) -> (u16, Value) {
-    let status = resp.status().as_u16();
-    let text = resp.text().await.unwrap_or_default();
-    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
-}
+use crate::http::client;

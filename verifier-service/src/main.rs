@@ -5,6 +5,11 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
+use rand_core::{OsRng, RngCore};
+
+use civic_credential::encoding::{b64_encode, sha256_hex};
+use civic_service::SystemClock;
+use civic_verifier_service::Service;
 
 /// civic-verifier: eligibility checks (OID4VP + DCQL over SD-JWT VC residency credentials) for
 /// civic platforms, as a REST service.
@@ -29,31 +34,15 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let logs = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    if std::env::var("LOG_FORMAT").as_deref() == Ok("json") {
-        logs.json().init();
-    } else {
-        logs.compact().init();
-    }
+    civic_service::run::init_logging("info");
     let result = match cli.command {
         Command::Serve { config } => serve(config),
         Command::NewApiKey => {
             let mut b = [0u8; 32];
-            rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut b);
-            let key = format!(
-                "civic_platform_{}",
-                civic_credential::encoding::b64_encode(&b)
-            );
-            let hash: String = <sha2::Sha256 as sha2::Digest>::digest(key.as_bytes())
-                .iter()
-                .map(|b| format!("{b:02x}"))
-                .collect();
+            OsRng.fill_bytes(&mut b);
+            let key = format!("civic_platform_{}", b64_encode(&b));
             println!("api key (give it to the platform): {key}");
-            println!("api_key_sha256 = \"{hash}\"");
+            println!("api_key_sha256 = \"{}\"", sha256_hex(&key));
             Ok(())
         }
     };
@@ -67,10 +56,13 @@ fn main() -> ExitCode {
 }
 
 fn serve(config: PathBuf) -> anyhow::Result<()> {
-    let config = civic_verifier::server::config::ServiceConfig::load(&config)?;
-    let state = Arc::new(civic_verifier::server::AppState::new(config)?);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    rt.block_on(civic_verifier::server::serve(state))
+    rt.block_on(async move {
+        let (config, service) = Service::load(&config, SystemClock::shared())?;
+        let listener = tokio::net::TcpListener::bind(&config.listen).await?;
+        civic_verifier_service::serve(Arc::new(service), listener).await?;
+        Ok(())
+    })
 }

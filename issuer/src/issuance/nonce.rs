@@ -9,9 +9,9 @@
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use hmac::{Hmac, Mac};
 use rand::RngCore;
-use sha2::Sha256;
+
+use civic_credential::crypto::hmac_sha256;
 
 const EXPIRY_BYTES: usize = 8;
 const RANDOM_BYTES: usize = 16;
@@ -38,17 +38,19 @@ impl NonceKey {
     /// Derives the nonce key from the issuer's long-term secret.
     pub fn derive(issuer_secret: &[u8]) -> Self {
         let mut key = zeroize::Zeroizing::new([0u8; 32]);
-        key.copy_from_slice(&hmac(issuer_secret, &[KEY_LABEL]));
+        *key = hmac_sha256(issuer_secret, &[KEY_LABEL]);
         NonceKey { key }
     }
 
     /// A fresh nonce valid until `expires` (seconds since the epoch).
     pub fn mint(&self, expires: i64, rng: &mut impl RngCore) -> String {
         let mut bytes = [0u8; NONCE_BYTES];
-        bytes[..EXPIRY_BYTES].copy_from_slice(&expires.to_be_bytes());
-        rng.fill_bytes(&mut bytes[EXPIRY_BYTES..EXPIRY_BYTES + RANDOM_BYTES]);
-        let tag = hmac(&*self.key, &[&bytes[..EXPIRY_BYTES + RANDOM_BYTES]]);
-        bytes[EXPIRY_BYTES + RANDOM_BYTES..].copy_from_slice(&tag[..TAG_BYTES]);
+        let (body, tag) = bytes.split_at_mut(EXPIRY_BYTES + RANDOM_BYTES);
+        let (expiry, random) = body.split_at_mut(EXPIRY_BYTES);
+        expiry.copy_from_slice(&expires.to_be_bytes());
+        rng.fill_bytes(random);
+        let mac = hmac_sha256(&*self.key, &[body]);
+        tag.iter_mut().zip(mac).for_each(|(t, m)| *t = m);
         URL_SAFE_NO_PAD.encode(bytes)
     }
 
@@ -64,29 +66,18 @@ impl NonceKey {
             return Err(NonceError::Unknown);
         }
         let (body, tag) = bytes.split_at(EXPIRY_BYTES + RANDOM_BYTES);
-        let expected = hmac(&*self.key, &[body]);
-        if !civic_credential::encoding::ct_eq(tag, &expected[..TAG_BYTES]) {
+        let expected = hmac_sha256(&*self.key, &[body]);
+        if !civic_credential::encoding::ct_eq(tag, expected.get(..TAG_BYTES).unwrap_or_default()) {
             return Err(NonceError::Unknown);
         }
         let mut expiry = [0u8; EXPIRY_BYTES];
-        expiry.copy_from_slice(&body[..EXPIRY_BYTES]);
+        expiry.iter_mut().zip(body).for_each(|(e, b)| *e = *b);
         let expires = i64::from_be_bytes(expiry);
         if expires <= now {
             return Err(NonceError::Expired);
         }
         Ok(expires)
     }
-}
-
-fn hmac(key: &[u8], parts: &[&[u8]]) -> [u8; 32] {
-    // HMAC accepts keys of any length, so this cannot fail.
-    let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(key) else {
-        return [0u8; 32];
-    };
-    for p in parts {
-        mac.update(p);
-    }
-    mac.finalize().into_bytes().into()
 }
 
 #[cfg(test)]

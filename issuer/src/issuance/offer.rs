@@ -1,0 +1,136 @@
+//! Credential offers: made after a passkey sign-in (or by a clerk at the counter), served by
+//! reference, redeemed once at the token endpoint.
+
+use serde::{Deserialize, Serialize};
+
+use civic_credential::form::percent_encode;
+use civic_credential::oid4vci::{
+    CredentialOffer, Grants, OfferLocation, PreAuthorizedCodeGrant, TxCodeSpec,
+};
+
+use super::{Issuance, IssuanceError, RESIDENCY_CONFIGURATION};
+use crate::metrics::Metrics;
+use crate::secrets::{hash_hex, numeric_code, random_token};
+use crate::store::{Ephemeral, StorageError};
+
+/// What a resident (or a clerk) gets when an offer is made.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct OfferCreated {
+    /// The offer, by value.
+    pub credential_offer: CredentialOffer,
+    /// Where the wallet can fetch it.
+    pub credential_offer_uri: String,
+    /// `openid-credential-offer://?credential_offer_uri=…`, for the QR code and same-device links.
+    pub openid_credential_offer_url: String,
+    /// The agency's suggested web wallet link, if configured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wallet_link: Option<String>,
+    /// The offer URL as a QR code (SVG); empty should it not fit in one.
+    pub qr_svg: String,
+    /// The transaction code to type into the wallet, when configured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tx_code: Option<String>,
+    /// When the pre-authorized code expires.
+    pub expires_at: i64,
+}
+
+/// A pre-authorized code as stored (under its hash) until it is redeemed.
+#[derive(Serialize, Deserialize)]
+pub(super) struct PreAuthorized {
+    pub(super) register_id: String,
+    pub(super) offer_id: String,
+    pub(super) tx_code_hash: Option<String>,
+    #[serde(default)]
+    pub(super) wrong_tx_codes: u32,
+    pub(super) expires: i64,
+}
+
+pub(super) fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, StorageError> {
+    serde_json::to_vec(value).map_err(|e| StorageError::corrupt(format!("encoding: {e}")))
+}
+
+impl Issuance {
+    /// Creates a single-use credential offer for a resident.
+    pub fn create_offer(
+        &self,
+        register_id: &str,
+        actor: &str,
+    ) -> Result<OfferCreated, IssuanceError> {
+        let context = &self.context;
+        let now = context.now();
+        let resident = context
+            .store
+            .resident(register_id)?
+            .ok_or(IssuanceError::NoSuchResident)?;
+        if let Some(blocker) = self.blocker(&resident, now)? {
+            return Err(blocker.into());
+        }
+        let code = random_token();
+        let offer_id = random_token();
+        let tx_code = context.config.tx_code.then(|| numeric_code(6));
+        let expires = now + i64::from(context.config.offer_ttl_secs);
+        let grant = PreAuthorized {
+            register_id: register_id.to_owned(),
+            offer_id: offer_id.clone(),
+            tx_code_hash: tx_code.as_deref().map(hash_hex),
+            wrong_tx_codes: 0,
+            expires,
+        };
+        let offer = CredentialOffer {
+            credential_issuer: context.config.public_url.clone(),
+            credential_configuration_ids: vec![RESIDENCY_CONFIGURATION.into()],
+            grants: Some(Grants {
+                pre_authorized_code: Some(PreAuthorizedCodeGrant {
+                    pre_authorized_code: code.clone(),
+                    tx_code: tx_code.as_ref().map(|c| TxCodeSpec {
+                        input_mode: Some("numeric".into()),
+                        length: u32::try_from(c.len()).ok(),
+                        description: Some("The 6-digit code shown next to the QR code".into()),
+                    }),
+                }),
+            }),
+        };
+        let store = &context.store;
+        store.put_ephemeral(Ephemeral::OfferById, &offer_id, &encode(&offer)?, expires)?;
+        store.put_ephemeral(
+            Ephemeral::PreAuthorizedCode,
+            &hash_hex(&code),
+            &encode(&grant)?,
+            expires,
+        )?;
+        let credential_offer_uri = context.config.url(&format!("/offers/{offer_id}"));
+        let url = OfferLocation::ByReference(credential_offer_uri.clone()).to_url();
+        let wallet_link = context.config.wallet_url.as_ref().map(|w| {
+            format!(
+                "{w}?credential_offer_uri={}",
+                percent_encode(&credential_offer_uri)
+            )
+        });
+        Metrics::inc(&context.metrics.offers);
+        context.audit(actor, "offer_created", Some(register_id), "")?;
+        Ok(OfferCreated {
+            credential_offer: offer,
+            // An offer is a few hundred bytes; should one not fit a QR code, the same-device
+            // link still works.
+            qr_svg: civic_credential::qr::svg(&url).unwrap_or_default(),
+            openid_credential_offer_url: url,
+            credential_offer_uri,
+            wallet_link,
+            tx_code,
+            expires_at: expires,
+        })
+    }
+
+    /// The offer behind a `credential_offer_uri`, while its code is unused.
+    pub fn offer_by_id(&self, offer_id: &str) -> Result<CredentialOffer, IssuanceError> {
+        if offer_id.len() > 64 {
+            return Err(IssuanceError::NoSuchOffer);
+        }
+        let bytes = self
+            .context
+            .store
+            .get_ephemeral(Ephemeral::OfferById, offer_id, self.context.now())?
+            .ok_or(IssuanceError::NoSuchOffer)?;
+        serde_json::from_slice(&bytes).map_err(|_| IssuanceError::NoSuchOffer)
+    }
+}

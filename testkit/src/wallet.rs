@@ -1,0 +1,217 @@
+//! A wallet for tests, built on civic-credential's message types: OID4VCI (token, nonce, proofs,
+//! credentials) and OID4VP (fetch the request, present exactly what it asks, post the answer).
+
+use serde_json::{json, Value};
+
+use civic_credential::crypto::SigningKey;
+use civic_credential::oid4vci::{build_proof, PRE_AUTHORIZED_GRANT};
+use civic_credential::oid4vp::{AuthorizationRequest, RequestLink};
+
+pub use crate::credentials::holder_key;
+use crate::credentials::{vp_token, Credential};
+use crate::http::json;
+
+/// A proof JWT for `aud` and `nonce`, issued at `iat`.
+pub fn proof(key: &SigningKey, aud: &str, nonce: Option<&str>, iat: i64) -> String {
+    build_proof(key, key.public_jwk(), aud, nonce, iat).expect("proof")
+}
+
+/// POST /token with a pre-authorized code (and tx_code).
+pub async fn token(
+    http: &reqwest::Client,
+    base: &str,
+    code: &str,
+    tx_code: Option<&str>,
+) -> (u16, Value) {
+    let mut form = vec![
+        ("grant_type", PRE_AUTHORIZED_GRANT),
+        ("pre-authorized_code", code),
+    ];
+    if let Some(tx) = tx_code {
+        form.push(("tx_code", tx));
+    }
+    json(
+        http.post(format!("{base}/token"))
+            .form(&form)
+            .send()
+            .await
+            .expect("token"),
+    )
+    .await
+}
+
+/// POST /nonce → c_nonce.
+pub async fn nonce(http: &reqwest::Client, base: &str) -> String {
+    let (status, body) = json(
+        http.post(format!("{base}/nonce"))
+            .send()
+            .await
+            .expect("nonce"),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    body["c_nonce"].as_str().expect("c_nonce").to_owned()
+}
+
+/// POST /credential with the given proofs.
+pub async fn credential(
+    http: &reqwest::Client,
+    base: &str,
+    access_token: &str,
+    proofs: &[String],
+) -> (u16, Value) {
+    let body =
+        json!({ "credential_configuration_id": "residency_sd_jwt", "proofs": { "jwt": proofs } });
+    let resp = http
+        .post(format!("{base}/credential"))
+        .bearer_auth(access_token)
+        .json(&body)
+        .send()
+        .await
+        .expect("credential");
+    json(resp).await
+}
+
+/// The pre-authorized code of an offer.
+pub fn pre_authorized_code(offer: &Value) -> String {
+    offer["grants"][PRE_AUTHORIZED_GRANT]["pre-authorized_code"]
+        .as_str()
+        .expect("pre-authorized code")
+        .to_owned()
+}
+
+/// Redeems an offer for `copies` credentials: token, nonce, one proof per fresh key, proofs
+/// made at `now`.
+pub async fn redeem(
+    http: &reqwest::Client,
+    base: &str,
+    offer: &Value,
+    copies: usize,
+    now: i64,
+) -> (Vec<String>, Vec<SigningKey>) {
+    let (status, tok) = token(http, base, &pre_authorized_code(offer), None).await;
+    assert_eq!(status, 200, "{tok}");
+    let access = tok["access_token"]
+        .as_str()
+        .expect("access_token")
+        .to_owned();
+    let n = nonce(http, base).await;
+    let keys: Vec<SigningKey> = (0..copies).map(|_| holder_key()).collect();
+    let proofs: Vec<String> = keys.iter().map(|k| proof(k, base, Some(&n), now)).collect();
+    let (status, body) = credential(http, base, &access, &proofs).await;
+    assert_eq!(status, 200, "{body}");
+    let creds = body["credentials"]
+        .as_array()
+        .expect("credentials")
+        .iter()
+        .map(|c| c["credential"].as_str().expect("credential").to_owned())
+        .collect();
+    (creds, keys)
+}
+
+/// The (status list number, index) of a credential's status reference.
+pub fn status_ref(credential: &str) -> (u32, u32) {
+    let jwt = credential.split('~').next().expect("jwt");
+    let part = jwt.split('.').nth(1).expect("payload");
+    let bytes = civic_credential::encoding::b64_decode(part, "payload").expect("b64");
+    let p: Value = serde_json::from_slice(&bytes).expect("json");
+    let reference = &p["status"]["status_list"];
+    let uri = reference["uri"].as_str().expect("uri");
+    let list = uri
+        .rsplit('/')
+        .next()
+        .and_then(|l| l.parse().ok())
+        .expect("list number");
+    let idx = reference["idx"].as_u64().expect("idx");
+    (list, u32::try_from(idx).expect("idx fits"))
+}
+
+/// What a wallet does with an `openid4vp://` link: fetch the request, present exactly the DCQL
+/// claims with key binding, and post.
+pub struct Presenter<'a> {
+    /// The client the wallet uses (resolving `localhost` where needed).
+    pub http: &'a reqwest::Client,
+    /// The credential copy it presents.
+    pub credential: &'a Credential,
+}
+
+impl Presenter<'_> {
+    /// Fetches and parses the request object behind `link` (unsigned, or with its key unchecked).
+    pub async fn request(&self, link: &str) -> AuthorizationRequest {
+        let l = RequestLink::parse(link).expect("link");
+        let jwt = self
+            .http
+            .get(&l.request_uri)
+            .send()
+            .await
+            .expect("request")
+            .text()
+            .await
+            .expect("text");
+        let req = AuthorizationRequest::from_jwt(&jwt, None).expect("request object");
+        assert_eq!(req.client_id, l.client_id);
+        req
+    }
+
+    /// The `vp_token` for `req`, bound to `aud` and `nonce` (normally the request's) now.
+    pub fn vp_token(&self, req: &AuthorizationRequest, aud: &str, nonce: &str) -> String {
+        let query = &req.dcql_query.credentials[0];
+        let presentation =
+            self.credential
+                .present(&query.requested_paths(), aud, nonce, crate::now());
+        vp_token(&query.id, &presentation)
+    }
+
+    /// Posts a form (`vp_token` and `state`, or an error) to the request's response URI.
+    pub async fn post(&self, req: &AuthorizationRequest, form: &[(&str, &str)]) -> (u16, Value) {
+        let resp = self
+            .http
+            .post(&req.response_uri)
+            .form(form)
+            .send()
+            .await
+            .expect("post");
+        json(resp).await
+    }
+
+    /// The whole wallet step: fetch, present, post.
+    pub async fn answer(&self, link: &str) -> (u16, Value) {
+        let req = self.request(link).await;
+        let vp = self.vp_token(&req, &req.client_id, &req.nonce);
+        let state = req.state.clone().unwrap_or_default();
+        self.post(&req, &[("vp_token", &vp), ("state", &state)])
+            .await
+    }
+}
+
+/// A wallet with a plain client (the examples serve on 127.0.0.1): follows the request link,
+/// presents exactly the DCQL query's claims with key binding, and posts the answer. Returns the
+/// status of the answer (or of the request object, when that is refused).
+pub async fn present(link: &str, credential: &Credential) -> u16 {
+    let http = reqwest::Client::builder()
+        .no_proxy()
+        .build()
+        .expect("client");
+    let l = RequestLink::parse(link).expect("request link");
+    let fetched = http
+        .get(&l.request_uri)
+        .send()
+        .await
+        .expect("request object");
+    if !fetched.status().is_success() {
+        return fetched.status().as_u16();
+    }
+    let wallet = Presenter {
+        http: &http,
+        credential,
+    };
+    let req = AuthorizationRequest::from_jwt(&fetched.text().await.expect("body"), None)
+        .expect("request object");
+    assert_eq!(req.client_id, l.client_id);
+    let vp = wallet.vp_token(&req, &req.client_id, &req.nonce);
+    let state = req.state.clone().unwrap_or_default();
+    wallet
+        .post(&req, &[("vp_token", &vp), ("state", &state)])
+        .await
+        .0
+}

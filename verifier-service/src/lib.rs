@@ -1,0 +1,90 @@
+//! civic-verifier-service: the verifier as a REST service, for civic platforms not written in
+//! Rust (Decidim, CONSUL, Your Priorities, …). A thin layer over `civic_verifier::Flow`:
+//!
+//! - Platforms (API key): `POST /v1/sessions {policy, redirect_uri?}` → `{id, openid4vp_url,
+//!   request_uri, qr_svg, expires_at}`; `GET /v1/sessions/{id}[?response_code=]` → the outcome.
+//! - Wallets: `GET /v1/request/{id}` (the request object), `POST /v1/response/{id}`
+//!   (`direct_post`); `/.well-known/did.json` when request objects are signed.
+//! - Results also go to the platform's webhook, signed ([`webhook`]).
+//!
+//! The same-device flow returns `redirect_uri?response_code=…` to the wallet; the platform must
+//! present that code to read the result, so a session started by someone else cannot be
+//! completed into the resident's browser (session fixation).
+//!
+//! Errors of the flow become answers in [`error`] only; the platform guard is an extractor
+//! ([`guards`]). Platforms that run the library in-process mount [`wallet_routes`] only.
+
+pub mod error;
+pub mod guards;
+pub mod metrics;
+mod routes;
+pub mod webhook;
+
+use std::path::Path;
+use std::sync::Arc;
+
+use civic_service::SharedClock;
+use civic_verifier::fetch::HttpFetcher;
+use civic_verifier::flow::Flow;
+use civic_verifier::store::SledStore;
+use civic_verifier::VerifierConfig;
+
+pub use routes::{router, wallet_routes};
+
+/// The running service: the flow, and its counters.
+pub struct Service {
+    /// The eligibility check.
+    pub flow: Arc<Flow>,
+    /// Counters for `/metrics`.
+    pub metrics: metrics::Metrics,
+    /// The largest request body accepted.
+    pub max_body_bytes: usize,
+}
+
+impl Service {
+    /// The service around `flow`.
+    pub fn new(flow: Arc<Flow>, max_body_bytes: usize) -> Self {
+        Service {
+            flow,
+            metrics: metrics::Metrics::default(),
+            max_body_bytes,
+        }
+    }
+
+    /// Builds the whole deployment a configuration file describes: the sled session store in
+    /// its `data_dir`, an HTTP fetcher for trust material, and signed webhooks. Must be called
+    /// inside a tokio runtime (webhooks are delivered on it).
+    pub fn from_config(config: &VerifierConfig, clock: SharedClock) -> anyhow::Result<Self> {
+        let store = SledStore::open(&config.data_dir, config.storage_options())?;
+        let fetcher = HttpFetcher::new()?;
+        let notifier = webhook::WebhookNotifier::new(clock.clone())?;
+        let flow = config
+            .open_flow(Arc::new(fetcher), Arc::new(store), clock)?
+            .with_notifier(Arc::new(notifier));
+        Ok(Service::new(Arc::new(flow), config.max_body_bytes))
+    }
+
+    /// Loads `path` and builds the deployment it describes (see [`Service::from_config`]).
+    pub fn load(path: &Path, clock: SharedClock) -> anyhow::Result<(VerifierConfig, Self)> {
+        let config = VerifierConfig::load(path)?;
+        let service = Self::from_config(&config, clock)?;
+        Ok((config, service))
+    }
+}
+
+/// Serves `service` on `listener` until Ctrl-C or SIGTERM, purging old sessions every five
+/// minutes.
+pub async fn serve(
+    service: Arc<Service>,
+    listener: tokio::net::TcpListener,
+) -> std::io::Result<()> {
+    let flow = service.flow.clone();
+    civic_service::run::every(std::time::Duration::from_secs(300), move || {
+        if let Err(e) = flow.purge() {
+            tracing::warn!(error = %e, "purging old sessions failed");
+        }
+        std::ops::ControlFlow::Continue(())
+    });
+    tracing::info!(addr = %listener.local_addr()?, public_url = %service.flow.settings().public_url, "civic-verifier listening");
+    civic_service::run::serve(listener, router(service)).await
+}

@@ -1,0 +1,193 @@
+//! The service's handlers: a guard and a parsed request in, one call into the flow, an answer
+//! out.
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::http::{header, HeaderValue, Method};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::json;
+use tower_http::cors::{Any, CorsLayer};
+
+use civic_credential::did_web;
+use civic_service::extract::JsonBody;
+use civic_service::layers::{json_rejections, SecurityHeaders};
+use civic_service::respond::{asset, no_store};
+use civic_service::run::blocking;
+use civic_service::ApiError;
+use civic_verifier::flow::FlowError;
+
+use crate::error::{platform_api, request_endpoint, response_endpoint};
+use crate::guards::PlatformKey;
+use crate::Service;
+
+type S = State<Arc<Service>>;
+
+/// Runs a store call of the flow on a blocking thread; `answer` picks the endpoint's error codes.
+async fn store_call<T: Send + 'static>(
+    service: &Arc<Service>,
+    answer: fn(FlowError) -> ApiError,
+    work: impl FnOnce(&civic_verifier::Flow) -> Result<T, FlowError> + Send + 'static,
+) -> Result<T, ApiError> {
+    let flow = service.flow.clone();
+    blocking(move || work(&flow).map_err(answer)).await
+}
+
+/// The endpoints wallets call: the request object and the `direct_post` answer (and the DID
+/// document when requests are signed). Wallets run in browsers on their own origins, so these
+/// answer cross-origin requests; nothing here uses cookies.
+pub fn wallet_routes(service: Arc<Service>) -> Router {
+    let limit = service.max_body_bytes;
+    let routes = Router::new()
+        .route("/v1/request/{id}", get(request_object))
+        .route("/v1/response/{id}", post(response))
+        .route("/.well-known/did.json", get(did_document))
+        .layer(
+            CorsLayer::new()
+                .allow_origin(Any)
+                .allow_methods([Method::GET, Method::POST])
+                .allow_headers([header::CONTENT_TYPE]),
+        )
+        .layer(DefaultBodyLimit::max(limit))
+        .layer(axum::middleware::map_response(json_rejections))
+        .with_state(service);
+    SecurityHeaders::API.apply(routes)
+}
+
+/// The whole service: the platform API (no CORS), the wallet endpoints, and operations.
+pub fn router(service: Arc<Service>) -> Router {
+    let limit = service.max_body_bytes;
+    let platform = Router::new()
+        .route("/v1/sessions", post(create_session))
+        .route("/v1/sessions/{id}", get(read_session))
+        .route(
+            "/healthz",
+            get(|| async { Json(json!({ "status": "ok" })) }),
+        )
+        .route("/metrics", get(metrics))
+        .route(
+            "/openapi.json",
+            get(|| async {
+                asset(
+                    include_str!("../openapi.json"),
+                    "application/json",
+                    "no-cache",
+                )
+            }),
+        )
+        .fallback(|| async { ApiError::not_found("no such endpoint") })
+        .layer(DefaultBodyLimit::max(limit))
+        .layer(axum::middleware::map_response(json_rejections))
+        .with_state(service.clone());
+    SecurityHeaders::API.apply(platform.merge(wallet_routes(service)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CreateSession {
+    policy: String,
+    #[serde(default)]
+    redirect_uri: Option<String>,
+}
+
+async fn create_session(
+    State(service): S,
+    platform: PlatformKey,
+    JsonBody(req): JsonBody<CreateSession>,
+) -> Result<Response, ApiError> {
+    let created = store_call(&service, platform_api, move |flow| {
+        flow.create(&platform.platform_id, &req.policy, req.redirect_uri)
+    })
+    .await?;
+    service.metrics.session_created();
+    Ok(no_store(created))
+}
+
+#[derive(Deserialize)]
+struct ReadQuery {
+    #[serde(default)]
+    response_code: Option<String>,
+}
+
+async fn read_session(
+    State(service): S,
+    platform: PlatformKey,
+    Path(id): Path<String>,
+    Query(query): Query<ReadQuery>,
+) -> Result<Response, ApiError> {
+    let result = store_call(&service, platform_api, move |flow| {
+        flow.result(&platform.platform_id, &id, query.response_code.as_deref())
+    })
+    .await?;
+    Ok(no_store(result))
+}
+
+async fn request_object(State(service): S, Path(id): Path<String>) -> Result<Response, ApiError> {
+    let jwt = store_call(&service, request_endpoint, move |flow| {
+        flow.request_object(&id)
+    })
+    .await?;
+    let mut resp = jwt.into_response();
+    let h = resp.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/oauth-authz-req+jwt"),
+    );
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(resp)
+}
+
+/// The `direct_post` endpoint: begin (store), check (async), finish (store).
+async fn response(
+    State(service): S,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let answer = store_call(&service, response_endpoint, move |flow| {
+        flow.begin_answer(&id, &body)
+    })
+    .await?;
+    let checked = service.flow.check(answer).await;
+    let answered = store_call(&service, response_endpoint, move |flow| {
+        flow.finish(checked)
+    })
+    .await?;
+    service.metrics.answered(&answered.outcome);
+    if let Some(r) = answered.rejection() {
+        tracing::info!(rule = %r.rule, "presentation rejected");
+        return Err(ApiError::bad_request(
+            "invalid_request",
+            format!("{}: {}", r.rule, r.message),
+        ));
+    }
+    Ok(no_store(match answered.redirect_uri {
+        Some(redirect_uri) => json!({ "redirect_uri": redirect_uri }),
+        None => json!({}),
+    }))
+}
+
+async fn did_document(State(service): S) -> Result<Response, ApiError> {
+    let doc = service
+        .flow
+        .did_document()
+        .ok_or_else(|| ApiError::not_found("request signing is not configured"))?;
+    let mut resp = Json(doc.to_json()).into_response();
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(did_web::MEDIA_TYPE),
+    );
+    Ok(resp)
+}
+
+async fn metrics(State(service): S) -> Response {
+    let mut resp = service.metrics.render().into_response();
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; version=0.0.4"),
+    );
+    resp
+}
