@@ -237,13 +237,18 @@ impl DidDocument {
                 })
             })
             .collect();
-        let mut doc = json!({
-            "@context": ["https://www.w3.org/ns/did/v1", "https://w3id.org/security/suites/jws-2020/v1"],
-            "id": self.id,
-            "verificationMethod": methods,
-        });
+        let mut doc = serde_json::Map::new();
+        doc.insert(
+            "@context".into(),
+            json!([
+                "https://www.w3.org/ns/did/v1",
+                "https://w3id.org/security/suites/jws-2020/v1"
+            ]),
+        );
+        doc.insert("id".into(), json!(self.id));
+        doc.insert("verificationMethod".into(), json!(methods));
         if !self.also_known_as.is_empty() {
-            doc["alsoKnownAs"] = json!(self.also_known_as);
+            doc.insert("alsoKnownAs".into(), json!(self.also_known_as));
         }
         for purpose in [Purpose::Authentication, Purpose::Assertion] {
             let ids: Vec<&str> = self
@@ -253,10 +258,10 @@ impl DidDocument {
                 .map(|m| m.id.as_str())
                 .collect();
             if !ids.is_empty() {
-                doc[purpose.member()] = json!(ids);
+                doc.insert(purpose.member().into(), json!(ids));
             }
         }
-        doc
+        Value::Object(doc)
     }
 
     /// Reads a fetched document of `did`: its `id` must be `did`; keys are the verification

@@ -32,7 +32,7 @@ impl Date {
     pub fn parse(text: &str) -> Result<Self> {
         let bad = || Error::InvalidDate(text.chars().take(32).collect());
         let b = text.as_bytes();
-        if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
+        if b.len() != 10 || b.get(4) != Some(&b'-') || b.get(7) != Some(&b'-') {
             return Err(bad());
         }
         let num = |s: &str| -> Result<u32> {

@@ -326,7 +326,10 @@ pub fn present(
 ) -> Result<String> {
     let sd = SdJwt::parse(issued)?;
     let chosen = sd_jwt::select_disclosures(&sd, paths)?;
-    let text = sd_jwt::serialize(sd.issuer_jwt(), chosen.iter().map(|&i| &sd.disclosures[i]));
+    let text = sd_jwt::serialize(
+        sd.issuer_jwt(),
+        chosen.iter().filter_map(|&i| sd.disclosures.get(i)),
+    );
     match key_binding {
         None => Ok(text),
         Some((holder, aud, nonce, iat)) => key_binding::bind(&text, aud, nonce, iat, holder),

@@ -129,7 +129,12 @@ impl StatusList {
     /// The status at `idx`.
     pub fn get(&self, idx: u64) -> Result<Status> {
         let (byte, shift) = self.locate(idx)?;
-        Ok(Status::from((self.bytes[byte] >> shift) & self.mask()))
+        let len = self.len();
+        let byte = self
+            .bytes
+            .get(byte)
+            .ok_or(Error::StatusListIndexOutOfRange { idx, len })?;
+        Ok(Status::from((byte >> shift) & self.mask()))
     }
 
     /// Sets the status at `idx`.
@@ -143,7 +148,12 @@ impl StatusList {
         }
         let (byte, shift) = self.locate(idx)?;
         let mask = self.mask() << shift;
-        self.bytes[byte] = (self.bytes[byte] & !mask) | (value << shift);
+        let len = self.len();
+        let byte = self
+            .bytes
+            .get_mut(byte)
+            .ok_or(Error::StatusListIndexOutOfRange { idx, len })?;
+        *byte = (*byte & !mask) | (value << shift);
         Ok(())
     }
 

@@ -1,5 +1,11 @@
 //! Property tests: issue → present any subset → verify reveals exactly that subset;
 //! status list encode → decode is the identity.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)] // test code: a failure stops at its line
 
 use std::collections::BTreeSet;
 

@@ -1,5 +1,11 @@
 //! The examples of RFC 9901 and of the Token Status List draft, kept as data files in
 //! `tests/vectors/`, decode and verify with civic-credential.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)] // test code: a failure stops at its line
 
 use std::path::Path;
 

@@ -1,9 +1,13 @@
 //! E-deliberation over real HTTP on 127.0.0.1, with a real sled database in a temporary
 //! directory: unverified comments, and comments with the verified-resident badge.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)] // test code: a failure stops at its line
 
-#[allow(dead_code)]
-#[path = "../src/bin/e_deliberation.rs"]
-mod e_deliberation;
+use civic_examples::e_deliberation;
 
 use civic_examples::short_hash;
 use civic_testkit::credentials::{aged, pseudonym, resident, TestIssuer as Issuer};

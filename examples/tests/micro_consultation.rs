@@ -1,9 +1,13 @@
 //! The district 3 micro-consultation over real HTTP on 127.0.0.1, with a real sled database in
 //! a temporary directory.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)] // test code: a failure stops at its line
 
-#[allow(dead_code)]
-#[path = "../src/bin/micro_consultation.rs"]
-mod micro_consultation;
+use civic_examples::micro_consultation;
 
 use civic_testkit::credentials::{aged, pseudonym, resident, TestIssuer as Issuer};
 use civic_testkit::examples::*;

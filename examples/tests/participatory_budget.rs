@@ -1,10 +1,14 @@
 //! The participatory budget over real HTTP on 127.0.0.1, with a real sled ballot box in a
 //! temporary directory: the app's own pages driven by a browser with cookies, and a wallet
 //! answering the verifier endpoints the app merged in.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)] // test code: a failure stops at its line
 
-#[allow(dead_code)]
-#[path = "../src/bin/participatory_budget.rs"]
-mod participatory_budget;
+use civic_examples::participatory_budget;
 
 use civic_testkit::credentials::{aged, almost, pseudonym, resident, TestIssuer as Issuer};
 use civic_testkit::examples::*;

@@ -3,6 +3,12 @@
 //!
 //! Run it to start a corpus (or add seeds after a format change); the fuzzer and
 //! `cargo xtask fuzz --cmin` grow and minimize the corpus from there.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)] // test code: a failure stops at its line
 
 use std::fs;
 

@@ -9,7 +9,12 @@
 //! Inputs that start with `{` select a *structured* mode in the token targets: the JSON names the
 //! header and claims, and the body signs them with a fixed test key before verifying, so that the
 //! fuzzer reaches the checks behind the signature. Other inputs are taken as raw tokens.
-
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)] // fuzz target bodies: a panic is the finding, and fixed fixtures are built with expect
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 

@@ -2,6 +2,12 @@
 //! `cargo test`: `fuzz/corpus/<target>/` (the minimized corpus) and
 //! `fuzz/artifacts-regressions/<target>/` (reproducers of crashes that were fixed). Nothing may
 //! panic. Also checks that the seeds reach the paths they were made for.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)] // test code: a failure stops at its line
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::Path;

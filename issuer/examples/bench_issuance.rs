@@ -7,6 +7,12 @@
 //!    connections first gets an offer from the counter service and redeems it for an access
 //!    token, then loops nonce → credential (B proofs, each with a fresh holder key) for N
 //!    seconds. Every credential is durably recorded before its response.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)] // test code: a failure stops at its line
 
 //!
 //! Prints `name: value` lines. `issue_ratio_to_limit` divides the HTTP rate by the raw rate of

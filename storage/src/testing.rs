@@ -2,6 +2,7 @@
 //! (a tmpfs, or ext4 on a loop device that turns read-only on its first error) and a disk
 //! filled to a given free space. Mounting needs root; the helpers panic on anything else that
 //! fails, as test code does.
+#![allow(clippy::expect_used, clippy::panic)] // test support: a failing set-up stops the test at its line
 
 use std::io::Write;
 use std::path::{Path, PathBuf};

@@ -1,4 +1,10 @@
 //! [`civic_storage::Handle`] on a real sled database in a temporary directory.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)] // test code: a failure stops at its line
 
 use std::io::ErrorKind;
 use std::time::Duration;

@@ -2,9 +2,15 @@
 //!
 //! `cargo bench -p civic-verifier --bench hot_paths` (add `-- --quick` for a short run). The
 //! figures to compare are in pairs: each step beside the raw ES256 operation it is built on.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)] // test code: a failure stops at its line
 
 mod support {
-    pub mod fixture;
+    pub(crate) mod fixture;
 }
 
 use criterion::{criterion_group, criterion_main, Criterion};

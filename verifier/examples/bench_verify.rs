@@ -9,6 +9,12 @@
 //! limit is `es256_verify_per_s / 2`. With `--write-presentation`, the presentation, the issuer
 //! key and the key-binding expectations are written as JSON for the peer libraries
 //! (`tests/bench/peer_verify.*`) to verify the very same bytes.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)] // test code: a failure stops at its line
 
 #[path = "../benches/support/fixture.rs"]
 #[allow(dead_code)]

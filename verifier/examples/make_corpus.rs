@@ -3,6 +3,12 @@
 //! with the rejection it must get. `cargo run -p civic-verifier --example make_corpus`.
 //!
 //! The files are committed; `tests/corpus.rs` replays them. Regenerate only to add cases.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)] // test code: a failure stops at its line
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -137,8 +143,11 @@ fn main() -> std::io::Result<()> {
     let policy = Policy {
         name: "budget".into(),
         rules: vec![
-            Rule::one_of("residence.municipality_code", &["0363"]),
-            Rule::is_true("age_equal_or_over.16"),
+            Rule::one_of(
+                ClaimPath::keys(["residence", "municipality_code"]),
+                &["0363"],
+            ),
+            Rule::is_true(ClaimPath::keys(["age_equal_or_over", "16"])),
         ],
         pseudonym: true,
         vct: Vec::new(),

@@ -8,7 +8,9 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use civic_credential::crypto::VerifyingKey;
+use civic_credential::did_web::{self, DidDocument, Purpose};
 use civic_credential::jwk::Jwk;
+use civic_credential::sd_jwt_vc::issuer_metadata::{IssuerMetadata, JwkSet};
 use civic_credential::sd_jwt_vc::IssuerKeys;
 
 use crate::cache::Cache;
@@ -48,26 +50,15 @@ pub struct KeyResolver {
     min_refresh: i64,
 }
 
-fn jwk_set(issuer: &str, keys: &Value, kid_prefix: Option<&str>) -> Result<KeySet, String> {
-    let list = keys
-        .get("keys")
-        .and_then(Value::as_array)
-        .ok_or("no `keys` array in the JWK set")?;
+/// The key set of `issuer` from published JWKs (each already named by its absolute kid).
+fn key_set(issuer: &str, keys: &[Jwk]) -> Result<KeySet, String> {
     let mut set = KeySet {
         issuer: issuer.to_owned(),
         keys: HashMap::new(),
     };
-    for k in list {
-        let jwk: Jwk = serde_json::from_value(k.clone()).map_err(|e| format!("bad JWK: {e}"))?;
+    for jwk in keys {
         let Some(kid) = jwk.kid.clone() else { continue };
-        if jwk.is_private() {
-            return Err("published key set contains a private key".into());
-        }
-        let key = VerifyingKey::from_jwk(&jwk).map_err(|e| format!("key {kid}: {e}"))?;
-        let kid = match kid_prefix {
-            Some(did) if kid.starts_with('#') => format!("{did}{kid}"),
-            _ => kid,
-        };
+        let key = VerifyingKey::from_jwk(jwk).map_err(|e| format!("key {kid}: {e}"))?;
         set.keys.insert(kid, key);
     }
     if set.keys.is_empty() {
@@ -76,51 +67,17 @@ fn jwk_set(issuer: &str, keys: &Value, kid_prefix: Option<&str>) -> Result<KeySe
     Ok(set)
 }
 
-fn did_document(issuer: &str, doc: &Value) -> Result<KeySet, String> {
-    if doc.get("id").and_then(Value::as_str) != Some(issuer) {
-        return Err("DID document id is not the issuer".into());
+/// The keys of a trusted issuer from its fetched key document: SD-JWT VC issuer metadata for an
+/// https issuer, the DID document's assertion keys for a did:web issuer.
+fn from_document(issuer: &str, body: &[u8]) -> Result<KeySet, String> {
+    if issuer.starts_with(did_web::PREFIX) {
+        let doc: Value = serde_json::from_slice(body).map_err(|e| format!("DID document: {e}"))?;
+        let doc = DidDocument::parse(&doc, issuer).map_err(|e| e.to_string())?;
+        key_set(issuer, &doc.keys_for(Purpose::Assertion))
+    } else {
+        let meta = IssuerMetadata::parse(body, issuer).map_err(|e| e.to_string())?;
+        key_set(issuer, &meta.jwks.keys)
     }
-    let assertion: Vec<String> = doc
-        .get("assertionMethod")
-        .and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(|m| m.as_str().or_else(|| m.get("id").and_then(Value::as_str)))
-                .map(|id| {
-                    if id.starts_with('#') {
-                        format!("{issuer}{id}")
-                    } else {
-                        id.to_owned()
-                    }
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    let mut keys = Vec::new();
-    for m in doc
-        .get("verificationMethod")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-    {
-        let Some(id) = m.get("id").and_then(Value::as_str) else {
-            continue;
-        };
-        let id = if id.starts_with('#') {
-            format!("{issuer}{id}")
-        } else {
-            id.to_owned()
-        };
-        if !assertion.contains(&id) || !id.starts_with(&format!("{issuer}#")) {
-            continue;
-        }
-        let Some(mut jwk) = m.get("publicKeyJwk").cloned() else {
-            continue;
-        };
-        jwk["kid"] = Value::String(id);
-        keys.push(jwk);
-    }
-    jwk_set(issuer, &serde_json::json!({ "keys": keys }), None)
 }
 
 impl KeyResolver {
@@ -138,7 +95,8 @@ impl KeyResolver {
     /// The keys of a trusted issuer (fetched at most once per `ttl`).
     pub async fn keys(&self, issuer: &TrustedIssuer, now: i64) -> Result<Arc<KeySet>, String> {
         if let Some(jwks) = &issuer.jwks {
-            return jwk_set(&issuer.id, jwks, None).map(Arc::new);
+            let set = JwkSet::parse_published(jwks).map_err(|e| e.to_string())?;
+            return key_set(&issuer.id, &set.keys).map(Arc::new);
         }
         let expires = now + self.ttl;
         // Everything the load needs is copied only on a cache miss.
@@ -148,22 +106,13 @@ impl KeyResolver {
                 let fetcher = self.fetcher.clone();
                 let entry = issuer.clone();
                 Box::pin(async move {
-                    let url = url.ok_or("no key document URL")?;
+                    let url = url?;
                     let got = fetcher.get(url.clone()).await.map_err(|e| e.to_string())?;
                     if got.status != 200 {
                         return Err(format!("{url} answered {}", got.status));
                     }
-                    let doc: Value =
-                        serde_json::from_slice(&got.body).map_err(|e| format!("{url}: {e}"))?;
-                    let set = if entry.id.starts_with("did:") {
-                        did_document(&entry.id, &doc)?
-                    } else {
-                        if doc.get("issuer").and_then(Value::as_str) != Some(entry.id.as_str()) {
-                            return Err("jwt-vc-issuer metadata names another issuer".into());
-                        }
-                        let jwks = doc.get("jwks").ok_or("metadata has no inline jwks")?;
-                        jwk_set(&entry.id, jwks, None)?
-                    };
+                    let set =
+                        from_document(&entry.id, &got.body).map_err(|e| format!("{url}: {e}"))?;
                     Ok((Arc::new(set), expires))
                 })
             })

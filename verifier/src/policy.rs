@@ -61,7 +61,9 @@ impl TryFrom<RuleSpec> for Rule {
     fn try_from(spec: RuleSpec) -> Result<Self, String> {
         let claim = match spec.claim {
             ClaimSpec::Path(p) => p,
-            ClaimSpec::Dotted(d) => ClaimPath::keys(d.split('.')),
+            ClaimSpec::Dotted(d) => {
+                ClaimPath::parse_dotted(&d).map_err(|e| format!("{d:?}: {e}"))?
+            }
         };
         if claim.0.is_empty() {
             return Err("a rule needs a claim".into());
@@ -95,17 +97,17 @@ impl From<Rule> for RuleSpec {
 
 impl Rule {
     /// `claim in [values]`.
-    pub fn one_of(claim: &str, values: &[&str]) -> Self {
+    pub fn one_of(claim: ClaimPath, values: &[&str]) -> Self {
         Rule::In {
-            claim: ClaimPath::keys(claim.split('.')),
+            claim,
             values: values.iter().map(|v| Value::from(*v)).collect(),
         }
     }
 
     /// `claim == true`.
-    pub fn is_true(claim: &str) -> Self {
+    pub fn is_true(claim: ClaimPath) -> Self {
         Rule::Equals {
-            claim: ClaimPath::keys(claim.split('.')),
+            claim,
             value: Value::Bool(true),
         }
     }
@@ -121,9 +123,9 @@ impl Rule {
     pub fn describe(&self) -> String {
         match self {
             Rule::In { claim, values } => {
-                format!("{} in {}", dotted(claim), Value::Array(values.clone()))
+                format!("{claim} in {}", Value::Array(values.clone()))
             }
-            Rule::Equals { claim, value } => format!("{} == {value}", dotted(claim)),
+            Rule::Equals { claim, value } => format!("{claim} == {value}"),
         }
     }
 
@@ -135,18 +137,6 @@ impl Rule {
             (_, None) => false,
         }
     }
-}
-
-fn dotted(path: &ClaimPath) -> String {
-    path.0
-        .iter()
-        .map(|e| match e {
-            civic_credential::sd_jwt::PathElement::Key(k) => k.clone(),
-            civic_credential::sd_jwt::PathElement::Index(i) => i.to_string(),
-            civic_credential::sd_jwt::PathElement::AllElements => "*".into(),
-        })
-        .collect::<Vec<_>>()
-        .join(".")
 }
 
 /// An eligibility policy.
@@ -249,9 +239,15 @@ equals = true
         let p = Policy::from_toml(TOML).expect("toml");
         assert_eq!(
             p.rules[0],
-            Rule::one_of("residence.municipality_code", &["0363"])
+            Rule::one_of(
+                ClaimPath::keys(["residence", "municipality_code"]),
+                &["0363"]
+            )
         );
-        assert_eq!(p.rules[1], Rule::is_true("age_equal_or_over.16"));
+        assert_eq!(
+            p.rules[1],
+            Rule::is_true(ClaimPath::keys(["age_equal_or_over", "16"]))
+        );
         let json = serde_json::to_string(&p).expect("json");
         assert_eq!(Policy::from_json(&json).expect("json"), p);
         let paths = p.requested_paths("https://budget.example");

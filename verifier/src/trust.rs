@@ -12,6 +12,9 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use civic_credential::did_web;
+use civic_credential::sd_jwt_vc::issuer_metadata::metadata_url;
+
 /// One trusted issuer.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -65,8 +68,8 @@ impl TrustList {
         for i in &list.issuers {
             let ok = i.id.starts_with("https://")
                 || i.id.starts_with("http://")
-                || i.id.starts_with("did:web:");
-            if !ok || i.vct.is_empty() {
+                || i.id.starts_with(did_web::PREFIX);
+            if !ok || i.vct.is_empty() || i.key_document_url().is_err() && i.jwks.is_none() {
                 return Err(TrustListError(format!(
                     "issuer {:?}: id must be an https URL or did:web, with at least one vct",
                     i.id
@@ -84,29 +87,16 @@ impl TrustList {
 
 impl TrustedIssuer {
     /// Where the keys are: the `jwt-vc-issuer` metadata URL (well-known part inserted between host
-    /// and path, as SD-JWT VC says) or the DID document URL.
-    pub fn key_document_url(&self) -> Option<String> {
-        if let Some(rest) = self.id.strip_prefix("did:web:") {
+    /// and path, as SD-JWT VC says) or the DID document URL (`did_document_url` when the trust
+    /// list gives one).
+    pub fn key_document_url(&self) -> Result<String, String> {
+        if self.id.starts_with(did_web::PREFIX) {
             if let Some(u) = &self.did_document_url {
-                return Some(u.clone());
+                return Ok(u.clone());
             }
-            let mut parts = rest.split(':');
-            let host = parts.next()?.replace("%3A", ":").replace("%3a", ":");
-            let path: Vec<&str> = parts.collect();
-            return Some(if path.is_empty() {
-                format!("https://{host}/.well-known/did.json")
-            } else {
-                format!("https://{host}/{}/did.json", path.join("/"))
-            });
+            return did_web::document_url(&self.id).map_err(|e| e.to_string());
         }
-        let (scheme, rest) = self.id.split_once("://")?;
-        let (host, path) = rest.split_once('/').map_or((rest, ""), |(h, p)| (h, p));
-        let path = path.trim_end_matches('/');
-        Some(if path.is_empty() {
-            format!("{scheme}://{host}/.well-known/jwt-vc-issuer")
-        } else {
-            format!("{scheme}://{host}/.well-known/jwt-vc-issuer/{path}")
-        })
+        metadata_url(&self.id).map_err(|e| e.to_string())
     }
 
     /// Whether this issuer may issue `vct`.
@@ -144,7 +134,7 @@ vct = ["v"]
             .expect("trusted");
         assert_eq!(
             a.key_document_url().as_deref(),
-            Some("https://id.example.nl/.well-known/jwt-vc-issuer/tenant")
+            Ok("https://id.example.nl/.well-known/jwt-vc-issuer/tenant")
         );
         assert!(a.allows_municipality("0363") && !a.allows_municipality("0344"));
         let b = list
@@ -152,7 +142,7 @@ vct = ["v"]
             .expect("trusted");
         assert_eq!(
             b.key_document_url().as_deref(),
-            Some("https://id.example.nl:8443/issuer/did.json")
+            Ok("https://id.example.nl:8443/issuer/did.json")
         );
         assert!(b.allows_municipality("anything"));
         assert!(list.issuer("https://evil.example").is_none());
@@ -162,7 +152,7 @@ vct = ["v"]
             .expect("json");
         assert_eq!(
             json.issuers[0].key_document_url().as_deref(),
-            Some("https://x.example/.well-known/jwt-vc-issuer")
+            Ok("https://x.example/.well-known/jwt-vc-issuer")
         );
     }
 }

@@ -1,5 +1,11 @@
 //! Replays the adversarial corpus (`tests/corpus/*.json`, written by `examples/make_corpus.rs`):
 //! every hostile presentation gets its expected rejection, and nothing panics.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)] // test code: a failure stops at its line
 
 use std::sync::Arc;
 

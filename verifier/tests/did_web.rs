@@ -1,5 +1,11 @@
 //! Issuers identified by did:web: keys come from the DID document (only for listed DIDs), a kid
 //! must be a DID URL of that DID, and only assertion methods count.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)] // test code: a failure stops at its line
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -70,7 +76,10 @@ fn setup(doc: serde_json::Value) -> (Verifier, Session) {
     );
     let policy = Policy {
         name: "p".into(),
-        rules: vec![Rule::one_of("residence.municipality_code", &["0344"])],
+        rules: vec![Rule::one_of(
+            ClaimPath::keys(["residence", "municipality_code"]),
+            &["0344"],
+        )],
         pseudonym: false,
         vct: vec![],
     };

@@ -1,5 +1,12 @@
 //! The sled session store keeps sessions and used nonces across a restart.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)] // test code: a failure stops at its line
 
+use civic_credential::sd_jwt::ClaimPath;
 use civic_verifier::policy::{Policy, Rule};
 use civic_verifier::session::{NewSession, Session, SessionStatus};
 use civic_verifier::store::{Begin, SessionStore, SledStore};
@@ -7,7 +14,7 @@ use civic_verifier::store::{Begin, SessionStore, SledStore};
 fn session() -> Session {
     let policy = Policy {
         name: "vote".into(),
-        rules: vec![Rule::is_true("age_equal_or_over.16")],
+        rules: vec![Rule::is_true(ClaimPath::keys(["age_equal_or_over", "16"]))],
         pseudonym: true,
         vct: vec![],
     };

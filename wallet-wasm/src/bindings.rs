@@ -53,6 +53,19 @@ pub fn verify_received(issued: &str, issuer_jwks_json: &str, now: f64) -> Result
     to_json(&crate::card::verify_received(issued, &keys, now as i64).map_err(js_err)?)
 }
 
+/// Where to fetch the keys of credential issuer `issuer` (its SD-JWT VC issuer metadata).
+#[wasm_bindgen(js_name = issuerKeysUrl)]
+pub fn issuer_keys_url(issuer: &str) -> Result<String, JsValue> {
+    crate::card::issuer_keys_url(issuer).map_err(js_err)
+}
+
+/// The keys (a JSON array of JWKs) in the fetched issuer metadata of `issuer`, checked to name
+/// that issuer and to hold only public keys.
+#[wasm_bindgen(js_name = issuerKeys)]
+pub fn issuer_keys(metadata_json: &str, issuer: &str) -> Result<String, JsValue> {
+    to_json(&crate::card::issuer_keys(metadata_json, issuer).map_err(js_err)?)
+}
+
 /// Reads an offer link (`openid-credential-offer://?…` or the wallet's `/receive?…`); returns
 /// `{credential_offer}` or `{credential_offer_uri}` as JSON.
 #[wasm_bindgen(js_name = parseOfferLink)]

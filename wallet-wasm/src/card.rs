@@ -2,7 +2,9 @@
 
 use civic_credential::encoding::{optional_date, required_str};
 use civic_credential::jwk::Jwk;
+use civic_credential::residency::labels::described_claims;
 use civic_credential::sd_jwt::{process, SdJwt};
+use civic_credential::sd_jwt_vc::issuer_metadata::{metadata_url, IssuerMetadata};
 use civic_credential::sd_jwt_vc::{self, StaticIssuerKeys, VerifyOptions};
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -20,7 +22,7 @@ pub struct CredentialCard {
     pub exp: Option<i64>,
     /// Every claim it holds (all disclosures applied), without the registered claims.
     pub claims: Map<String, Value>,
-    /// Human labels for the claims it holds, in display order.
+    /// Human labels for the claims it holds, in display order: (dotted path, label).
     pub labels: Vec<(String, String)>,
 }
 
@@ -75,10 +77,13 @@ impl CredentialCard {
         for k in sd_jwt_vc::NON_DISCLOSABLE {
             claims.remove(k);
         }
-        let labels = LABELS
-            .iter()
-            .filter(|(path, _)| lookup(&claims, path).is_some())
-            .map(|(path, label)| (path.to_string(), label.to_string()))
+        // Every claim of the credential that this copy holds, in the core's order and words
+        // (the pseudonyms, one per platform, are not shown as a field).
+        let root = Value::Object(claims.clone());
+        let labels = described_claims()
+            .into_iter()
+            .filter(|(path, _)| path.lookup(&root).is_some())
+            .map(|(path, name)| (path.to_string(), name))
             .collect();
         CredentialCard {
             issuer,
@@ -90,27 +95,18 @@ impl CredentialCard {
     }
 }
 
-/// Display labels of the residency credential's claims, by dotted path.
-const LABELS: &[(&str, &str)] = &[
-    ("given_name", "Given name"),
-    ("family_name", "Family name"),
-    ("birthdate", "Date of birth"),
-    ("address.street_address", "Street"),
-    ("address.postal_code", "Postal code"),
-    ("address.locality", "Town"),
-    ("residence.municipality", "Municipality"),
-    ("residence.municipality_code", "Municipality code"),
-    ("residence.district", "District"),
-    ("resident_since", "Resident since"),
-    ("age_equal_or_over.16", "16 or older"),
-    ("age_equal_or_over.18", "18 or older"),
-    ("age_equal_or_over.65", "65 or older"),
-];
+/// Where the wallet fetches the keys of `issuer` (an https credential issuer): its SD-JWT VC
+/// issuer metadata.
+pub fn issuer_keys_url(issuer: &str) -> Result<String, WalletError> {
+    metadata_url(issuer).map_err(|e| WalletError::new("invalid_issuer", e.to_string()))
+}
 
-fn lookup<'a>(claims: &'a Map<String, Value>, dotted: &str) -> Option<&'a Value> {
-    let mut parts = dotted.split('.');
-    let first = claims.get(parts.next()?)?;
-    parts.try_fold(first, |v, k| v.get(k))
+/// The keys in the fetched issuer metadata of `issuer` (which must name that issuer and hold
+/// only public keys).
+pub fn issuer_keys(metadata_json: &str, issuer: &str) -> Result<Vec<Jwk>, WalletError> {
+    IssuerMetadata::parse(metadata_json.as_bytes(), issuer)
+        .map(|m| m.jwks.keys)
+        .map_err(|e| WalletError::new("issuer_keys_unavailable", e.to_string()))
 }
 
 /// The live status of a credential: `valid`, `revoked`, `suspended` (or `status_<n>`), read from

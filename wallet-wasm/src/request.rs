@@ -2,10 +2,12 @@
 //! stored credentials, and explaining it in plain words for the consent screen.
 
 use civic_credential::crypto::VerifyingKey;
+use civic_credential::did_web;
 use civic_credential::jwk::Jwk;
 use civic_credential::oid4vci::FORMAT_SD_JWT_VC;
 use civic_credential::oid4vp::{AuthorizationRequest, RequestLink};
-use civic_credential::sd_jwt::{ClaimPath, PathElement};
+use civic_credential::residency::labels::disclosure_sentence;
+use civic_credential::sd_jwt::ClaimPath;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -28,6 +30,8 @@ pub struct ConsentItem {
 pub struct PreparedRequest {
     /// The verifier, as it identifies itself (the KB-JWT audience).
     pub client_id: String,
+    /// The host its client id names, for the consent screen ([`verifier_host`]).
+    pub verifier: String,
     /// Where the answer goes.
     pub response_uri: String,
     /// The nonce to bind to.
@@ -46,54 +50,35 @@ pub struct PreparedRequest {
     pub credential: Option<usize>,
 }
 
-fn dotted(path: &ClaimPath) -> String {
-    path.0
-        .iter()
-        .map(|e| match e {
-            PathElement::Key(k) => k.clone(),
-            PathElement::Index(i) => i.to_string(),
-            PathElement::AllElements => "*".into(),
-        })
-        .collect::<Vec<_>>()
-        .join(".")
-}
-
-fn text(v: &Value) -> String {
-    v.as_str().map_or_else(|| v.to_string(), str::to_owned)
-}
-
-fn host(url: &str) -> &str {
-    let rest = url.split_once("://").map_or(url, |(_, r)| r);
-    rest.split('/').next().unwrap_or(rest)
-}
-
-/// The plain-words label of a claim about to be shared.
+/// The plain-words label of a claim about to be shared (the core's consent sentences).
 pub fn label(path: &ClaimPath, value: Option<&Value>) -> String {
-    let keys: Vec<&str> = path
-        .0
-        .iter()
-        .filter_map(|e| match e {
-            PathElement::Key(k) => Some(k.as_str()),
-            _ => None,
-        })
-        .collect();
-    let v = value.map(text).unwrap_or_else(|| "?".into());
-    match keys.as_slice() {
-        ["residence", "municipality_code"] => format!("Resident of municipality {v}"),
-        ["residence", "municipality"] => format!("Resident of {v}"),
-        ["residence", "district"] => format!("Living in district {v}"),
-        ["age_equal_or_over", n] => match value.and_then(Value::as_bool) {
-            Some(true) => format!("{n} or older"),
-            Some(false) => format!("Not yet {n}"),
-            None => format!("Whether you are {n} or older"),
-        },
-        ["pseudonyms", platform] => format!("Your pseudonym for {}", host(platform)),
-        ["given_name"] => format!("Your given name: {v}"),
-        ["family_name"] => format!("Your family name: {v}"),
-        ["birthdate"] => format!("Your date of birth: {v}"),
-        ["resident_since"] => format!("Resident since {v}"),
-        ["address", field] => format!("Your address ({}): {v}", field.replace('_', " ")),
-        _ => format!("{}: {v}", dotted(path)),
+    disclosure_sentence(path, value)
+}
+
+/// Who a verifier says it is, for people: the host its client identifier names
+/// (`redirect_uri:https://host/…`, `x509_san_dns:host`, `decentralized_identifier:did:web:host`).
+pub fn verifier_host(client_id: &str) -> String {
+    let rest = [
+        "redirect_uri:",
+        "x509_san_dns:",
+        "x509_hash:",
+        "decentralized_identifier:",
+        "origin:",
+        "web-origin:",
+    ]
+    .iter()
+    .find_map(|p| client_id.strip_prefix(p))
+    .unwrap_or(client_id);
+    if rest.starts_with(did_web::PREFIX) {
+        return did_web::host_of(rest).unwrap_or_else(|_| rest.to_owned());
+    }
+    match rest.split_once("://") {
+        Some((_, after)) => after
+            .split(['/', '?', '#'])
+            .next()
+            .unwrap_or(after)
+            .to_owned(),
+        None => rest.to_owned(),
     }
 }
 
@@ -164,7 +149,7 @@ pub fn prepare(
         .map(|p| {
             let v = p.lookup(&root);
             ConsentItem {
-                claim: dotted(p),
+                claim: p.to_string(),
                 label: label(p, v),
                 available: v.is_some(),
             }
@@ -176,6 +161,7 @@ pub fn prepare(
         .map(|i| i.claim.clone())
         .collect();
     Ok(PreparedRequest {
+        verifier: verifier_host(&req.client_id),
         client_id: req.client_id,
         response_uri: req.response_uri,
         nonce: req.nonce,

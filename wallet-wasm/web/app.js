@@ -52,13 +52,6 @@ const when = (secs) => new Date(secs * 1000).toLocaleString(undefined, { dateSty
 const day = (secs) => new Date(secs * 1000).toLocaleDateString(undefined, { dateStyle: 'long' });
 const hostOf = (url) => { try { return new URL(url).host; } catch { return url; } };
 
-/** The host a verifier's client_id points to (`redirect_uri:https://host/…`, `x509_san_dns:host`, …). */
-function verifierHost(clientId) {
-  const rest = clientId.replace(/^(redirect_uri|x509_san_dns|decentralized_identifier|origin|web-origin):/, '');
-  if (rest.startsWith('did:web:')) return decodeURIComponent(rest.slice(8).split(':')[0]);
-  return rest.includes('://') ? hostOf(rest) : rest;
-}
-
 /** The wallet's words for an error of the API, WebAuthn or the network. */
 function explain(e) {
   if (e?.name === 'NotAllowedError') return 'The passkey prompt was cancelled or timed out. Please try again.';
@@ -277,7 +270,7 @@ async function showConsent() {
   }
   lastPrepared = prepared;
   $('consent-verifier').textContent = prepared.client_id;
-  $('consent-host').textContent = `The answer goes to ${verifierHost(prepared.client_id)}. Check that this is the platform you are using.`;
+  $('consent-host').textContent = `The answer goes to ${prepared.verifier}. Check that this is the platform you are using.`;
   const bare = (label) => label.replace(/:? \?$/, '');
   $('consent-items').replaceChildren(...prepared.items.map((i) => (i.available
     ? el('li', { text: i.label })
@@ -380,7 +373,7 @@ function historyNode(h) {
   const what = h.outcome === 'declined' ? 'Declined: nothing shared' : `Shared: ${h.claims.join('; ')}`;
   return el('li', {},
     el('time', { datetime: new Date(h.at * 1000).toISOString(), text: when(h.at) }),
-    el('span', { class: 'to', text: ` to ${verifierHost(h.to)} ` }),
+    el('span', { class: 'to', text: ` to ${h.verifier ?? h.to} ` }),
     el('code', { class: 'client-id', text: h.to }),
     el('p', { class: 'claims-shared', text: what }));
 }

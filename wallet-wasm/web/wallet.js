@@ -222,6 +222,13 @@ async function http(method, url, { form, json, bearer } = {}) {
 
 const now = () => Math.floor(Date.now() / 1000);
 
+/** The published keys of `issuer`: the core finds its metadata and checks what comes back. */
+async function issuerKeys(core, issuer) {
+  const url = fromCore(() => core.issuerKeysUrl(issuer));
+  const metadata = await http('GET', url);
+  return JSON.parse(fromCore(() => core.issuerKeys(JSON.stringify(metadata), issuer)));
+}
+
 const PRE_AUTH = 'urn:ietf:params:oauth:grant-type:pre-authorized_code';
 
 /** Reads an offer link without redeeming it: who offers, and whether a tx_code will be asked. */
@@ -348,7 +355,7 @@ export class Wallet {
       bearer: token.access_token,
       json: { credential_configuration_id: configId, proofs: { jwt: proofs } },
     });
-    const keys = (await http('GET', `${issuer}/.well-known/jwt-vc-issuer`)).jwks?.keys ?? [];
+    const keys = await issuerKeys(this.#core, issuer);
     const received = resp.credentials.map((c, i) => {
       const card = JSON.parse(fromCore(() => this.#core.verifyReceived(c.credential, JSON.stringify(keys), now())));
       return { card, copy: { credential: c.credential, holder: holders[i], used: false } };
@@ -374,7 +381,7 @@ export class Wallet {
     const payload = JSON.parse(new TextDecoder().decode(b64u.dec(c.copies[0].credential.split('.')[1])));
     const ref = payload.status?.status_list;
     if (!ref) return 'valid';
-    const keys = (await http('GET', `${c.issuer}/.well-known/jwt-vc-issuer`)).jwks?.keys ?? [];
+    const keys = await issuerKeys(this.#core, c.issuer);
     const token = await http('GET', ref.uri);
     return fromCore(() => this.#core.statusOf(String(token), JSON.stringify(keys), ref.uri, ref.idx, now()));
   }
@@ -421,7 +428,7 @@ export class Wallet {
     if (!copy) throw new WalletError('no_unused_copy', 'all copies are used: receive a fresh batch');
     const vp = fromCore(() => this.#keys.vpToken(JSON.stringify(prepared), copy.credential, copy.holder, now()));
     copy.used = true; // a copy is never shown twice, even if the post fails
-    vault.history.push({ at: now(), to: prepared.client_id, claims: prepared.items.map((i) => i.label), outcome: 'shared' });
+    vault.history.push({ at: now(), to: prepared.client_id, verifier: prepared.verifier, claims: prepared.items.map((i) => i.label), outcome: 'shared' });
     await this.#save();
     const form = { vp_token: vp };
     if (prepared.state) form.state = prepared.state;
@@ -453,7 +460,7 @@ export class Wallet {
   /** Declines: tells the verifier `access_denied`. */
   async decline(prepared) {
     const vault = this.#open();
-    vault.history.push({ at: now(), to: prepared.client_id, claims: [], outcome: 'declined' });
+    vault.history.push({ at: now(), to: prepared.client_id, verifier: prepared.verifier, claims: [], outcome: 'declined' });
     await this.#save();
     const form = { error: 'access_denied' };
     if (prepared.state) form.state = prepared.state;

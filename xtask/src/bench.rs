@@ -35,7 +35,7 @@ const TIMEOUT_MARGIN: Duration = Duration::from_secs(120);
 /// peers for the presentation in `presentation_json` (the fields `presentation`,
 /// `issuer_jwk`, `aud`, `nonce`, `iat`), each timed for `seconds` in its own process, one
 /// after the other. Fails when a peer is not installed, fails or prints no rate.
-pub fn peer_rates(presentation_json: &Path, seconds: u64) -> Result<(f64, f64)> {
+pub(crate) fn peer_rates(presentation_json: &Path, seconds: u64) -> Result<(f64, f64)> {
     if !presentation_json.is_file() {
         bail!("{} is missing", rel(presentation_json));
     }
@@ -149,7 +149,7 @@ mod tests {
 
 /// Options of `cargo xtask bench`.
 #[derive(Debug, Clone, Copy)]
-pub struct Options {
+pub(crate) struct Options {
     /// Seconds per timed part.
     pub seconds: u64,
     /// Leave out the criterion micro-benchmarks (CI's short version).
@@ -158,7 +158,7 @@ pub struct Options {
 
 impl Options {
     /// Parses `--seconds N` and `--quick`.
-    pub fn parse(args: &[String]) -> Result<Self> {
+    pub(crate) fn parse(args: &[String]) -> Result<Self> {
         let mut opts = Options {
             seconds: 10,
             quick: false,
@@ -196,7 +196,7 @@ fn number(figures: &[String], name: &str) -> Result<f64> {
 }
 
 /// Runs every part and prints the figures, then all of them again together at the end.
-pub fn run_all(opts: Options) -> Result<()> {
+pub(crate) fn run_all(opts: Options) -> Result<()> {
     let secs = opts.seconds.to_string();
     let mut all: Vec<String> = Vec::new();
 

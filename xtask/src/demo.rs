@@ -20,10 +20,11 @@ use anyhow::{bail, Context, Result};
 use crate::util::{self, run};
 
 /// Runs the demo named by `args` (see the module docs).
-pub fn run_demo(args: &[String]) -> Result<()> {
+pub(crate) fn run_demo(args: &[String]) -> Result<()> {
+    let rest = args.get(1..).unwrap_or_default();
     match args.first().map(String::as_str) {
-        Some("protocol") => protocol(&args[1..]),
-        Some("issuer") => issuer(&args[1..]),
+        Some("protocol") => protocol(rest),
+        Some("issuer") => issuer(rest),
         None => {
             protocol(&[])?;
             issuer(&[])

@@ -24,7 +24,7 @@ use crate::util::{self, capture, rel, repo_root, run, tools_dir};
 
 /// Options of `cargo xtask fuzz`.
 #[derive(Debug, Clone)]
-pub struct Options {
+pub(crate) struct Options {
     /// Seconds per target.
     pub seconds: u64,
     /// Targets run at the same time (1 or 2; the machines have 2 cores).
@@ -37,7 +37,7 @@ pub struct Options {
 
 impl Options {
     /// Parses `--seconds N`, `--jobs N`, `--targets a,b` and `--cmin`.
-    pub fn parse(args: &[String]) -> Result<Self> {
+    pub(crate) fn parse(args: &[String]) -> Result<Self> {
         let mut opts = Options {
             seconds: 60,
             jobs: 1,
@@ -93,7 +93,7 @@ fn fuzz_target_dir() -> PathBuf {
 }
 
 /// The target names: the `[[bin]]` names of `fuzz/Cargo.toml`, in file order.
-pub fn target_names() -> Result<Vec<String>> {
+pub(crate) fn target_names() -> Result<Vec<String>> {
     let path = fuzz_dir().join("Cargo.toml");
     let text = fs::read_to_string(&path).with_context(|| format!("reading {}", rel(&path)))?;
     let mut names = Vec::new();
@@ -155,7 +155,7 @@ fn with_toolchain(cmd: &mut Command, toolchain: &(Option<String>, bool)) {
 }
 
 /// The `cargo-fuzz` binary: `.tools/bin` first (where `cargo xtask setup` puts it), then `PATH`.
-pub fn cargo_fuzz_path() -> Option<PathBuf> {
+pub(crate) fn cargo_fuzz_path() -> Option<PathBuf> {
     let local = tools_dir().join("bin").join("cargo-fuzz");
     [local, PathBuf::from("cargo-fuzz")]
         .into_iter()
@@ -328,7 +328,7 @@ fn minimize(binary: &Path, name: &str) -> Result<()> {
 }
 
 /// Builds and runs the targets; returns the total executions. Fails when a target crashed.
-pub fn run_all(opts: &Options) -> Result<u64> {
+pub(crate) fn run_all(opts: &Options) -> Result<u64> {
     let all = target_names()?;
     let targets: Vec<String> = if opts.targets.is_empty() {
         all.clone()

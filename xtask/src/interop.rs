@@ -252,7 +252,7 @@ fn run_case(case: &Case) -> Result<(), String> {
 }
 
 /// Builds the Rust example once, runs every case, and fails if any case failed.
-pub fn run_all() -> Result<()> {
+pub(crate) fn run_all() -> Result<()> {
     run(util::cargo().args([
         "build",
         "--release",

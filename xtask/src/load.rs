@@ -14,13 +14,13 @@ use anyhow::{bail, Result};
 use crate::util::{self, run_for_figures};
 
 /// Default seconds per part.
-pub const DEFAULT_SECONDS: u64 = 60;
+pub(crate) const DEFAULT_SECONDS: u64 = 60;
 
 /// Concurrent connections of the verifier load.
 const CONNECTIONS: u64 = 64;
 
 /// Parses `--seconds N` (or `--seconds=N`).
-pub fn parse_seconds(args: &[String]) -> Result<u64> {
+pub(crate) fn parse_seconds(args: &[String]) -> Result<u64> {
     let mut seconds = DEFAULT_SECONDS;
     let mut iter = args.iter();
     while let Some(arg) = iter.next() {
@@ -40,7 +40,7 @@ pub fn parse_seconds(args: &[String]) -> Result<u64> {
 }
 
 /// Runs the verifier service load binary (release) for `seconds` at `connections`; its figures.
-pub fn verifier_load(seconds: u64, connections: u64) -> Result<Vec<String>> {
+pub(crate) fn verifier_load(seconds: u64, connections: u64) -> Result<Vec<String>> {
     run_for_figures(util::cargo().args([
         "run",
         "--release",
@@ -58,7 +58,7 @@ pub fn verifier_load(seconds: u64, connections: u64) -> Result<Vec<String>> {
 }
 
 /// Runs both parts for `seconds` each; returns a one-line summary.
-pub fn run(seconds: u64) -> Result<String> {
+pub(crate) fn run(seconds: u64) -> Result<String> {
     let verifier = verifier_load(seconds, CONNECTIONS)?;
     let issuer = run_for_figures(
         util::cargo()

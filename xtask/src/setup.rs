@@ -18,10 +18,10 @@ use crate::util::{self, capture, rel, run, stamp_matches, succeeds, tools_dir, w
 use crate::wasm;
 
 /// The `wasm-bindgen` CLI version; must equal the `wasm-bindgen = "=…"` pin in Cargo.toml.
-pub const WASM_BINDGEN_VERSION: &str = "0.2.130";
+pub(crate) const WASM_BINDGEN_VERSION: &str = "0.2.130";
 
 /// The `cargo-fuzz` version installed for `cargo xtask fuzz` (with `--locked`).
-pub const CARGO_FUZZ_VERSION: &str = "0.13.2";
+pub(crate) const CARGO_FUZZ_VERSION: &str = "0.13.2";
 
 /// The npm `binaryen` version that provides `wasm-opt`.
 const BINARYEN_VERSION: &str = "132.0.0";
@@ -30,7 +30,7 @@ const BINARYEN_VERSION: &str = "132.0.0";
 const STAMP: &str = ".xtask-stamp";
 
 /// Runs every set-up step and prints what it did.
-pub fn run_all() -> Result<()> {
+pub(crate) fn run_all() -> Result<()> {
     apt_packages()?;
     wasm_bindgen_cli()?;
     binaryen()?;
@@ -139,7 +139,7 @@ fn is_pinned_wasm_bindgen(program: &Path) -> bool {
 }
 
 /// The `wasm-bindgen` CLI of the pinned version: `.tools/bin` first, then `PATH`.
-pub fn wasm_bindgen_path() -> Option<PathBuf> {
+pub(crate) fn wasm_bindgen_path() -> Option<PathBuf> {
     let local = tools_dir().join("bin").join("wasm-bindgen");
     [local, PathBuf::from("wasm-bindgen")]
         .into_iter()
@@ -214,7 +214,7 @@ fn binaryen_dir() -> PathBuf {
 }
 
 /// The `wasm-opt` script of npm's binaryen (run it with `node`).
-pub fn wasm_opt_script() -> PathBuf {
+pub(crate) fn wasm_opt_script() -> PathBuf {
     binaryen_dir()
         .join("node_modules")
         .join("binaryen")
@@ -275,7 +275,7 @@ fn interop_dir() -> PathBuf {
 }
 
 /// The Python of the peers' virtual environment.
-pub fn venv_python() -> PathBuf {
+pub(crate) fn venv_python() -> PathBuf {
     tools_dir().join("venv").join("bin").join("python")
 }
 
@@ -326,7 +326,7 @@ fn python_peers() -> Result<()> {
 }
 
 /// The `node_modules` folder the JS peer is run with (`NODE_PATH`).
-pub fn node_modules() -> PathBuf {
+pub(crate) fn node_modules() -> PathBuf {
     tools_dir().join("node").join("node_modules")
 }
 

@@ -45,14 +45,14 @@ const QUICK_SKIPS: &[&str] = &[
 
 /// Options of `cargo xtask test`.
 #[derive(Debug, Default)]
-pub struct Options {
+pub(crate) struct Options {
     /// Names of steps not to run.
     skip: Vec<String>,
 }
 
 impl Options {
     /// Parses `--quick`, `--skip STEP[,STEP…]` and `--skip=STEP[,STEP…]`.
-    pub fn parse(args: &[String]) -> Result<Self> {
+    pub(crate) fn parse(args: &[String]) -> Result<Self> {
         let mut skip = Vec::new();
         let mut iter = args.iter();
         while let Some(arg) = iter.next() {
@@ -203,7 +203,7 @@ const LOAD_SECONDS: u64 = 10;
 
 /// Builds the issuer and the budget example, and returns the command that runs the wallet in
 /// headless Chromium against them (`tests/browser/wallet_e2e.sh`).
-pub fn wallet_e2e_command() -> Result<std::process::Command> {
+pub(crate) fn wallet_e2e_command() -> Result<std::process::Command> {
     run(util::cargo().args([
         "build",
         "--quiet",
@@ -234,7 +234,7 @@ enum Outcome {
 }
 
 /// Runs the steps and returns the exit code; the last line printed is `N passed, N failed`.
-pub fn run_all(options: &Options) -> ExitCode {
+pub(crate) fn run_all(options: &Options) -> ExitCode {
     let started = Instant::now();
     let mut outcomes: Vec<(&str, Outcome)> = Vec::new();
     let mut failed_step = None;

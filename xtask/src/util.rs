@@ -10,18 +10,18 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context, Result};
 
 /// The workspace root (the parent of this crate's folder).
-pub fn repo_root() -> PathBuf {
+pub(crate) fn repo_root() -> PathBuf {
     let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
     manifest.parent().unwrap_or(manifest).to_path_buf()
 }
 
 /// Project-local tool folder (`.tools/`, git-ignored).
-pub fn tools_dir() -> PathBuf {
+pub(crate) fn tools_dir() -> PathBuf {
     repo_root().join(".tools")
 }
 
 /// Cargo's target folder: `CARGO_TARGET_DIR` when set, else `<root>/target`.
-pub fn target_dir() -> PathBuf {
+pub(crate) fn target_dir() -> PathBuf {
     match std::env::var_os("CARGO_TARGET_DIR") {
         Some(dir) if !dir.is_empty() => repo_root().join(dir),
         _ => repo_root().join("target"),
@@ -29,7 +29,7 @@ pub fn target_dir() -> PathBuf {
 }
 
 /// A `Command` for the host cargo: the one that runs this xtask (`$CARGO`), else `cargo`.
-pub fn cargo() -> Command {
+pub(crate) fn cargo() -> Command {
     let program = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut cmd = Command::new(program);
     cmd.current_dir(repo_root());
@@ -37,14 +37,14 @@ pub fn cargo() -> Command {
 }
 
 /// Renders a command line for logs (program and arguments, not the environment).
-pub fn display(cmd: &Command) -> String {
+pub(crate) fn display(cmd: &Command) -> String {
     let mut parts = vec![cmd.get_program().to_string_lossy().into_owned()];
     parts.extend(cmd.get_args().map(|a| a.to_string_lossy().into_owned()));
     parts.join(" ")
 }
 
 /// Runs a command with inherited output and fails unless it exits successfully.
-pub fn run(cmd: &mut Command) -> Result<()> {
+pub(crate) fn run(cmd: &mut Command) -> Result<()> {
     let line = display(cmd);
     println!("$ {line}");
     let status = cmd
@@ -54,7 +54,7 @@ pub fn run(cmd: &mut Command) -> Result<()> {
 }
 
 /// Turns a non-zero exit status into an error naming the command.
-pub fn check_status(line: &str, status: ExitStatus) -> Result<()> {
+pub(crate) fn check_status(line: &str, status: ExitStatus) -> Result<()> {
     if status.success() {
         Ok(())
     } else {
@@ -64,7 +64,7 @@ pub fn check_status(line: &str, status: ExitStatus) -> Result<()> {
 
 /// Runs a command quietly and returns its stdout when it succeeds, `None` otherwise
 /// (including when the program does not exist).
-pub fn capture(cmd: &mut Command) -> Option<String> {
+pub(crate) fn capture(cmd: &mut Command) -> Option<String> {
     let out = cmd
         .stderr(Stdio::null())
         .stdin(Stdio::null())
@@ -78,12 +78,12 @@ pub fn capture(cmd: &mut Command) -> Option<String> {
 }
 
 /// Whether `program` can be started with `args` and exits successfully.
-pub fn succeeds<S: AsRef<OsStr>>(program: S, args: &[&str]) -> bool {
+pub(crate) fn succeeds<S: AsRef<OsStr>>(program: S, args: &[&str]) -> bool {
     capture(Command::new(program).args(args).stdout(Stdio::null())).is_some()
 }
 
 /// Whether this process runs as root (uid 0), read from `/proc/self/status`.
-pub fn is_root() -> bool {
+pub(crate) fn is_root() -> bool {
     let Ok(status) = fs::read_to_string("/proc/self/status") else {
         return false;
     };
@@ -95,7 +95,7 @@ pub fn is_root() -> bool {
 }
 
 /// Outcome of [`run_logged`].
-pub struct Logged {
+pub(crate) struct Logged {
     /// Whether the command exited successfully within the time limit.
     pub ok: bool,
     /// Why it failed, when it did (exit status, time-out, could not start).
@@ -106,7 +106,7 @@ pub struct Logged {
 
 /// Runs a command with stdout and stderr sent to `log`, killing it after `timeout`.
 /// Never fails itself: problems are reported in the returned [`Logged`].
-pub fn run_logged(cmd: &mut Command, log: &Path, timeout: Duration) -> Logged {
+pub(crate) fn run_logged(cmd: &mut Command, log: &Path, timeout: Duration) -> Logged {
     let line = display(cmd);
     let result = spawn_logged(cmd, log, timeout);
     let output = fs::read_to_string(log).unwrap_or_default();
@@ -153,17 +153,17 @@ fn spawn_logged(cmd: &mut Command, log: &Path, timeout: Duration) -> Result<()> 
 }
 
 /// Whether the stamp file holds exactly `content` (an install with these inputs is done).
-pub fn stamp_matches(stamp: &Path, content: &str) -> bool {
+pub(crate) fn stamp_matches(stamp: &Path, content: &str) -> bool {
     fs::read_to_string(stamp).is_ok_and(|s| s == content)
 }
 
 /// Records `content` in the stamp file after a successful install.
-pub fn write_stamp(stamp: &Path, content: &str) -> Result<()> {
+pub(crate) fn write_stamp(stamp: &Path, content: &str) -> Result<()> {
     fs::write(stamp, content).with_context(|| format!("writing {}", stamp.display()))
 }
 
 /// Path relative to the repo root for messages; the full path when outside it.
-pub fn rel(path: &Path) -> String {
+pub(crate) fn rel(path: &Path) -> String {
     let root = repo_root();
     path.strip_prefix(&root)
         .unwrap_or(path)
@@ -172,7 +172,7 @@ pub fn rel(path: &Path) -> String {
 }
 
 /// The command `cargo run --release --quiet -p PACKAGE --example EXAMPLE [-- ARGS]`.
-pub fn example_command<S: AsRef<std::ffi::OsStr>>(
+pub(crate) fn example_command<S: AsRef<std::ffi::OsStr>>(
     package: &str,
     example: &str,
     args: &[S],
@@ -194,12 +194,12 @@ pub fn example_command<S: AsRef<std::ffi::OsStr>>(
 }
 
 /// Runs an example (see [`example_command`]).
-pub fn run_example(package: &str, example: &str, args: &[String]) -> Result<()> {
+pub(crate) fn run_example(package: &str, example: &str, args: &[String]) -> Result<()> {
     run(&mut example_command(package, example, args))
 }
 
 /// Whether `line` is a `name: value` figure (a snake_case name).
-pub fn is_figure(line: &str) -> bool {
+pub(crate) fn is_figure(line: &str) -> bool {
     line.split_once(": ").is_some_and(|(name, value)| {
         !name.is_empty()
             && !value.is_empty()
@@ -211,7 +211,7 @@ pub fn is_figure(line: &str) -> bool {
 
 /// Runs `cmd` with stdout captured (stderr shown), prints its figure lines on stdout, and
 /// returns them; on failure, shows everything it printed.
-pub fn run_for_figures(cmd: &mut Command) -> Result<Vec<String>> {
+pub(crate) fn run_for_figures(cmd: &mut Command) -> Result<Vec<String>> {
     let line = display(cmd);
     println!("$ {line}");
     let out = cmd
@@ -237,7 +237,7 @@ pub fn run_for_figures(cmd: &mut Command) -> Result<Vec<String>> {
 }
 
 /// The value of figure `name` among `figures`, if it is there.
-pub fn figure<'a>(figures: &'a [String], name: &str) -> Option<&'a str> {
+pub(crate) fn figure<'a>(figures: &'a [String], name: &str) -> Option<&'a str> {
     figures
         .iter()
         .find_map(|f| f.strip_prefix(name).and_then(|r| r.strip_prefix(": ")))
@@ -245,7 +245,7 @@ pub fn figure<'a>(figures: &'a [String], name: &str) -> Option<&'a str> {
 
 /// Whether this process can mount a tmpfs (root with mount rights: the storage fault tests can
 /// run). Mounts one on a temporary directory and unmounts it again.
-pub fn can_mount() -> bool {
+pub(crate) fn can_mount() -> bool {
     if !is_root() {
         return false;
     }

@@ -89,7 +89,7 @@ enum Toolchain {
 
 /// Sizes of the final, optimised wasm module.
 #[derive(Debug, Clone, Copy)]
-pub struct WasmSizes {
+pub(crate) struct WasmSizes {
     /// Bytes on disk.
     pub raw: u64,
     /// Bytes after gzip at level 9.
@@ -97,12 +97,12 @@ pub struct WasmSizes {
 }
 
 /// Output folder of wasm-bindgen, served by the wallet web page (git-ignored).
-pub fn pkg_dir() -> PathBuf {
+pub(crate) fn pkg_dir() -> PathBuf {
     repo_root().join("wallet-wasm").join("web").join("pkg")
 }
 
 /// Whether the host rustc's sysroot holds a prebuilt wasm32 standard library.
-pub fn host_has_wasm32_std() -> bool {
+pub(crate) fn host_has_wasm32_std() -> bool {
     let rustc = std::env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
     capture(Command::new(rustc).args(["--print", "sysroot"])).is_some_and(|sysroot| {
         Path::new(sysroot.trim())
@@ -282,7 +282,7 @@ fn measure(module: &Path) -> Result<WasmSizes> {
 }
 
 /// Builds, binds, optimises and measures the wallet; prints the sizes.
-pub fn run_all() -> Result<WasmSizes> {
+pub(crate) fn run_all() -> Result<WasmSizes> {
     let toolchain = choose_toolchain()?;
     let label = match toolchain {
         Toolchain::Host => "host toolchain (prebuilt wasm32 std)",

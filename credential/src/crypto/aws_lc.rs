@@ -33,11 +33,14 @@ impl SecretKey {
         der.extend_from_slice(&RFC5915_P256_SUFFIX);
         let pair = EcdsaKeyPair::from_private_key_der(&ECDSA_P256_SHA256_FIXED_SIGNING, &der)
             .map_err(|_| Error::InvalidKey("invalid P-256 private key"))?;
-        let point = pair.public_key().as_ref();
-        if point.len() != 65 || point[0] != 4 {
+        // An uncompressed point: 0x04 ‖ x (32 bytes) ‖ y (32 bytes).
+        let Some((&4, xy)) = pair.public_key().as_ref().split_first() else {
             return Err(Error::InvalidKey("unexpected P-256 public key encoding"));
-        }
-        let (x, y) = (point[1..33].to_vec(), point[33..].to_vec());
+        };
+        let Some((x, y)) = xy.split_at_checked(32).filter(|(_, y)| y.len() == 32) else {
+            return Err(Error::InvalidKey("unexpected P-256 public key encoding"));
+        };
+        let (x, y) = (x.to_vec(), y.to_vec());
         Ok((SecretKey::P256(pair), x, y))
     }
 

@@ -25,7 +25,7 @@ pub struct Disclosure {
 }
 
 /// Whether a claim name is reserved by SD-JWT and may not be disclosed.
-pub fn is_reserved_name(name: &str) -> bool {
+pub(crate) fn is_reserved_name(name: &str) -> bool {
     name == "_sd" || name == "..."
 }
 
@@ -115,9 +115,9 @@ impl<'de> serde::Deserialize<'de> for Elements {
             ) -> core::result::Result<Elements, A::Error> {
                 let mut items: [Option<Value>; 3] = [None, None, None];
                 let mut count = 0;
-                while count < 3 {
+                for slot in &mut items {
                     match seq.next_element::<Value>()? {
-                        Some(v) => items[count] = Some(v),
+                        Some(v) => *slot = Some(v),
                         None => return Ok(Elements(items, count)),
                     }
                     count += 1;

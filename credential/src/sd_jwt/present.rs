@@ -19,7 +19,9 @@ pub fn select_disclosures(sd_jwt: &SdJwt<'_>, paths: &[ClaimPath]) -> Result<Vec
         }
         for d in &full.disclosed {
             if wanted.covers(&d.path) || wanted.passes_through(&d.path) {
-                chosen[d.disclosure] = true;
+                if let Some(c) = chosen.get_mut(d.disclosure) {
+                    *c = true;
+                }
             }
         }
     }

@@ -101,7 +101,8 @@ pub fn process_owned(
     let mut claims = walk.object(payload, None, 0)?;
     claims.remove("_sd_alg");
     if let Some(i) = walk.used.iter().position(|u| !u) {
-        return Err(Error::UnreferencedDisclosure(digests[i].clone()));
+        let digest = digests.get(i).cloned().unwrap_or_default();
+        return Err(Error::UnreferencedDisclosure(digest));
     }
     Ok(Processed {
         claims,
@@ -127,8 +128,8 @@ impl Walk<'_> {
         if let Some(again) = self.seen.replace(digest) {
             return Err(Error::DuplicateDigest(again));
         }
-        if let Some(i) = found {
-            self.used[i] = true;
+        if let Some(used) = found.and_then(|i| self.used.get_mut(i)) {
+            *used = true;
         }
         Ok(found)
     }
@@ -159,6 +160,12 @@ impl Walk<'_> {
 
     /// Records that disclosure `i` sits one `step` below the current path, and puts its value in
     /// place; gives the step back.
+    /// The error for disclosure `i` used where the other kind (object member or array
+    /// element) belongs.
+    fn kind_mismatch(&self, i: usize) -> Error {
+        Error::DisclosureKindMismatch(self.digests.get(i).cloned().unwrap_or_default())
+    }
+
     fn disclose(
         &mut self,
         i: usize,
@@ -209,7 +216,7 @@ impl Walk<'_> {
                 continue; // a decoy, or a claim the holder did not disclose
             };
             let Some(name) = self.names.get_mut(i).and_then(Option::take) else {
-                return Err(Error::DisclosureKindMismatch(self.digests[i].clone()));
+                return Err(self.kind_mismatch(i));
             };
             if is_reserved_name(&name) {
                 return Err(Error::ReservedClaimName(name));
@@ -241,7 +248,7 @@ impl Walk<'_> {
                         continue;
                     };
                     if self.names.get(i).is_some_and(Option::is_some) {
-                        return Err(Error::DisclosureKindMismatch(self.digests[i].clone()));
+                        return Err(self.kind_mismatch(i));
                     }
                     self.disclose(i, step, parent, depth)?
                 }

@@ -1,4 +1,10 @@
 //! Issuer → wallet → verifier service → platform, all over HTTP on 127.0.0.1.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)] // test code: a failure stops at its line
 
 use serde_json::Value;
 

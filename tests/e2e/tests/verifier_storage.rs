@@ -6,6 +6,12 @@
 //! Mounting needs root. Without it the test prints why and passes, unless
 //! `CIVIC_REQUIRE_ALL_TESTS` is set (`cargo xtask test` sets it where it can mount): then it
 //! fails.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)] // test code: a failure stops at its line
 
 use civic_storage::testing::{cannot_run, fill_leaving, Mount};
 use civic_testkit::services::*;

@@ -21,16 +21,16 @@ use civic_verifier::session::{NewSession, Session};
 use civic_verifier::{Policy, Rule, TrustList, Verifier, VerifierOptions};
 
 /// The issuer's identifier.
-pub const ISSUER: &str = "https://id.teststad.example";
+pub(crate) const ISSUER: &str = "https://id.teststad.example";
 /// The platform the pseudonym is for.
-pub const PLATFORM: &str = "https://budget.teststad.example";
+pub(crate) const PLATFORM: &str = "https://budget.teststad.example";
 /// Where the credential's status list lives.
-pub const STATUS: &str = "https://id.teststad.example/status/0";
+pub(crate) const STATUS: &str = "https://id.teststad.example/status/0";
 /// Entries in the status list (1M, 2 bits each).
-pub const STATUS_ENTRIES: usize = 1 << 20;
+pub(crate) const STATUS_ENTRIES: usize = 1 << 20;
 
 /// Everything a benchmark needs.
-pub struct Fixture {
+pub(crate) struct Fixture {
     pub issuer: SigningKey,
     pub holder: SigningKey,
     pub now: i64,
@@ -47,20 +47,20 @@ pub struct Fixture {
     pub status_token: String,
 }
 
-pub use civic_testkit::now;
+pub(crate) use civic_testkit::now;
 
 /// The claim paths the residency policy asks for.
-pub fn requested() -> Vec<ClaimPath> {
+pub(crate) fn requested() -> Vec<ClaimPath> {
     credentials::requested_paths(PLATFORM)
 }
 
 /// The resident the credential is about.
-pub fn record() -> ResidentRecord {
+pub(crate) fn record() -> ResidentRecord {
     ResidentRecord::example()
 }
 
 /// Issues a credential to `holder` at `t`, as the issuer does.
-pub fn issue(issuer: &SigningKey, holder: &SigningKey, vct: &str, t: i64) -> String {
+pub(crate) fn issue(issuer: &SigningKey, holder: &SigningKey, vct: &str, t: i64) -> String {
     credentials::issue(
         issuer,
         ISSUER,
@@ -79,7 +79,7 @@ pub fn issue(issuer: &SigningKey, holder: &SigningKey, vct: &str, t: i64) -> Str
 }
 
 /// Builds the fixture.
-pub fn fixture() -> Fixture {
+pub(crate) fn fixture() -> Fixture {
     let issuer = SigningKey::generate(Algorithm::Es256, &mut OsRng)
         .expect("key")
         .with_kid("k1");
@@ -111,8 +111,11 @@ pub fn fixture() -> Fixture {
     let policy = Policy {
         name: "vote".into(),
         rules: vec![
-            Rule::one_of("residence.municipality_code", &["0363"]),
-            Rule::is_true("age_equal_or_over.16"),
+            Rule::one_of(
+                ClaimPath::keys(["residence", "municipality_code"]),
+                &["0363"],
+            ),
+            Rule::is_true(ClaimPath::keys(["age_equal_or_over", "16"])),
         ],
         pseudonym: true,
         vct: vec![],

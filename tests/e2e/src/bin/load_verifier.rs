@@ -19,6 +19,12 @@
 //! `rejected` with that rule (a replay leaves the first result untouched).
 //!
 //! Prints `name: value` lines on stdout; exits non-zero on any 5xx, transport error or wrong answer.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)] // test code: a failure stops at its line
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
