@@ -79,8 +79,8 @@ pub enum OfferLocation {
 
 impl OfferLocation {
     /// Renders `openid-credential-offer://?credential_offer_uri=…` (or `credential_offer=…`).
-    pub fn to_url(&self) -> String {
-        match self {
+    pub fn to_url(&self) -> crate::Result<String> {
+        Ok(match self {
             OfferLocation::ByReference(uri) => {
                 format!(
                     "{OFFER_SCHEME}?credential_offer_uri={}",
@@ -88,13 +88,14 @@ impl OfferLocation {
                 )
             }
             OfferLocation::ByValue(offer) => {
-                let json = serde_json::to_string(offer).unwrap_or_default();
+                let json = serde_json::to_string(offer)
+                    .map_err(|_| crate::Error::Json("credential offer"))?;
                 format!(
                     "{OFFER_SCHEME}?credential_offer={}",
                     form::percent_encode(&json)
                 )
             }
-        }
+        })
     }
 
     /// Parses the query of an offer URL (any scheme, or a bare query string).

@@ -470,11 +470,16 @@ fn oid4vci_seeds(s: &mut Seeds) {
     s.add(
         m,
         "offer_by_value",
-        OfferLocation::ByValue(offer).to_url(),
+        OfferLocation::ByValue(offer).to_url().expect("offer URL"),
         true,
     );
     let by_ref = OfferLocation::ByReference(format!("{ISSUER}/offer/abc"));
-    s.add(m, "offer_by_reference", by_ref.to_url(), true);
+    s.add(
+        m,
+        "offer_by_reference",
+        by_ref.to_url().expect("offer URL"),
+        true,
+    );
     let metadata = json!({
         "credential_issuer": ISSUER, "credential_endpoint": format!("{ISSUER}/credential"),
         "nonce_endpoint": format!("{ISSUER}/nonce"), "batch_credential_issuance": { "batch_size": 10 },

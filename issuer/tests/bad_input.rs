@@ -14,7 +14,8 @@ use serde_json::{json, Value};
 
 use civic_credential::encoding::b64_encode;
 
-use civic_testkit::http::json;
+use civic_credential::oid4vci::PRE_AUTHORIZED_GRANT;
+use civic_testkit::http::{check_bad_inputs, json, BadInput};
 use civic_testkit::issuer_process::TestIssuer;
 use civic_testkit::now;
 use civic_testkit::passkey::{SoftPasskey, FLAG_BE, FLAG_BS, FLAG_UP};
@@ -106,45 +107,6 @@ async fn enrollment_codes_are_single_use_expire_and_lock_after_five_wrong_tries(
     assert_eq!(status, 200);
     let (status, body) = post_code(&t, &code).await;
     assert_eq!((status, err(&body)), (400, "code_used"));
-}
-
-#[tokio::test]
-async fn expired_codes_and_expired_access_tokens_are_refused() {
-    let mut t = TestIssuer::init(BIN, "code_validity_days = 0\naccess_token_ttl_secs = 1");
-    let code = t.code_via_cli("R-0001");
-    t.start().await;
-    let (status, body) = post_code(&t, &code).await;
-    assert_eq!((status, err(&body)), (400, "code_expired"));
-
-    let (_, offer) = t
-        .admin(Method::POST, "/admin/api/residents/R-0001/offer", None)
-        .await;
-    let (status, tok) = wallet::token(
-        &t.http,
-        &t.base,
-        &wallet::pre_authorized_code(&offer["credential_offer"]),
-        None,
-    )
-    .await;
-    assert_eq!(status, 200, "{tok}");
-    assert_eq!(tok["expires_in"], 1);
-    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
-    let key = wallet::holder_key();
-    let n = wallet::nonce(&t.http, &t.base).await;
-    let access = tok["access_token"].as_str().expect("token");
-    let resp = t
-        .http
-        .post(t.url("/credential"))
-        .bearer_auth(access)
-        .json(&json!({ "credential_configuration_id": "residency_sd_jwt", "proofs": { "jwt": [wallet::proof(&key, &t.base, Some(&n), now())] } }))
-        .send()
-        .await
-        .expect("credential");
-    assert_eq!(resp.status(), 401);
-    assert!(resp.headers()["www-authenticate"]
-        .to_str()
-        .expect("header")
-        .contains("invalid_token"));
 }
 
 #[tokio::test]
@@ -307,37 +269,44 @@ async fn token_and_credential_endpoints_use_oid4vci_error_codes() {
     let base = t.base.clone();
     let http = &t.http;
 
-    // Token endpoint.
-    let (s, b) = json(
-        http.post(t.url("/token"))
-            .form(&[("grant_type", "authorization_code"), ("code", "x")])
-            .send()
-            .await
-            .expect("t"),
+    // Token endpoint: the request's shape.
+    let pre = civic_credential::form::percent_encode(PRE_AUTHORIZED_GRANT);
+    check_bad_inputs(
+        http,
+        &base,
+        vec![
+            BadInput::new(
+                "another grant",
+                Method::POST,
+                "/token",
+                400,
+                "unsupported_grant_type",
+            )
+            .form("grant_type=authorization_code&code=x"),
+            BadInput::new("no code", Method::POST, "/token", 400, "invalid_request")
+                .form(&format!("grant_type={pre}")),
+            BadInput::new("code twice", Method::POST, "/token", 400, "invalid_request").form(
+                &format!("grant_type={pre}&pre-authorized_code=a&pre-authorized_code=b"),
+            ),
+            BadInput::new(
+                "JSON, not a form",
+                Method::POST,
+                "/token",
+                400,
+                "invalid_request",
+            )
+            .json(&json!({ "grant_type": "x" })),
+            BadInput::new(
+                "no grant_type",
+                Method::POST,
+                "/token",
+                400,
+                "invalid_request",
+            )
+            .form("pre-authorized_code=a"),
+        ],
     )
     .await;
-    assert_eq!((s, err(&b)), (400, "unsupported_grant_type"));
-    let (s, b) = json(
-        http.post(t.url("/token"))
-            .form(&[(
-                "grant_type",
-                civic_credential::oid4vci::PRE_AUTHORIZED_GRANT,
-            )])
-            .send()
-            .await
-            .expect("t"),
-    )
-    .await;
-    assert_eq!((s, err(&b)), (400, "invalid_request"));
-    let (s, b) = json(
-        http.post(t.url("/token"))
-            .json(&json!({"grant_type": "x"}))
-            .send()
-            .await
-            .expect("t"),
-    )
-    .await;
-    assert_eq!((s, err(&b)), (400, "invalid_request"));
     let (s, b) = wallet::token(http, &base, "not-a-code", None).await;
     assert_eq!((s, err(&b)), (400, "invalid_grant"));
     let (s, tok) = wallet::token(http, &base, &code, None).await;
@@ -354,50 +323,52 @@ async fn token_and_credential_endpoints_use_oid4vci_error_codes() {
     let key = wallet::holder_key();
     let n = wallet::nonce(http, &base).await;
     let good = wallet::proof(&key, &base, Some(&n), now());
-    let (s, b) = json(
-        http.post(t.url("/credential"))
-            .json(&json!({}))
-            .send()
-            .await
-            .expect("c"),
+    let configuration = json!({ "credential_configuration_id": "residency_sd_jwt" });
+    check_bad_inputs(
+        http,
+        &base,
+        vec![
+            BadInput::new("no token", Method::POST, "/credential", 401, "invalid_token")
+                .json(&json!({})),
+            BadInput::new("forged token", Method::POST, "/credential", 401, "invalid_token")
+                .bearer("forged")
+                .json(&json!({ "credential_configuration_id": "residency_sd_jwt", "proofs": { "jwt": [good] } })),
+            BadInput::new("another scheme", Method::POST, "/credential", 401, "invalid_token")
+                .header("authorization", format!("Basic {access}"))
+                .json(&configuration),
+            BadInput::new("unknown configuration", Method::POST, "/credential", 400, "unknown_credential_configuration")
+                .bearer(&access)
+                .json(&json!({ "credential_configuration_id": "other", "proofs": { "jwt": [good] } })),
+            BadInput::new("no configuration", Method::POST, "/credential", 400, "invalid_credential_request")
+                .bearer(&access)
+                .json(&json!({ "proofs": { "jwt": [good] } })),
+            BadInput::new("single proof", Method::POST, "/credential", 400, "invalid_proof")
+                .bearer(&access)
+                .json(&json!({ "credential_configuration_id": "residency_sd_jwt", "proof": { "proof_type": "jwt", "jwt": good } })),
+            BadInput::new("no proofs", Method::POST, "/credential", 400, "invalid_proof")
+                .bearer(&access)
+                .json(&json!({ "credential_configuration_id": "residency_sd_jwt", "proofs": { "jwt": [] } })),
+            BadInput::new("encryption", Method::POST, "/credential", 400, "invalid_encryption_parameters")
+                .bearer(&access)
+                .json(&json!({ "credential_configuration_id": "residency_sd_jwt", "proofs": { "jwt": [good] }, "credential_response_encryption": { "enc": "A128GCM" } })),
+            BadInput::new("not JSON", Method::POST, "/credential", 400, "invalid_credential_request")
+                .bearer(&access)
+                .header("content-type", "application/json")
+                .body("{nope"),
+            // Oversized bodies, unknown paths and methods get the JSON error shape too.
+            BadInput::new("oversized credential request", Method::POST, "/credential", 413, "request_too_large")
+                .bearer(&access)
+                .header("content-type", "application/json")
+                .body("x".repeat(70_000)),
+            BadInput::new("oversized passkey answer", Method::POST, "/api/enroll/finish", 413, "request_too_large")
+                .header("content-type", "application/json")
+                .body("x".repeat(70_000)),
+            BadInput::new("wrong method", Method::GET, "/credential", 405, "method_not_allowed"),
+            BadInput::new("not a list number", Method::GET, "/status/notanumber", 404, "not_found"),
+            BadInput::new("no such endpoint", Method::GET, "/nowhere", 404, "not_found"),
+        ],
     )
     .await;
-    assert_eq!((s, err(&b)), (401, "invalid_token"));
-    let (s, b) = wallet::credential(http, &base, "forged", std::slice::from_ref(&good)).await;
-    assert_eq!((s, err(&b)), (401, "invalid_token"));
-    let send = |body: Value| {
-        http.post(format!("{base}/credential"))
-            .bearer_auth(&access)
-            .json(&body)
-            .send()
-    };
-    let (s, b) = json(
-        send(json!({"credential_configuration_id": "other", "proofs": {"jwt": [good]}}))
-            .await
-            .expect("c"),
-    )
-    .await;
-    assert_eq!((s, err(&b)), (400, "unknown_credential_configuration"));
-    let (s, b) = json(send(json!({"credential_configuration_id": "residency_sd_jwt", "proof": {"proof_type": "jwt", "jwt": good}})).await.expect("c")).await;
-    assert_eq!((s, err(&b)), (400, "invalid_proof"));
-    let (s, b) = json(
-        send(json!({"credential_configuration_id": "residency_sd_jwt", "proofs": {"jwt": []}}))
-            .await
-            .expect("c"),
-    )
-    .await;
-    assert_eq!((s, err(&b)), (400, "invalid_proof"));
-    let (s, b) = json(
-        http.post(t.url("/credential"))
-            .bearer_auth(&access)
-            .header("content-type", "application/json")
-            .body("{nope")
-            .send()
-            .await
-            .expect("c"),
-    )
-    .await;
-    assert_eq!((s, err(&b)), (400, "invalid_credential_request"));
     let many: Vec<String> = (0..11)
         .map(|_| wallet::proof(&wallet::holder_key(), &base, Some(&n), now()))
         .collect();
@@ -488,41 +459,6 @@ async fn token_and_credential_endpoints_use_oid4vci_error_codes() {
     )
     .await;
     assert_eq!((s, err(&b)), (400, "invalid_nonce"), "a c_nonce works once");
-
-    // Oversized bodies get a JSON 413.
-    let big = "x".repeat(70_000);
-    let (s, b) = json(
-        http.post(t.url("/credential"))
-            .bearer_auth(&access)
-            .header("content-type", "application/json")
-            .body(big.clone())
-            .send()
-            .await
-            .expect("c"),
-    )
-    .await;
-    assert_eq!((s, err(&b)), (413, "request_too_large"));
-    let (s, b) = json(
-        http.post(t.url("/api/enroll/finish"))
-            .header("content-type", "application/json")
-            .body(big)
-            .send()
-            .await
-            .expect("c"),
-    )
-    .await;
-    assert_eq!((s, err(&b)), (413, "request_too_large"));
-    // Unknown paths and methods get JSON too.
-    let (s, b) = json(http.get(t.url("/credential")).send().await.expect("c")).await;
-    assert_eq!((s, err(&b)), (405, "method_not_allowed"));
-    let (s, b) = json(
-        http.get(t.url("/status/notanumber"))
-            .send()
-            .await
-            .expect("c"),
-    )
-    .await;
-    assert_eq!((s, err(&b)), (404, "not_found"));
 }
 
 fn good_again(key: &civic_credential::crypto::SigningKey, base: &str, n: &str) -> String {

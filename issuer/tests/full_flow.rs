@@ -136,7 +136,7 @@ pub async fn login(t: &TestIssuer, passkey: &mut SoftPasskey) -> (reqwest::Clien
 async fn resident_enrolls_signs_in_receives_a_batch_and_is_revoked() {
     let mut t = TestIssuer::init(BIN, "");
     t.cli(&[
-        "register-platform",
+        "add-platform",
         "--id",
         PLATFORM,
         "--name",

@@ -1,9 +1,10 @@
 //! Layers every router gets: security headers, and the service's JSON error shape for the
 //! framework's own plain-text rejections.
 
-use axum::http::{header, HeaderName, HeaderValue, StatusCode};
+use axum::http::{header, HeaderName, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Router;
+use tower_http::cors::{Any, CorsLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
 
 use crate::error::ApiError;
@@ -39,6 +40,17 @@ impl SecurityHeaders {
                 self.content_security_policy,
             ))
     }
+}
+
+/// CORS for the endpoints wallets call: browser wallets are web apps on their own origins, so
+/// these answer `GET` and `POST` from any origin, with `headers` allowed. Nothing behind them may
+/// rely on cookies; resident pages, resident APIs and platform or admin APIs get no CORS.
+pub fn wallet_cors(headers: impl IntoIterator<Item = HeaderName>) -> CorsLayer {
+    CorsLayer::new()
+        .allow_origin(Any)
+        .allow_methods([Method::GET, Method::POST])
+        .allow_headers(headers.into_iter().collect::<Vec<_>>())
+        .max_age(std::time::Duration::from_secs(600))
 }
 
 /// The error code of a framework rejection with `status`.

@@ -82,6 +82,23 @@ impl BadInput {
         self.body = Some(body.into());
         self
     }
+
+    /// With an `application/x-www-form-urlencoded` body.
+    pub fn form(self, body: &str) -> Self {
+        self.header("content-type", "application/x-www-form-urlencoded")
+            .body(body)
+    }
+
+    /// With a JSON body.
+    pub fn json(self, body: &Value) -> Self {
+        self.header("content-type", "application/json")
+            .body(body.to_string())
+    }
+
+    /// With `Authorization: Bearer <token>`.
+    pub fn bearer(self, token: &str) -> Self {
+        self.header("authorization", format!("Bearer {token}"))
+    }
 }
 
 /// Sends every case to `base` and checks its status and error code (and that no case gets a

@@ -63,7 +63,7 @@ sed -i 's/^status_ttl_secs = .*/status_ttl_secs = 1/' "$WORK/issuer/config.toml"
 grep -q '^status_ttl_secs = 1$' "$WORK/issuer/config.toml" || echo 'status_ttl_secs = 1' >> "$WORK/issuer/config.toml"
 echo "wallet_url = \"$WALLET/receive\"" >> "$WORK/issuer/config.toml"
 "$BIN" import-register --data "$WORK/issuer" "$ROOT/issuer/demo/register.csv" > /dev/null
-"$BIN" register-platform --data "$WORK/issuer" --id https://budget.teststad.example --name "Participatory budget" > /dev/null
+"$BIN" add-platform --data "$WORK/issuer" --id https://budget.teststad.example --name "Participatory budget" > /dev/null
 "$BIN" enrollment-codes --data "$WORK/issuer" --resident D-0001 --out "$WORK/codes.csv" > /dev/null
 CODE="$(sed -n 2p "$WORK/codes.csv" | cut -d, -f2)"
 [ -n "$CODE" ] && [ -n "$ADMIN" ] || { echo "FAIL no enrollment code or admin token"; echo "0 passed, 1 failed"; exit 1; }

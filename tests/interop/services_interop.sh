@@ -45,7 +45,7 @@ R-0002,Bram,Jansen,2009-01-20,Kalverstraat 10,1012 PA,Amsterdam,NL,Amsterdam,036
 R-0003,Chloe,Bakker,1950-11-02,Prinsengracht 263,1016 GV,Amsterdam,NL,Amsterdam,0363,1,1980-03-15,2099-12-31
 CSV
 "$BIN" import-register --data "$WORK/data" "$WORK/register.csv" >/dev/null
-"$BIN" register-platform --data "$WORK/data" --id https://budget.example --name Budget >/dev/null
+"$BIN" add-platform --data "$WORK/data" --id https://budget.example --name Budget >/dev/null
 "$BIN" enrollment-codes --data "$WORK/data" --all-unenrolled --out "$WORK/codes.csv" >/dev/null
 CODE1="$(sed -n 2p "$WORK/codes.csv" | cut -d, -f2)"
 CODE2="$(sed -n 3p "$WORK/codes.csv" | cut -d, -f2)"

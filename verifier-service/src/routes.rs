@@ -5,17 +5,16 @@ use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, Path, Query, State};
-use axum::http::{header, HeaderValue, Method};
+use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::json;
-use tower_http::cors::{Any, CorsLayer};
 
 use civic_credential::did_web;
 use civic_service::extract::JsonBody;
-use civic_service::layers::{json_rejections, SecurityHeaders};
+use civic_service::layers::{json_rejections, wallet_cors, SecurityHeaders};
 use civic_service::respond::{asset, no_store};
 use civic_service::run::blocking;
 use civic_service::ApiError;
@@ -46,12 +45,7 @@ pub fn wallet_routes(service: Arc<Service>) -> Router {
         .route("/v1/request/{id}", get(request_object))
         .route("/v1/response/{id}", post(response))
         .route("/.well-known/did.json", get(did_document))
-        .layer(
-            CorsLayer::new()
-                .allow_origin(Any)
-                .allow_methods([Method::GET, Method::POST])
-                .allow_headers([header::CONTENT_TYPE]),
-        )
+        .layer(wallet_cors([header::CONTENT_TYPE]))
         .layer(DefaultBodyLimit::max(limit))
         .layer(axum::middleware::map_response(json_rejections))
         .with_state(service);

@@ -156,8 +156,8 @@ impl KeyVault {
     }
 
     /// The keys as bytes to encrypt for storage (the caller zero-fills them after encrypting).
-    pub fn export(&self) -> Vec<u8> {
-        self.0.export().to_vec()
+    pub fn export(&self) -> Result<Vec<u8>, JsValue> {
+        Ok(self.0.export().map_err(js_err)?.to_vec())
     }
 
     /// Makes `n` holder keys; returns their ids as a JSON array.

@@ -37,9 +37,12 @@ impl Vault {
         Ok(())
     }
 
-    /// The keys as JSON bytes, to be encrypted and stored; the buffer is wiped when dropped.
-    pub fn export(&self) -> Zeroizing<Vec<u8>> {
-        Zeroizing::new(serde_json::to_vec(&self.keys).unwrap_or_default())
+    /// The keys as JSON bytes, to be encrypted and stored; the buffer is wiped when dropped. An
+    /// export that fails is an error, never an empty vault that would overwrite the keys.
+    pub fn export(&self) -> Result<Zeroizing<Vec<u8>>, WalletError> {
+        serde_json::to_vec(&self.keys)
+            .map(Zeroizing::new)
+            .map_err(|e| WalletError::new("vault_error", e.to_string()))
     }
 
     /// Makes `n` fresh holder keys; returns their ids.
@@ -143,7 +146,7 @@ mod tests {
                 "the id is the key's thumbprint"
             );
         }
-        let bytes = v.export();
+        let bytes = v.export().unwrap();
         let mut other = Vault::new();
         other.load(&bytes).expect("load");
         assert_eq!(

@@ -102,7 +102,7 @@ fn issuer(args: &[String]) -> Result<()> {
         &util::rel(&util::repo_root().join("issuer/demo/register.csv")),
     ])?;
     for (id, name) in PLATFORMS {
-        cli(&["register-platform", "--id", id, "--name", name])?;
+        cli(&["add-platform", "--id", id, "--name", name])?;
     }
     let codes = dir.join("codes.csv");
     cli(&[

@@ -97,6 +97,15 @@ fn dispatch(args: &[String]) -> Result<ExitCode> {
 /// Entry point: runs the command and turns errors into a failing exit code.
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    // Every test talks to servers on 127.0.0.1: never through a proxy the machine may have set,
+    // and with Node.js trying IPv4 first for `localhost` (the servers listen on IPv4 only).
+    std::env::set_var("NO_PROXY", "localhost,127.0.0.1,::1");
+    std::env::set_var("no_proxy", "localhost,127.0.0.1,::1");
+    let node_options = std::env::var("NODE_OPTIONS").unwrap_or_default();
+    if !node_options.contains("dns-result-order") {
+        let options = format!("{node_options} --dns-result-order=ipv4first");
+        std::env::set_var("NODE_OPTIONS", options.trim());
+    }
     match dispatch(&args) {
         Ok(code) => code,
         Err(err) => {

@@ -55,6 +55,8 @@ fn needed_packages() -> Vec<(&'static str, &'static str)> {
         ("cmake", "aws-lc-sys"),
         ("g++", "libFuzzer (cargo xtask fuzz)"),
         ("zbar-tools", "decoding our QR codes in tests (zbarimg)"),
+        ("curl", "the browser test's readiness probes"),
+        ("e2fsprogs", "the storage fault tests (mkfs.ext4, e2fsck)"),
         (
             "librsvg2-bin",
             "rendering our SVG QR codes for zbarimg (rsvg-convert)",

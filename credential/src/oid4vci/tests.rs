@@ -155,7 +155,7 @@ impl KidRef for SigningKey {
 #[test]
 fn offer_urls_round_trip_both_ways() {
     let by_ref = OfferLocation::ByReference("https://issuer.example/offers/a b?x=1".into());
-    let url = by_ref.to_url();
+    let url = by_ref.to_url().unwrap();
     assert!(url.starts_with("openid-credential-offer://?credential_offer_uri=https%3A%2F%2F"));
     assert_eq!(OfferLocation::parse(&url), Ok(by_ref));
 
@@ -174,7 +174,7 @@ fn offer_urls_round_trip_both_ways() {
         }),
     };
     let by_value = OfferLocation::ByValue(offer.clone());
-    let url = by_value.to_url();
+    let url = by_value.to_url().unwrap();
     assert_eq!(OfferLocation::parse(&url), Ok(by_value));
     let json = serde_json::to_value(&offer).expect("json");
     assert_eq!(

@@ -3,14 +3,14 @@
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::{header, HeaderMap, HeaderValue, Method};
+use axum::http::{header, HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use tower_http::cors::{Any, CorsLayer};
 
 use civic_credential::did_web;
 use civic_credential::oid4vci::{ErrorCode, ProtocolError, TokenRequest};
+use civic_service::layers::wallet_cors;
 use civic_service::respond::no_store;
 use civic_service::ApiError;
 
@@ -31,16 +31,8 @@ pub(super) fn routes() -> Router<AppState> {
         .route("/nonce", post(nonce))
         .route("/credential", post(credential))
         .route("/status/{list}", get(status_list))
-        // Wallets are web apps on their own origins: these endpoints answer cross-origin
-        // requests (no cookies are involved; tokens travel as Bearer). The resident pages, the
-        // resident API and the admin API get no CORS.
-        .layer(
-            CorsLayer::new()
-                .allow_origin(Any)
-                .allow_methods([Method::GET, Method::POST])
-                .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
-                .max_age(std::time::Duration::from_secs(600)),
-        )
+        // Tokens travel as Bearer; no cookies are involved.
+        .layer(wallet_cors([header::AUTHORIZATION, header::CONTENT_TYPE]))
 }
 
 async fn issuer_metadata(State(app): State<AppState>) -> Response {

@@ -99,7 +99,9 @@ impl Issuance {
             expires,
         )?;
         let credential_offer_uri = context.config.url(&format!("/offers/{offer_id}"));
-        let url = OfferLocation::ByReference(credential_offer_uri.clone()).to_url();
+        let url = OfferLocation::ByReference(credential_offer_uri.clone())
+            .to_url()
+            .map_err(|e| IssuanceError::Signing(e.to_string()))?;
         let wallet_link = context.config.wallet_url.as_ref().map(|w| {
             format!(
                 "{w}?credential_offer_uri={}",
