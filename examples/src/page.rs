@@ -62,7 +62,7 @@ pub const SECURITY_HEADERS: SecurityHeaders = SecurityHeaders {
     referrer_policy: "same-origin",
 };
 
-/// `/static/app.js` (the status poller) and `/static/app.css`.
+/// `/static/app.js` (the status poller), `/static/app.css`, and `/healthz` for operators.
 pub fn assets() -> Router {
     const CACHE: &str = "public, max-age=300";
     let js = || async {
@@ -79,9 +79,11 @@ pub fn assets() -> Router {
             CACHE,
         )
     };
+    let health = || async { axum::Json(serde_json::json!({ "status": "ok" })) };
     Router::new()
         .route("/static/app.js", get(js))
         .route("/static/app.css", get(css))
+        .route("/healthz", get(health))
 }
 
 /// A failure shown to the resident as a page: a status and a plain message.

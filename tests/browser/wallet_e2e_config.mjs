@@ -1,0 +1,64 @@
+/*
+ * Command line, constants and the npm package loader of the browser wallet end-to-end test
+ * (wallet_e2e.mjs). Evaluating this module parses the options: on a usage error it prints the
+ * usage and exits with 2 before anything else runs.
+ */
+import path from 'node:path';
+import { createRequire } from 'node:module';
+import { parseArgs } from 'node:util';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const ROOT = path.join(here, '..', '..');
+
+// ESM `import` ignores NODE_PATH: resolve through require (which honours it), then .tools/node.
+const resolvers = [createRequire(import.meta.url), createRequire(path.join(ROOT, '.tools', 'node', 'package.json'))];
+async function load(name) {
+  for (const r of resolvers) {
+    let resolved;
+    try { resolved = r.resolve(name); } catch { continue; }
+    return import(pathToFileURL(resolved).href);
+  }
+  throw new Error(`cannot find npm package ${name}: run tests/interop/setup.sh and set NODE_PATH=.tools/node/node_modules`);
+}
+
+const log = (msg) => process.stderr.write(`${msg}\n`);
+const { values: opts } = parseArgs({
+  options: {
+    issuer: { type: 'string' }, code: { type: 'string' }, 'admin-token': { type: 'string' },
+    wallet: { type: 'string' }, budget: { type: 'string' }, artifacts: { type: 'string' },
+    resident: { type: 'string', default: 'D-0001' },
+  },
+});
+if (!opts.issuer || !opts.code || !opts['admin-token'] || !opts.wallet || !opts.budget) {
+  log('usage: wallet_e2e.mjs --issuer URL --code CODE --admin-token TOKEN --wallet URL --budget URL [--artifacts DIR]');
+  process.exit(2);
+}
+const trim = (u) => u.replace(/\/+$/, '');
+const ISSUER = trim(opts.issuer);
+const WALLET = trim(opts.wallet);
+const BUDGET = trim(opts.budget);
+const ARTIFACTS = path.resolve(opts.artifacts ?? path.join(ROOT, 'tests', 'artifacts'));
+const EXECUTABLE = process.env.CHROMIUM || '/usr/bin/chromium';
+const TOTAL_MS = Number(process.env.WALLET_E2E_TIMEOUT_MS || 120000);
+const STEP_MS = 20000;
+const PHONE = { viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true };
+const PLATFORM_HOST = 'budget.teststad.example';
+const SECRETS = ['Anna', 'de Vries', 'Dam 1', '1990-04-12', '1012 JS'];
+
+export {
+  ROOT,
+  load,
+  log,
+  opts,
+  ISSUER,
+  WALLET,
+  BUDGET,
+  ARTIFACTS,
+  EXECUTABLE,
+  TOTAL_MS,
+  STEP_MS,
+  PHONE,
+  PLATFORM_HOST,
+  SECRETS,
+};
