@@ -129,12 +129,20 @@ impl StatusList {
     /// The status at `idx`.
     pub fn get(&self, idx: u64) -> Result<Status> {
         let (byte, shift) = self.locate(idx)?;
-        let len = self.len();
-        let byte = self
-            .bytes
-            .get(byte)
-            .ok_or(Error::StatusListIndexOutOfRange { idx, len })?;
-        Ok(Status::from((byte >> shift) & self.mask()))
+        match self.bytes.get(byte) {
+            Some(b) => Ok(Status::from((b >> shift) & self.mask())),
+            None => Err(self.out_of_range(idx)),
+        }
+    }
+
+    /// The error for an index past the end (`locate` refuses those first; this keeps the lookup
+    /// free of a panic path).
+    #[cold]
+    fn out_of_range(&self, idx: u64) -> Error {
+        Error::StatusListIndexOutOfRange {
+            idx,
+            len: self.len(),
+        }
     }
 
     /// Sets the status at `idx`.
@@ -148,12 +156,12 @@ impl StatusList {
         }
         let (byte, shift) = self.locate(idx)?;
         let mask = self.mask() << shift;
-        let len = self.len();
-        let byte = self
-            .bytes
-            .get_mut(byte)
-            .ok_or(Error::StatusListIndexOutOfRange { idx, len })?;
-        *byte = (*byte & !mask) | (value << shift);
+        if byte >= self.bytes.len() {
+            return Err(self.out_of_range(idx));
+        }
+        if let Some(b) = self.bytes.get_mut(byte) {
+            *b = (*b & !mask) | (value << shift);
+        }
         Ok(())
     }
 

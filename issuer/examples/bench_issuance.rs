@@ -204,7 +204,7 @@ fn main() -> anyhow::Result<()> {
     let register = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/demo/register.csv"))?;
     issuer
         .register
-        .import(&register[..], 0, Default::default())?;
+        .import(std::io::Cursor::new(&register[..]), 0, Default::default())?;
     let issuer = Arc::new(issuer);
 
     let rt = tokio::runtime::Builder::new_multi_thread()

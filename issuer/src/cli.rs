@@ -14,7 +14,7 @@ use civic_service::{Clock, SystemClock};
 use crate::config::Config;
 use crate::issuer::Issuer;
 use crate::keys::KeyRing;
-use crate::register::{write_rejections, ImportOptions};
+use crate::register::{write_rejections, ImportOptions, ImportReport, RegisterError};
 use crate::secrets::{hash_hex, random_token};
 use crate::store::{AdminToken, SledStore, Store};
 
@@ -56,7 +56,8 @@ enum Command {
         #[arg(long, default_value = "did-docs")]
         did_docs: PathBuf,
     },
-    /// Import the resident register (CSV); revokes credentials of residents who left or moved.
+    /// Import the resident register (CSV); revokes credentials of residents who left, moved or
+    /// whose data changed. An export that looks broken changes nothing without --force.
     ImportRegister {
         #[command(flatten)]
         data: Data,
@@ -67,6 +68,10 @@ enum Command {
         /// Show what would change, and write nothing.
         #[arg(long)]
         dry_run: bool,
+        /// Import even if the export looks broken: rejected rows, or more residents gone than
+        /// `register_max_removal_percent` (5 % by default) of the register.
+        #[arg(long)]
+        force: bool,
         /// Where to write rejected rows (default: FILE.rejected.csv).
         #[arg(long)]
         report: Option<PathBuf>,
@@ -183,6 +188,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             data,
             file,
             dry_run,
+            force,
             report,
         } => {
             let issuer = open(&data)?;
@@ -190,22 +196,29 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
             let size = f.metadata().map(|m| m.len()).unwrap_or(0);
             let progress = std::io::IsTerminal::is_terminal(&std::io::stderr());
-            let r = issuer.register.import(
-                std::io::BufReader::new(f),
-                size,
-                ImportOptions { dry_run, progress },
-            )?;
-            issuer.sync()?;
+            let opts = ImportOptions {
+                dry_run,
+                progress,
+                force,
+            };
             let report_path = report.unwrap_or_else(|| file.with_extension("rejected.csv"));
-            if !r.rejected.is_empty() {
-                write_rejections(&report_path, &r.rejected)?;
-                eprintln!(
-                    "{} rows rejected; see {}",
-                    r.rejected.len(),
-                    report_path.display()
-                );
-            }
-            println!("{}", serde_json::to_string_pretty(&r)?);
+            let r = match issuer
+                .register
+                .import(std::io::BufReader::new(f), size, opts)
+            {
+                Ok(r) => r,
+                Err(RegisterError::Refused { why, report }) => {
+                    // What the import would have done, so the operator can see what is wrong.
+                    write_report(&report, &report_path)?;
+                    anyhow::bail!(
+                        "the import was stopped and changed nothing: {why}; check the export, \
+                         or run it again with --force"
+                    );
+                }
+                Err(e) => return Err(e.into()),
+            };
+            issuer.sync()?;
+            write_report(&r, &report_path)?;
             Ok(())
         }
         Command::EnrollmentCodes {
@@ -261,6 +274,20 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+/// Prints an import report (JSON) and writes its rejected rows next to the export.
+fn write_report(r: &ImportReport, rejections: &Path) -> anyhow::Result<()> {
+    if !r.rejected.is_empty() {
+        write_rejections(rejections, &r.rejected)?;
+        eprintln!(
+            "{} rows rejected; see {}",
+            r.rejected.len(),
+            rejections.display()
+        );
+    }
+    println!("{}", serde_json::to_string_pretty(r)?);
+    Ok(())
 }
 
 fn status(a: &ResidentArgs, status: Status) -> anyhow::Result<()> {

@@ -71,6 +71,11 @@ pub struct Config {
     /// never meets a full disk; 0 turns the check off.
     #[serde(default = "d64")]
     pub storage_reserve_mib: u32,
+    /// A register import that would remove more than this share of the residents (in percent)
+    /// stops and changes nothing unless forced: a truncated export must not revoke most of the
+    /// register.
+    #[serde(default = "d5")]
+    pub register_max_removal_percent: u32,
     /// How long a database flush may take before the service answers 503 "storage not
     /// responding" instead of queueing requests behind it.
     #[serde(default = "d10")]
@@ -82,6 +87,9 @@ fn default_agency() -> String {
 }
 fn default_alg() -> String {
     "ES256".into()
+}
+const fn d5() -> u32 {
+    5
 }
 const fn d10() -> u32 {
     10
@@ -183,6 +191,11 @@ impl Config {
         if !matches!(self.credential_alg.as_str(), "ES256" | "EdDSA") {
             return Err(ConfigError::Invalid(
                 "credential_alg must be ES256 or EdDSA".into(),
+            ));
+        }
+        if self.register_max_removal_percent > 100 {
+            return Err(ConfigError::Invalid(
+                "register_max_removal_percent must be 0..=100".into(),
             ));
         }
         if self.batch_size == 0 || self.batch_size > 100 {

@@ -129,7 +129,8 @@ impl Context {
             register_id: register_id.map(str::to_owned),
             detail: detail.into(),
         };
-        tracing::info!(actor, action, register_id, "audit");
+        // The application log names the action, never the resident (the audit log does).
+        tracing::info!(actor, action, "audit");
         self.store.audit(&event)
     }
 }

@@ -247,12 +247,23 @@ impl Passkeys {
         Ok(Started { options, ceremony })
     }
 
-    /// Finishes creating a passkey. With an enrollment code, the code is used up atomically with
-    /// storing the passkey; the resident is signed in either way.
+    /// Finishes enrolling with a code: the code is used up atomically with storing the passkey,
+    /// and the resident is signed in.
     pub fn finish_creation(
         &self,
         ceremony: Option<&str>,
         response: &Value,
+    ) -> Result<SignedIn, PasskeyError> {
+        self.finish(ceremony, response, None)
+    }
+
+    /// Finishes creating a passkey; with `owner`, the ceremony must have been started by that
+    /// resident, which is checked before anything is stored.
+    fn finish(
+        &self,
+        ceremony: Option<&str>,
+        response: &Value,
+        owner: Option<&str>,
     ) -> Result<SignedIn, PasskeyError> {
         let Ceremony::Creation {
             register_id,
@@ -264,6 +275,9 @@ impl Passkeys {
                 expected: "passkey creation",
             });
         };
+        if owner.is_some_and(|o| o != register_id) {
+            return Err(PasskeyError::CeremonyOfSomeoneElse);
+        }
         let credential: RegisterPublicKeyCredential = serde_json::from_value(response.clone())
             .map_err(|e| PasskeyError::MalformedResponse {
                 what: "RegistrationResponseJSON",
@@ -307,11 +321,7 @@ impl Passkeys {
         ceremony: Option<&str>,
         response: &Value,
     ) -> Result<SignedIn, PasskeyError> {
-        let done = self.finish_creation(ceremony, response)?;
-        if done.session.register_id != session.register_id {
-            return Err(PasskeyError::CeremonyOfSomeoneElse);
-        }
-        Ok(done)
+        self.finish(ceremony, response, Some(&session.register_id))
     }
 
     /// Starts a sign-in with any discoverable passkey.
@@ -361,6 +371,14 @@ impl Passkeys {
         if self.user_handle(&register_id)? != user {
             return Err(PasskeyError::UnknownPasskey);
         }
+        // A resident who left the register no longer signs in (their passkeys stay, in case
+        // they come back).
+        let on_register = store
+            .resident(&register_id)?
+            .is_some_and(|r| r.removed_at.is_none());
+        if !on_register {
+            return Err(PasskeyError::NotOnRegister);
+        }
         let mut stored = store
             .passkeys(&register_id)?
             .into_iter()
@@ -379,9 +397,16 @@ impl Passkeys {
         Ok(self.sessions.start(&register_id)?)
     }
 
-    /// Removes one of a resident's passkeys; the last one cannot be removed (the resident would
-    /// be locked out and need a new letter).
-    pub fn remove(&self, register_id: &str, credential_id: &str) -> Result<(), PasskeyError> {
+    /// Removes one of a resident's passkeys and ends the resident's other sessions (the device
+    /// that held the passkey may be lost); the last one cannot be removed (the resident would be
+    /// locked out and need a new letter). `session_cookie` is the session that asked, which
+    /// stays.
+    pub fn remove(
+        &self,
+        register_id: &str,
+        credential_id: &str,
+        session_cookie: &str,
+    ) -> Result<(), PasskeyError> {
         let store = &self.context.store;
         let keys = store.passkeys(register_id)?;
         if !keys.iter().any(|p| p.credential_id == credential_id) {
@@ -391,8 +416,13 @@ impl Passkeys {
             return Err(PasskeyError::LastPasskey);
         }
         store.remove_passkey(register_id, credential_id)?;
-        self.context
-            .audit("resident", "passkey_removed", Some(register_id), "")?;
+        let ended = self.sessions.end_others(register_id, session_cookie)?;
+        self.context.audit(
+            "resident",
+            "passkey_removed",
+            Some(register_id),
+            format!("other_sessions_ended={ended}"),
+        )?;
         Ok(())
     }
 }

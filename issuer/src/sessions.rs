@@ -67,6 +67,14 @@ impl Sessions {
             .and_then(|b| serde_json::from_slice(&b).ok()))
     }
 
+    /// Ends every other session of the resident signed in with `cookie` (after a passkey was
+    /// removed: a device that lost its passkey loses its session too). Returns how many ended.
+    pub fn end_others(&self, register_id: &str, cookie: &str) -> StoreResult<usize> {
+        self.context
+            .store
+            .end_sessions_of(register_id, Some(&hash_hex(cookie)))
+    }
+
     /// Ends a session.
     pub fn end(&self, cookie: &str) -> StoreResult<()> {
         self.context.store.take_ephemeral(

@@ -20,7 +20,7 @@ use civic_credential::sd_jwt_vc::{self, KeyBindingRequirement, StaticIssuerKeys,
 use civic_credential::status_list::{Status, StatusListToken};
 
 use civic_testkit::http::json;
-use civic_testkit::issuer_process::TestIssuer;
+use civic_testkit::issuer_process::{enroll, login, TestIssuer};
 use civic_testkit::now;
 use civic_testkit::passkey::SoftPasskey;
 use civic_testkit::wallet;
@@ -61,75 +61,6 @@ async fn status_of(
     let list = StatusListToken::verify(&token, key, uri, now(), 60).expect("status token verifies");
     assert!(list.ttl.is_some_and(|ttl| ttl > 0));
     list.list.get(idx).expect("index in range")
-}
-
-/// Enrolls `resident` with a fresh code through the JSON API; returns the browser and passkey.
-pub async fn enroll(t: &TestIssuer, code: &str) -> (reqwest::Client, SoftPasskey, String) {
-    let browser = t.new_client();
-    let (status, options) = json(
-        browser
-            .post(t.url("/api/enroll/start"))
-            .json(&json!({ "code": code }))
-            .send()
-            .await
-            .expect("start"),
-    )
-    .await;
-    assert_eq!(status, 200, "{options}");
-    assert_eq!(
-        options["publicKey"]["authenticatorSelection"]["userVerification"],
-        "required"
-    );
-    assert_eq!(
-        options["publicKey"]["authenticatorSelection"]["residentKey"],
-        "required"
-    );
-    let mut passkey = SoftPasskey::new();
-    let response = passkey.register(&options, &t.base);
-    let (status, body) = json(
-        browser
-            .post(t.url("/api/enroll/finish"))
-            .json(&response)
-            .send()
-            .await
-            .expect("finish"),
-    )
-    .await;
-    assert_eq!(status, 200, "{body}");
-    let csrf = body["csrf_token"].as_str().expect("csrf").to_owned();
-    (browser, passkey, csrf)
-}
-
-/// Signs in with a discoverable passkey in a new browser; returns it and the CSRF token.
-pub async fn login(t: &TestIssuer, passkey: &mut SoftPasskey) -> (reqwest::Client, String) {
-    let browser = t.new_client();
-    let (status, options) = json(
-        browser
-            .post(t.url("/api/login/start"))
-            .send()
-            .await
-            .expect("start"),
-    )
-    .await;
-    assert_eq!(status, 200, "{options}");
-    assert!(options["publicKey"]["allowCredentials"]
-        .as_array()
-        .is_none_or(|a| a.is_empty()));
-    let response = passkey.authenticate(&options, &t.base);
-    let (status, body) = json(
-        browser
-            .post(t.url("/api/login/finish"))
-            .json(&response)
-            .send()
-            .await
-            .expect("finish"),
-    )
-    .await;
-    assert_eq!(status, 200, "{body}");
-    (
-        browser,
-        body["csrf_token"].as_str().expect("csrf").to_owned(),
-    )
 }
 
 #[tokio::test]

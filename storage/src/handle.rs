@@ -388,6 +388,17 @@ impl Handle {
         self.with(true, |db| db.compare_and_swap(key, old, new))
     }
 
+    /// Whether the database can take writes now, found without writing: it is open and not
+    /// failed, no flush is stalled, the file system is not read-only and has room above the
+    /// reserve. Also the point where a failed database is reopened (see [`Handle::sync`]).
+    pub fn health(&self) -> sled::Result<()> {
+        self.recover();
+        let slot = self.read_slot();
+        let open = self.usable(&slot)?;
+        still_writable(&open.log).map_err(sled::Error::Io)?;
+        self.check_room(open)
+    }
+
     /// [`sled::Tree::flush`], then `fdatasync` of sled's log file. On Linux sled makes its log
     /// writes durable with `sync_file_range` alone, which does not commit the file's size or
     /// block allocation: after a machine crash, or a file system that turned read-only (the

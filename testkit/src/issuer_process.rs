@@ -6,7 +6,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use serde_json::Value;
+use serde_json::{json, Value};
+
+use crate::passkey::SoftPasskey;
 
 pub use crate::http::json;
 use crate::register::SMALL_REGISTER as REGISTER;
@@ -47,6 +49,8 @@ pub struct TestIssuer {
     pub admin_token: String,
     /// Where the server's stderr goes (appended); inherited when `None`.
     pub stderr_log: Option<PathBuf>,
+    /// The server's log filter (`RUST_LOG`): `warn` unless a test wants to read the log.
+    pub log_filter: String,
     child: Option<Child>,
     /// A client that resolves `localhost` to 127.0.0.1 and keeps cookies.
     pub http: reqwest::Client,
@@ -125,6 +129,7 @@ impl TestIssuer {
             base,
             admin_token,
             stderr_log: None,
+            log_filter: "warn".into(),
             child: None,
             http: client(port),
         }
@@ -175,7 +180,7 @@ impl TestIssuer {
                 "--listen",
                 &format!("127.0.0.1:{}", self.port),
             ])
-            .env("RUST_LOG", "warn")
+            .env("RUST_LOG", &self.log_filter)
             .stdout(Stdio::null())
             .stderr(stderr)
             .spawn()
@@ -234,6 +239,20 @@ impl TestIssuer {
         cli(&self.bin, &all)
     }
 
+    /// Runs a CLI command against this data directory that may fail: (success, stdout, stderr).
+    pub fn try_cli(&self, args: &[&str]) -> (bool, String, String) {
+        let out = Command::new(&self.bin)
+            .args(args)
+            .args(["--data", path(&self.data)])
+            .output()
+            .expect("run civic-issuer");
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    }
+
     /// A fresh enrollment code for `resident` (server stopped), via the CLI and its CSV.
     pub fn code_via_cli(&self, resident: &str) -> String {
         let out = self.tmp.path().join(format!("codes-{resident}.csv"));
@@ -279,3 +298,73 @@ pub fn path(p: &Path) -> &str {
 }
 
 use crate::http::client;
+
+/// Enrolls with `code` through the JSON API in a new browser; returns the browser, the passkey
+/// and the session's anti-CSRF token.
+pub async fn enroll(t: &TestIssuer, code: &str) -> (reqwest::Client, SoftPasskey, String) {
+    let browser = t.new_client();
+    let (status, options) = json(
+        browser
+            .post(t.url("/api/enroll/start"))
+            .json(&json!({ "code": code }))
+            .send()
+            .await
+            .expect("start"),
+    )
+    .await;
+    assert_eq!(status, 200, "{options}");
+    assert_eq!(
+        options["publicKey"]["authenticatorSelection"]["userVerification"],
+        "required"
+    );
+    assert_eq!(
+        options["publicKey"]["authenticatorSelection"]["residentKey"],
+        "required"
+    );
+    let mut passkey = SoftPasskey::new();
+    let response = passkey.register(&options, &t.base);
+    let (status, body) = json(
+        browser
+            .post(t.url("/api/enroll/finish"))
+            .json(&response)
+            .send()
+            .await
+            .expect("finish"),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let csrf = body["csrf_token"].as_str().expect("csrf").to_owned();
+    (browser, passkey, csrf)
+}
+
+/// Signs in with a discoverable passkey in a new browser; returns it and the CSRF token.
+pub async fn login(t: &TestIssuer, passkey: &mut SoftPasskey) -> (reqwest::Client, String) {
+    let browser = t.new_client();
+    let (status, options) = json(
+        browser
+            .post(t.url("/api/login/start"))
+            .send()
+            .await
+            .expect("start"),
+    )
+    .await;
+    assert_eq!(status, 200, "{options}");
+    assert!(options["publicKey"]["allowCredentials"]
+        .as_array()
+        .is_none_or(|a| a.is_empty()));
+    let response = passkey.authenticate(&options, &t.base);
+    let (status, body) = json(
+        browser
+            .post(t.url("/api/login/finish"))
+            .json(&response)
+            .send()
+            .await
+            .expect("finish"),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    (
+        browser,
+        body["csrf_token"].as_str().expect("csrf").to_owned(),
+    )
+}

@@ -91,7 +91,11 @@ pub async fn start_issuer(dir: &Path, setup: IssuerSetup) -> IssuerHandle {
     let issuer = Issuer::assemble(config, keys, store, shared).expect("issuer");
     issuer
         .register
-        .import(setup.register.as_bytes(), 0, Default::default())
+        .import(
+            std::io::Cursor::new(setup.register.as_bytes()),
+            0,
+            Default::default(),
+        )
         .expect("register");
     for (id, name) in [(BUDGET, "Budget"), (CONSULT, "Consultation")] {
         issuer.platforms.add(id, name, "e2e").expect("platform");

@@ -172,6 +172,12 @@ impl VerifierConfig {
                     p.id
                 )));
             }
+            if let Some(empty) = p.policies.iter().find(|policy| policy.rules.is_empty()) {
+                return Err(invalid(format!(
+                    "platform {}: policy {:?} has no rules (it would accept anyone)",
+                    p.id, empty.name
+                )));
+            }
             if p.webhook_url.is_some() != p.webhook_secret.is_some() {
                 return Err(invalid(format!(
                     "platform {}: webhook_url and webhook_secret go together",

@@ -295,12 +295,19 @@ impl Flow {
         } else {
             policy.vct.clone()
         };
+        let check_municipality = self
+            .verifier
+            .trust_list()
+            .issuers
+            .iter()
+            .any(|i| !i.municipality_codes.is_empty());
         let session = Session::new(
             NewSession {
                 base_url: &self.settings.public_url,
                 platform_id: &platform.id,
                 policy,
                 vct,
+                check_municipality,
                 redirect_uri,
                 now: self.now(),
                 ttl: self.settings.session_ttl_secs,

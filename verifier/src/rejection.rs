@@ -24,6 +24,10 @@ pub enum Rejection {
     /// The issuer is not trusted for the disclosed municipality.
     #[error("the issuer is not trusted for municipality {0:?}")]
     MunicipalityNotAllowed(String),
+    /// The issuer speaks for some municipalities only, and the municipality code was not
+    /// disclosed.
+    #[error("the issuer is trusted for some municipalities only, and the municipality code was not disclosed")]
+    MunicipalityNotDisclosed,
     /// The issuer's keys could not be obtained.
     #[error("issuer keys unavailable: {0}")]
     IssuerKeysUnavailable(String),
@@ -77,6 +81,7 @@ impl Rejection {
             Rejection::UntrustedIssuer(_) => "untrusted_issuer",
             Rejection::VctNotAllowed(_) => "vct_not_allowed",
             Rejection::MunicipalityNotAllowed(_) => "municipality_not_allowed",
+            Rejection::MunicipalityNotDisclosed => "municipality_not_disclosed",
             Rejection::IssuerKeysUnavailable(_) => "issuer_keys_unavailable",
             Rejection::Revoked => "revoked",
             Rejection::Suspended => "suspended",

@@ -10,6 +10,8 @@ use civic_credential::oid4vp::{
     REDIRECT_URI_PREFIX,
 };
 
+use civic_credential::sd_jwt::ClaimPath;
+
 use crate::eligibility::Eligibility;
 use crate::policy::Policy;
 use crate::rejection::RejectionReport;
@@ -52,6 +54,11 @@ pub struct Session {
     pub policy: Policy,
     /// Credential types accepted.
     pub vct: Vec<String>,
+    /// Every claim the request asks for: the policy's claims, the platform's pseudonym if the
+    /// policy needs it, and the municipality code when a trusted issuer is restricted to some
+    /// municipalities. Empty in sessions stored before this field: then the policy's paths.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub requested: Vec<ClaimPath>,
     /// Our client identifier for this request (`redirect_uri:<response_uri>`).
     pub client_id: String,
     /// Where the wallet posts.
@@ -83,6 +90,11 @@ fn random(rng: &mut impl CryptoRngCore) -> String {
     b64_encode(&b)
 }
 
+/// Where the municipality code sits: `residence.municipality_code`.
+pub fn municipality_path() -> ClaimPath {
+    ClaimPath::keys(["residence", "municipality_code"])
+}
+
 /// What a new session needs.
 #[derive(Debug, Clone)]
 pub struct NewSession<'a> {
@@ -94,6 +106,9 @@ pub struct NewSession<'a> {
     pub policy: &'a Policy,
     /// Accepted credential types (the policy's, or the trust list's).
     pub vct: Vec<String>,
+    /// Ask for the municipality code whatever the policy says: a trusted issuer speaks for some
+    /// municipalities only, and the verifier checks it on every presentation.
+    pub check_municipality: bool,
     /// Same-device resume page.
     pub redirect_uri: Option<String>,
     /// Now.
@@ -110,7 +125,13 @@ impl Session {
     pub fn new(n: NewSession<'_>, rng: &mut impl CryptoRngCore) -> Self {
         let id = random(rng);
         let response_uri = format!("{}/v1/response/{id}", n.base_url);
+        let mut requested = n.policy.requested_paths(n.platform_id);
+        let municipality = municipality_path();
+        if n.check_municipality && !requested.iter().any(|p| p.covers(&municipality)) {
+            requested.push(municipality);
+        }
         Session {
+            requested,
             client_id: n
                 .client_id
                 .clone()
@@ -131,9 +152,18 @@ impl Session {
         }
     }
 
-    /// The OID4VP authorization request: a DCQL query for exactly the policy's claims.
+    /// Every claim the request asks for (see [`Session::requested`]).
+    pub fn requested_paths(&self) -> Vec<ClaimPath> {
+        if self.requested.is_empty() {
+            self.policy.requested_paths(&self.platform_id)
+        } else {
+            self.requested.clone()
+        }
+    }
+
+    /// The OID4VP authorization request: a DCQL query for exactly the requested claims.
     pub fn authorization_request(&self) -> AuthorizationRequest {
-        let paths = self.policy.requested_paths(&self.platform_id);
+        let paths = self.requested_paths();
         AuthorizationRequest {
             response_type: "vp_token".into(),
             client_id: self.client_id.clone(),

@@ -17,7 +17,7 @@ use crate::fetch::Fetcher;
 use crate::keys::KeyResolver;
 use crate::policy::pseudonym_path;
 use crate::rejection::Rejection;
-use crate::session::{Session, QUERY_ID};
+use crate::session::{municipality_path, Session, QUERY_ID};
 use crate::status::StatusLists;
 use crate::trust::TrustList;
 
@@ -149,6 +149,13 @@ impl Verifier {
             .then(|| pseudonym_path(&session.platform_id));
         let mut requested = session.policy.rule_claims();
         requested.extend(pseudonym_at.as_ref());
+        // An issuer trusted for some municipalities only: the code is checked on every
+        // presentation, whatever the policy asks.
+        let municipality_at = municipality_path();
+        let restricted = !issuer.municipality_codes.is_empty();
+        if restricted && !requested.iter().any(|r| r.covers(&municipality_at)) {
+            requested.push(&municipality_at);
+        }
         let over_disclosed = verified
             .disclosed
             .iter()
@@ -158,17 +165,18 @@ impl Verifier {
         let predicates = session.policy.evaluate(&claims);
         let selected = Value::Object(claims);
 
-        let municipality = selected
-            .get("residence")
-            .and_then(|r| r.get("municipality_code"));
-        if let Some(code) = municipality.and_then(Value::as_str) {
-            if !issuer.allows_municipality(code) {
+        let municipality = municipality_at.lookup(&selected).and_then(Value::as_str);
+        match municipality {
+            Some(code) if !issuer.allows_municipality(code) => {
                 return Err(Rejection::MunicipalityNotAllowed(code.to_owned()));
             }
+            None if restricted => return Err(Rejection::MunicipalityNotDisclosed),
+            _ => {}
         }
 
+        // A credential without a status reference cannot be checked for revocation.
         let status_checked = match &status {
-            None => true,
+            None => false,
             Some(s) => {
                 let r = &s.status_list;
                 match self

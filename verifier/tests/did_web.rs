@@ -85,6 +85,7 @@ fn setup(doc: serde_json::Value) -> (Verifier, Session) {
     };
     let session = Session::new(
         NewSession {
+            check_municipality: true,
             base_url: "https://verifier.example",
             platform_id: "https://petition.example",
             policy: &policy,

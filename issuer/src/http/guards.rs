@@ -45,10 +45,10 @@ fn same_origin(app: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
     }
 }
 
-fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
-    CookieJar::from_headers(headers)
-        .get(name)
-        .map(|c| c.value().to_owned())
+fn cookie(app: &AppState, headers: &HeaderMap, name: &'static str) -> Option<String> {
+    app.cookies
+        .read(&CookieJar::from_headers(headers), name)
+        .map(str::to_owned)
 }
 
 /// An agency admin, by name (`admin:<name>` in the audit log).
@@ -92,7 +92,7 @@ impl FromRequestParts<AppState> for Resident {
 
     async fn from_request_parts(parts: &mut Parts, app: &AppState) -> Result<Self, ApiError> {
         let cookie =
-            cookie(&parts.headers, SESSION_COOKIE).ok_or_else(|| unauthorized("sign in first"))?;
+            cookie(app, &parts.headers, SESSION_COOKIE).ok_or_else(|| unauthorized("sign in first"))?;
         let value = cookie.clone();
         let session = app
             .run(move |issuer| issuer.sessions.get(&value))
@@ -148,14 +148,14 @@ impl FromRequestParts<AppState> for Ceremony {
             )
         })?;
         Ok(Ceremony {
-            cookie: ceremony_cookie(&parts.headers),
+            cookie: ceremony_cookie(app, &parts.headers),
         })
     }
 }
 
 /// The ceremony cookie of a request, if any.
-pub(crate) fn ceremony_cookie(headers: &HeaderMap) -> Option<String> {
-    cookie(headers, CEREMONY_COOKIE)
+pub(crate) fn ceremony_cookie(app: &AppState, headers: &HeaderMap) -> Option<String> {
+    cookie(app, headers, CEREMONY_COOKIE)
 }
 
 /// The Bearer access token of an OID4VCI request, if one was sent.

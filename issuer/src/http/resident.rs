@@ -159,7 +159,7 @@ async fn passkey_finish(
     jar: CookieJar,
     JsonBody(response): JsonBody<Value>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let ceremony = jar.get(CEREMONY_COOKIE).map(|c| c.value().to_owned());
+    let ceremony = app.cookies.read(&jar, CEREMONY_COOKIE).map(str::to_owned);
     let session = resident.session;
     let done = app
         .run(move |issuer| {
@@ -176,8 +176,8 @@ async fn passkey_remove(
     ResidentChange(resident): ResidentChange,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let register_id = resident.session.register_id;
-    app.run(move |issuer| issuer.passkeys.remove(&register_id, &id))
+    let (register_id, cookie) = (resident.session.register_id, resident.cookie);
+    app.run(move |issuer| issuer.passkeys.remove(&register_id, &id, &cookie))
         .await?;
     Ok(Json(json!({ "removed": true })).into_response())
 }

@@ -15,6 +15,7 @@ use civic_credential::sd_jwt_vc::{self, CredentialSpec};
 use civic_credential::status_list::{StatusListRef, StatusReference};
 
 use super::nonce::NonceError;
+use super::times::copy_times;
 use super::token::AccessGrant;
 use super::{resident_record, Blocker, Issuance, IssuanceError, RESIDENCY_CONFIGURATION};
 use crate::metrics::Metrics;
@@ -162,9 +163,10 @@ impl Issuance {
             .map(|d| d.to_unix() + 86_400)
             .unwrap_or(now);
         let exp = (now + i64::from(config.credential_validity_days) * 86_400).min(valid_until_end);
-        if exp <= now {
-            return Err(Blocker::RegistrationExpired.into());
-        }
+        // Each copy its own `iat` and `exp` (see `times`): copies of a batch are not linkable
+        // by their times.
+        let times = copy_times(holders.len(), now, exp, &mut rand::thread_rng())
+            .ok_or(Blocker::RegistrationExpired)?;
         let secret = context.keys()?.pseudonym_secret().to_vec();
         let pseudonyms: BTreeMap<String, String> = context
             .store
@@ -203,13 +205,14 @@ impl Issuance {
             let credentials = records
                 .iter()
                 .zip(&holders)
-                .map(|(rec, holder)| {
+                .zip(&times)
+                .map(|((rec, holder), time)| {
                     let spec = CredentialSpec {
                         issuer: &config.public_url,
                         vct: &vct,
-                        iat: now,
+                        iat: time.iat,
                         nbf: None,
-                        exp,
+                        exp: time.exp,
                         holder_key: &holder.key,
                         status: Some(StatusReference {
                             status_list: StatusListRef {

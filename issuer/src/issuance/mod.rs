@@ -6,6 +6,7 @@
 mod credential;
 pub mod nonce;
 mod offer;
+mod times;
 mod token;
 
 use std::sync::Arc;

@@ -64,12 +64,17 @@ fn date(value: &str, name: &str) -> Result<Date, String> {
         .map_err(|_| format!("{name} {:?} is not a YYYY-MM-DD date", value.trim()))
 }
 
+/// Whether `id` is a register id this issuer accepts: 1 to 64 letters, digits, `-`, `_`, `.`.
+fn well_formed_id(id: &str) -> bool {
+    (1..=64).contains(&id.len())
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+}
+
 fn validate(row: Row, today: Date) -> Result<Resident, String> {
     let register_id = field(&row.register_id, "register_id", 64)?;
-    if !register_id
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
-    {
+    if !well_formed_id(&register_id) {
         return Err("register_id may hold only letters, digits, '-', '_' and '.'".into());
     }
     let birthdate = date(&row.birthdate, "birthdate")?;
@@ -124,6 +129,9 @@ pub struct ParsedRow {
     pub line: u64,
     /// Byte offset of the row in the file (for progress reporting).
     pub byte: u64,
+    /// The register id, when the row names one that is well formed, even if the row is
+    /// rejected: such a resident is still on the register, and must not be taken for gone.
+    pub register_id: Option<String>,
     /// The valid resident, or why the row is rejected (naming the register id when readable).
     pub resident: Result<Resident, String>,
 }
@@ -140,7 +148,9 @@ impl<R: Read> RegisterReader<R> {
     /// Reads the header; fails when it is unreadable or lacks a required column.
     pub fn new(input: R, today: Date) -> Result<Self, RegisterError> {
         let mut reader = csv::ReaderBuilder::new()
-            .flexible(false)
+            // Rows of the wrong length are reported (with their register id when readable), not
+            // dropped as unreadable.
+            .flexible(true)
             .trim(csv::Trim::All)
             .from_reader(input);
         let headers = reader
@@ -168,18 +178,39 @@ impl<R: Read> Iterator for RegisterReader<R> {
     type Item = ParsedRow;
 
     fn next(&mut self) -> Option<ParsedRow> {
-        let (line, byte, row) = match self.records.next()? {
+        let (line, byte, register_id, row) = match self.records.next()? {
             Err(e) => (
                 e.position().map_or(0, |p| p.line()),
                 e.position().map_or(0, |p| p.byte()),
+                None,
                 Err(format!("unreadable row: {e}")),
             ),
-            Ok(rec) => (
-                rec.position().map_or(0, |p| p.line()),
-                rec.position().map_or(0, |p| p.byte()),
-                rec.deserialize::<Row>(Some(&self.headers))
-                    .map_err(|e| format!("bad row: {e}")),
-            ),
+            Ok(rec) => {
+                let register_id = self
+                    .headers
+                    .iter()
+                    .position(|h| h == "register_id")
+                    .and_then(|i| rec.get(i))
+                    .map(str::trim)
+                    .filter(|id| well_formed_id(id))
+                    .map(str::to_owned);
+                let row = if rec.len() == self.headers.len() {
+                    rec.deserialize::<Row>(Some(&self.headers))
+                        .map_err(|e| format!("bad row: {e}"))
+                } else {
+                    Err(format!(
+                        "the row has {} fields, the header {}",
+                        rec.len(),
+                        self.headers.len()
+                    ))
+                };
+                (
+                    rec.position().map_or(0, |p| p.line()),
+                    rec.position().map_or(0, |p| p.byte()),
+                    register_id,
+                    row,
+                )
+            }
         };
         let resident = row.and_then(|row| {
             let id = row.register_id.trim().to_owned();
@@ -188,6 +219,7 @@ impl<R: Read> Iterator for RegisterReader<R> {
         Some(ParsedRow {
             line,
             byte,
+            register_id,
             resident,
         })
     }

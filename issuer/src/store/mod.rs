@@ -113,6 +113,9 @@ pub trait Store: Send + Sync {
     fn take_ephemeral(&self, kind: Ephemeral, key: &str, now: i64) -> StoreResult<Option<Vec<u8>>>;
     /// Deletes expired objects; returns how many.
     fn purge_expired(&self, now: i64) -> StoreResult<usize>;
+    /// Ends every session of `register_id` except the one stored under `keep` (the hash of its
+    /// cookie); returns how many ended.
+    fn end_sessions_of(&self, register_id: &str, keep: Option<&str>) -> StoreResult<usize>;
 
     // ---- credentials and status lists -----------------------------------------------------
     /// Atomically checks that the resident may receive credentials, consumes `nonce`, allocates
@@ -151,7 +154,8 @@ pub trait Store: Send + Sync {
     fn audit(&self, event: &AuditEvent) -> StoreResult<()>;
     /// Audit events with sequence number greater than `after`, oldest first.
     fn audit_log(&self, after: u64, limit: usize) -> StoreResult<Vec<(u64, AuditEvent)>>;
-    /// Checks that the database is readable and writable (and syncs).
+    /// Checks that the database could take writes now (open, not failed or stalled, room on
+    /// the disk), without writing anything.
     fn health(&self) -> StoreResult<()>;
     /// Changes whenever the store reopened its database after a storage failure, dropping changes
     /// that had not reached the disk (such as a status list version seen but never saved). Caches

@@ -37,6 +37,47 @@ impl Resident {
         b.removed_at = None;
         a == b
     }
+
+    /// Whether credentials issued from `self` are still right once the register says `new`.
+    pub fn reissue_for(&self, new: &Resident) -> Reissue {
+        if self.residence.municipality_code != new.residence.municipality_code {
+            return Reissue::Moved;
+        }
+        let claims_changed = self.given_name != new.given_name
+            || self.family_name != new.family_name
+            || self.birthdate != new.birthdate
+            || self.address != new.address
+            || self.residence != new.residence
+            || self.resident_since != new.resident_since;
+        if claims_changed {
+            return Reissue::ClaimsChanged;
+        }
+        // `YYYY-MM-DD` dates compare as text.
+        if new.valid_until < self.valid_until {
+            return Reissue::ValidityShortened;
+        }
+        Reissue::NotNeeded
+    }
+}
+
+/// How a change in the register affects the resident's credentials.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reissue {
+    /// Nothing the credentials say changed (a longer registration, for instance).
+    NotNeeded,
+    /// The resident moved to another municipality.
+    Moved,
+    /// A claim the credentials disclose changed (name, birthdate, address, district, …).
+    ClaimsChanged,
+    /// The registration now ends before the credentials would.
+    ValidityShortened,
+}
+
+impl Reissue {
+    /// Whether the old credentials must be revoked (the resident can fetch new ones).
+    pub fn revokes(self) -> bool {
+        self != Reissue::NotNeeded
+    }
 }
 
 /// What an upsert did.
@@ -44,10 +85,10 @@ impl Resident {
 pub enum Upsert {
     /// A new resident.
     Created,
-    /// Changed data; `municipality_changed` when the municipality code differs.
+    /// Changed data, and what that means for the resident's credentials.
     Updated {
-        /// The resident moved to another municipality.
-        municipality_changed: bool,
+        /// Whether (and why) the credentials must be replaced.
+        reissue: Reissue,
     },
     /// Same data as stored.
     Unchanged,

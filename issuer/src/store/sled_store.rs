@@ -86,8 +86,7 @@ impl Store for SledStore {
                     return Ok(Upsert::Unchanged)
                 }
                 Some(o) => Upsert::Updated {
-                    municipality_changed: o.residence.municipality_code
-                        != resident.residence.municipality_code,
+                    reissue: o.reissue_for(resident),
                 },
             };
             let mut new = resident.clone();
@@ -298,6 +297,25 @@ impl Store for SledStore {
             }
         }
         Ok(n)
+    }
+
+    fn end_sessions_of(&self, register_id: &str, keep: Option<&str>) -> StoreResult<usize> {
+        #[derive(serde::Deserialize)]
+        struct Owner {
+            register_id: String,
+        }
+        let keep = keep.map(|k| Self::ephemeral_key(Ephemeral::Session, k));
+        let mut ended = 0;
+        for item in self.db.scan_prefix(Ephemeral::Session.prefix()) {
+            let (k, v) = item.map_err(StorageError::from)?;
+            let owner = split_expiry(&v).and_then(|(_, v)| serde_json::from_slice::<Owner>(v).ok());
+            let theirs = owner.is_some_and(|o| o.register_id == register_id);
+            if theirs && keep.as_deref() != Some(k.as_ref()) {
+                self.db.remove(k).map_err(StorageError::from)?;
+                ended += 1;
+            }
+        }
+        Ok(ended)
     }
 
     fn allocate_credentials(&self, batch: &NewBatch, now: i64) -> StoreResult<Allocation> {
@@ -524,10 +542,8 @@ impl Store for SledStore {
     }
 
     fn health(&self) -> StoreResult<()> {
-        self.db
-            .insert(b"meta/health", &[1])
-            .map_err(StorageError::from)?;
-        self.sync()
+        // Nothing is written: a health probe must not grow the database or wear the disk.
+        self.db.health().map_err(StorageError::from)
     }
 
     fn sync(&self) -> StoreResult<()> {

@@ -53,3 +53,15 @@ fn changes_made_before_a_reopen_are_refused_at_sync_and_later_ones_are_kept() {
     ));
     store.sync().expect("a reader's sync");
 }
+
+#[test]
+fn the_health_check_writes_nothing() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = SledStore::open(dir.path(), civic_storage::Options::default()).expect("open");
+    store.sync().expect("sync");
+    for _ in 0..10 {
+        store.health().expect("healthy");
+    }
+    assert!(store.db.get(b"meta/health").expect("get").is_none());
+    assert_eq!(store.db.scan_prefix(b"").count(), 0, "an empty database stays empty");
+}
