@@ -1,7 +1,12 @@
 //! Copies of one batch cannot be joined by colluding platforms: the issuer-signed part of two
 //! copies shares nothing that other residents' credentials do not share as well. Checked over
 //! batches of every size the issuer allows, for several residents.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)] // test code: a failure stops at its line
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)] // test code: a failure stops at its line
 
 use std::collections::HashSet;
 
@@ -26,7 +31,13 @@ fn digests(value: &Value, out: &mut Vec<String>) {
         Value::Object(map) => {
             for (k, v) in map {
                 if k == "_sd" {
-                    out.extend(v.as_array().into_iter().flatten().filter_map(Value::as_str).map(str::to_owned));
+                    out.extend(
+                        v.as_array()
+                            .into_iter()
+                            .flatten()
+                            .filter_map(Value::as_str)
+                            .map(str::to_owned),
+                    );
                 } else {
                     digests(v, out);
                 }
@@ -42,7 +53,14 @@ async fn copies_of_a_batch_share_no_signed_value_that_could_link_them() {
     let tmp = tempfile::tempdir().expect("tmp");
     let issuer = start_issuer(tmp.path(), IssuerSetup::default()).await;
     // Residents, and batch sizes from the smallest to the largest the issuer allows.
-    let batches = [("D-0001", 2), ("D-0003", 10), ("D-0005", 3), ("D-0007", 7), ("D-0008", 5), ("D-0010", 10)];
+    let batches = [
+        ("D-0001", 2),
+        ("D-0003", 10),
+        ("D-0005", 3),
+        ("D-0007", 7),
+        ("D-0008", 5),
+        ("D-0010", 10),
+    ];
     for (resident, size) in batches {
         let copies = issuer.credentials(resident, size).await;
         let n = copies.len();
@@ -58,12 +76,18 @@ async fn copies_of_a_batch_share_no_signed_value_that_could_link_them() {
                 (2, idx, "status index"),
                 (3, cnf, "holder key"),
             ] {
-                assert!(seen[set].insert(value.clone()), "{resident}: two copies share {what} {value}");
+                assert!(
+                    seen[set].insert(value.clone()),
+                    "{resident}: two copies share {what} {value}"
+                );
             }
             let mut sd = Vec::new();
             digests(&Value::Object(claims.clone()), &mut sd);
             for digest in sd.into_iter().chain(salts.iter().cloned()) {
-                assert!(seen[4].insert(digest.clone()), "{resident}: a digest or salt repeats: {digest}");
+                assert!(
+                    seen[4].insert(digest.clone()),
+                    "{resident}: a digest or salt repeats: {digest}"
+                );
             }
         }
         // What the copies do share is what every credential of the issuer shares.

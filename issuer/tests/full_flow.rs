@@ -12,7 +12,7 @@
 const BIN: &str = env!("CARGO_BIN_EXE_civic-issuer");
 
 use reqwest::Method;
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use civic_credential::jwk::Jwk;
 use civic_credential::sd_jwt::ClaimPath;

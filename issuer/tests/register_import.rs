@@ -2,7 +2,12 @@
 //! without `--force`, a resident named on a rejected row is still on the register, and any change
 //! a credential discloses (a move inside the municipality too) replaces that resident's
 //! credentials, while a longer registration does not.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)] // test code: a failure stops at its line
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)] // test code: a failure stops at its line
 
 use reqwest::Method;
 use serde_json::Value;
@@ -59,7 +64,10 @@ async fn a_truncated_export_changes_nothing_without_force() {
     // Cut off at 10 %: 45 of 50 residents would be removed.
     let truncated = register(&full[..5]);
     let err = import(&t, &truncated, &[]).expect_err("refused");
-    assert!(err.contains("changed nothing") && err.contains("remove 45 of 50"), "{err}");
+    assert!(
+        err.contains("changed nothing") && err.contains("remove 45 of 50"),
+        "{err}"
+    );
     assert_eq!(active(&t, &register(&full)), 50, "nobody was removed");
 
     // A row rejected for one bad field still names its resident: nobody is removed, but the
@@ -85,10 +93,20 @@ async fn moving_within_the_municipality_or_a_shorter_registration_replaces_crede
     t.start().await;
     for n in 0..4 {
         let (_, offer) = t
-            .admin(Method::POST, &format!("/admin/api/residents/T-{n:04}/offer"), None)
+            .admin(
+                Method::POST,
+                &format!("/admin/api/residents/T-{n:04}/offer"),
+                None,
+            )
             .await;
-        wallet::redeem(&t.http, &t.base, &offer["credential_offer"], 1, civic_testkit::now())
-            .await;
+        wallet::redeem(
+            &t.http,
+            &t.base,
+            &offer["credential_offer"],
+            1,
+            civic_testkit::now(),
+        )
+        .await;
     }
     t.kill();
 
@@ -101,7 +119,11 @@ async fn moving_within_the_municipality_or_a_shorter_registration_replaces_crede
         row(3, "3", "2099-12-31"),
     ];
     let report = import(&t, &register(&changed), &[]).expect("import");
-    assert_eq!(report["changed"], serde_json::json!(["T-0000", "T-0001"]), "{report}");
+    assert_eq!(
+        report["changed"],
+        serde_json::json!(["T-0000", "T-0001"]),
+        "{report}"
+    );
     assert_eq!(report["revoked_credentials"], 2);
 
     t.start().await;

@@ -2,13 +2,18 @@
 //! left the register no longer signs in, removing a passkey ends the resident's other sessions,
 //! a passkey is checked to belong to the signed-in resident before anything is stored, and the
 //! application log names no resident.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)] // test code: a failure stops at its line
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)] // test code: a failure stops at its line
 
 use reqwest::Method;
 use serde_json::Value;
 
-use civic_testkit::http::json;
-use civic_testkit::issuer_process::{enroll, login, TestIssuer};
+use civic_testkit::http::{client_with_jar, json};
+use civic_testkit::issuer_process::{enroll, enroll_in, login, TestIssuer};
 use civic_testkit::passkey::SoftPasskey;
 
 /// The binary under test.
@@ -31,7 +36,11 @@ async fn add_start(t: &TestIssuer, browser: &reqwest::Client, csrf: &str) -> Val
 
 async fn passkeys(t: &TestIssuer, resident: &str) -> usize {
     let (_, v) = t
-        .admin(Method::GET, &format!("/admin/api/residents/{resident}"), None)
+        .admin(
+            Method::GET,
+            &format!("/admin/api/residents/{resident}"),
+            None,
+        )
         .await;
     v["passkeys"].as_array().map_or(0, Vec::len)
 }
@@ -54,7 +63,14 @@ async fn a_resident_who_left_the_register_no_longer_signs_in() {
     t.cli(&["import-register", file.to_str().expect("path"), "--force"]);
     t.start().await;
     let browser = t.new_client();
-    let (_, options) = json(browser.post(t.url("/api/login/start")).send().await.expect("start")).await;
+    let (_, options) = json(
+        browser
+            .post(t.url("/api/login/start"))
+            .send()
+            .await
+            .expect("start"),
+    )
+    .await;
     let response = passkey.authenticate(&options, &t.base);
     let (status, body) = json(
         browser
@@ -65,7 +81,11 @@ async fn a_resident_who_left_the_register_no_longer_signs_in() {
             .expect("finish"),
     )
     .await;
-    assert_eq!((status, body["error"].as_str()), (403, Some("forbidden")), "{body}");
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (403, Some("forbidden")),
+        "{body}"
+    );
 }
 
 #[tokio::test]
@@ -90,7 +110,15 @@ async fn removing_a_passkey_ends_the_other_sessions() {
     let csrf = body["csrf_token"].as_str().expect("csrf").to_owned();
     // The phone that holds the second passkey signs in, then gets lost.
     let (phone, _) = login(&t, &mut lost).await;
-    assert_eq!(phone.get(t.url("/api/me")).send().await.expect("me").status(), 200);
+    assert_eq!(
+        phone
+            .get(t.url("/api/me"))
+            .send()
+            .await
+            .expect("me")
+            .status(),
+        200
+    );
     let (_, me) = json(browser.get(t.url("/api/me")).send().await.expect("me")).await;
     let lost_id = me["passkeys"][1]["id"].as_str().expect("id").to_owned();
     let resp = browser
@@ -101,11 +129,24 @@ async fn removing_a_passkey_ends_the_other_sessions() {
         .expect("delete");
     assert_eq!(resp.status(), 200);
     assert_eq!(
-        phone.get(t.url("/api/me")).send().await.expect("me").status(),
+        phone
+            .get(t.url("/api/me"))
+            .send()
+            .await
+            .expect("me")
+            .status(),
         401,
         "the lost phone's session ended"
     );
-    assert_eq!(browser.get(t.url("/api/me")).send().await.expect("me").status(), 200);
+    assert_eq!(
+        browser
+            .get(t.url("/api/me"))
+            .send()
+            .await
+            .expect("me")
+            .status(),
+        200
+    );
 }
 
 #[tokio::test]
@@ -114,7 +155,8 @@ async fn a_passkey_ceremony_of_another_resident_stores_nothing() {
     let (anna, bram) = (t.code_via_cli("R-0001"), t.code_via_cli("R-0002"));
     t.start().await;
     let (anna_browser, _, anna_csrf) = enroll(&t, &anna).await;
-    let (bram_browser, _, bram_csrf) = enroll(&t, &bram).await;
+    let (bram_browser, bram_jar) = client_with_jar(t.port);
+    let (_, bram_csrf) = enroll_in(&t, &bram_browser, &bram).await;
     // Anna starts adding a passkey; Bram's browser finishes it with Anna's ceremony cookie.
     let options = add_start(&t, &anna_browser, &anna_csrf).await;
     let ceremony = anna_browser
@@ -132,10 +174,13 @@ async fn a_passkey_ceremony_of_another_resident_stores_nothing() {
         .expect("ceremony cookie")
         .to_owned();
     let mut intruder = SoftPasskey::new();
+    bram_jar.add_cookie_str(
+        &format!("civic_ceremony={ceremony}; Path=/"),
+        &t.base.parse().expect("url"),
+    );
     let resp = bram_browser
         .post(t.url("/api/passkeys/finish"))
         .header("x-csrf-token", &bram_csrf)
-        .header("cookie", format!("civic_ceremony={ceremony}"))
         .json(&intruder.register(&options, &t.base))
         .send()
         .await
@@ -164,7 +209,8 @@ async fn the_application_log_names_no_resident() {
     )
     .await;
     assert_eq!(status, 200);
-    t.admin(Method::POST, "/admin/api/residents/R-0004/suspend", None).await;
+    t.admin(Method::POST, "/admin/api/residents/R-0004/suspend", None)
+        .await;
     t.kill();
     let text = std::fs::read_to_string(&log).expect("log");
     assert!(text.contains("audit"), "the log has the actions: {text}");

@@ -17,13 +17,20 @@ pub async fn listen() -> (tokio::net::TcpListener, u16) {
 
 /// A client that sends `localhost` to 127.0.0.1:`port`, keeps cookies and uses no proxy.
 pub fn client(port: u16) -> reqwest::Client {
-    reqwest::Client::builder()
-        .cookie_store(true)
+    client_with_jar(port).0
+}
+
+/// Like [`client`], with its cookie jar, so a test can plant a cookie (as an attacker would).
+pub fn client_with_jar(port: u16) -> (reqwest::Client, std::sync::Arc<reqwest::cookie::Jar>) {
+    let jar = std::sync::Arc::new(reqwest::cookie::Jar::default());
+    let client = reqwest::Client::builder()
+        .cookie_provider(jar.clone())
         .resolve("localhost", SocketAddr::from(([127, 0, 0, 1], port)))
         .no_proxy()
         .timeout(Duration::from_secs(30))
         .build()
-        .expect("client")
+        .expect("client");
+    (client, jar)
 }
 
 /// Status and JSON body (`Null` if the body is not JSON).

@@ -303,6 +303,16 @@ use crate::http::client;
 /// and the session's anti-CSRF token.
 pub async fn enroll(t: &TestIssuer, code: &str) -> (reqwest::Client, SoftPasskey, String) {
     let browser = t.new_client();
+    let (passkey, csrf) = enroll_in(t, &browser, code).await;
+    (browser, passkey, csrf)
+}
+
+/// Enrolls with `code` in `browser`; returns the passkey and the session's anti-CSRF token.
+pub async fn enroll_in(
+    t: &TestIssuer,
+    browser: &reqwest::Client,
+    code: &str,
+) -> (SoftPasskey, String) {
     let (status, options) = json(
         browser
             .post(t.url("/api/enroll/start"))
@@ -334,7 +344,7 @@ pub async fn enroll(t: &TestIssuer, code: &str) -> (reqwest::Client, SoftPasskey
     .await;
     assert_eq!(status, 200, "{body}");
     let csrf = body["csrf_token"].as_str().expect("csrf").to_owned();
-    (browser, passkey, csrf)
+    (passkey, csrf)
 }
 
 /// Signs in with a discoverable passkey in a new browser; returns it and the CSRF token.

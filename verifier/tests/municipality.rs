@@ -2,7 +2,12 @@
 //! when a platform's policy asks only for age: the verifier asks for the municipality code on
 //! every request and checks it. A credential without a status reference is not "status checked",
 //! and a policy without rules is refused when the configuration loads.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)] // test code: a failure stops at its line
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)] // test code: a failure stops at its line
 
 use std::sync::Arc;
 
@@ -15,7 +20,9 @@ use civic_verifier::fetch::StaticFetcher;
 use civic_verifier::flow::{Flow, FlowSettings};
 use civic_verifier::session::SessionStatus;
 use civic_verifier::store::MemoryStore;
-use civic_verifier::{Platform, Policy, Rule, TrustList, Verifier, VerifierConfig, VerifierOptions};
+use civic_verifier::{
+    Platform, Policy, Rule, TrustList, Verifier, VerifierConfig, VerifierOptions,
+};
 
 const NOW: i64 = 1_800_000_000;
 
@@ -39,7 +46,11 @@ fn platform() -> Platform {
 /// A flow trusting `issuer` for municipality 0363 only.
 fn flow(issuer: &TestIssuer) -> Flow {
     let trust = TrustList::parse(&issuer.trust_list()).expect("trust list");
-    let verifier = Verifier::new(trust, Arc::new(StaticFetcher::new()), VerifierOptions::default());
+    let verifier = Verifier::new(
+        trust,
+        Arc::new(StaticFetcher::new()),
+        VerifierOptions::default(),
+    );
     let settings = FlowSettings {
         public_url: "https://verifier.example".into(),
         wallet_link_base: "openid4vp://".into(),
@@ -55,7 +66,12 @@ fn flow(issuer: &TestIssuer) -> Flow {
 }
 
 /// Answers session `id` with `credential`, disclosing `paths`; returns the outcome.
-async fn answer(flow: &Flow, id: &str, credential: &Credential, paths: &[ClaimPath]) -> SessionStatus {
+async fn answer(
+    flow: &Flow,
+    id: &str,
+    credential: &Credential,
+    paths: &[ClaimPath],
+) -> SessionStatus {
     let req = AuthorizationRequest::from_jwt(&flow.request_object(id).expect("request"), None)
         .expect("request object");
     let presentation = credential.present(paths, &req.client_id, &req.nonce, NOW);
@@ -65,7 +81,10 @@ async fn answer(flow: &Flow, id: &str, credential: &Credential, paths: &[ClaimPa
         percent_encode(&vp),
         percent_encode(req.state.as_deref().unwrap_or_default())
     );
-    flow.answer(id, form.as_bytes()).await.expect("answered").outcome
+    flow.answer(id, form.as_bytes())
+        .await
+        .expect("answered")
+        .outcome
 }
 
 fn rule(outcome: &SessionStatus) -> &str {
@@ -86,25 +105,45 @@ async fn a_restricted_issuer_cannot_vouch_for_another_municipality() {
 
     // The policy asks for age only, but the request asks for the municipality code too.
     let created = flow.create(PLATFORMS[0], "sixteen", None).expect("session");
-    let req = AuthorizationRequest::from_jwt(&flow.request_object(&created.id).unwrap(), None).unwrap();
+    let req =
+        AuthorizationRequest::from_jwt(&flow.request_object(&created.id).unwrap(), None).unwrap();
     let asked = req.dcql_query.credentials[0].requested_paths();
     assert!(asked.contains(&code), "{asked:?}");
 
     // Disclosed, it is checked; withheld, the presentation is refused.
-    let outcome = answer(&flow, &created.id, &outsider, &[age.clone(), pseudonym.clone(), code]).await;
+    let outcome = answer(
+        &flow,
+        &created.id,
+        &outsider,
+        &[age.clone(), pseudonym.clone(), code],
+    )
+    .await;
     assert_eq!(rule(&outcome), "municipality_not_allowed", "{outcome:?}");
     let created = flow.create(PLATFORMS[0], "sixteen", None).expect("session");
-    let outcome = answer(&flow, &created.id, &outsider, &[age.clone(), pseudonym.clone()]).await;
+    let outcome = answer(
+        &flow,
+        &created.id,
+        &outsider,
+        &[age.clone(), pseudonym.clone()],
+    )
+    .await;
     assert_eq!(rule(&outcome), "municipality_not_disclosed", "{outcome:?}");
 
     // A resident of 0363 passes, but a credential without a status reference is not checked.
     let local = issuer.issue(&resident("Anna", aged(40, NOW), "0363", None), "R-2", NOW);
     let created = flow.create(PLATFORMS[0], "sixteen", None).expect("session");
-    let asked_paths = [age, pseudonym, ClaimPath::keys(["residence", "municipality_code"])];
+    let asked_paths = [
+        age,
+        pseudonym,
+        ClaimPath::keys(["residence", "municipality_code"]),
+    ];
     match answer(&flow, &created.id, &local, &asked_paths).await {
         SessionStatus::Complete { eligibility } => {
             assert!(eligibility.eligible);
-            assert!(!eligibility.status_checked, "no status reference, no status check");
+            assert!(
+                !eligibility.status_checked,
+                "no status reference, no status check"
+            );
         }
         other => panic!("{other:?}"),
     }

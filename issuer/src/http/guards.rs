@@ -91,8 +91,8 @@ impl FromRequestParts<AppState> for Resident {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, app: &AppState) -> Result<Self, ApiError> {
-        let cookie =
-            cookie(app, &parts.headers, SESSION_COOKIE).ok_or_else(|| unauthorized("sign in first"))?;
+        let cookie = cookie(app, &parts.headers, SESSION_COOKIE)
+            .ok_or_else(|| unauthorized("sign in first"))?;
         let value = cookie.clone();
         let session = app
             .run(move |issuer| issuer.sessions.get(&value))

@@ -24,7 +24,12 @@ pub(super) struct CopyTimes {
 /// seconds (under a day) before `now`; `exp` a distinct number of seconds (under a day, and
 /// leaving the copy valid now) before `end`, the end of the validity. `None` when `end` is too
 /// close to `now` for `n` distinct expiries.
-pub(super) fn copy_times(n: usize, now: i64, end: i64, rng: &mut impl Rng) -> Option<Vec<CopyTimes>> {
+pub(super) fn copy_times(
+    n: usize,
+    now: i64,
+    end: i64,
+    rng: &mut impl Rng,
+) -> Option<Vec<CopyTimes>> {
     let room = u32::try_from(end.saturating_sub(now).saturating_sub(1)).unwrap_or(u32::MAX);
     let exp_spread = room.min(EXP_SPREAD) as usize;
     if n == 0 || exp_spread < n || (IAT_SPREAD as usize) < n {

@@ -141,10 +141,7 @@ impl ResidentRegister {
     /// Why the planned import looks like a broken export, if it does.
     fn looks_broken(&self, plan: &ImportReport) -> Result<Option<String>, RegisterError> {
         if !plan.rejected.is_empty() {
-            return Ok(Some(format!(
-                "{} rows were rejected",
-                plan.rejected.len()
-            )));
+            return Ok(Some(format!("{} rows were rejected", plan.rejected.len())));
         }
         let on_register = self.context.store.active_register_ids()?.len() as u64;
         let limit = u64::from(self.context.config.register_max_removal_percent);
@@ -255,8 +252,7 @@ impl ResidentRegister {
                 report.revoked_credentials += self.revoke_all(id, "moved municipality")? as u64;
             }
             for id in &report.changed {
-                report.revoked_credentials +=
-                    self.revoke_all(id, "register data changed")? as u64;
+                report.revoked_credentials += self.revoke_all(id, "register data changed")? as u64;
             }
             self.context.audit(
                 "cli",

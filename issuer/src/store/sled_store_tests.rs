@@ -63,5 +63,9 @@ fn the_health_check_writes_nothing() {
         store.health().expect("healthy");
     }
     assert!(store.db.get(b"meta/health").expect("get").is_none());
-    assert_eq!(store.db.scan_prefix(b"").count(), 0, "an empty database stays empty");
+    assert_eq!(
+        store.db.scan_prefix(b"").count(),
+        0,
+        "an empty database stays empty"
+    );
 }
