@@ -169,6 +169,18 @@ pub fn document_url(did: &str) -> Result<String, DidError> {
     Ok(url)
 }
 
+/// Where to fetch the document of `did`: [`document_url`], but over plain http when the DID
+/// names this device's loopback address and `allow_loopback_http` is on (a service under
+/// development beside the wallet or verifier).
+pub fn resolution_url(did: &str, allow_loopback_http: bool) -> Result<String, DidError> {
+    let url = document_url(did)?;
+    let loopback = crate::origin::Origin::of(&url).is_ok_and(|o| o.is_loopback());
+    Ok(match url.strip_prefix("https://") {
+        Some(rest) if loopback && allow_loopback_http => format!("http://{rest}"),
+        _ => url,
+    })
+}
+
 /// The host (and port) a did:web names, for showing to people: `id.example.city:8443`.
 pub fn host_of(did: &str) -> Result<String, DidError> {
     let p = parse(did)?;

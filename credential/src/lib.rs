@@ -30,6 +30,7 @@ pub mod jws;
 pub mod key_binding;
 pub mod oid4vci;
 pub mod oid4vp;
+pub mod origin;
 pub mod pseudonym;
 #[cfg(feature = "qr")]
 pub mod qr;

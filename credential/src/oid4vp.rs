@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::crypto::{JwsSigner, VerifyingKey};
+use crate::did_web::{DidDocument, Purpose};
 use crate::encoding::{b64_json_object, json_b64};
 use crate::error::{Error, Result};
 use crate::form;
@@ -105,6 +106,29 @@ impl AuthorizationRequest {
         let request: AuthorizationRequest = serde_json::from_value(Value::Object(payload))
             .map_err(|_| Error::Json("authorization request"))?;
         request.validate()?;
+        Ok(request)
+    }
+
+    /// Reads the signed request object of a `decentralized_identifier:` client: the key its
+    /// header's `kid` names must be an authentication key in `document`, the resolved document
+    /// of the DID the request's `client_id` names, and the signature must verify with it.
+    pub fn from_jwt_with_did_document(jwt: &str, document: &DidDocument) -> Result<Self> {
+        let jws = Jws::parse(jwt)?;
+        let kid = jws.kid().ok_or(Error::MissingClaim("kid"))?;
+        let jwk = document
+            .keys_for(Purpose::Authentication)
+            .into_iter()
+            .find(|k| k.kid.as_deref() == Some(kid))
+            .ok_or_else(|| Error::IssuerKeyNotFound {
+                iss: document.id.clone(),
+                kid: kid.to_owned(),
+            })?;
+        let request = Self::from_jwt(jwt, Some(&VerifyingKey::from_jwk(&jwk)?))?;
+        if request.client_id.strip_prefix(DID_PREFIX) != Some(document.id.as_str()) {
+            return Err(Error::InvalidClaim(
+                "client_id is not the DID whose document verified the request",
+            ));
+        }
         Ok(request)
     }
 

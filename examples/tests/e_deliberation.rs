@@ -16,7 +16,6 @@ use civic_testkit::now;
 use civic_testkit::wallet::present;
 
 const EXAMPLE: &str = "e_deliberation";
-const PLATFORM: &str = "https://deliberation.teststad.example";
 
 /// The `<li>` of the comment whose text is `text`.
 fn comment<'a>(page: &'a str, text: &str) -> &'a str {
@@ -81,7 +80,7 @@ async fn only_verified_comments_carry_the_badge() {
     let status = wait(&browser, &check.poll).await;
     assert_eq!(status["status"], "eligible", "{status}");
     let form = get(&browser, &check.next).await;
-    let tag = short_hash(&pseudonym(PLATFORM, "R-6006"));
+    let tag = short_hash(&pseudonym(&app.base, "R-6006"));
     assert!(form.body.contains(&tag), "{}", form.body);
     let verified = post(
         &browser,
@@ -134,11 +133,11 @@ async fn only_verified_comments_carry_the_badge() {
             &status.to_string(),
         ],
         &iris,
-        &[pseudonym(PLATFORM, "R-6006")],
+        &[pseudonym(&app.base, "R-6006")],
     );
     assert_no_personal_data(
         &[&page.body, &refused.body],
         &outsider,
-        &[pseudonym(PLATFORM, "R-7007")],
+        &[pseudonym(&app.base, "R-7007")],
     );
 }

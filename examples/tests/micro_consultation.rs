@@ -15,7 +15,6 @@ use civic_testkit::now;
 use civic_testkit::wallet::present;
 
 const EXAMPLE: &str = "micro_consultation";
-const PLATFORM: &str = "https://consult.teststad.example";
 
 /// The count shown for `label` in the results list.
 fn answers(page: &str, label: &str) -> u64 {
@@ -102,7 +101,7 @@ async fn a_district_3_resident_answers_once() {
             &status.to_string(),
         ],
         &sem,
-        &[pseudonym(PLATFORM, "R-4004")],
+        &[pseudonym(&app.base, "R-4004")],
     );
 }
 
@@ -141,6 +140,6 @@ async fn a_district_4_resident_cannot_answer() {
     assert_no_personal_data(
         &[&page.body, &refused.body, &results.body],
         &bram,
-        &[pseudonym(PLATFORM, "R-5005")],
+        &[pseudonym(&app.base, "R-5005")],
     );
 }

@@ -16,7 +16,6 @@ use civic_testkit::now;
 use civic_testkit::wallet::present;
 
 const EXAMPLE: &str = "participatory_budget";
-const PLATFORM: &str = "https://budget.teststad.example";
 
 /// How many votes the results table shows for `title`.
 fn votes(page: &str, title: &str) -> u64 {
@@ -149,7 +148,7 @@ async fn a_resident_votes_once_and_no_page_shows_personal_data() {
     ]);
     pages.extend([results.body, status_json, check2.page.body]);
     let refs: Vec<&str> = pages.iter().map(String::as_str).collect();
-    assert_no_personal_data(&refs, &anna, &[pseudonym(PLATFORM, "R-1001")]);
+    assert_no_personal_data(&refs, &anna, &[pseudonym(&app.base, "R-1001")]);
 }
 
 /// One poll, without waiting.
@@ -193,7 +192,7 @@ async fn a_15_year_old_is_not_eligible_and_cannot_vote() {
     assert_no_personal_data(
         &[&page.body, &vote.body, &home.body, &status.to_string()],
         &young,
-        &[pseudonym(PLATFORM, "R-2002")],
+        &[pseudonym(&app.base, "R-2002")],
     );
 }
 
@@ -208,6 +207,7 @@ async fn a_credential_from_an_untrusted_issuer_is_rejected() {
     )
     .await;
     let impostor = Issuer::new(); // same issuer id, another key
+    impostor.add_platform(&app.base);
     let credential = impostor.issue(
         &resident("Joost", aged(40, now()), "0363", None),
         "R-3003",

@@ -9,8 +9,13 @@ use crate::store::{Platform, StorageError};
 /// Why a platform could not be added.
 #[derive(Debug, thiserror::Error)]
 pub enum PlatformError {
-    /// The identifier is not an http(s) URL of at most 200 characters.
-    #[error("the platform id must be an http(s) URL of at most 200 characters")]
+    /// The identifier is not a platform identifier (the verifier's origin or did:web, at most
+    /// 200 characters; [`civic_credential::pseudonym::platform_id`]).
+    #[error(
+        "the platform id must be the verifier's origin (https://host[:port], lower case, no \
+         path) or its did:web, at most 200 characters: wallets give a pseudonym only to the \
+         verifier it names"
+    )]
     InvalidId,
     /// The name is empty or longer than 200 characters.
     #[error("the platform name must be 1..200 characters")]
@@ -34,8 +39,7 @@ impl Platforms {
     /// Adds (or renames) a civic platform; credentials issued from now on carry a pseudonym
     /// for it.
     pub fn add(&self, id: &str, name: &str, actor: &str) -> Result<Platform, PlatformError> {
-        let url = url::Url::parse(id).map_err(|_| PlatformError::InvalidId)?;
-        if !matches!(url.scheme(), "https" | "http") || id.len() > 200 {
+        if id.len() > 200 || civic_credential::pseudonym::platform_id(id).is_err() {
             return Err(PlatformError::InvalidId);
         }
         let name = name.trim();

@@ -117,6 +117,8 @@ pub fn vp_token(query_id: &str, presentation: &str) -> String {
 /// it inline, so a verifier fetches nothing.
 pub struct TestIssuer {
     key: SigningKey,
+    /// Platforms added after creation (an example app's own origin, known once it listens).
+    added: std::sync::Mutex<Vec<String>>,
 }
 
 impl Default for TestIssuer {
@@ -131,7 +133,15 @@ impl TestIssuer {
         let key = SigningKey::generate(Algorithm::Es256, &mut rand::rngs::OsRng)
             .expect("issuer key")
             .with_kid("key-1");
-        TestIssuer { key }
+        TestIssuer {
+            key,
+            added: std::sync::Mutex::default(),
+        }
+    }
+
+    /// Issues pseudonyms for platform `id` too, from now on.
+    pub fn add_platform(&self, id: &str) {
+        self.added.lock().expect("platforms").push(id.to_owned());
     }
 
     /// The signing key.
@@ -154,13 +164,19 @@ impl TestIssuer {
     }
 
     /// A credential for `record` (register id `subject`) issued a minute before `now`, valid 30
-    /// days, without a status reference, with pseudonyms for [`PLATFORMS`], bound to a fresh
-    /// holder key.
+    /// days, without a status reference, with pseudonyms for [`PLATFORMS`] and the added ones,
+    /// bound to a fresh holder key.
     pub fn issue(&self, record: &ResidentRecord, subject: &str, now: i64) -> Credential {
         let holder = holder_key();
+        let added = self.added.lock().expect("platforms").clone();
         let pseudonyms = PLATFORMS
             .iter()
-            .map(|p| (p.to_string(), pseudonym(p, subject)))
+            .map(|p| p.to_string())
+            .chain(added)
+            .map(|p| {
+                let value = pseudonym(&p, subject);
+                (p, value)
+            })
             .collect();
         let issued = issue(
             &self.key,

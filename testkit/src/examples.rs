@@ -22,7 +22,8 @@ pub struct Running {
 }
 
 /// Launches `app` (an example's router builder) from `examples/<example>/config.toml` under
-/// `examples_dir`, trusting `issuer`.
+/// `examples_dir`, trusting `issuer`. The app's platform id becomes its origin on this port (the
+/// verifier wallets give its pseudonym to), and `issuer` issues pseudonyms for it.
 pub async fn run(
     examples_dir: &Path,
     example: &str,
@@ -41,6 +42,10 @@ pub async fn run(
     std::fs::write(&trust, issuer.trust_list()).expect("trust list");
     config.listen = addr.to_string();
     config.public_url = base.clone();
+    for platform in &mut config.platforms {
+        platform.id = base.clone();
+    }
+    issuer.add_platform(&base);
     config.data_dir = dir.path().join("data").join("verifier");
     config.trust_list = trust;
     let router = app(config).expect("app");

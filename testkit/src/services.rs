@@ -20,10 +20,10 @@ use crate::http::{client, listen};
 use crate::register::demo_register;
 use crate::wallet;
 
-/// The platforms of the tests: a budget vote (16+, pseudonym) and a district consultation.
-pub const BUDGET: &str = "https://budget.teststad.example";
-/// The consultation platform.
-pub const CONSULT: &str = "https://consult.teststad.example";
+/// The budget platform's own site (its same-device return pages live here). Its platform id,
+/// the one its pseudonyms are computed for, is a DID the verifier serves
+/// ([`VerifierHandle::budget`]).
+pub const BUDGET_SITE: &str = "https://budget.teststad.example";
 /// The budget platform's API key.
 pub const BUDGET_KEY: &str = "budget-api-key-for-tests";
 /// The consultation platform's API key.
@@ -68,8 +68,8 @@ pub struct IssuerHandle {
     pub clock: Arc<ShiftedClock>,
 }
 
-/// Starts an issuer in `dir` with the demo register and the two test platforms, on a clock the
-/// test can move forward.
+/// Starts an issuer in `dir` with the demo register, on a clock the test can move forward. The
+/// verifier service registers its platforms in it ([`start_verifier`]).
 pub async fn start_issuer(dir: &Path, setup: IssuerSetup) -> IssuerHandle {
     let (listener, port) = listen().await;
     let base = format!("http://localhost:{port}");
@@ -97,9 +97,6 @@ pub async fn start_issuer(dir: &Path, setup: IssuerSetup) -> IssuerHandle {
             Default::default(),
         )
         .expect("register");
-    for (id, name) in [(BUDGET, "Budget"), (CONSULT, "Consultation")] {
-        issuer.platforms.add(id, name, "e2e").expect("platform");
-    }
     issuer.sync().expect("sync");
     let issuer = Arc::new(issuer);
     let app = civic_issuer::http::router(issuer.clone());
@@ -167,6 +164,11 @@ pub struct VerifierHandle {
     pub hooks: Hooks,
     /// Its clock (the system's, shifted): the test moves it forward.
     pub clock: Arc<ShiftedClock>,
+    /// The budget platform's id: `did:web:localhost%3A<port>:platforms:budget` (a budget vote,
+    /// 16+, pseudonym).
+    pub budget: String,
+    /// The consultation platform's id: `…:platforms:consult` (district 3, pseudonym).
+    pub consult: String,
 }
 
 /// Starts a webhook receiver; returns its URL.
@@ -197,13 +199,40 @@ async fn webhook_receiver(hooks: Hooks) -> String {
     format!("http://127.0.0.1:{port}/hook")
 }
 
-/// Starts the verifier service in `dir` trusting `issuer_base` for municipality 0363, with
-/// extra top-level configuration lines `extra`.
-pub async fn start_verifier(dir: &Path, issuer_base: &str, extra: &str) -> VerifierHandle {
+/// Starts the verifier service in `dir` trusting `issuer` for municipality 0363, with extra
+/// top-level configuration lines `extra`, and registers its two platforms in the issuer. Its
+/// platforms are DIDs it serves, so requests are signed (with a fresh key, unless `extra` names
+/// one).
+pub async fn start_verifier(dir: &Path, issuer: &IssuerHandle, extra: &str) -> VerifierHandle {
+    let issuer_base = &issuer.base;
     let hooks: Hooks = Arc::default();
     let hook_url = webhook_receiver(hooks.clone()).await;
     let (listener, port) = listen().await;
     let base = format!("http://localhost:{port}");
+    let budget = civic_verifier::identity::platform_did(&base, "budget").expect("did");
+    let consult = civic_verifier::identity::platform_did(&base, "consult").expect("did");
+    for (id, name) in [(&budget, "Budget"), (&consult, "Consultation")] {
+        issuer
+            .issuer
+            .platforms
+            .add(id, name, "e2e")
+            .expect("platform");
+    }
+    let signing = if extra.contains("request_signing_key") {
+        String::new()
+    } else {
+        let key = civic_credential::crypto::SigningKey::generate(
+            civic_credential::crypto::Algorithm::Es256,
+            &mut rand::rngs::OsRng,
+        )
+        .expect("key");
+        std::fs::write(
+            dir.join("request-signing.jwk"),
+            serde_json::to_string(&key.to_private_jwk()).expect("jwk"),
+        )
+        .expect("key file");
+        "request_signing_key = \"request-signing.jwk\"\n".to_owned()
+    };
     std::fs::write(
         dir.join("trust-list.toml"),
         format!("[[issuer]]\nid = \"{issuer_base}\"\nvct = [\"{issuer_base}/credentials/residency\"]\nmunicipality_codes = [\"0363\"]\n"),
@@ -219,15 +248,15 @@ pub async fn start_verifier(dir: &Path, issuer_base: &str, extra: &str) -> Verif
 public_url = "{base}"
 data_dir = "sessions"
 trust_list = "trust-list.toml"
-{reserve}{extra}
+{reserve}{signing}{extra}
 
 [[platform]]
-id = "{BUDGET}"
+id = "{budget}"
 name = "Participatory budget"
 api_key_sha256 = "{}"
 webhook_url = "{hook_url}"
 webhook_secret = "{WEBHOOK_SECRET}"
-redirect_uris = ["{BUDGET}/resume"]
+redirect_uris = ["{BUDGET_SITE}/resume"]
 [[platform.policy]]
 name = "vote"
 pseudonym = true
@@ -239,7 +268,7 @@ claim = "age_equal_or_over.16"
 equals = true
 
 [[platform]]
-id = "{CONSULT}"
+id = "{consult}"
 name = "Consultation"
 api_key_sha256 = "{}"
 [[platform.policy]]
@@ -269,6 +298,8 @@ in = ["3"]
         service,
         hooks,
         clock,
+        budget,
+        consult,
     }
 }
 

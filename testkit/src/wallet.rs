@@ -4,8 +4,9 @@
 use serde_json::{json, Value};
 
 use civic_credential::crypto::SigningKey;
+use civic_credential::did_web;
 use civic_credential::oid4vci::{build_proof, PRE_AUTHORIZED_GRANT};
-use civic_credential::oid4vp::{AuthorizationRequest, RequestLink};
+use civic_credential::oid4vp::{AuthorizationRequest, RequestLink, DID_PREFIX};
 
 pub use crate::credentials::holder_key;
 use crate::credentials::{vp_token, Credential};
@@ -136,7 +137,9 @@ pub struct Presenter<'a> {
 }
 
 impl Presenter<'_> {
-    /// Fetches and parses the request object behind `link` (unsigned, or with its key unchecked).
+    /// Fetches and checks the request object behind `link` as a wallet does: unsigned for a
+    /// `redirect_uri:` client, verified with the DID document for a `decentralized_identifier:`
+    /// one.
     pub async fn request(&self, link: &str) -> AuthorizationRequest {
         let l = RequestLink::parse(link).expect("link");
         let jwt = self
@@ -148,7 +151,9 @@ impl Presenter<'_> {
             .text()
             .await
             .expect("text");
-        let req = AuthorizationRequest::from_jwt(&jwt, None).expect("request object");
+        let req = read_request(self.http, &l, &jwt)
+            .await
+            .expect("request object");
         assert_eq!(req.client_id, l.client_id);
         req
     }
@@ -205,7 +210,8 @@ pub async fn present(link: &str, credential: &Credential) -> u16 {
         http: &http,
         credential,
     };
-    let req = AuthorizationRequest::from_jwt(&fetched.text().await.expect("body"), None)
+    let req = read_request(&http, &l, &fetched.text().await.expect("body"))
+        .await
         .expect("request object");
     assert_eq!(req.client_id, l.client_id);
     let vp = wallet.vp_token(&req, &req.client_id, &req.nonce);
@@ -214,4 +220,27 @@ pub async fn present(link: &str, credential: &Credential) -> u16 {
         .post(&req, &[("vp_token", &vp), ("state", &state)])
         .await
         .0
+}
+
+/// Reads request object `jwt` of `link`'s client: unsigned for `redirect_uri:`, verified with
+/// the resolved DID document (loopback over http) for `decentralized_identifier:`.
+pub async fn read_request(
+    http: &reqwest::Client,
+    link: &RequestLink,
+    jwt: &str,
+) -> civic_credential::Result<AuthorizationRequest> {
+    let Some(did) = link.client_id.strip_prefix(DID_PREFIX) else {
+        return AuthorizationRequest::from_jwt(jwt, None);
+    };
+    let url = did_web::resolution_url(did, true).expect("did:web");
+    let doc: Value = http
+        .get(url)
+        .send()
+        .await
+        .expect("DID document")
+        .json()
+        .await
+        .expect("DID document JSON");
+    let doc = did_web::DidDocument::parse(&doc, did).expect("DID document");
+    AuthorizationRequest::from_jwt_with_did_document(jwt, &doc)
 }

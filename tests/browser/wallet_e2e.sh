@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The browser wallet end to end: starts, on 127.0.0.1 with http://localhost:PORT public URLs,
-#   - the real civic-issuer (issuer/demo/register.csv, the platform https://budget.teststad.example
-#     registered, status_ttl_secs = 1 so a revocation shows within a second, and wallet_url =
+#   - the real civic-issuer (issuer/demo/register.csv, the budget app's origin and a second
+#     platform registered, status_ttl_secs = 1 so a revocation shows within a second, and wallet_url =
 #     the wallet's /receive, so its same-device offer link opens the wallet),
 #   - the participatory_budget example (the verifier in-process) trusting that issuer for 0363,
 #     with wallet_link_base = the wallet's /present,
@@ -63,7 +63,10 @@ sed -i 's/^status_ttl_secs = .*/status_ttl_secs = 1/' "$WORK/issuer/config.toml"
 grep -q '^status_ttl_secs = 1$' "$WORK/issuer/config.toml" || echo 'status_ttl_secs = 1' >> "$WORK/issuer/config.toml"
 echo "wallet_url = \"$WALLET/receive\"" >> "$WORK/issuer/config.toml"
 "$BIN" import-register --data "$WORK/issuer" "$ROOT/issuer/demo/register.csv" > /dev/null
-"$BIN" add-platform --data "$WORK/issuer" --id https://budget.teststad.example --name "Participatory budget" > /dev/null
+# The budget platform is named by the budget app's origin; a second platform gives the wallet a
+# pseudonym that no verifier here may get (step 7b).
+"$BIN" add-platform --data "$WORK/issuer" --id "$BUDGET" --name "Participatory budget" > /dev/null
+"$BIN" add-platform --data "$WORK/issuer" --id https://consult.teststad.example --name "Consultation" > /dev/null
 "$BIN" enrollment-codes --data "$WORK/issuer" --resident D-0001 --out "$WORK/codes.csv" > /dev/null
 CODE="$(sed -n 2p "$WORK/codes.csv" | cut -d, -f2)"
 [ -n "$CODE" ] && [ -n "$ADMIN" ] || { echo "FAIL no enrollment code or admin token"; echo "0 passed, 1 failed"; exit 1; }
@@ -74,6 +77,7 @@ PIDS+=($!)
 mkdir -p "$WORK/budget"
 sed -e "s|^listen = .*|listen = \"127.0.0.1:$BPORT\"|" \
     -e "s|^public_url = .*|public_url = \"$BUDGET\"|" \
+    -e "s|^id = .*|id = \"$BUDGET\"|" \
     -e "s|^data_dir = .*|data_dir = \"data/verifier\"|" \
     -e "s|^trust_list = .*|trust_list = \"trust.toml\"|" \
     -e "s|^wallet_link_base = .*|wallet_link_base = \"$WALLET/present\"|" \

@@ -43,7 +43,11 @@ const EXECUTABLE = process.env.CHROMIUM || '/usr/bin/chromium';
 const TOTAL_MS = Number(process.env.WALLET_E2E_TIMEOUT_MS || 120000);
 const STEP_MS = 20000;
 const PHONE = { viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true };
-const PLATFORM_HOST = 'budget.teststad.example';
+// The budget platform is named by its own origin (wallets give its pseudonym to no other
+// verifier); the issuer also computes a pseudonym for a second platform, which no verifier here
+// may get.
+const PLATFORM_HOST = new URL(BUDGET).host;
+const OTHER_PLATFORM = 'https://consult.teststad.example';
 const SECRETS = ['Anna', 'de Vries', 'Dam 1', '1990-04-12', '1012 JS'];
 
 export {
@@ -60,5 +64,6 @@ export {
   STEP_MS,
   PHONE,
   PLATFORM_HOST,
+  OTHER_PLATFORM,
   SECRETS,
 };

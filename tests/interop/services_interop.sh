@@ -45,7 +45,14 @@ R-0002,Bram,Jansen,2009-01-20,Kalverstraat 10,1012 PA,Amsterdam,NL,Amsterdam,036
 R-0003,Chloe,Bakker,1950-11-02,Prinsengracht 263,1016 GV,Amsterdam,NL,Amsterdam,0363,1,1980-03-15,2099-12-31
 CSV
 "$BIN" import-register --data "$WORK/data" "$WORK/register.csv" >/dev/null
-"$BIN" add-platform --data "$WORK/data" --id https://budget.example --name Budget >/dev/null
+# The verifier service's port is chosen now: the budget platform is named by the verifier's origin
+# (wallets give its pseudonym to no other verifier). A second platform gives the wallet a
+# pseudonym a hostile verifier must not get.
+VPORT="$("$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
+VBASE="http://localhost:$VPORT"
+OTHER_PLATFORM="https://consult.example"
+"$BIN" add-platform --data "$WORK/data" --id "$VBASE" --name Budget >/dev/null
+"$BIN" add-platform --data "$WORK/data" --id "$OTHER_PLATFORM" --name Consultation >/dev/null
 "$BIN" enrollment-codes --data "$WORK/data" --all-unenrolled --out "$WORK/codes.csv" >/dev/null
 CODE1="$(sed -n 2p "$WORK/codes.csv" | cut -d, -f2)"
 CODE2="$(sed -n 3p "$WORK/codes.csv" | cut -d, -f2)"
@@ -72,8 +79,6 @@ check sd-jwt-verifies "$PY" "$HERE/python/verify_issued.py" "$BASE" "$WORK/walle
 check chromium-pages node "$ROOT/tests/browser/issuer_pages.mjs" "$BASE" "$CODE3" Chloe
 
 # --- The verifier service, answered by wallets we did not write ------------------------------
-VPORT="$("$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
-VBASE="http://localhost:$VPORT"
 KEY="interop-platform-api-key"
 KEYHASH="$("$PY" -c 'import hashlib,sys; print(hashlib.sha256(sys.argv[1].encode()).hexdigest())' "$KEY")"
 cat > "$WORK/trust.toml" <<TOML
@@ -88,7 +93,7 @@ public_url = "$VBASE"
 data_dir = "sessions"
 trust_list = "trust.toml"
 [[platform]]
-id = "https://budget.example"
+id = "$VBASE"
 name = "Budget"
 api_key_sha256 = "$KEYHASH"
 [[platform.policy]]
@@ -149,7 +154,7 @@ check openid4vp-js-declined outcome "$ID" declined
 # --- Our own wallet's JS API under Node.js, against both services ------------------------------
 "$PY" "$HERE/python/passkey_client.py" offer "$BASE" --state "$WORK/pk.json" > "$WORK/offer2.json" 2>/dev/null
 OFFER2="$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["openid_credential_offer_url"])' "$WORK/offer2.json" 2>/dev/null)"
-check civic-wallet-node-api node "$ROOT/wallet-wasm/tests/node_wallet.mjs" --offer "$OFFER2" --verifier "$VBASE" --platform-key "$KEY"
+check civic-wallet-node-api node "$ROOT/wallet-wasm/tests/node_wallet.mjs" --offer "$OFFER2" --verifier "$VBASE" --platform-key "$KEY" --other-platform "$OTHER_PLATFORM"
 sed 's/^/     /' "$WORK/civic-wallet-node-api.out"
 echo "$PASS passed, $FAIL failed"
 [ "$FAIL" -eq 0 ]

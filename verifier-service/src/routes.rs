@@ -19,6 +19,7 @@ use civic_service::respond::{asset, no_store};
 use civic_service::run::blocking;
 use civic_service::ApiError;
 use civic_verifier::flow::FlowError;
+use civic_verifier::identity;
 
 use crate::error::{platform_api, request_endpoint, response_endpoint};
 use crate::guards::PlatformKey;
@@ -45,6 +46,10 @@ pub fn wallet_routes(service: Arc<Service>) -> Router {
         .route("/v1/request/{id}", get(request_object))
         .route("/v1/response/{id}", post(response))
         .route("/.well-known/did.json", get(did_document))
+        .route(
+            &format!("/{}/{{name}}/did.json", identity::PLATFORMS_SEGMENT),
+            get(platform_did_document),
+        )
         .layer(wallet_cors([header::CONTENT_TYPE]))
         .layer(DefaultBodyLimit::max(limit))
         .layer(axum::middleware::map_response(json_rejections))
@@ -164,11 +169,27 @@ async fn response(
     }))
 }
 
+/// The service's own DID document (`/.well-known/did.json`).
 async fn did_document(State(service): S) -> Result<Response, ApiError> {
+    let did = service.flow.did().unwrap_or_default().to_owned();
+    did_answer(&service, &did)
+}
+
+/// A platform's DID document (`/platforms/{name}/did.json`, [`civic_verifier::identity`]).
+async fn platform_did_document(
+    State(service): S,
+    Path(name): Path<String>,
+) -> Result<Response, ApiError> {
+    let did = identity::platform_did(&service.flow.settings().public_url, &name)
+        .map_err(|_| ApiError::not_found("no such DID"))?;
+    did_answer(&service, &did)
+}
+
+fn did_answer(service: &Service, did: &str) -> Result<Response, ApiError> {
     let doc = service
         .flow
-        .did_document()
-        .ok_or_else(|| ApiError::not_found("request signing is not configured"))?;
+        .did_document(did)
+        .ok_or_else(|| ApiError::not_found("no such DID (or request signing is not configured)"))?;
     let mut resp = Json(doc.to_json()).into_response();
     resp.headers_mut().insert(
         header::CONTENT_TYPE,

@@ -163,29 +163,45 @@ impl VerifierConfig {
             }
         }
         c.public_url = c.public_url.trim_end_matches('/').to_owned();
+        c.check().map_err(invalid)?;
+        Ok(c)
+    }
+
+    /// Checks what the file's syntax cannot: API key hashes, non-empty policies, webhook
+    /// settings, distinct platform ids, and that each platform's id is one this service can
+    /// speak as ([`crate::identity::check_platform`]). [`VerifierConfig::open_flow`] checks
+    /// again, after a caller changed fields.
+    pub fn check(&self) -> Result<(), String> {
+        let c = self;
+        for (i, p) in c.platforms.iter().enumerate() {
+            if c.platforms.iter().skip(i + 1).any(|q| q.id == p.id) {
+                return Err(format!("platform {}: two platforms have this id", p.id));
+            }
+            crate::identity::check_platform(p, &c.public_url, c.request_signing_key.is_some())?;
+        }
         for p in &c.platforms {
             if p.api_key_sha256.len() != 64
                 || !p.api_key_sha256.bytes().all(|b| b.is_ascii_hexdigit())
             {
-                return Err(invalid(format!(
+                return Err(format!(
                     "platform {}: api_key_sha256 must be 64 hex digits",
                     p.id
-                )));
+                ));
             }
             if let Some(empty) = p.policies.iter().find(|policy| policy.rules.is_empty()) {
-                return Err(invalid(format!(
+                return Err(format!(
                     "platform {}: policy {:?} has no rules (it would accept anyone)",
                     p.id, empty.name
-                )));
+                ));
             }
             if p.webhook_url.is_some() != p.webhook_secret.is_some() {
-                return Err(invalid(format!(
+                return Err(format!(
                     "platform {}: webhook_url and webhook_secret go together",
                     p.id
-                )));
+                ));
             }
         }
-        Ok(c)
+        Ok(())
     }
 }
 
@@ -219,6 +235,10 @@ impl VerifierConfig {
             path: path.to_owned(),
             message,
         };
+        self.check().map_err(|message| ConfigError::Invalid {
+            path: PathBuf::from("(configuration)"),
+            message,
+        })?;
         let trust = crate::trust::TrustList::parse(&read(&self.trust_list)?)
             .map_err(|e| invalid(&self.trust_list, e.to_string()))?;
         let verifier = crate::verify::Verifier::new(trust, fetcher, self.verifier_options());

@@ -19,16 +19,17 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use civic_credential::crypto::SigningKey;
-use civic_credential::did_web::{DidDocument, Purpose};
+use civic_credential::did_web::DidDocument;
 use civic_credential::encoding::{b64_encode, ct_eq, sha256_hex};
 use civic_credential::form::FormError;
 use civic_credential::oid4vp::{DirectPostResponse, DID_PREFIX};
+use civic_credential::pseudonym;
 use civic_service::SharedClock;
 use civic_storage::StorageError;
 use rand_core::{OsRng, RngCore};
 
 use crate::config::Platform;
+use crate::identity;
 use crate::rejection::{Rejection, RejectionReport};
 use crate::session::{NewSession, Session, SessionStatus};
 use crate::store::{Begin, SessionStore};
@@ -72,6 +73,10 @@ pub enum FlowError {
     /// The request object could not be signed.
     #[error("the request could not be signed: {0}")]
     Signing(String),
+    /// The platform's pseudonym cannot be asked for under the identity this verifier has for it
+    /// (a configuration the checks at load time refuse; [`crate::identity`]).
+    #[error("this verifier cannot ask as this platform: {0}")]
+    NotBound(String),
     /// The store failed.
     #[error(transparent)]
     Storage(#[from] StorageError),
@@ -88,22 +93,7 @@ pub struct FlowSettings {
     pub session_ttl_secs: i64,
 }
 
-/// Signs request objects as a did:web: the key and the DID it is published under.
-pub struct RequestSigner {
-    key: SigningKey,
-    did: String,
-}
-
-impl RequestSigner {
-    /// The fragment of the signing key in the DID document.
-    pub const FRAGMENT: &'static str = "request-signing";
-
-    /// A signer publishing `key` as `did#request-signing`.
-    pub fn new(key: SigningKey, did: String) -> Self {
-        let key = key.with_kid(format!("{did}#{}", Self::FRAGMENT));
-        RequestSigner { key, did }
-    }
-}
+pub use crate::identity::RequestSigner;
 
 /// Receives the outcome of every answered session (the REST service posts webhooks).
 pub trait Notifier: crate::fetch::MaybeSendSync {
@@ -311,13 +301,21 @@ impl Flow {
                 redirect_uri,
                 now: self.now(),
                 ttl: self.settings.session_ttl_secs,
-                client_id: self
-                    .signer
-                    .as_ref()
-                    .map(|s| format!("{DID_PREFIX}{}", s.did)),
+                client_id: identity::client_id(
+                    platform,
+                    &self.settings.public_url,
+                    self.signer.as_ref(),
+                ),
             },
             &mut OsRng,
         );
+        if session.client_id.starts_with(DID_PREFIX) && self.signer.is_none() {
+            return Err(FlowError::NotBound(
+                "a DID client's requests are signed, and no request signing key is set".into(),
+            ));
+        }
+        pseudonym::check_request(&session.requested_paths(), &session.client_id)
+            .map_err(|e| FlowError::NotBound(e.to_string()))?;
         self.store.create(&session)?;
         let url = session.link(&self.settings.wallet_link_base);
         Ok(CreatedSession {
@@ -382,9 +380,10 @@ impl Flow {
             return Err(FlowError::RequestClosed);
         }
         let request = session.authorization_request();
-        match &self.signer {
-            Some(s) => request.to_signed_jwt(&s.key),
-            None => request.to_unsigned_jwt(),
+        match (session.client_id.strip_prefix(DID_PREFIX), &self.signer) {
+            (None, _) => request.to_unsigned_jwt(),
+            (Some(did), Some(s)) => s.sign_as(did, |key| request.to_signed_jwt(key)),
+            (Some(_), None) => return Err(FlowError::Signing("no request signing key".into())),
         }
         .map_err(|e| FlowError::Signing(e.to_string()))
     }
@@ -471,14 +470,19 @@ impl Flow {
         self.finish(checked)
     }
 
-    /// The DID document of the request signer, if one is configured.
-    pub fn did_document(&self) -> Option<DidDocument> {
+    /// The DID document of `did` when this verifier speaks as it (its own DID, or a platform's,
+    /// [`crate::identity`]) and signs requests; `None` otherwise.
+    pub fn did_document(&self, did: &str) -> Option<DidDocument> {
         let signer = self.signer.as_ref()?;
-        Some(DidDocument::new(signer.did.clone()).with_key(
-            RequestSigner::FRAGMENT,
-            signer.key.public_jwk(),
-            &[Purpose::Authentication, Purpose::Assertion],
-        ))
+        let ours = did == signer.did()
+            || (did.starts_with(civic_credential::did_web::PREFIX)
+                && self.platforms.iter().any(|p| p.id == did));
+        ours.then(|| signer.document(did))
+    }
+
+    /// The DID of this verifier's requests when they are signed.
+    pub fn did(&self) -> Option<&str> {
+        self.signer.as_ref().map(RequestSigner::did)
     }
 
     /// Deletes sessions that expired more than an hour ago (store); returns how many.

@@ -25,6 +25,7 @@ pub mod config;
 pub mod eligibility;
 pub mod fetch;
 pub mod flow;
+pub mod identity;
 pub mod keys;
 pub mod policy;
 pub mod rejection;

@@ -213,9 +213,9 @@ impl Policy {
     }
 }
 
-/// Where a platform's pseudonym sits: `pseudonyms.<platform id>`.
+/// Where a platform's pseudonym sits: `pseudonyms.<platform id>` (the core's rule).
 pub fn pseudonym_path(platform_id: &str) -> ClaimPath {
-    ClaimPath::keys(["pseudonyms", platform_id])
+    civic_credential::pseudonym::path(platform_id)
 }
 
 #[cfg(test)]

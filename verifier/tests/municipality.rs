@@ -52,7 +52,8 @@ fn flow(issuer: &TestIssuer) -> Flow {
         VerifierOptions::default(),
     );
     let settings = FlowSettings {
-        public_url: "https://verifier.example".into(),
+        // The platform runs the library on its own site: its id is the verifier's origin.
+        public_url: PLATFORMS[0].into(),
         wallet_link_base: "openid4vp://".into(),
         session_ttl_secs: 600,
     };
@@ -157,7 +158,7 @@ fn a_policy_without_rules_is_refused_when_the_configuration_loads() {
         &path,
         format!(
             "public_url = \"https://v.example\"\ndata_dir = \"s\"\ntrust_list = \"t.toml\"\n\
-             [[platform]]\nid = \"https://p.example\"\nname = \"P\"\napi_key_sha256 = \"{}\"\n\
+             [[platform]]\nid = \"https://v.example\"\nname = \"P\"\napi_key_sha256 = \"{}\"\n\
              [[platform.policy]]\nname = \"anyone\"\npseudonym = true\n",
             "0".repeat(64)
         ),

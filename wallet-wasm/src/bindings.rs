@@ -88,24 +88,34 @@ pub fn proofs(
     )
 }
 
+/// The URL of the verifier's DID document to fetch before `prepareRequest`, for a link that
+/// names a `decentralized_identifier:` client; an empty string for a `redirect_uri:` client.
+#[wasm_bindgen(js_name = verifierDocumentUrl)]
+pub fn verifier_document_url(link: &str) -> Result<String, JsValue> {
+    Ok(crate::request::verifier_document_url(link)
+        .map_err(js_err)?
+        .unwrap_or_default())
+}
+
 /// Checks a request object against its link and matches it with the stored credentials
-/// (`credentials_json`: a JSON array of issuance forms); `verifier_key_json` is the verifier's
-/// public JWK for signed requests, or empty. Returns the prepared request as JSON.
+/// (`credentials_json`: a JSON array of issuance forms); `did_document_json` is the document
+/// fetched from `verifierDocumentUrl`, or empty. Returns the prepared request as JSON; its
+/// `refused` says why the wallet will not answer (another platform's pseudonym).
 #[wasm_bindgen(js_name = prepareRequest)]
 pub fn prepare_request(
     request_object: &str,
     link: &str,
-    verifier_key_json: &str,
+    did_document_json: &str,
     credentials_json: &str,
 ) -> Result<String, JsValue> {
     let credentials: Vec<String> = parse(credentials_json, "credentials")?;
-    let key: Option<civic_credential::jwk::Jwk> = if verifier_key_json.is_empty() {
+    let doc: Option<serde_json::Value> = if did_document_json.is_empty() {
         None
     } else {
-        Some(parse(verifier_key_json, "verifier key")?)
+        Some(parse(did_document_json, "DID document")?)
     };
     to_json(
-        &crate::request::prepare(request_object, link, key.as_ref(), &credentials)
+        &crate::request::prepare(request_object, link, doc.as_ref(), &credentials)
             .map_err(js_err)?,
     )
 }

@@ -28,13 +28,13 @@ pub fn parse_offer_link(url: &str) -> Result<OfferLink, WalletError> {
             credential_offer_uri: None,
         }),
         OfferLocation::ByReference(uri) => {
-            if !(uri.starts_with("https://")
-                || uri.starts_with("http://localhost")
-                || uri.starts_with("http://127.0.0.1"))
-            {
+            // The host is parsed: `http://localhost.evil.example` is not this device.
+            let trustworthy =
+                civic_credential::origin::Origin::of(&uri).is_ok_and(|o| o.is_trustworthy(true));
+            if !trustworthy {
                 return Err(WalletError::new(
                     "invalid_offer",
-                    "credential_offer_uri must be https",
+                    "credential_offer_uri must be https (or http on this device)",
                 ));
             }
             Ok(OfferLink {
@@ -97,6 +97,20 @@ mod tests {
             .map_err(|e| e.code),
             Err("invalid_offer")
         );
+        for look_alike in [
+            "http%3A%2F%2Flocalhost.evil.example%2Fo",
+            "http%3A%2F%2F127.0.0.1.evil.example%2Fo",
+            "http%3A%2F%2Flocalhost%40evil.example%2Fo",
+        ] {
+            assert_eq!(
+                parse_offer_link(&format!(
+                    "openid-credential-offer://?credential_offer_uri={look_alike}"
+                ))
+                .map_err(|e| e.code),
+                Err("invalid_offer"),
+                "{look_alike} is not this device"
+            );
+        }
         assert_eq!(
             parse_offer_link("nothing here").map_err(|e| e.code),
             Err("invalid_offer")

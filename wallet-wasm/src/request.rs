@@ -1,11 +1,13 @@
 //! Presentation requests (OID4VP 1.0 + DCQL): checking a request object, matching it against the
 //! stored credentials, and explaining it in plain words for the consent screen.
 
-use civic_credential::crypto::VerifyingKey;
-use civic_credential::did_web;
+use civic_credential::did_web::{self, DidDocument};
 use civic_credential::jwk::Jwk;
 use civic_credential::oid4vci::FORMAT_SD_JWT_VC;
-use civic_credential::oid4vp::{AuthorizationRequest, RequestLink};
+use civic_credential::oid4vp::{
+    AuthorizationRequest, RequestLink, DID_PREFIX, REDIRECT_URI_PREFIX,
+};
+use civic_credential::pseudonym;
 use civic_credential::residency::labels::disclosure_sentence;
 use civic_credential::sd_jwt::ClaimPath;
 use serde::{Deserialize, Serialize};
@@ -48,6 +50,10 @@ pub struct PreparedRequest {
     pub missing: Vec<String>,
     /// Index (in the list given to [`prepare`]) of the credential that answers, if any.
     pub credential: Option<usize>,
+    /// Why the wallet will not answer at all, for the consent screen (a verifier asking for
+    /// another platform's pseudonym, or for several); `None` when it may.
+    #[serde(default)]
+    pub refused: Option<String>,
 }
 
 /// The plain-words label of a claim about to be shared (the core's consent sentences).
@@ -82,21 +88,56 @@ pub fn verifier_host(client_id: &str) -> String {
     }
 }
 
-/// Checks a request object fetched from the link's `request_uri` (`verifier_key` for signed
-/// requests, resolved from the client id by the caller) and matches it against `credentials`
-/// (issuance forms): the first whose type is accepted and that holds every requested claim
-/// (with an allowed value) answers.
+/// The URL of the DID document to fetch before [`prepare`] for a signed request whose link
+/// names a `decentralized_identifier:` client, or `None` for a `redirect_uri:` client. A
+/// did:web on this device's loopback address is read over plain http (a verifier under
+/// development beside the wallet); every other over https.
+pub fn verifier_document_url(link: &str) -> Result<Option<String>, WalletError> {
+    let link =
+        RequestLink::parse(link).map_err(|e| WalletError::new("invalid_request", e.to_string()))?;
+    let Some(did) = link.client_id.strip_prefix(DID_PREFIX) else {
+        return Ok(None);
+    };
+    did_web::resolution_url(did, true)
+        .map(Some)
+        .map_err(|e| WalletError::new("invalid_request", e.to_string()))
+}
+
+/// Checks a request object fetched from the link's `request_uri` and matches it against
+/// `credentials` (issuance forms): the first whose type is accepted and that holds every
+/// requested claim (with an allowed value) answers. A `redirect_uri:` client's request is
+/// unsigned; a `decentralized_identifier:` client's is verified with `did_document`, the
+/// document fetched from [`verifier_document_url`]. A request for a pseudonym other than the
+/// verifier's own is marked [`PreparedRequest::refused`].
 pub fn prepare(
     request_object: &str,
     link: &str,
-    verifier_key: Option<&Jwk>,
+    did_document: Option<&Value>,
     credentials: &[String],
 ) -> Result<PreparedRequest, WalletError> {
     let link =
         RequestLink::parse(link).map_err(|e| WalletError::new("invalid_request", e.to_string()))?;
-    let key = verifier_key.map(VerifyingKey::from_jwk).transpose()?;
-    let req = AuthorizationRequest::from_jwt(request_object, key.as_ref())
-        .map_err(|e| WalletError::new("invalid_request_object", e.to_string()))?;
+    let bad_object =
+        |e: civic_credential::Error| WalletError::new("invalid_request_object", e.to_string());
+    let req = if let Some(did) = link.client_id.strip_prefix(DID_PREFIX) {
+        let doc = did_document.ok_or_else(|| {
+            WalletError::new(
+                "invalid_request_object",
+                "the verifier's DID document was not given",
+            )
+        })?;
+        let doc = DidDocument::parse(doc, did)
+            .map_err(|e| WalletError::new("invalid_request_object", e.to_string()))?;
+        AuthorizationRequest::from_jwt_with_did_document(request_object, &doc)
+            .map_err(bad_object)?
+    } else if link.client_id.starts_with(REDIRECT_URI_PREFIX) {
+        AuthorizationRequest::from_jwt(request_object, None).map_err(bad_object)?
+    } else {
+        return Err(WalletError::new(
+            "invalid_client",
+            "this wallet answers redirect_uri: and decentralized_identifier: verifiers only",
+        ));
+    };
     if req.client_id != link.client_id {
         return Err(WalletError::new(
             "invalid_request_object",
@@ -110,6 +151,15 @@ pub fn prepare(
         .find(|q| q.format == FORMAT_SD_JWT_VC)
         .ok_or_else(|| WalletError::new("vp_formats_not_supported", "no SD-JWT VC is asked for"))?;
     let paths = query.requested_paths();
+    let every_path: Vec<ClaimPath> = req
+        .dcql_query
+        .credentials
+        .iter()
+        .flat_map(|q| q.requested_paths())
+        .collect();
+    let refused = pseudonym::check_request(&every_path, &req.client_id)
+        .err()
+        .map(|e| e.to_string());
     if paths.is_empty() {
         return Err(WalletError::new(
             "invalid_request",
@@ -169,21 +219,28 @@ pub fn prepare(
         query_id: query.id.clone(),
         paths,
         credential: best
-            .filter(|(_, _, n)| *n == wanted.len())
+            .filter(|(_, _, n)| *n == wanted.len() && refused.is_none())
             .map(|(i, _, _)| i),
         missing,
         items,
+        refused,
     })
 }
 
 /// The `vp_token` answering `prepared` with `issued` (a copy of the chosen credential) and its
-/// holder key: exactly the requested claims, bound to the verifier's client id and nonce.
+/// holder key: exactly the requested claims, bound to the verifier's client id and nonce. The
+/// pseudonym rule is checked again here, whatever `prepared` says.
 pub fn vp_token(
     prepared: &PreparedRequest,
     issued: &str,
     holder: &Jwk,
     now: i64,
 ) -> Result<String, WalletError> {
+    if let Some(why) = &prepared.refused {
+        return Err(WalletError::new("pseudonym_refused", why.clone()));
+    }
+    pseudonym::check_request(&prepared.paths, &prepared.client_id)
+        .map_err(|e| WalletError::new("pseudonym_refused", e.to_string()))?;
     let request = crate::presentation::PresentationRequest {
         paths: prepared.paths.clone(),
         client_id: prepared.client_id.clone(),
@@ -211,7 +268,8 @@ mod tests {
 
     const NOW: i64 = 1_800_000_000;
     const VCT: &str = "https://id.example/credentials/residency";
-    const PLATFORM: &str = "https://budget.example";
+    const PLATFORM: &str = "https://verifier.example";
+    const OTHER: &str = "https://consult.example";
 
     fn issue(issuer: &SigningKey, holder: &Jwk, birth: &str) -> String {
         let record = ResidentRecord {
@@ -223,7 +281,11 @@ mod tests {
         let claims = ResidencyClaims::new(
             &record,
             Date::from_unix(NOW),
-            BTreeMap::from([(PLATFORM.to_owned(), "pn".to_owned())]),
+            BTreeMap::from([
+                (PLATFORM.to_owned(), "pn".to_owned()),
+                (OTHER.to_owned(), "other-pn".to_owned()),
+                (DID_PLATFORM.to_owned(), "did-pn".to_owned()),
+            ]),
         );
         let paths = claims.disclosable_paths();
         sd_jwt_vc::issue(
@@ -289,7 +351,8 @@ mod tests {
         let p = prepare(&jwt, &link, None, &creds).expect("prepared");
         let labels: Vec<&str> = p.items.iter().map(|i| i.label.as_str()).collect();
         assert_eq!(labels[0], "Resident of municipality 0363");
-        assert_eq!(labels[2], "Your pseudonym for budget.example");
+        assert_eq!(labels[2], "Your pseudonym for verifier.example");
+        assert_eq!(p.refused, None);
         assert!(p.missing.is_empty());
         assert_eq!(
             p.credential,
@@ -369,5 +432,113 @@ mod tests {
             prepare(&jwt, "no link", None, &creds).map_err(|e| e.code),
             Err("invalid_request")
         );
+    }
+
+    const DID_PLATFORM: &str = "did:web:verifier.example:platforms:budget";
+
+    #[test]
+    fn a_verifier_gets_no_pseudonym_but_its_own() {
+        let issuer = SigningKey::generate(Algorithm::Es256, &mut OsRng)
+            .expect("key")
+            .with_kid("k1");
+        let holder = crate::holder::generate_holder_key().expect("h");
+        let creds = vec![issue(&issuer, &holder.to_public(), "1980-05-05")];
+        let age = ClaimPath::keys(["age_equal_or_over", "16"]);
+        let cases: [(&[ClaimPath], &str); 4] = [
+            (
+                &[age.clone(), pseudonym::path(OTHER)],
+                "for https://consult.example",
+            ),
+            (
+                &[pseudonym::path(PLATFORM), pseudonym::path(OTHER)],
+                "several pseudonyms",
+            ),
+            (&[ClaimPath::keys(["pseudonyms"])], "all your pseudonyms"),
+            (&[pseudonym::path(DID_PLATFORM)], "for did:web:"),
+        ];
+        for (paths, why) in cases {
+            let (jwt, link, _) = request(paths);
+            let p = prepare(&jwt, &link, None, &creds).expect("prepared");
+            let refused = p.refused.clone().unwrap_or_default();
+            assert!(refused.contains(why), "{refused}");
+            assert_eq!(p.credential, None, "nothing answers a refused request");
+            assert_eq!(
+                vp_token(&p, &creds[0], &holder, NOW).map_err(|e| e.code),
+                Err("pseudonym_refused")
+            );
+            // Even a consent screen that ignored the refusal gets no token.
+            let forced = PreparedRequest { refused: None, ..p };
+            assert_eq!(
+                vp_token(&forced, &creds[0], &holder, NOW).map_err(|e| e.code),
+                Err("pseudonym_refused")
+            );
+        }
+    }
+
+    #[test]
+    fn a_did_verifier_is_checked_against_its_document_and_gets_its_own_pseudonym() {
+        use civic_credential::did_web::{DidDocument, Purpose};
+        let issuer = SigningKey::generate(Algorithm::Es256, &mut OsRng)
+            .expect("key")
+            .with_kid("k1");
+        let holder = crate::holder::generate_holder_key().expect("h");
+        let creds = vec![issue(&issuer, &holder.to_public(), "1980-05-05")];
+        let verifier = SigningKey::generate(Algorithm::Es256, &mut OsRng)
+            .expect("key")
+            .with_kid(format!("{DID_PLATFORM}#k"));
+        let doc = DidDocument::new(DID_PLATFORM)
+            .with_key("k", verifier.public_jwk(), &[Purpose::Authentication])
+            .to_json();
+        let signed = |paths: &[ClaimPath], key: &SigningKey| {
+            let (_, _, mut req) = request(paths);
+            req.client_id = format!("{DID_PREFIX}{DID_PLATFORM}");
+            let link = RequestLink {
+                client_id: req.client_id.clone(),
+                request_uri: "https://verifier.example/v1/request/1".into(),
+            }
+            .to_url("openid4vp://");
+            (req.to_signed_jwt(key).expect("jwt"), link)
+        };
+        let (jwt, link) = signed(&[pseudonym::path(DID_PLATFORM)], &verifier);
+        assert_eq!(
+            verifier_document_url(&link).expect("url").as_deref(),
+            Some("https://verifier.example/platforms/budget/did.json")
+        );
+        let p = prepare(&jwt, &link, Some(&doc), &creds).expect("prepared");
+        assert_eq!((p.refused, p.credential), (None, Some(0)));
+        assert_eq!(
+            prepare(&jwt, &link, None, &creds).map_err(|e| e.code),
+            Err("invalid_request_object"),
+            "a DID client's request is not read without its document"
+        );
+        let impostor = SigningKey::generate(Algorithm::Es256, &mut OsRng)
+            .expect("key")
+            .with_kid(format!("{DID_PLATFORM}#k"));
+        let (forged, link2) = signed(&[pseudonym::path(DID_PLATFORM)], &impostor);
+        assert_eq!(
+            prepare(&forged, &link2, Some(&doc), &creds).map_err(|e| e.code),
+            Err("invalid_request_object"),
+            "a request signed by another key is refused"
+        );
+        let (other, link3) = signed(&[pseudonym::path(PLATFORM)], &verifier);
+        let p = prepare(&other, &link3, Some(&doc), &creds).expect("prepared");
+        assert!(p.refused.is_some(), "the DID's host is not the platform");
+
+        let local = RequestLink {
+            client_id: "decentralized_identifier:did:web:localhost%3A8090:platforms:b".into(),
+            request_uri: "http://localhost:8090/v1/request/1".into(),
+        }
+        .to_url("openid4vp://");
+        assert_eq!(
+            verifier_document_url(&local).expect("url").as_deref(),
+            Some("http://localhost:8090/platforms/b/did.json"),
+            "a verifier on this device is read over http"
+        );
+        let (_, plain, _) = request(&[age()]);
+        assert_eq!(verifier_document_url(&plain).expect("url"), None);
+    }
+
+    fn age() -> ClaimPath {
+        ClaimPath::keys(["age_equal_or_over", "16"])
     }
 }

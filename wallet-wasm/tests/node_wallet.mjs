@@ -1,8 +1,13 @@
 // The wallet's JS API under Node.js against the real issuer and verifier service on 127.0.0.1:
 // receive a batch over OID4VCI, list with live status, present to the verifier service through
-// OID4VP (consent model, one copy per presentation), decline, history, lock and unlock.
+// OID4VP (consent model, one copy per presentation), decline, history, lock and unlock; and a
+// hostile verifier that asks for pseudonyms not its own gets nothing.
 //
-//   node wallet-wasm/tests/node_wallet.mjs --offer URL --verifier BASE --platform-key KEY [--policy vote]
+//   node wallet-wasm/tests/node_wallet.mjs --offer URL --verifier BASE --platform-key KEY \
+//        --other-platform ID [--policy vote]
+//
+// The issuer must have registered the verifier's origin (BASE) and ID as platforms, so the
+// credential holds two pseudonyms.
 //
 // Prints ok/FAIL lines and "N passed, N failed"; exit code 1 on any failure.
 import { readFileSync } from 'node:fs';
@@ -12,13 +17,17 @@ import { dirname, join } from 'node:path';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const { values: opts } = parseArgs({
-  options: { offer: { type: 'string' }, verifier: { type: 'string' }, 'platform-key': { type: 'string' }, policy: { type: 'string', default: 'vote' } },
+  options: {
+    offer: { type: 'string' }, verifier: { type: 'string' }, 'platform-key': { type: 'string' },
+    'other-platform': { type: 'string' }, policy: { type: 'string', default: 'vote' },
+  },
 });
-if (!opts.offer || !opts.verifier || !opts['platform-key']) {
-  console.error('usage: node_wallet.mjs --offer URL --verifier BASE --platform-key KEY [--policy NAME]');
+if (!opts.offer || !opts.verifier || !opts['platform-key'] || !opts['other-platform']) {
+  console.error('usage: node_wallet.mjs --offer URL --verifier BASE --platform-key KEY --other-platform ID [--policy NAME]');
   process.exit(2);
 }
 const { Wallet, MemoryStorage, secretKeySource, keyFromSecret, WalletError } = await import(join(here, '..', 'web', 'wallet.js'));
+const { hostileVerifier } = await import(join(here, 'hostile_verifier.mjs'));
 const wasm = readFileSync(join(here, '..', 'web', 'pkg', 'civic_wallet_bg.wasm'));
 
 let passed = 0;
@@ -48,6 +57,33 @@ try {
   check('receives a verified batch of 3 copies', card.unused_copies === 3 && card.vct.endsWith('/credentials/residency'), JSON.stringify(card));
   const [listed] = await wallet.list({ liveStatus: true });
   check('lists the credential with labels and live status', listed.status === 'valid' && listed.labels.length > 5, JSON.stringify(listed.status));
+
+  // A hostile verifier (its own origin) asks for pseudonyms that are not its own: the consent
+  // screen says why the wallet refuses, nothing is posted and no copy is used.
+  const hostile = await hostileVerifier();
+  const own = new URL(opts.verifier).origin;
+  const other = opts['other-platform'];
+  const age = ['age_equal_or_over', '16'];
+  const refusals = [
+    ['both platforms\' pseudonyms', [['pseudonyms', own], ['pseudonyms', other], age], 'several pseudonyms'],
+    ['another platform\'s pseudonym', [['pseudonyms', other], age], `pseudonym for ${other}`],
+    ['the budget platform\'s pseudonym', [['pseudonyms', own], age], `pseudonym for ${own}`],
+    ['every pseudonym', [['pseudonyms'], age], 'all your pseudonyms'],
+  ];
+  try {
+    for (const [what, paths, words] of refusals) {
+      const prepared = await wallet.prepare(hostile.link(paths, card.vct));
+      check(`a hostile verifier asking for ${what} is refused on the consent screen`, typeof prepared.refused === 'string' && prepared.refused.includes(words) && prepared.credential_id === undefined, JSON.stringify(prepared.refused));
+      const forced = await rejects(() => wallet.present({ ...prepared, refused: null, credential_id: card.id }));
+      check(`  and a consent screen that ignored it gets no token (${what})`, forced?.code === 'pseudonym_refused', String(forced));
+    }
+    const fair = await wallet.prepare(hostile.link([age], card.vct));
+    check('the same verifier asking for no pseudonym may be answered', fair.refused === null && fair.credential_id === card.id, JSON.stringify(fair.refused));
+    check('the hostile verifier received nothing', hostile.posts.length === 0, JSON.stringify(hostile.posts));
+    check('no copy was used by the refusals', (await wallet.list())[0].unused_copies === 3);
+  } finally {
+    await hostile.close();
+  }
 
   const pseudonyms = [];
   for (let i = 0; i < 2; i++) {

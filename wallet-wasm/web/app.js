@@ -278,7 +278,7 @@ async function showConsent() {
   const missing = prepared.missing ?? [];
   $('consent-missing').hidden = missing.length === 0;
   $('consent-missing-items').replaceChildren(...prepared.items.filter((i) => !i.available).map((i) => el('li', { text: bare(i.label) })));
-  const canShare = prepared.credential_id !== undefined && missing.length === 0;
+  const canShare = prepared.credential_id !== undefined && missing.length === 0 && !prepared.refused;
   const left = prepared.unused_copies ?? 0;
   $('consent-copies').textContent = !canShare ? '' : left > 0 ? `${plural(left, 'unused copy', 'unused copies')} left; sharing uses one.` : 'No unused copy left. ';
   $('share').disabled = !canShare || left === 0;
@@ -287,6 +287,8 @@ async function showConsent() {
     const c = (await wallet.list()).find((x) => x.id === prepared.credential_id);
     $('consent-copies').append(freshBatchLink(c?.issuer));
     status(freshBatchHelp(c?.issuer), 'error');
+  } else if (prepared.refused) {
+    status(`Your wallet will not answer this request: ${prepared.refused}.`, 'error');
   } else if (!canShare) {
     status('Your wallet cannot answer this request: it does not hold what is asked.', 'error');
   } else {

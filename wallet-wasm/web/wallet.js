@@ -410,7 +410,10 @@ export class Wallet {
     if (!requestUri) throw new WalletError('invalid_request', 'the link has no request_uri');
     const requestObject = await http('GET', requestUri);
     const unused = vault.credentials.map((c) => c.copies.find((k) => !k.used)?.credential ?? c.copies[0].credential);
-    const prepared = JSON.parse(fromCore(() => this.#core.prepareRequest(String(requestObject), requestUrl, '', JSON.stringify(unused))));
+    // A DID verifier's request is signed: the core checks it with the DID's document.
+    const docUrl = fromCore(() => this.#core.verifierDocumentUrl(requestUrl));
+    const didDocument = docUrl ? JSON.stringify(await http('GET', docUrl)) : '';
+    const prepared = JSON.parse(fromCore(() => this.#core.prepareRequest(String(requestObject), requestUrl, didDocument, JSON.stringify(unused))));
     if (prepared.credential !== null && prepared.credential !== undefined) {
       const c = vault.credentials[prepared.credential];
       prepared.credential_id = c.id;

@@ -4,9 +4,10 @@
 //!   issue → present → verify.
 //! - `cargo xtask demo issuer [--port N] [--check]`: initialises a fresh issuer in
 //!   `target/demo-issuer` with the 20 fictional residents of `issuer/demo/register.csv`,
-//!   registers three platforms, and starts it on port N (8080), the verifier service on N+10,
-//!   the participatory budget example on N+11 and the browser wallet on N+12 (the issuer's
-//!   offers and the budget's requests link to it), all trusting that issuer. It prints the URLs,
+//!   registers two platforms (the verifier service and the budget example, each named by its
+//!   origin), and starts it on port N (8080), the verifier service on N+10, the participatory
+//!   budget example on N+11 and the browser wallet on N+12 (the issuer's offers and the
+//!   budget's requests link to it), all trusting that issuer. It prints the URLs,
 //!   an enrollment code, the admin token and a platform API key, and serves until Ctrl-C.
 //!   `--check` starts everything, checks each one answers, and stops.
 //! - `cargo xtask demo`: both, in that order.
@@ -101,8 +102,9 @@ fn issuer(args: &[String]) -> Result<()> {
         "import-register",
         &util::rel(&util::repo_root().join("issuer/demo/register.csv")),
     ])?;
-    for (id, name) in PLATFORMS {
-        cli(&["add-platform", "--id", id, "--name", name])?;
+    let (vport, bport) = (port + 10, port + 11);
+    for (id, name) in platforms(vport, bport) {
+        cli(&["add-platform", "--id", &id, "--name", name])?;
     }
     let codes = dir.join("codes.csv");
     cli(&[
@@ -131,7 +133,6 @@ fn issuer(args: &[String]) -> Result<()> {
     }
 
     // The verifier service and the budget example trust this issuer.
-    let (vport, bport) = (port + 10, port + 11);
     std::fs::write(
         dir.join("trust.toml"),
         format!("[[issuer]]\nid = \"{base}\"\nvct = [\"{base}/credentials/residency\"]\nmunicipality_codes = [\"0363\"]\n"),
@@ -244,12 +245,18 @@ fn issuer(args: &[String]) -> Result<()> {
     Ok(())
 }
 
-/// The platforms the demo issuer computes pseudonyms for.
-const PLATFORMS: [(&str, &str); 3] = [
-    ("https://budget.teststad.example", "Participatory budget"),
-    ("https://consult.teststad.example", "Micro-consultations"),
-    ("https://deliberation.teststad.example", "E-deliberation"),
-];
+/// The platforms the demo issuer computes pseudonyms for: each is named by the origin of the
+/// verifier that asks for its pseudonym (wallets give it to no other), here the verifier
+/// service on `vport` and the budget example on `bport`.
+fn platforms(vport: u16, bport: u16) -> [(String, &'static str); 2] {
+    [
+        (
+            format!("http://localhost:{vport}"),
+            "Budget vote (verifier service)",
+        ),
+        (format!("http://localhost:{bport}"), "Participatory budget"),
+    ]
+}
 
 fn verifier_config(port: u16, api_key: &str) -> String {
     use sha2::Digest;
@@ -264,8 +271,8 @@ data_dir = "verifier-sessions"
 trust_list = "trust.toml"
 
 [[platform]]
-id = "https://budget.teststad.example"
-name = "Participatory budget"
+id = "http://localhost:{port}"
+name = "Budget vote (verifier service)"
 api_key_sha256 = "{hash}"
 [[platform.policy]]
 name = "vote"

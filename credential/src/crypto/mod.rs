@@ -79,6 +79,22 @@ impl JwsSigner for WithoutKid<'_> {
     }
 }
 
+/// Wraps a signer so that the header names it by another `kid` (one key published under several
+/// identifiers, such as a verifier's per-platform DIDs).
+pub struct WithKid<'a>(pub &'a dyn JwsSigner, pub &'a str);
+
+impl JwsSigner for WithKid<'_> {
+    fn algorithm(&self) -> Algorithm {
+        self.0.algorithm()
+    }
+    fn key_id(&self) -> Option<&str> {
+        Some(self.1)
+    }
+    fn sign(&self, message: &[u8]) -> Result<Vec<u8>> {
+        self.0.sign(message)
+    }
+}
+
 /// A private signing key (ES256 or Ed25519).
 pub struct SigningKey {
     alg: Algorithm,

@@ -48,9 +48,19 @@ fn keys(path: &ClaimPath) -> Option<Vec<&str>> {
 }
 
 /// The host of a platform identifier (an https URL), for showing to people.
-fn platform_host(platform: &str) -> &str {
+/// A platform as people read it: the host of an origin (`budget.example`), or where a did:web
+/// lives (`verifier.example/platforms/budget`).
+fn platform_host(platform: &str) -> String {
+    if let Ok(url) = crate::did_web::document_url(platform) {
+        let place = url.trim_start_matches("https://");
+        let place = place.strip_suffix("/.well-known/did.json").unwrap_or(place);
+        return place.strip_suffix("/did.json").unwrap_or(place).to_owned();
+    }
     let rest = platform.split_once("://").map_or(platform, |(_, r)| r);
-    rest.split(['/', '?', '#']).next().unwrap_or(rest)
+    rest.split(['/', '?', '#'])
+        .next()
+        .unwrap_or(rest)
+        .to_owned()
 }
 
 /// The name of the claim at `path` ("Street address", "16 or older", "Pseudonym for
@@ -179,6 +189,17 @@ mod tests {
         assert_eq!(claim_name(&p(&["age_equal_or_over", "16"])), "16 or older");
         assert_eq!(
             claim_name(&p(&["pseudonyms", "https://budget.example/x"])),
+            "Pseudonym for budget.example"
+        );
+        assert_eq!(
+            claim_name(&p(&[
+                "pseudonyms",
+                "did:web:v.example%3A8443:platforms:budget"
+            ])),
+            "Pseudonym for v.example:8443/platforms/budget"
+        );
+        assert_eq!(
+            claim_name(&p(&["pseudonyms", "did:web:budget.example"])),
             "Pseudonym for budget.example"
         );
         assert_eq!(claim_name(&p(&["nickname"])), "nickname");

@@ -21,16 +21,16 @@ async fn an_eligible_resident_gets_yes_and_a_stable_pseudonym_and_nothing_else_l
     let tmp = tempfile::tempdir().expect("tmp");
     std::fs::create_dir_all(tmp.path().join("issuer")).expect("dir");
     let issuer = start_issuer(&tmp.path().join("issuer"), IssuerSetup::default()).await;
-    let verifier = start_verifier(tmp.path(), &issuer.base, "").await;
+    let verifier = start_verifier(tmp.path(), &issuer, "").await;
     let copies = issuer.credentials("D-0001", 3).await;
 
     let mut pseudonyms = Vec::new();
     for cred in &copies[..2] {
         let (s, created) = verifier.session(BUDGET_KEY, "vote", None).await;
         assert_eq!(s, 200, "{created}");
-        assert!(created["openid4vp_url"]
-            .as_str()
-            .is_some_and(|u| u.starts_with("openid4vp://?client_id=redirect_uri%3A")));
+        assert!(created["openid4vp_url"].as_str().is_some_and(
+            |u| u.starts_with("openid4vp://?client_id=decentralized_identifier%3Adid%3Aweb%3A")
+        ));
         assert!(created["qr_svg"]
             .as_str()
             .is_some_and(|q| q.contains("<svg")));
@@ -147,7 +147,7 @@ async fn minors_revoked_credentials_and_bad_answers_are_refused() {
         },
     )
     .await;
-    let verifier = start_verifier(tmp.path(), &issuer.base, "").await;
+    let verifier = start_verifier(tmp.path(), &issuer, "").await;
 
     // D-0006 is born 2010-06-15: the 16+ predicate must match the age on the day the test runs.
     let minor = issuer.credentials("D-0006", 1).await; // born 2010-06-15
@@ -344,9 +344,9 @@ async fn same_device_results_need_the_response_code() {
     let tmp = tempfile::tempdir().expect("tmp");
     std::fs::create_dir_all(tmp.path().join("issuer")).expect("dir");
     let issuer = start_issuer(&tmp.path().join("issuer"), IssuerSetup::default()).await;
-    let verifier = start_verifier(tmp.path(), &issuer.base, "").await;
+    let verifier = start_verifier(tmp.path(), &issuer, "").await;
     let copies = issuer.credentials("D-0005", 1).await;
-    let resume = format!("{BUDGET}/resume");
+    let resume = format!("{BUDGET_SITE}/resume");
     let (s, created) = verifier.session(BUDGET_KEY, "vote", Some(&resume)).await;
     assert_eq!(s, 200, "{created}");
     let id = created["id"].as_str().expect("id");
@@ -383,12 +383,8 @@ async fn signed_request_objects_name_the_verifier_by_did_web() {
         serde_json::to_string(&key.to_private_jwk()).expect("jwk"),
     )
     .expect("write");
-    let verifier = start_verifier(
-        tmp.path(),
-        &issuer.base,
-        "request_signing_key = \"signing.jwk\"",
-    )
-    .await;
+    let verifier =
+        start_verifier(tmp.path(), &issuer, "request_signing_key = \"signing.jwk\"").await;
     let copies = issuer.credentials("D-0008", 1).await;
 
     let (_, created) = verifier.session(BUDGET_KEY, "vote", None).await;
@@ -398,9 +394,29 @@ async fn signed_request_objects_name_the_verifier_by_did_web() {
         .strip_prefix(DID_PREFIX)
         .expect("did client id")
         .to_owned();
+    assert_eq!(
+        did, verifier.budget,
+        "the platform's own DID names the request"
+    );
     assert!(did.starts_with("did:web:localhost%3A"), "{did}");
-    // The wallet resolves did:web to the verifier's DID document and checks the signature.
+    // The wallet resolves did:web to the platform's DID document (served by the verifier at
+    // /platforms/budget/did.json) and checks the signature.
+    let doc_url = civic_credential::did_web::resolution_url(&did, true).expect("url");
+    assert_eq!(
+        doc_url,
+        format!("{}/platforms/budget/did.json", verifier.base)
+    );
     let doc: Value = verifier
+        .http
+        .get(&doc_url)
+        .send()
+        .await
+        .expect("did")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(doc["id"], did);
+    let own: Value = verifier
         .http
         .get(format!("{}/.well-known/did.json", verifier.base))
         .send()
@@ -409,7 +425,21 @@ async fn signed_request_objects_name_the_verifier_by_did_web() {
         .json()
         .await
         .expect("json");
-    assert_eq!(doc["id"], did);
+    assert_eq!(
+        own["verificationMethod"][0]["publicKeyJwk"], doc["verificationMethod"][0]["publicKeyJwk"],
+        "one signing key, published under the service's DID and each platform's"
+    );
+    let unknown = verifier
+        .http
+        .get(format!("{}/platforms/nobody/did.json", verifier.base))
+        .send()
+        .await
+        .expect("did");
+    assert_eq!(
+        unknown.status(),
+        404,
+        "only configured platforms have a DID here"
+    );
     let jwk =
         serde_json::from_value(doc["verificationMethod"][0]["publicKeyJwk"].clone()).expect("jwk");
     let vk = VerifyingKey::from_jwk(&jwk).expect("vk");
@@ -463,7 +493,7 @@ async fn the_verifier_follows_an_issuer_key_rotation() {
     let tmp = tempfile::tempdir().expect("tmp");
     std::fs::create_dir_all(tmp.path().join("issuer")).expect("dir");
     let issuer = start_issuer(&tmp.path().join("issuer"), IssuerSetup::default()).await;
-    let verifier = start_verifier(tmp.path(), &issuer.base, "key_refresh_secs = 0").await;
+    let verifier = start_verifier(tmp.path(), &issuer, "key_refresh_secs = 0").await;
     let before = issuer.credentials("D-0010", 1).await;
     // The verifier caches the issuer's keys with this presentation.
     let (_, created) = verifier.session(BUDGET_KEY, "vote", None).await;

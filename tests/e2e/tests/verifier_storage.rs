@@ -34,7 +34,7 @@ async fn a_full_disk_gives_503_keeps_every_session_and_recovers_when_space_retur
     let tmp = tempfile::tempdir().expect("tmp");
     let issuer = start_issuer(tmp.path(), IssuerSetup::default()).await;
     // 2 MiB of reserve (an eighth of 32 MiB is more, so it applies whole).
-    let verifier = start_verifier(&fs.point, &issuer.base, "storage_reserve_mib = 2").await;
+    let verifier = start_verifier(&fs.point, &issuer, "storage_reserve_mib = 2").await;
     let copies = issuer.credentials("D-0001", 2).await;
 
     // A session answered before the fault, and one left waiting.

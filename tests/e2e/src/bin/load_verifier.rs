@@ -38,7 +38,7 @@ use civic_credential::oid4vp::{AuthorizationRequest, RequestLink};
 use civic_credential::sd_jwt::Disclosure;
 use civic_credential::{key_binding, pseudonym, sd_jwt_vc};
 use civic_testkit::now;
-use civic_testkit::services::{start_issuer, start_verifier, IssuerSetup, BUDGET, BUDGET_KEY};
+use civic_testkit::services::{start_issuer, start_verifier, IssuerSetup, BUDGET_KEY};
 
 /// Adults of the demo register living in municipality 0363: eligible for the `vote` policy.
 const RESIDENTS: [&str; 8] = [
@@ -372,7 +372,7 @@ async fn main() -> std::process::ExitCode {
     let tmp = tempfile::tempdir().expect("tmp");
     std::fs::create_dir_all(tmp.path().join("issuer")).expect("dir");
     let issuer = start_issuer(&tmp.path().join("issuer"), IssuerSetup::default()).await;
-    let verifier = start_verifier(tmp.path(), &issuer.base, "").await;
+    let verifier = start_verifier(tmp.path(), &issuer, "").await;
 
     // The pool: one batch per resident, from the real issuer over OID4VCI.
     let secret = issuer
@@ -384,7 +384,7 @@ async fn main() -> std::process::ExitCode {
         .to_vec();
     let mut pool = Vec::new();
     for r in RESIDENTS {
-        let expected = pseudonym::pairwise_pseudonym(&secret, BUDGET, r);
+        let expected = pseudonym::pairwise_pseudonym(&secret, &verifier.budget, r);
         for copy in issuer.credentials(r, BATCH).await {
             let (credential, holder) = (copy.issued, copy.holder);
             pool.push(Held {
