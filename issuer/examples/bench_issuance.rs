@@ -131,11 +131,13 @@ async fn client(
             .as_str()
             .unwrap_or_default()
             .to_owned();
+        let tx_code = offer["tx_code"].as_str().unwrap_or_default();
         let Ok(resp) = http
             .post(format!("{base}/token"))
             .form(&[
                 ("grant_type", PRE_AUTHORIZED_GRANT),
                 ("pre-authorized_code", &code),
+                ("tx_code", tx_code),
             ])
             .send()
             .await

@@ -49,9 +49,11 @@ enum Command {
         /// Also create an Ed25519 key (published; sign with it by setting credential_alg = "EdDSA").
         #[arg(long)]
         ed25519: bool,
-        /// Ask for a 6-digit transaction code with every credential offer.
+        /// Do not ask for the 6-digit transaction code with credential offers (by default every
+        /// offer needs the code shown next to it, so a QR code seen over a shoulder or a link
+        /// another app grabbed cannot be redeemed).
         #[arg(long)]
-        tx_code: bool,
+        no_tx_code: bool,
         /// Where to write a copy of the DID document.
         #[arg(long, default_value = "did-docs")]
         did_docs: PathBuf,
@@ -174,14 +176,14 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             public_url,
             agency,
             ed25519,
-            tx_code,
+            no_tx_code,
             did_docs,
         } => init(
             &data.data,
             &public_url,
             &agency,
             ed25519,
-            tx_code,
+            !no_tx_code,
             &did_docs,
         ),
         Command::ImportRegister {
@@ -320,7 +322,7 @@ fn init(
     if dir.join("config.toml").exists() || dir.join("keys.json").exists() {
         anyhow::bail!("{} is already initialised", dir.display());
     }
-    std::fs::create_dir_all(dir)?;
+    crate::fsutil::private_dir(dir)?;
     let mut config = Config::new(public_url)?;
     config.agency_name = agency.to_owned();
     config.tx_code = tx_code;

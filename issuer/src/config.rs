@@ -15,8 +15,9 @@ pub struct Config {
     pub agency_name: String,
     /// The WebAuthn relying party id (the public URL's host by default).
     pub rp_id: String,
-    /// Ask for a 6-digit transaction code with each offer.
-    #[serde(default)]
+    /// Ask for a 6-digit transaction code with each offer (on by default: an offer seen over a
+    /// shoulder, or a link another app grabbed, is useless without the code shown beside it).
+    #[serde(default = "yes")]
     pub tx_code: bool,
     /// Credential signing algorithm: `ES256` or `EdDSA`.
     #[serde(default = "default_alg")]
@@ -102,6 +103,9 @@ const fn d60() -> u32 {
 }
 const fn d64() -> u32 {
     64
+}
+const fn yes() -> bool {
+    true
 }
 const fn d90() -> u32 {
     90

@@ -68,6 +68,7 @@ impl Issuer {
     /// Opens the data directory made by `civic-issuer init` (for one-shot commands: a database
     /// that cannot be opened is an error).
     pub fn open(data_dir: &Path) -> Result<Self, OpenError> {
+        tighten(data_dir);
         let config = Config::load(data_dir)?;
         let keys = KeyRing::load(data_dir)?;
         let store = SledStore::open(&data_dir.join("db"), config.storage_options())?;
@@ -78,6 +79,7 @@ impl Issuer {
     /// 503s until it can be written again, instead of a failed start (a lock held by another
     /// process still fails).
     pub fn open_for_service(data_dir: &Path) -> Result<Self, OpenError> {
+        tighten(data_dir);
         let config = Config::load(data_dir)?;
         let keys = KeyRing::load(data_dir)?;
         let store = SledStore::open_for_service(&data_dir.join("db"), config.storage_options())?;
@@ -118,5 +120,17 @@ impl Issuer {
     /// Makes every change so far durable: before any answer or report that depends on it.
     pub fn sync(&self) -> StoreResult<()> {
         self.context.store.sync()
+    }
+}
+
+/// Tightens a data directory older versions created world-readable (0700: it holds the
+/// register, the keys and the database); a directory that cannot be changed (read-only) is
+/// reported, not fatal.
+fn tighten(data_dir: &Path) {
+    if !data_dir.is_dir() {
+        return;
+    }
+    if let Err(e) = crate::fsutil::private_dir(data_dir) {
+        tracing::warn!(dir = %data_dir.display(), error = %e, "could not make the data directory private (0700)");
     }
 }

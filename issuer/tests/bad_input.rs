@@ -266,6 +266,7 @@ async fn token_and_credential_endpoints_use_oid4vci_error_codes() {
         .await;
     assert_eq!(status, 200, "{offer}");
     let code = wallet::pre_authorized_code(&offer["credential_offer"]);
+    let tx = offer["tx_code"].as_str().map(str::to_owned);
     let base = t.base.clone();
     let http = &t.http;
 
@@ -309,10 +310,10 @@ async fn token_and_credential_endpoints_use_oid4vci_error_codes() {
     .await;
     let (s, b) = wallet::token(http, &base, "not-a-code", None).await;
     assert_eq!((s, err(&b)), (400, "invalid_grant"));
-    let (s, tok) = wallet::token(http, &base, &code, None).await;
+    let (s, tok) = wallet::token(http, &base, &code, tx.as_deref()).await;
     assert_eq!(s, 200);
     let access = tok["access_token"].as_str().expect("access").to_owned();
-    let (s, b) = wallet::token(http, &base, &code, None).await;
+    let (s, b) = wallet::token(http, &base, &code, tx.as_deref()).await;
     assert_eq!(
         (s, err(&b)),
         (400, "invalid_grant"),
@@ -448,13 +449,43 @@ async fn token_and_credential_endpoints_use_oid4vci_error_codes() {
     .await;
     assert_eq!((s, err(&b)), (400, "invalid_nonce"));
 
-    // The right proof works once; the nonce is then used up.
+    // The failed requests above did not spend the access token: the right proof works, once.
+    // Then the token is spent, and so is the nonce.
     let (s, b) = wallet::credential(http, &base, &access, &[good_again(&key, &base, &n)]).await;
     assert_eq!(s, 200, "{b}");
     let (s, b) = wallet::credential(
         http,
         &base,
         &access,
+        &[good_again(
+            &wallet::holder_key(),
+            &base,
+            &wallet::nonce(http, &base).await,
+        )],
+    )
+    .await;
+    assert_eq!(
+        (s, err(&b)),
+        (401, "invalid_token"),
+        "an access token is spent by the request it served: {b}"
+    );
+    let (status, offer) = t
+        .admin(Method::POST, "/admin/api/residents/R-0004/offer", None)
+        .await;
+    assert_eq!(status, 200, "{offer}");
+    let (s, tok) = wallet::token(
+        http,
+        &base,
+        &wallet::pre_authorized_code(&offer["credential_offer"]),
+        offer["tx_code"].as_str(),
+    )
+    .await;
+    assert_eq!(s, 200, "{tok}");
+    let fresh = tok["access_token"].as_str().expect("access").to_owned();
+    let (s, b) = wallet::credential(
+        http,
+        &base,
+        &fresh,
         &[good_again(&wallet::holder_key(), &base, &n)],
     )
     .await;

@@ -18,12 +18,15 @@ fn err(v: &Value) -> &str {
     v["error"].as_str().unwrap_or("<no error code>")
 }
 
-/// A counter-service offer for `resident`.
-async fn offer(issuer: &IssuerHandle, resident: &str) -> String {
+/// A counter-service offer for `resident`: its pre-authorized code and transaction code.
+async fn offer(issuer: &IssuerHandle, resident: &str) -> (String, String) {
     let offer = issuer
         .admin_post(&format!("/admin/api/residents/{resident}/offer"))
         .await;
-    wallet::pre_authorized_code(&offer["credential_offer"])
+    (
+        wallet::pre_authorized_code(&offer["credential_offer"]),
+        offer["tx_code"].as_str().expect("tx_code").to_owned(),
+    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -54,12 +57,12 @@ async fn codes_offers_and_access_tokens_expire_on_the_issuers_clock() {
     // An offer's pre-authorized code lives 5 minutes.
     let stale = offer(&issuer, "D-0001").await;
     issuer.clock.advance(301);
-    let (status, body) = wallet::token(http, base, &stale, None).await;
+    let (status, body) = wallet::token(http, base, &stale.0, Some(&stale.1)).await;
     assert_eq!((status, err(&body)), (400, "invalid_grant"), "{body}");
 
     // An access token lives 5 minutes too; the answer says so in the Bearer challenge.
     let fresh = offer(&issuer, "D-0001").await;
-    let (status, token) = wallet::token(http, base, &fresh, None).await;
+    let (status, token) = wallet::token(http, base, &fresh.0, Some(&fresh.1)).await;
     assert_eq!(status, 200, "{token}");
     assert_eq!(token["expires_in"], 300);
     let access = token["access_token"].as_str().expect("token");

@@ -110,7 +110,10 @@ async fn resident_enrolls_signs_in_receives_a_batch_and_is_revoked() {
     assert!(offer["qr_svg"].as_str().is_some_and(|s| s.contains("<svg")));
     let url = offer["openid_credential_offer_url"].as_str().expect("url");
     assert!(url.starts_with("openid-credential-offer://?credential_offer_uri="));
-    assert!(offer.get("tx_code").is_none());
+    let tx_code = offer["tx_code"]
+        .as_str()
+        .expect("a transaction code by default");
+    assert_eq!(tx_code.len(), 6);
 
     // The wallet fetches the offer by reference and redeems it for three copies.
     let by_ref: Value = t
@@ -123,8 +126,15 @@ async fn resident_enrolls_signs_in_receives_a_batch_and_is_revoked() {
         .await
         .expect("json");
     assert_eq!(by_ref, offer["credential_offer"]);
-    let (credentials, holders) =
-        wallet::redeem(&t.http, &t.base, &by_ref, 3, civic_testkit::now()).await;
+    let (credentials, holders) = wallet::redeem(
+        &t.http,
+        &t.base,
+        &by_ref,
+        Some(tx_code),
+        3,
+        civic_testkit::now(),
+    )
+    .await;
     assert_eq!(credentials.len(), 3);
 
     // The offer is gone once redeemed, and the code cannot be replayed.
@@ -139,7 +149,7 @@ async fn resident_enrolls_signs_in_receives_a_batch_and_is_revoked() {
         &t.http,
         &t.base,
         &wallet::pre_authorized_code(&by_ref),
-        None,
+        Some(tx_code),
     )
     .await;
     assert_eq!(

@@ -154,6 +154,7 @@ async fn try_batch(t: &Target, resident: &str, proofs: usize) -> Result<Batch, B
             civic_credential::oid4vci::PRE_AUTHORIZED_GRANT,
         ),
         ("pre-authorized_code", code.as_str()),
+        ("tx_code", offer["tx_code"].as_str().unwrap_or_default()),
     ];
     let (s, tok) = send(http.post(format!("{}/token", t.base)).form(&form)).await?;
     step(s, &tok, "token")?;

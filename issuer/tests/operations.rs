@@ -85,7 +85,7 @@ async fn sessions_offers_and_nonces_survive_a_restart() {
         &t.http,
         &t.base,
         &wallet::pre_authorized_code(&offer["credential_offer"]),
-        None,
+        offer["tx_code"].as_str(),
     )
     .await;
     assert_eq!(s, 200, "{tok}");
@@ -118,6 +118,7 @@ async fn register_import_reports_rejects_is_idempotent_and_revokes_leavers_and_m
             &t.http,
             &t.base,
             &offer["credential_offer"],
+            offer["tx_code"].as_str(),
             2,
             civic_testkit::now(),
         )
@@ -223,6 +224,7 @@ async fn register_import_reports_rejects_is_idempotent_and_revokes_leavers_and_m
         &t.http,
         &t.base,
         &offer["credential_offer"],
+        offer["tx_code"].as_str(),
         1,
         civic_testkit::now(),
     )
@@ -255,6 +257,7 @@ async fn cli_suspends_and_rotates_keys_while_old_credentials_stay_verifiable() {
         &t.http,
         &t.base,
         &offer["credential_offer"],
+        offer["tx_code"].as_str(),
         1,
         civic_testkit::now(),
     )
@@ -303,6 +306,7 @@ async fn cli_suspends_and_rotates_keys_while_old_credentials_stay_verifiable() {
         &t.http,
         &t.base,
         &offer["credential_offer"],
+        offer["tx_code"].as_str(),
         1,
         civic_testkit::now(),
     )

@@ -103,6 +103,7 @@ async fn moving_within_the_municipality_or_a_shorter_registration_replaces_crede
             &t.http,
             &t.base,
             &offer["credential_offer"],
+            offer["tx_code"].as_str(),
             1,
             civic_testkit::now(),
         )

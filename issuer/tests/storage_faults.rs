@@ -97,6 +97,7 @@ async fn batch(t: &Target, resident: &str) -> Result<Vec<String>, Refusal> {
             civic_credential::oid4vci::PRE_AUTHORIZED_GRANT,
         ),
         ("pre-authorized_code", code.as_str()),
+        ("tx_code", offer["tx_code"].as_str().unwrap_or_default()),
     ];
     let tok = send(
         "token",

@@ -124,6 +124,7 @@ impl IssuerHandle {
             &self.http,
             &self.base,
             &offer["credential_offer"],
+            offer["tx_code"].as_str(),
             copies,
             self.clock.now(),
         )

@@ -81,16 +81,17 @@ pub fn pre_authorized_code(offer: &Value) -> String {
         .to_owned()
 }
 
-/// Redeems an offer for `copies` credentials: token, nonce, one proof per fresh key, proofs
-/// made at `now`.
+/// Redeems an offer (with its transaction code, if it asks for one) for `copies` credentials:
+/// token, nonce, one proof per fresh key, proofs made at `now`.
 pub async fn redeem(
     http: &reqwest::Client,
     base: &str,
     offer: &Value,
+    tx_code: Option<&str>,
     copies: usize,
     now: i64,
 ) -> (Vec<String>, Vec<SigningKey>) {
-    let (status, tok) = token(http, base, &pre_authorized_code(offer), None).await;
+    let (status, tok) = token(http, base, &pre_authorized_code(offer), tx_code).await;
     assert_eq!(status, 200, "{tok}");
     let access = tok["access_token"]
         .as_str()

@@ -54,10 +54,17 @@ export async function receiveSteps(page, cdp, authenticatorId) {
     await page.locator('#offer').waitFor({ state: 'visible' });
     const href = await page.locator('#offer-link').getAttribute('href');
     if (!href?.startsWith(`${WALLET}/receive?credential_offer_uri=`)) return `#offer-link is ${href}, not the wallet's /receive`;
+    // The issuer shows the transaction code next to the offer; the wallet asks for it.
+    const txCode = (await text(page.locator('#offer-tx-code'))).trim();
+    if (!/^\d{6}$/.test(txCode) || !(await visible(page, '#offer-tx'))) return `no 6-digit transaction code shown beside the offer (${JSON.stringify(txCode)})`;
     await page.locator('#offer-link').click();
     const asked = await unlockIfAsked(page, '#receive');
     await page.locator('#receive-button:not([disabled])').waitFor();
-    if (await visible(page, '#tx-code-field')) return 'asks for a tx_code the issuer did not set';
+    if (!(await visible(page, '#tx-code-field'))) return 'the wallet does not ask for the transaction code';
+    await page.locator('#receive-button').click();
+    const empty = await text(page.locator('#status'));
+    if (!/transaction code/i.test(empty)) return `receiving without the code: #status says ${JSON.stringify(empty)}`;
+    await page.locator('#tx-code').fill(txCode);
     await shot(page, 'receive');
     await a11y(page, 'receive');
     const t0 = Date.now();

@@ -73,8 +73,10 @@ check soft-webauthn-login "$PY" "$HERE/python/passkey_client.py" login "$BASE" -
 check soft-webauthn-offer "$PY" "$HERE/python/passkey_client.py" offer "$BASE" --state "$WORK/pk.json"
 check soft-webauthn-no-uv-refused refused "$PY" "$HERE/python/passkey_client.py" enroll "$BASE" "$CODE2" --state "$WORK/pk2.json" --no-uv
 OFFER="$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["openid_credential_offer_url"])' "$WORK/soft-webauthn-offer.out" 2>/dev/null)"
-check openid4vci-wallet node "$HERE/js/oid4vci_wallet.mjs" --offer "$OFFER" --copies 3 --out "$WORK/wallet.json"
-check openid4vci-offer-single-use refused node "$HERE/js/oid4vci_wallet.mjs" --offer "$OFFER" --copies 1 --out "$WORK/wallet2.json"
+TX="$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["tx_code"])' "$WORK/soft-webauthn-offer.out" 2>/dev/null)"
+check openid4vci-offer-needs-tx-code refused node "$HERE/js/oid4vci_wallet.mjs" --offer "$OFFER" --tx-code 000000x --copies 1 --out "$WORK/wallet0.json"
+check openid4vci-wallet node "$HERE/js/oid4vci_wallet.mjs" --offer "$OFFER" --tx-code "$TX" --copies 3 --out "$WORK/wallet.json"
+check openid4vci-offer-single-use refused node "$HERE/js/oid4vci_wallet.mjs" --offer "$OFFER" --tx-code "$TX" --copies 1 --out "$WORK/wallet2.json"
 check sd-jwt-verifies "$PY" "$HERE/python/verify_issued.py" "$BASE" "$WORK/wallet.json" --vct "$BASE/credentials/residency"
 check chromium-pages node "$ROOT/tests/browser/issuer_pages.mjs" "$BASE" "$CODE3" Chloe
 
@@ -154,7 +156,8 @@ check openid4vp-js-declined outcome "$ID" declined
 # --- Our own wallet's JS API under Node.js, against both services ------------------------------
 "$PY" "$HERE/python/passkey_client.py" offer "$BASE" --state "$WORK/pk.json" > "$WORK/offer2.json" 2>/dev/null
 OFFER2="$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["openid_credential_offer_url"])' "$WORK/offer2.json" 2>/dev/null)"
-check civic-wallet-node-api node "$ROOT/wallet-wasm/tests/node_wallet.mjs" --offer "$OFFER2" --verifier "$VBASE" --platform-key "$KEY" --other-platform "$OTHER_PLATFORM"
+TX2="$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["tx_code"])' "$WORK/offer2.json" 2>/dev/null)"
+check civic-wallet-node-api node "$ROOT/wallet-wasm/tests/node_wallet.mjs" --offer "$OFFER2" --tx-code "$TX2" --verifier "$VBASE" --platform-key "$KEY" --other-platform "$OTHER_PLATFORM"
 sed 's/^/     /' "$WORK/civic-wallet-node-api.out"
 echo "$PASS passed, $FAIL failed"
 [ "$FAIL" -eq 0 ]

@@ -3,8 +3,8 @@
 // OID4VP (consent model, one copy per presentation), decline, history, lock and unlock; and a
 // hostile verifier that asks for pseudonyms not its own gets nothing.
 //
-//   node wallet-wasm/tests/node_wallet.mjs --offer URL --verifier BASE --platform-key KEY \
-//        --other-platform ID [--policy vote]
+//   node wallet-wasm/tests/node_wallet.mjs --offer URL --tx-code CODE --verifier BASE \
+//        --platform-key KEY --other-platform ID [--policy vote]
 //
 // The issuer must have registered the verifier's origin (BASE) and ID as platforms, so the
 // credential holds two pseudonyms.
@@ -19,7 +19,7 @@ const here = dirname(fileURLToPath(import.meta.url));
 const { values: opts } = parseArgs({
   options: {
     offer: { type: 'string' }, verifier: { type: 'string' }, 'platform-key': { type: 'string' },
-    'other-platform': { type: 'string' }, policy: { type: 'string', default: 'vote' },
+    'other-platform': { type: 'string' }, 'tx-code': { type: 'string' }, policy: { type: 'string', default: 'vote' },
   },
 });
 if (!opts.offer || !opts.verifier || !opts['platform-key'] || !opts['other-platform']) {
@@ -53,7 +53,9 @@ try {
   check('locked until unlocked', (await rejects(() => wallet.list()))?.code === 'locked');
   await wallet.unlock();
 
-  const card = await wallet.receive(opts.offer, { copies: 3 });
+  const withoutCode = await rejects(() => wallet.receive(opts.offer, { copies: 3 }));
+  check('an offer asks for its transaction code', withoutCode?.code === 'tx_code_required', String(withoutCode));
+  const card = await wallet.receive(opts.offer, { copies: 3, txCode: opts['tx-code'] });
   check('receives a verified batch of 3 copies', card.unused_copies === 3 && card.vct.endsWith('/credentials/residency'), JSON.stringify(card));
   const [listed] = await wallet.list({ liveStatus: true });
   check('lists the credential with labels and live status', listed.status === 'valid' && listed.labels.length > 5, JSON.stringify(listed.status));

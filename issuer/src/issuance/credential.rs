@@ -53,12 +53,31 @@ impl Issuance {
     ) -> Result<CredentialResponse, IssuanceError> {
         let now = self.context.now();
         let token = access_token.ok_or(IssuanceError::MissingToken)?;
-        let grant: AccessGrant = self
-            .context
-            .store
-            .get_ephemeral(Ephemeral::AccessToken, &hash_hex(token), now)?
-            .and_then(|b| serde_json::from_slice(&b).ok())
+        // The token is taken, so two requests never spend it both; a request that fails puts
+        // it back, one that succeeds has spent it.
+        let store = &self.context.store;
+        let key = hash_hex(token);
+        let bytes = store
+            .take_ephemeral(Ephemeral::AccessToken, &key, now)?
             .ok_or(IssuanceError::UnknownToken)?;
+        let grant: AccessGrant =
+            serde_json::from_slice(&bytes).map_err(|_| IssuanceError::UnknownToken)?;
+        let issued = self.credential_with(&grant, body, now);
+        if issued.is_err() {
+            if let Err(e) = store.put_ephemeral(Ephemeral::AccessToken, &key, &bytes, grant.expires)
+            {
+                tracing::warn!(error = %e, "an access token could not be put back after a failed request");
+            }
+        }
+        issued
+    }
+
+    fn credential_with(
+        &self,
+        grant: &AccessGrant,
+        body: &[u8],
+        now: i64,
+    ) -> Result<CredentialResponse, IssuanceError> {
         let req: CredentialRequest = serde_json::from_slice(body)
             .map_err(|e| IssuanceError::MalformedRequest(e.to_string()))?;
         let jwts = self.proof_jwts(req)?;

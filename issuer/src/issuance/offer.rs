@@ -38,7 +38,8 @@ pub struct OfferCreated {
 #[derive(Serialize, Deserialize)]
 pub(super) struct PreAuthorized {
     pub(super) register_id: String,
-    pub(super) offer_id: String,
+    /// The hash of the offer id: the key of the stored offer.
+    pub(super) offer_key: String,
     pub(super) tx_code_hash: Option<String>,
     #[serde(default)]
     pub(super) wrong_tx_codes: u32,
@@ -47,6 +48,16 @@ pub(super) struct PreAuthorized {
 
 pub(super) fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, StorageError> {
     serde_json::to_vec(value).map_err(|e| StorageError::corrupt(format!("encoding: {e}")))
+}
+
+/// The pre-authorized code of offer `offer_id`, derived from it (HMAC-SHA256 keyed with the id):
+/// the store keeps only hashes of both, so reading the database gives neither the code nor the
+/// link that leads to it.
+fn pre_authorized_code(offer_id: &str) -> String {
+    civic_credential::encoding::b64_encode(&civic_credential::crypto::hmac_sha256(
+        offer_id.as_bytes(),
+        &[b"civic-id pre-authorized code v1"],
+    ))
 }
 
 impl Issuance {
@@ -65,13 +76,13 @@ impl Issuance {
         if let Some(blocker) = self.blocker(&resident, now)? {
             return Err(blocker.into());
         }
-        let code = random_token();
         let offer_id = random_token();
+        let code = pre_authorized_code(&offer_id);
         let tx_code = context.config.tx_code.then(|| numeric_code(6));
         let expires = now + i64::from(context.config.offer_ttl_secs);
         let grant = PreAuthorized {
             register_id: register_id.to_owned(),
-            offer_id: offer_id.clone(),
+            offer_key: hash_hex(&offer_id),
             tx_code_hash: tx_code.as_deref().map(hash_hex),
             wrong_tx_codes: 0,
             expires,
@@ -91,7 +102,15 @@ impl Issuance {
             }),
         };
         let store = &context.store;
-        store.put_ephemeral(Ephemeral::OfferById, &offer_id, &encode(&offer)?, expires)?;
+        // Stored without its code (see `pre_authorized_code`), under the hash of its id.
+        let mut stored = offer.clone();
+        set_code(&mut stored, String::new());
+        store.put_ephemeral(
+            Ephemeral::OfferById,
+            &hash_hex(&offer_id),
+            &encode(&stored)?,
+            expires,
+        )?;
         store.put_ephemeral(
             Ephemeral::PreAuthorizedCode,
             &hash_hex(&code),
@@ -131,8 +150,25 @@ impl Issuance {
         let bytes = self
             .context
             .store
-            .get_ephemeral(Ephemeral::OfferById, offer_id, self.context.now())?
+            .get_ephemeral(
+                Ephemeral::OfferById,
+                &hash_hex(offer_id),
+                self.context.now(),
+            )?
             .ok_or(IssuanceError::NoSuchOffer)?;
-        serde_json::from_slice(&bytes).map_err(|_| IssuanceError::NoSuchOffer)
+        let mut offer: CredentialOffer =
+            serde_json::from_slice(&bytes).map_err(|_| IssuanceError::NoSuchOffer)?;
+        set_code(&mut offer, pre_authorized_code(offer_id));
+        Ok(offer)
+    }
+}
+
+fn set_code(offer: &mut CredentialOffer, code: String) {
+    if let Some(g) = offer
+        .grants
+        .as_mut()
+        .and_then(|g| g.pre_authorized_code.as_mut())
+    {
+        g.pre_authorized_code = code;
     }
 }

@@ -14,10 +14,14 @@ use crate::store::Ephemeral;
 /// Wrong transaction codes allowed per offer before it is void.
 const TX_CODE_TRIES: u32 = 3;
 
-/// An access token as stored (under its hash).
+/// An access token as stored (under its hash). It is single-use: the credential request that
+/// succeeds with it spends it.
 #[derive(Serialize, Deserialize)]
 pub(super) struct AccessGrant {
     pub(super) register_id: String,
+    /// When it expires (to put it back after a failed request).
+    #[serde(default)]
+    pub(super) expires: i64,
 }
 
 impl Issuance {
@@ -55,23 +59,20 @@ impl Issuance {
                         grant.expires,
                     )?;
                 } else {
-                    store.take_ephemeral(Ephemeral::OfferById, &grant.offer_id, now)?;
+                    store.take_ephemeral(Ephemeral::OfferById, &grant.offer_key, now)?;
                 }
                 return Err(IssuanceError::WrongTxCode { tries_left });
             }
         }
-        store.take_ephemeral(Ephemeral::OfferById, &grant.offer_id, now)?;
+        store.take_ephemeral(Ephemeral::OfferById, &grant.offer_key, now)?;
         let token = random_token();
         let ttl = context.config.access_token_ttl_secs;
+        let expires = now + i64::from(ttl);
         let access = encode(&AccessGrant {
             register_id: grant.register_id.clone(),
+            expires,
         })?;
-        store.put_ephemeral(
-            Ephemeral::AccessToken,
-            &hash_hex(&token),
-            &access,
-            now + i64::from(ttl),
-        )?;
+        store.put_ephemeral(Ephemeral::AccessToken, &hash_hex(&token), &access, expires)?;
         Metrics::inc(&context.metrics.tokens);
         context.audit("wallet", "token_issued", Some(&grant.register_id), "")?;
         Ok(TokenResponse {
