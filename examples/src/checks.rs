@@ -138,8 +138,11 @@ impl Checks {
             anyhow::bail!("policy {policy:?} must set `pseudonym = true`: the app counts one entry per resident");
         }
         let store = SledStore::open(&config.data_dir, config.storage_options())?;
-        let flow =
-            Arc::new(config.open_flow(Arc::new(HttpFetcher::new()?), Arc::new(store), clock)?);
+        let flow = Arc::new(config.open_flow(
+            Arc::new(HttpFetcher::new(config.allow_loopback_http)?),
+            Arc::new(store),
+            clock,
+        )?);
         let service = Arc::new(Service::new(flow.clone(), config.max_body_bytes));
         let mut secret = [0u8; 32];
         rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut secret);

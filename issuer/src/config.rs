@@ -64,6 +64,11 @@ pub struct Config {
     /// Enrollment and login attempts per client IP per minute.
     #[serde(default = "d30")]
     pub rate_limit_per_minute: u32,
+    /// The reverse proxies in front of the issuer (addresses or networks, `["10.0.0.0/8"]`):
+    /// for requests from them, the client address (for rate limits) is read from `Forwarded` or
+    /// `X-Forwarded-For`. Empty: the peer's address, headers ignored.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub trusted_proxies: Vec<String>,
     /// A web wallet's receive page for same-device links (`…/receive`), if the agency suggests one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub wallet_url: Option<String>,
@@ -202,6 +207,8 @@ impl Config {
                 "register_max_removal_percent must be 0..=100".into(),
             ));
         }
+        civic_service::client_addr::TrustedProxies::parse(&self.trusted_proxies)
+            .map_err(|e| ConfigError::Invalid(e.to_string()))?;
         if self.batch_size == 0 || self.batch_size > 100 {
             return Err(ConfigError::Invalid("batch_size must be 1..=100".into()));
         }

@@ -7,6 +7,7 @@ use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
 
+use crate::client_addr::TrustedProxies;
 use crate::error::ApiError;
 use crate::layers::rejection_code;
 
@@ -29,7 +30,9 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
     }
 }
 
-/// The address of the peer that sent the request (for rate limits); `0.0.0.0` when the server
+/// The address of the client that sent the request (for rate limits): the peer's, or, when the
+/// peer is one of the [`TrustedProxies`] the router carries as an extension
+/// (`.layer(Extension(proxies))`), the address the proxies forwarded. `0.0.0.0` when the server
 /// runs without connection info.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ClientIp(pub IpAddr);
@@ -38,10 +41,14 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        let ip = parts
+        let peer = parts
             .extensions
             .get::<ConnectInfo<SocketAddr>>()
             .map_or(IpAddr::from([0, 0, 0, 0]), |c| c.0.ip());
+        let ip = match parts.extensions.get::<TrustedProxies>() {
+            Some(proxies) => proxies.client(peer, &parts.headers),
+            None => peer,
+        };
         Ok(ClientIp(ip))
     }
 }

@@ -14,7 +14,8 @@
 //!   errors become 503s worded by `civic_storage::StorageError`;
 //! - [`layers`]: security headers, and JSON bodies for the framework's own plain-text
 //!   rejections (413, 405, 415, 400);
-//! - [`extract`]: [`extract::JsonBody`] (JSON with a JSON rejection), [`extract::ClientIp`];
+//! - [`extract`]: [`extract::JsonBody`] (JSON with a JSON rejection), [`extract::ClientIp`]
+//!   (the client's address, behind [`client_addr::TrustedProxies`] too);
 //! - [`respond`]: `Cache-Control: no-store` answers, assets;
 //! - [`cookies`]: session-style cookies (HttpOnly, SameSite=Strict, Secure on https);
 //! - [`rate_limit`]: a per-address rate limit (governor);
@@ -26,6 +27,8 @@
 pub mod clock;
 pub mod html;
 
+#[cfg(feature = "http")]
+pub mod client_addr;
 #[cfg(feature = "http")]
 pub mod cookies;
 #[cfg(feature = "http")]

@@ -249,6 +249,7 @@ pub async fn start_verifier(dir: &Path, issuer: &IssuerHandle, extra: &str) -> V
 public_url = "{base}"
 data_dir = "sessions"
 trust_list = "trust-list.toml"
+allow_loopback_http = true
 {reserve}{signing}{extra}
 
 [[platform]]

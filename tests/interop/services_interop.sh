@@ -94,6 +94,7 @@ listen = "127.0.0.1:$VPORT"
 public_url = "$VBASE"
 data_dir = "sessions"
 trust_list = "trust.toml"
+allow_loopback_http = true
 [[platform]]
 id = "$VBASE"
 name = "Budget"

@@ -56,7 +56,7 @@ impl Service {
     /// inside a tokio runtime (webhooks are delivered on it).
     pub fn from_config(config: &VerifierConfig, clock: SharedClock) -> anyhow::Result<Self> {
         let store = SledStore::open(&config.data_dir, config.storage_options())?;
-        let fetcher = HttpFetcher::new()?;
+        let fetcher = HttpFetcher::new(config.allow_loopback_http)?;
         let notifier = webhook::WebhookNotifier::new(clock.clone())?;
         let flow = config
             .open_flow(Arc::new(fetcher), Arc::new(store), clock)?

@@ -57,6 +57,11 @@ pub struct VerifierConfig {
     /// Accept credentials whose status list cannot be fetched (default: refuse).
     #[serde(default)]
     pub status_fail_open: bool,
+    /// Development only: fetch issuer keys and status lists over plain http from this machine
+    /// (an issuer on `http://localhost`). Off, trust material comes over https only, and never
+    /// from an address inside a private network.
+    #[serde(default)]
+    pub allow_loopback_http: bool,
     /// After an unknown key id (an issuer rotated keys), refetch its keys if older than this.
     #[serde(default = "default_refresh")]
     pub key_refresh_secs: i64,
@@ -213,6 +218,7 @@ impl VerifierConfig {
             kb_max_age: self.kb_max_age_secs,
             status_fail_open: self.status_fail_open,
             key_refresh_secs: self.key_refresh_secs,
+            allow_loopback_http: self.allow_loopback_http,
         }
     }
 
@@ -241,6 +247,17 @@ impl VerifierConfig {
         })?;
         let trust = crate::trust::TrustList::parse(&read(&self.trust_list)?)
             .map_err(|e| invalid(&self.trust_list, e.to_string()))?;
+        for issuer in trust.issuers.iter().filter(|i| i.jwks.is_none()) {
+            let url = issuer
+                .key_document_url()
+                .map_err(|e| invalid(&self.trust_list, e))?;
+            crate::fetch::check_url(&url, self.allow_loopback_http).map_err(|e| {
+                invalid(
+                    &self.trust_list,
+                    format!("issuer {}: {}", issuer.id, e.reason),
+                )
+            })?;
+        }
         let verifier = crate::verify::Verifier::new(trust, fetcher, self.verifier_options());
         let settings = FlowSettings {
             public_url: self.public_url.clone(),

@@ -14,7 +14,7 @@ use civic_credential::sd_jwt_vc::issuer_metadata::{IssuerMetadata, JwkSet};
 use civic_credential::sd_jwt_vc::IssuerKeys;
 
 use crate::cache::Cache;
-use crate::fetch::Fetcher;
+use crate::fetch::{check_url, Fetcher};
 use crate::trust::TrustedIssuer;
 
 /// One issuer's keys by absolute key id.
@@ -48,6 +48,7 @@ pub struct KeyResolver {
     cache: Cache<KeySet>,
     ttl: i64,
     min_refresh: i64,
+    allow_loopback_http: bool,
 }
 
 /// The key set of `issuer` from published JWKs (each already named by its absolute kid).
@@ -81,14 +82,20 @@ fn from_document(issuer: &str, body: &[u8]) -> Result<KeySet, String> {
 }
 
 impl KeyResolver {
-    /// A resolver fetching with `fetcher`, keeping keys `ttl` seconds, and refetching on an
-    /// unknown key id at most every `min_refresh` seconds.
-    pub fn new(fetcher: Arc<dyn Fetcher>, ttl: i64, min_refresh: i64) -> Self {
+    /// A resolver fetching with `fetcher` (https only, [`check_url`]), keeping keys `ttl`
+    /// seconds, and refetching on an unknown key id at most every `min_refresh` seconds.
+    pub fn new(
+        fetcher: Arc<dyn Fetcher>,
+        ttl: i64,
+        min_refresh: i64,
+        allow_loopback_http: bool,
+    ) -> Self {
         KeyResolver {
             fetcher,
             cache: Cache::default(),
             ttl,
             min_refresh,
+            allow_loopback_http,
         }
     }
 
@@ -105,8 +112,10 @@ impl KeyResolver {
                 let url = issuer.key_document_url();
                 let fetcher = self.fetcher.clone();
                 let entry = issuer.clone();
+                let allow_loopback_http = self.allow_loopback_http;
                 Box::pin(async move {
                     let url = url?;
+                    check_url(&url, allow_loopback_http).map_err(|e| e.to_string())?;
                     let got = fetcher.get(url.clone()).await.map_err(|e| e.to_string())?;
                     if got.status != 200 {
                         return Err(format!("{url} answered {}", got.status));

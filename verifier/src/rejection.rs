@@ -28,8 +28,8 @@ pub enum Rejection {
     /// disclosed.
     #[error("the issuer is trusted for some municipalities only, and the municipality code was not disclosed")]
     MunicipalityNotDisclosed,
-    /// The issuer's keys could not be obtained.
-    #[error("issuer keys unavailable: {0}")]
+    /// The issuer's keys could not be obtained (the reason is for the log only).
+    #[error("the issuer's keys could not be obtained")]
     IssuerKeysUnavailable(String),
     /// The credential or its key binding failed a check (signature, typ, times, disclosures,
     /// nonce, audience, sd_hash, …); the inner error names the rule.
@@ -44,8 +44,10 @@ pub enum Rejection {
     /// The status list has a value this verifier does not accept.
     #[error("the credential's status is {0}")]
     UnknownStatus(u8),
-    /// The status list could not be fetched or verified (and the verifier fails closed).
-    #[error("status unavailable: {0}")]
+    /// The status list could not be fetched or verified (and the verifier fails closed). The
+    /// reason is for the log only: the message outward is fixed (a fetch error could tell a
+    /// wallet about the verifier's network).
+    #[error("the credential's status could not be checked")]
     StatusUnavailable(String),
     /// The policy needs the platform pseudonym and it was not disclosed.
     #[error("the pseudonym for this platform was not disclosed")]

@@ -8,8 +8,9 @@ use civic_credential::sd_jwt_vc::{absolute_kid, IssuerKeys};
 use civic_credential::status_list::{Status, StatusList, StatusListToken};
 
 use crate::cache::Cache;
-use crate::fetch::Fetcher;
+use crate::fetch::{check_url, Fetcher};
 use crate::keys::KeySet;
+use crate::trust::TrustedIssuer;
 
 /// Used when a token has no `ttl`.
 const DEFAULT_TTL: i64 = 300;
@@ -21,27 +22,40 @@ pub struct StatusLists {
     fetcher: Arc<dyn Fetcher>,
     cache: Cache<StatusList>,
     clock_skew: i64,
+    allow_loopback_http: bool,
 }
 
 impl StatusLists {
-    /// Status lists fetched with `fetcher`.
-    pub fn new(fetcher: Arc<dyn Fetcher>, clock_skew: i64) -> Self {
+    /// Status lists fetched with `fetcher` (https only, [`check_url`]).
+    pub fn new(fetcher: Arc<dyn Fetcher>, clock_skew: i64, allow_loopback_http: bool) -> Self {
         StatusLists {
             fetcher,
             cache: Cache::default(),
             clock_skew,
+            allow_loopback_http,
         }
     }
 
-    /// The status at `idx` of the list at `uri`, signed by `issuer` with one of `keys`.
+    /// The status at `idx` of the list at `uri`, signed by `trusted` with one of `keys`. The
+    /// list must be on the issuer's own origin or one its trust list entry names
+    /// ([`TrustedIssuer::may_host_status_list`]): a credential does not choose where the
+    /// verifier connects.
     pub async fn status(
         &self,
-        issuer: &str,
+        trusted: &TrustedIssuer,
         keys: Arc<KeySet>,
         uri: &str,
         idx: u64,
         now: i64,
     ) -> Result<Status, String> {
+        if !trusted.may_host_status_list(uri) {
+            return Err(format!(
+                "status list {uri} is not on {}'s origin or one its trust list entry names",
+                trusted.id
+            ));
+        }
+        check_url(uri, self.allow_loopback_http).map_err(|e| e.to_string())?;
+        let issuer = trusted.id.as_str();
         let skew = self.clock_skew;
         // Everything the load needs is copied only on a cache miss.
         let list = self

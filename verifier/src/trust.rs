@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use civic_credential::did_web;
+use civic_credential::origin::Origin;
 use civic_credential::sd_jwt_vc::issuer_metadata::metadata_url;
 
 /// One trusted issuer.
@@ -34,6 +35,10 @@ pub struct TrustedIssuer {
     /// Keys given inline (a JWK set); then nothing is fetched for keys.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub jwks: Option<Value>,
+    /// Origins besides the issuer's own (`https://status.example`) that may serve its status
+    /// lists. A status list anywhere else is not fetched.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub status_list_origins: Vec<String>,
 }
 
 /// The trust list.
@@ -97,6 +102,29 @@ impl TrustedIssuer {
             return did_web::document_url(&self.id).map_err(|e| e.to_string());
         }
         metadata_url(&self.id).map_err(|e| e.to_string())
+    }
+
+    /// The issuer's own origin: of its https identifier, or where its did:web lives (or its
+    /// `did_document_url`).
+    pub fn origin(&self) -> Option<Origin> {
+        if self.id.starts_with(did_web::PREFIX) {
+            let doc = self.key_document_url().ok()?;
+            return Origin::of(&doc).ok();
+        }
+        Origin::of(&self.id).ok()
+    }
+
+    /// Whether a status list at `uri` may be fetched for this issuer: on its own origin or one
+    /// of its `status_list_origins`.
+    pub fn may_host_status_list(&self, uri: &str) -> bool {
+        let Ok(at) = Origin::of(uri) else {
+            return false;
+        };
+        self.origin().is_some_and(|o| o == at)
+            || self
+                .status_list_origins
+                .iter()
+                .any(|o| Origin::of(o).is_ok_and(|o| o == at))
     }
 
     /// Whether this issuer may issue `vct`.

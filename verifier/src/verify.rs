@@ -32,6 +32,9 @@ pub struct VerifierOptions {
     pub status_fail_open: bool,
     /// After an unknown key id, refetch the issuer's keys if they are older than this (seconds).
     pub key_refresh_secs: i64,
+    /// Development only: fetch trust material over plain http from this machine (issuers on
+    /// `http://localhost`). Off: https only.
+    pub allow_loopback_http: bool,
 }
 
 impl Default for VerifierOptions {
@@ -41,6 +44,7 @@ impl Default for VerifierOptions {
             kb_max_age: 300,
             status_fail_open: false,
             key_refresh_secs: 60,
+            allow_loopback_http: false,
         }
     }
 }
@@ -59,8 +63,13 @@ impl Verifier {
         let ttl = trust.key_cache_secs;
         Verifier {
             trust: Arc::new(trust),
-            keys: KeyResolver::new(fetcher.clone(), ttl, opts.key_refresh_secs),
-            status: StatusLists::new(fetcher, opts.clock_skew),
+            keys: KeyResolver::new(
+                fetcher.clone(),
+                ttl,
+                opts.key_refresh_secs,
+                opts.allow_loopback_http,
+            ),
+            status: StatusLists::new(fetcher, opts.clock_skew, opts.allow_loopback_http),
             opts,
         }
     }
@@ -111,7 +120,7 @@ impl Verifier {
             .keys
             .keys(issuer, now)
             .await
-            .map_err(Rejection::IssuerKeysUnavailable)?;
+            .map_err(|e| keys_unavailable(&iss, e))?;
 
         let opts = VerifyOptions {
             now,
@@ -133,7 +142,7 @@ impl Verifier {
                     .keys
                     .keys(issuer, now)
                     .await
-                    .map_err(Rejection::IssuerKeysUnavailable)?;
+                    .map_err(|e| keys_unavailable(&iss, e))?;
                 let sd = SdJwt::parse(presentation)?;
                 let verified = sd_jwt_vc::verify_owned(sd, keys.as_ref(), &opts)?;
                 (keys, verified)
@@ -181,15 +190,21 @@ impl Verifier {
                 let r = &s.status_list;
                 match self
                     .status
-                    .status(&iss, keys.clone(), &r.uri, r.idx, now)
+                    .status(issuer, keys.clone(), &r.uri, r.idx, now)
                     .await
                 {
                     Ok(Status::Valid) => true,
                     Ok(Status::Invalid) => return Err(Rejection::Revoked),
                     Ok(Status::Suspended) => return Err(Rejection::Suspended),
                     Ok(other) => return Err(Rejection::UnknownStatus(other.value())),
-                    Err(_) if self.opts.status_fail_open => false,
-                    Err(e) => return Err(Rejection::StatusUnavailable(e)),
+                    Err(e) if self.opts.status_fail_open => {
+                        tracing::warn!(issuer = %iss, error = %e, "status not checked (status_fail_open)");
+                        false
+                    }
+                    Err(e) => {
+                        tracing::warn!(issuer = %iss, error = %e, "status unavailable");
+                        return Err(Rejection::StatusUnavailable(e));
+                    }
                 }
             }
         };
@@ -276,6 +291,12 @@ fn object_at<'m>(
         }
     }
     Some(cursor)
+}
+
+/// The issuer's keys could not be had: the reason goes to the log, not to the wallet.
+fn keys_unavailable(issuer: &str, detail: String) -> Rejection {
+    tracing::warn!(issuer, error = %detail, "issuer keys unavailable");
+    Rejection::IssuerKeysUnavailable(detail)
 }
 
 #[cfg(test)]

@@ -269,6 +269,7 @@ fn verifier_config(port: u16, api_key: &str) -> String {
 public_url = "http://localhost:{port}"
 data_dir = "verifier-sessions"
 trust_list = "trust.toml"
+allow_loopback_http = true
 
 [[platform]]
 id = "http://localhost:{port}"

@@ -20,6 +20,7 @@ use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::Router;
 
+use civic_service::client_addr::TrustedProxies;
 use civic_service::cookies::CookiePolicy;
 use civic_service::layers::{json_rejections, SecurityHeaders};
 use civic_service::rate_limit::PerAddress;
@@ -69,6 +70,8 @@ impl AppState {
 pub fn router(issuer: Arc<Issuer>) -> Router {
     let config = &issuer.context.config;
     let max_body = config.max_body_bytes as usize;
+    // Checked when the configuration loaded.
+    let proxies = TrustedProxies::parse(&config.trusted_proxies).unwrap_or_default();
     let state = AppState {
         limiter: Arc::new(PerAddress::per_minute(config.rate_limit_per_minute)),
         cookies: CookiePolicy::for_url(&config.public_url),
@@ -84,6 +87,7 @@ pub fn router(issuer: Arc<Issuer>) -> Router {
         .layer(DefaultBodyLimit::max(max_body))
         .layer(middleware::map_response(json_rejections))
         .layer(middleware::from_fn_with_state(state.clone(), observe))
+        .layer(axum::Extension(proxies))
         .with_state(state);
     SecurityHeaders {
         content_security_policy: CSP,
