@@ -3,7 +3,6 @@
 
 use wasm_bindgen::prelude::*;
 
-use crate::presentation::PresentationRequest;
 use crate::WalletError;
 
 fn js_err(e: WalletError) -> JsValue {
@@ -19,38 +18,27 @@ fn to_json<T: serde::Serialize>(value: &T) -> Result<String, JsValue> {
     serde_json::to_string(value).map_err(|e| js_err(WalletError::new("internal", e.to_string())))
 }
 
-/// Generates a holder key; returns the private JWK as JSON.
-#[wasm_bindgen(js_name = generateHolderKey)]
-pub fn generate_holder_key() -> Result<String, JsValue> {
-    to_json(&crate::holder::generate_holder_key().map_err(js_err)?)
-}
-
 /// Reads a credential (issuance form) into a card; returns JSON.
 #[wasm_bindgen(js_name = credentialCard)]
 pub fn credential_card(issued: &str) -> Result<String, JsValue> {
     to_json(&crate::card::card(issued).map_err(js_err)?)
 }
 
-/// Makes a presentation for `request_json` (`{paths, client_id, nonce}`) with the private
-/// holder key `holder_jwk_json`, at `now` (seconds since the epoch).
-#[wasm_bindgen]
-pub fn present(
+/// Verifies a credential received from `credential_issuer` (the issuer the wallet asked)
+/// against that issuer's published keys (`issuer_jwks_json`: a JSON array of JWKs) at `now`;
+/// returns its card as JSON. A credential naming another issuer is refused.
+#[wasm_bindgen(js_name = verifyReceived)]
+pub fn verify_received(
     issued: &str,
-    request_json: &str,
-    holder_jwk_json: &str,
+    issuer_jwks_json: &str,
+    credential_issuer: &str,
     now: f64,
 ) -> Result<String, JsValue> {
-    let request: PresentationRequest = parse(request_json, "request")?;
-    let holder = parse(holder_jwk_json, "holder key")?;
-    crate::presentation::present(issued, &request, &holder, now as i64).map_err(js_err)
-}
-
-/// Verifies a received credential against the issuer's published keys (`issuer_jwks_json`: a
-/// JSON array of JWKs) at `now`; returns its card as JSON.
-#[wasm_bindgen(js_name = verifyReceived)]
-pub fn verify_received(issued: &str, issuer_jwks_json: &str, now: f64) -> Result<String, JsValue> {
     let keys: Vec<civic_credential::jwk::Jwk> = parse(issuer_jwks_json, "issuer keys")?;
-    to_json(&crate::card::verify_received(issued, &keys, now as i64).map_err(js_err)?)
+    to_json(
+        &crate::card::verify_received(issued, &keys, credential_issuer, now as i64)
+            .map_err(js_err)?,
+    )
 }
 
 /// Where to fetch the keys of credential issuer `issuer` (its SD-JWT VC issuer metadata).
@@ -71,21 +59,6 @@ pub fn issuer_keys(metadata_json: &str, issuer: &str) -> Result<String, JsValue>
 #[wasm_bindgen(js_name = parseOfferLink)]
 pub fn parse_offer_link(url: &str) -> Result<String, JsValue> {
     to_json(&crate::receive::parse_offer_link(url).map_err(js_err)?)
-}
-
-/// Signs one proof JWT per holder key (`holders_json`: a JSON array of private JWKs) for the
-/// credential issuer and nonce; returns a JSON array of JWTs.
-#[wasm_bindgen]
-pub fn proofs(
-    holders_json: &str,
-    credential_issuer: &str,
-    nonce: &str,
-    now: f64,
-) -> Result<String, JsValue> {
-    let holders: Vec<civic_credential::jwk::Jwk> = parse(holders_json, "holder keys")?;
-    to_json(
-        &crate::receive::proofs(&holders, credential_issuer, nonce, now as i64).map_err(js_err)?,
-    )
 }
 
 /// The URL of the verifier's DID document to fetch before `prepareRequest`, for a link that
@@ -120,20 +93,6 @@ pub fn prepare_request(
     )
 }
 
-/// The `vp_token` for a prepared request (as returned by `prepareRequest`), made with one copy
-/// of the credential and its private holder key.
-#[wasm_bindgen(js_name = vpToken)]
-pub fn vp_token(
-    prepared_json: &str,
-    issued: &str,
-    holder_jwk_json: &str,
-    now: f64,
-) -> Result<String, JsValue> {
-    let prepared: crate::request::PreparedRequest = parse(prepared_json, "prepared request")?;
-    let holder = parse(holder_jwk_json, "holder key")?;
-    crate::request::vp_token(&prepared, issued, &holder, now as i64).map_err(js_err)
-}
-
 /// The live status (`valid`, `revoked`, `suspended`) of entry `idx` in the status list token
 /// fetched from `uri`, checked with the issuer's keys (`issuer_jwks_json`).
 #[wasm_bindgen(js_name = statusOf)]
@@ -160,14 +119,25 @@ impl KeyVault {
         KeyVault(crate::vault::Vault::new())
     }
 
-    /// Loads the decrypted key bytes (the caller then zero-fills its copy).
-    pub fn load(&mut self, bytes: &[u8]) -> Result<(), JsValue> {
-        self.0.load(bytes).map_err(js_err)
+    /// Loads the decrypted key bytes (the caller then zero-fills its copy). The copy in
+    /// WebAssembly memory is wiped once read.
+    pub fn load(&mut self, bytes: Vec<u8>) -> Result<(), JsValue> {
+        let bytes = zeroize::Zeroizing::new(bytes);
+        self.0.load(&bytes).map_err(js_err)
     }
 
     /// The keys as bytes to encrypt for storage (the caller zero-fills them after encrypting).
-    pub fn export(&self) -> Result<Vec<u8>, JsValue> {
-        Ok(self.0.export().map_err(js_err)?.to_vec())
+    /// They are copied straight into a JavaScript array; the buffer in WebAssembly memory is
+    /// wiped.
+    pub fn export(&self) -> Result<js_sys::Uint8Array, JsValue> {
+        let bytes = self.0.export().map_err(js_err)?;
+        Ok(js_sys::Uint8Array::from(bytes.as_slice()))
+    }
+
+    /// The public JWK (JSON) of holder key `id`; the private part never leaves the vault.
+    #[wasm_bindgen(js_name = publicKey)]
+    pub fn public_key(&self, id: &str) -> Result<String, JsValue> {
+        to_json(&self.0.public_key(id).map_err(js_err)?)
     }
 
     /// Makes `n` holder keys; returns their ids as a JSON array.

@@ -44,11 +44,14 @@ pub const CLOCK_SKEW: i64 = 60;
 
 /// Checks a received credential before it is stored, with the full SD-JWT VC verification of
 /// `civic-credential` (typ, the issuer key chosen by `iss` and `kid` among the issuer's published
-/// `issuer_keys`, signature, every disclosure, registered claims, validity at `now`).
+/// `issuer_keys`, signature, every disclosure, registered claims, validity at `now`). The
+/// credential must name as `iss` the `credential_issuer` the wallet received it from: a card is
+/// stored under the issuer it came from, never under one it merely claims.
 /// Returns its card.
 pub fn verify_received(
     issued: &str,
     issuer_keys: &[Jwk],
+    credential_issuer: &str,
     now: i64,
 ) -> Result<CredentialCard, WalletError> {
     let iss = SdJwt::parse(issued)?
@@ -58,6 +61,12 @@ pub fn verify_received(
         .and_then(|v| v.as_str())
         .map(str::to_owned)
         .ok_or(civic_credential::Error::MissingClaim("iss"))?;
+    if iss != credential_issuer {
+        return Err(WalletError::new(
+            "invalid_credential",
+            format!("the credential names issuer {iss}, but it came from {credential_issuer}"),
+        ));
+    }
     let mut keys = StaticIssuerKeys::new();
     for jwk in issuer_keys {
         keys.insert(&iss, jwk)?;

@@ -129,17 +129,19 @@ mod tests {
         assert!(!c.labels.iter().any(|(p, _)| p == "residence.district"));
     }
 
+    const ISS: &str = "https://rotterdam.example";
+
     #[test]
     fn received_credentials_are_verified_before_storing() {
         use civic_credential::Error;
         let holder = generate_holder_key().unwrap();
         let (issued, issuer) = issue(&holder);
         let published = [issuer.public_jwk().clone()];
-        let c = verify_received(&issued, &published, NOW).unwrap();
+        let c = verify_received(&issued, &published, ISS, NOW).unwrap();
         assert_eq!(c, card(&issued).unwrap());
         let err = |r: Result<_, WalletError>| r.unwrap_err();
         assert_eq!(
-            err(verify_received(&issued, &published, NOW + 2000)),
+            err(verify_received(&issued, &published, ISS, NOW + 2000)),
             Error::Expired.into()
         );
         let impostor = SigningKey::generate(Algorithm::Es256, &mut OsRng)
@@ -149,12 +151,13 @@ mod tests {
             err(verify_received(
                 &issued,
                 &[impostor.public_jwk().clone()],
+                ISS,
                 NOW
             )),
             Error::InvalidSignature.into()
         );
         assert_eq!(
-            err(verify_received(&issued, &[], NOW)),
+            err(verify_received(&issued, &[], ISS, NOW)),
             Error::IssuerKeyNotFound {
                 iss: "https://rotterdam.example".into(),
                 kid: "k1".into()
@@ -162,8 +165,19 @@ mod tests {
             .into()
         );
         assert_eq!(
-            err(verify_received(&issued, &[holder.to_public()], NOW)),
+            err(verify_received(&issued, &[holder.to_public()], ISS, NOW)),
             Error::MissingClaim("kid").into()
+        );
+        // Received from one issuer, naming another: refused, whatever its signature.
+        assert_eq!(
+            err(verify_received(
+                &issued,
+                &published,
+                "https://amsterdam.example",
+                NOW
+            ))
+            .code,
+            "invalid_credential"
         );
     }
 

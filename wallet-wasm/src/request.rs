@@ -5,7 +5,7 @@ use civic_credential::did_web::{self, DidDocument};
 use civic_credential::jwk::Jwk;
 use civic_credential::oid4vci::FORMAT_SD_JWT_VC;
 use civic_credential::oid4vp::{
-    AuthorizationRequest, RequestLink, DID_PREFIX, REDIRECT_URI_PREFIX,
+    AuthorizationRequest, RequestLink, DID_PREFIX, DIRECT_POST, REDIRECT_URI_PREFIX,
 };
 use civic_credential::pseudonym;
 use civic_credential::residency::labels::disclosure_sentence;
@@ -138,6 +138,13 @@ pub fn prepare(
             "this wallet answers redirect_uri: and decentralized_identifier: verifiers only",
         ));
     };
+    if req.response_mode != DIRECT_POST {
+        return Err(WalletError::new(
+            "invalid_request",
+            "the verifier wants an encrypted answer (direct_post.jwt), which this wallet cannot \
+             make yet; it will not send the answer in plain text instead",
+        ));
+    }
     if req.client_id != link.client_id {
         return Err(WalletError::new(
             "invalid_request_object",
@@ -431,6 +438,17 @@ mod tests {
         assert_eq!(
             prepare(&jwt, "no link", None, &creds).map_err(|e| e.code),
             Err("invalid_request")
+        );
+        // An encrypted answer is asked for: refused rather than sent in plain text.
+        let (_, link3, mut req) = request(&[ClaimPath::keys(["residence", "municipality_code"])]);
+        req.response_mode = "direct_post.jwt".into();
+        let encrypted = req.to_unsigned_jwt().expect("jwt");
+        let refused = prepare(&encrypted, &link3, None, &creds).expect_err("refused");
+        assert_eq!(refused.code, "invalid_request");
+        assert!(
+            refused.message.contains("plain text"),
+            "{}",
+            refused.message
         );
     }
 

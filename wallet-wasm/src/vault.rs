@@ -63,6 +63,11 @@ impl Vault {
         Ok(ids)
     }
 
+    /// The public part of holder key `id`.
+    pub fn public_key(&self, id: &str) -> Result<Jwk, WalletError> {
+        Ok(self.key(id)?.to_public())
+    }
+
     fn key(&self, id: &str) -> Result<&Jwk, WalletError> {
         self.keys
             .get(id)

@@ -57,6 +57,8 @@ try {
   check('an offer asks for its transaction code', withoutCode?.code === 'tx_code_required', String(withoutCode));
   const card = await wallet.receive(opts.offer, { copies: 3, txCode: opts['tx-code'] });
   check('receives a verified batch of 3 copies', card.unused_copies === 3 && card.vct.endsWith('/credentials/residency'), JSON.stringify(card));
+  // The stored wallet as it is now, with three unused copies (for the rollback check below).
+  const before = { vault: await storage.get('vault'), keys: await storage.get('keys') };
   const [listed] = await wallet.list({ liveStatus: true });
   check('lists the credential with labels and live status', listed.status === 'valid' && listed.labels.length > 5, JSON.stringify(listed.status));
 
@@ -101,6 +103,22 @@ try {
   check('the same pseudonym for the same platform', pseudonyms[0] && pseudonyms[0] === pseudonyms[1]);
   check('each presentation used its own copy', (await wallet.list())[0].unused_copies === 1);
 
+  // Someone puts the earlier stored wallet back, to show the spent copies again: refused.
+  const after = { vault: await storage.get('vault'), keys: await storage.get('keys') };
+  await storage.put('vault', before.vault);
+  await storage.put('keys', before.keys);
+  wallet.lock();
+  const rolledBack = await rejects(() => wallet.unlock());
+  check('an older stored wallet put back is refused', rolledBack?.code === 'vault_rolled_back', String(rolledBack));
+  await storage.put('keys', { ...before.keys, n: after.keys.n });
+  await storage.put('vault', { ...before.vault, n: after.vault.n });
+  const relabelled = await rejects(() => wallet.unlock());
+  check('an older wallet relabelled with the current save number does not decrypt', relabelled?.code === 'unlock_failed', String(relabelled));
+  await storage.put('vault', after.vault);
+  await storage.put('keys', after.keys);
+  await wallet.unlock();
+  check('the current stored wallet opens again', (await wallet.list())[0].unused_copies === 1);
+
   const session = await platform('POST', '/v1/sessions', { policy: opts.policy });
   const prepared = await wallet.prepare(session.openid4vp_url);
   await wallet.decline(prepared);
@@ -121,7 +139,8 @@ try {
   // in the separately encrypted key blob.
   const stored = await storage.get('vault');
   const dec = (s) => Uint8Array.from(Buffer.from(s, 'base64url'));
-  const plain = new TextDecoder().decode(await crypto.subtle.decrypt({ name: 'AES-GCM', iv: dec(stored.iv) }, await keyFromSecret(secret), dec(stored.data)));
+  const additionalData = new TextEncoder().encode(`civic-wallet/v2/vault/${stored.n}`);
+  const plain = new TextDecoder().decode(await crypto.subtle.decrypt({ name: 'AES-GCM', iv: dec(stored.iv), additionalData }, await keyFromSecret(secret), dec(stored.data)));
   check('the vault record holds no private key', plain.includes('"holder":"') && !plain.includes('"d":'), plain.slice(0, 120));
   wallet.lock();
   check('nothing is readable when locked', (await rejects(() => wallet.list()))?.code === 'locked');

@@ -38,27 +38,39 @@ const b64json = (s) => JSON.parse(Buffer.from(s, 'base64url').toString('utf8'));
 const errorOf = (f) => { try { f(); return null; } catch (e) { return JSON.parse(e); } };
 const now = Math.floor(Date.now() / 1000);
 
-// 1. A fresh holder key.
-const k1 = JSON.parse(wallet.generateHolderKey());
-const k2 = JSON.parse(wallet.generateHolderKey());
-check('holder key is a private P-256 JWK', k1.kty === 'EC' && k1.crv === 'P-256' && typeof k1.d === 'string');
-check('holder keys are fresh', k1.x !== k2.x);
+// 1. Fresh holder keys, made and kept inside WebAssembly: JavaScript sees ids and public keys.
+const vault = new wallet.KeyVault();
+const [id1, id2] = JSON.parse(vault.generate(2));
+const k1 = JSON.parse(vault.publicKey(id1));
+const k2 = JSON.parse(vault.publicKey(id2));
+check('holder keys are P-256 keys whose private part stays in WASM', k1.kty === 'EC' && k1.crv === 'P-256' && k1.d === undefined);
+check('holder keys are fresh', k1.x !== k2.x && id1 !== id2);
+check('the old exports that took private keys from JavaScript are gone', ['generateHolderKey', 'present', 'proofs', 'vpToken'].every((f) => wallet[f] === undefined));
 
 // 2. Verify the received credential (p256 inside WASM), then its card.
-const card = JSON.parse(wallet.verifyReceived(cred.sd_jwt, JSON.stringify([cred.issuer_jwk]), now));
+const card = JSON.parse(wallet.verifyReceived(cred.sd_jwt, JSON.stringify([cred.issuer_jwk]), cred.issuer, now));
 check('card issuer and type', card.issuer === cred.issuer && card.vct === cred.vct, card.issuer);
 check('card holds all claims', card.claims.given_name === 'Ada' && card.claims.residence.municipality_code === '0363');
 check('card has labels', card.labels.some(([p, l]) => p === 'age_equal_or_over.16' && l === '16 or older'));
-let err = errorOf(() => wallet.verifyReceived(cred.sd_jwt, JSON.stringify([{ ...cred.holder_jwk, kid: 'key-1' }]), now));
+let err = errorOf(() => wallet.verifyReceived(cred.sd_jwt, JSON.stringify([{ ...cred.holder_jwk, kid: 'key-1' }]), cred.issuer, now));
 check('a wrong issuer key is refused', err && err.message.includes('signature'), JSON.stringify(err));
-err = errorOf(() => wallet.verifyReceived(cred.sd_jwt, JSON.stringify([cred.issuer_jwk]), now + 400 * 86400));
+err = errorOf(() => wallet.verifyReceived(cred.sd_jwt, JSON.stringify([cred.issuer_jwk]), cred.issuer, now + 400 * 86400));
 check('an expired credential is refused', err && err.message.includes('expired'), JSON.stringify(err));
-err = errorOf(() => wallet.verifyReceived(a3.sd_jwt, JSON.stringify([a3.issuer_jwk]), 1683000010));
+err = errorOf(() => wallet.verifyReceived(cred.sd_jwt, JSON.stringify([cred.issuer_jwk]), 'https://another-issuer.example', now));
+check('a credential naming another issuer than the one it came from is refused', err && err.code === 'invalid_credential', JSON.stringify(err));
+err = errorOf(() => wallet.verifyReceived(a3.sd_jwt, JSON.stringify([a3.issuer_jwk]), 'https://pid-issuer.bund.de.example', 1683000010));
 check('the RFC A.3 credential without kid is refused', err && err.message.includes('kid'), JSON.stringify(err));
 
-// 3. Present only residence.municipality_code with the copy's holder key.
-const request = { paths: [['residence', 'municipality_code']], client_id: 'redirect_uri:https://verifier.example/cb', nonce: 'n-123' };
-const vp = wallet.present(cred.sd_jwt, JSON.stringify(request), JSON.stringify(cred.holder_private_jwk), now);
+// 3. Present only residence.municipality_code with the copy's holder key. The credential was
+// issued outside the wallet, so its key is imported into the vault (as an unlock does).
+const imported = new wallet.KeyVault();
+const holderId = 'imported';
+imported.load(new TextEncoder().encode(JSON.stringify({ [holderId]: cred.holder_private_jwk })));
+const prepared = {
+  client_id: 'redirect_uri:https://verifier.example/cb', verifier: 'verifier.example', response_uri: 'https://verifier.example/cb',
+  nonce: 'n-123', state: null, query_id: 'residency', paths: [['residence', 'municipality_code']], items: [], missing: [], credential: 0, refused: null,
+};
+const vp = JSON.parse(imported.vpToken(JSON.stringify(prepared), cred.sd_jwt, holderId, now)).residency[0];
 const parts = vp.split('~');
 const kb = parts.pop();
 const names = parts.slice(1).map(b64json).map((d) => (d.length === 3 ? d[1] : '(element)')).sort();
@@ -67,20 +79,25 @@ const [h, p, sig] = kb.split('.');
 const header = b64json(h);
 const payload = b64json(p);
 check('KB-JWT typ', header.typ === 'kb+jwt' && header.alg === 'ES256');
-check('KB-JWT aud, nonce, iat', payload.aud === request.client_id && payload.nonce === 'n-123' && payload.iat === now);
+check('KB-JWT aud, nonce, iat', payload.aud === prepared.client_id && payload.nonce === 'n-123' && payload.iat === now);
 const sdHash = createHash('sha256').update(parts.join('~') + '~').digest('base64url');
 check('KB-JWT sd_hash', payload.sd_hash === sdHash);
 const holderKey = createPublicKey({ key: cred.holder_jwk, format: 'jwk' });
 const ok = verify('sha256', Buffer.from(`${h}.${p}`), { key: holderKey, dsaEncoding: 'ieee-p1363' }, Buffer.from(sig, 'base64url'));
 check('KB-JWT signature verifies with the holder key (node:crypto)', ok);
+const exported = imported.export();
+check('the vault exports its keys as one byte array for encryption', exported instanceof Uint8Array && exported.length > 50);
+exported.fill(0);
 
 // 4. Bad input is a clear error, not a crash.
-err = errorOf(() => wallet.present('not-a-credential', JSON.stringify(request), JSON.stringify(k1), now));
+err = errorOf(() => imported.vpToken(JSON.stringify(prepared), 'not-a-credential', holderId, now));
 check('garbage credential gives an error code', err && err.code === 'credential_error', JSON.stringify(err));
-err = errorOf(() => wallet.present(cred.sd_jwt, '{', JSON.stringify(k1), now));
+err = errorOf(() => imported.vpToken('{', cred.sd_jwt, holderId, now));
 check('malformed request gives invalid_request', err && err.code === 'invalid_request', JSON.stringify(err));
-err = errorOf(() => wallet.present(cred.sd_jwt, JSON.stringify(request), JSON.stringify(k1), now));
+err = errorOf(() => vault.vpToken(JSON.stringify(prepared), cred.sd_jwt, id1, now));
 check('a key other than the credential\'s cnf key is refused', err && err.code === 'invalid_key', JSON.stringify(err));
+err = errorOf(() => imported.load(new TextEncoder().encode('{"x":' + JSON.stringify(cred.holder_jwk) + '}')));
+check('a vault blob with a public key is refused', err && err.code === 'unlock_failed', JSON.stringify(err));
 
 console.log(`wasm smoke: ${passed} passed, ${failed} failed`);
 process.exit(failed === 0 ? 0 : 1);

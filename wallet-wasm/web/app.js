@@ -62,6 +62,7 @@ function explain(e) {
   switch (code) {
     case 'locked': return 'The wallet locked itself. Unlock it and try again.';
     case 'unlock_failed': return 'This key does not open the wallet.';
+    case 'vault_rolled_back': return 'The wallet\'s stored data is older than its last save: an old copy was put back. It is not opened, so used single-use copies cannot be shown again.';
     case 'prf_unavailable': return 'Your passkey cannot give the wallet its key on this browser.';
     case 'tx_code_required': return `Enter the transaction code: ${msg}`;
     case 'invalid_grant': return 'This offer was already used or has expired. Ask for a new one.';

@@ -222,6 +222,26 @@ async function http(method, url, { form, json, bearer } = {}) {
 
 const now = () => Math.floor(Date.now() / 1000);
 
+/** The save number of a sealed record (0 for one written before records were numbered). */
+const sealedNumber = (record) => (record.v === 2 && Number.isSafeInteger(record.n) ? record.n : 0);
+
+/** What a sealed record is bound to: its name, its save number, the format. */
+const sealedAad = (name, n) => new TextEncoder().encode(`civic-wallet/v2/${name}/${n}`);
+
+/** Encrypts `bytes` (AES-GCM) as record `name` of save `n`. */
+async function seal(key, bytes, name, n) {
+  const iv = globalThis.crypto.getRandomValues(new Uint8Array(12));
+  const data = await subtle().encrypt({ name: 'AES-GCM', iv, additionalData: sealedAad(name, n) }, key, bytes);
+  return { v: 2, n, iv: b64u.enc(iv), data: b64u.enc(data) };
+}
+
+/** Decrypts record `name` (a numbered one with its associated data; an older one without). */
+async function unseal(key, record, name) {
+  const params = { name: 'AES-GCM', iv: b64u.dec(record.iv) };
+  if (record.v === 2) params.additionalData = sealedAad(name, record.n);
+  return new Uint8Array(await subtle().decrypt(params, key, b64u.dec(record.data)));
+}
+
 /** The published keys of `issuer`: the core finds its metadata and checks what comes back. */
 async function issuerKeys(core, issuer) {
   const url = fromCore(() => core.issuerKeysUrl(issuer));
@@ -247,7 +267,7 @@ export async function readOffer(offerUrl, { wasm } = {}) {
 
 /** The wallet. */
 export class Wallet {
-  #core; #storage; #keySource; #key = null; #vault = null; #keys = null; #timer = null;
+  #core; #storage; #keySource; #key = null; #vault = null; #keys = null; #timer = null; #saves = 0;
 
   constructor(core, storage, keySource, autoLockMs) {
     this.#core = core; this.#storage = storage; this.#keySource = keySource; this.autoLockMs = autoLockMs;
@@ -263,21 +283,33 @@ export class Wallet {
   get protection() { return this.#keySource.protection; }
   get unlocked() { return this.#vault !== null; }
 
-  /** Derives the key and decrypts the vault (or creates an empty one). */
+  /**
+   * Derives the key and decrypts the vault (or creates an empty one). Each save numbers the
+   * vault and the key blob (bound into the encryption as associated data) and records the number
+   * apart: a vault older than the last save (a copy put back to reuse spent single-use copies)
+   * is refused with `vault_rolled_back`.
+   */
   async unlock() {
     const key = await this.#keySource.deriveKey();
     const stored = await this.#storage.get('vault');
     let vault = { credentials: [], history: [] };
+    let saves = 0;
     // Holder private keys live only in WASM memory (KeyVault); JS never keeps them.
     const keys = new this.#core.KeyVault();
     if (stored) {
+      const stash = await this.#storage.get('keys');
+      const last = (await this.#storage.get('saves'))?.n ?? 0;
+      saves = sealedNumber(stored);
+      if (saves < last || (stash && sealedNumber(stash) < saves)) {
+        keys.free();
+        throw new WalletError('vault_rolled_back', 'the stored wallet is older than its last save (an old copy was put back); it is not opened, so spent copies cannot be shown again');
+      }
       try {
-        const plain = new Uint8Array(await subtle().decrypt({ name: 'AES-GCM', iv: b64u.dec(stored.iv) }, key, b64u.dec(stored.data)));
+        const plain = await unseal(key, stored, 'vault');
         vault = JSON.parse(new TextDecoder().decode(plain));
         plain.fill(0);
-        const stash = await this.#storage.get('keys');
         if (stash) {
-          const raw = new Uint8Array(await subtle().decrypt({ name: 'AES-GCM', iv: b64u.dec(stash.iv) }, key, b64u.dec(stash.data)));
+          const raw = await unseal(key, stash, 'keys');
           try { keys.load(raw); } finally { raw.fill(0); }
         }
       } catch {
@@ -285,7 +317,7 @@ export class Wallet {
         throw new WalletError('unlock_failed', 'this key does not open the wallet');
       }
     }
-    this.#key = key; this.#vault = vault; this.#keys = keys;
+    this.#key = key; this.#vault = vault; this.#keys = keys; this.#saves = saves;
     this.#touch();
   }
 
@@ -315,17 +347,14 @@ export class Wallet {
     return this.#vault;
   }
 
-  async #save({ keys = false } = {}) {
-    const seal = async (bytes) => {
-      const iv = globalThis.crypto.getRandomValues(new Uint8Array(12));
-      const data = await subtle().encrypt({ name: 'AES-GCM', iv }, this.#key, bytes);
-      return { iv: b64u.enc(iv), data: b64u.enc(data) };
-    };
-    if (keys) {
-      const raw = this.#keys.export();
-      try { await this.#storage.put('keys', await seal(raw)); } finally { raw.fill(0); }
-    }
-    await this.#storage.put('vault', await seal(new TextEncoder().encode(JSON.stringify(this.#vault))));
+  /** Saves the vault and the keys under the next save number, then records that number. */
+  async #save() {
+    const n = this.#saves + 1;
+    const raw = this.#keys.export();
+    try { await this.#storage.put('keys', await seal(this.#key, raw, 'keys', n)); } finally { raw.fill(0); }
+    await this.#storage.put('vault', await seal(this.#key, new TextEncoder().encode(JSON.stringify(this.#vault)), 'vault', n));
+    await this.#storage.put('saves', { n });
+    this.#saves = n;
   }
 
 
@@ -357,12 +386,12 @@ export class Wallet {
     });
     const keys = await issuerKeys(this.#core, issuer);
     const received = resp.credentials.map((c, i) => {
-      const card = JSON.parse(fromCore(() => this.#core.verifyReceived(c.credential, JSON.stringify(keys), now())));
+      const card = JSON.parse(fromCore(() => this.#core.verifyReceived(c.credential, JSON.stringify(keys), issuer, now())));
       return { card, copy: { credential: c.credential, holder: holders[i], used: false } };
     });
     const id = b64u.enc(globalThis.crypto.getRandomValues(new Uint8Array(12)));
     vault.credentials.push({ id, issuer, config: configId, received_at: now(), copies: received.map((r) => r.copy) });
-    await this.#save({ keys: true });
+    await this.#save();
     return { id, ...received[0].card, unused_copies: received.length };
   }
 
@@ -392,13 +421,14 @@ export class Wallet {
     const gone = vault.credentials.filter((c) => c.id === id).flatMap((c) => c.copies.map((k) => k.holder));
     vault.credentials = vault.credentials.filter((c) => c.id !== id);
     this.#keys.remove(JSON.stringify(gone));
-    await this.#save({ keys: true });
+    await this.#save();
   }
 
   /** Deletes everything, including the encrypted vault. */
   async reset() {
     await this.#storage.delete('vault');
     await this.#storage.delete('keys');
+    await this.#storage.delete('saves');
     this.lock();
   }
 
