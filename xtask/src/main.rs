@@ -4,6 +4,7 @@
 
 mod bench;
 mod demo;
+mod deny;
 mod fuzz;
 mod interop;
 mod load;
@@ -23,6 +24,8 @@ usage: cargo xtask <command> [options]
 commands:
   setup     install what is missing (Debian packages as root, wasm-bindgen, wasm-opt,
             the interop peers' Python and Node packages), idempotently
+  deny      cargo deny check (advisories, licences, bans, sources) with deny.toml; offline
+            against the advisory snapshot in supply-chain/ unless CIVIC_DENY_FETCH=1
   wasm      build the browser wallet for wasm32 into wallet-wasm/web/pkg (wasm-bindgen,
             wasm-opt) and print its raw and gzip sizes
   test      the one test command: setup, fmt, clippy, test, wasm, interop, services-interop,
@@ -81,6 +84,10 @@ fn dispatch(args: &[String]) -> Result<ExitCode> {
             interop::run_all()?;
         }
         "demo" => demo::run_demo(rest)?,
+        "deny" => {
+            no_arguments(command, rest)?;
+            println!("{}", deny::run_all()?);
+        }
         "bench" => bench::run_all(bench::Options::parse(rest)?)?,
         "fuzz" => {
             fuzz::run_all(&fuzz::Options::parse(rest)?)?;

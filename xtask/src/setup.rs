@@ -4,6 +4,7 @@
 //! - `wasm-bindgen` CLI, matching the pinned `wasm-bindgen` crate, into `.tools/bin`.
 //! - `wasm-opt` from the npm package `binaryen`, into `.tools/node-binaryen`.
 //! - `cargo-fuzz`, pinned, into `.tools/bin` (for `cargo xtask fuzz`).
+//! - `cargo-deny`, pinned, into `.tools/bin` (for `cargo xtask deny`).
 //! - The interop peers' Python packages (`.tools/venv`) and Node packages (`.tools/node`).
 //!
 //! Each install is skipped when a stamp file shows it was done with the same inputs.
@@ -35,6 +36,7 @@ pub(crate) fn run_all() -> Result<()> {
     wasm_bindgen_cli()?;
     binaryen()?;
     cargo_fuzz()?;
+    cargo_deny()?;
     python_peers()?;
     node_peers()?;
     println!("setup: done");
@@ -207,6 +209,38 @@ fn cargo_fuzz() -> Result<()> {
         bail!("cargo-fuzz was installed, but `.tools/bin/cargo-fuzz --version` does not run");
     }
     say(&format!("installed cargo-fuzz {CARGO_FUZZ_VERSION}"));
+    Ok(())
+}
+
+/// Installs the pinned `cargo-deny` into `.tools/bin` unless a working one is there or on `PATH`.
+fn cargo_deny() -> Result<()> {
+    use crate::deny::{cargo_deny_path, CARGO_DENY_VERSION};
+    if let Some(path) = cargo_deny_path() {
+        let version = capture(Command::new(&path).arg("--version")).unwrap_or_default();
+        say(&format!(
+            "cargo-deny: already present ({}, {})",
+            version.trim(),
+            path.display()
+        ));
+        return Ok(());
+    }
+    say(&format!(
+        "installing cargo-deny {CARGO_DENY_VERSION} into .tools (takes a few minutes)"
+    ));
+    run(util::cargo()
+        .args([
+            "install",
+            "cargo-deny",
+            "--locked",
+            "--version",
+            CARGO_DENY_VERSION,
+        ])
+        .arg("--root")
+        .arg(tools_dir()))?;
+    if cargo_deny_path().is_none() {
+        bail!("cargo-deny was installed, but `.tools/bin/cargo-deny --version` does not run");
+    }
+    say(&format!("installed cargo-deny {CARGO_DENY_VERSION}"));
     Ok(())
 }
 

@@ -1,6 +1,6 @@
 //! `cargo xtask test`: the one test command, run locally and by CI (`.ci/run`).
 //!
-//! Steps, in order: setup, fmt, clippy, test, fuzz, wasm, interop, services-interop, browser, load, bench. It
+//! Steps, in order: setup, fmt, clippy, deny, test, fuzz, wasm, interop, services-interop, browser, load, bench. It
 //! stops at the first failing step, prints a summary and ends with the plain line
 //! `N passed, N failed` (plus `, N skipped` when steps were skipped or not reached), which CI
 //! reads.
@@ -21,6 +21,7 @@ const STEPS: &[Step] = &[
     ("setup", step_setup),
     ("fmt", step_fmt),
     ("clippy", step_clippy),
+    ("deny", step_deny),
     ("test", step_test),
     ("fuzz", step_fuzz),
     ("wasm", step_wasm),
@@ -103,6 +104,11 @@ fn step_clippy() -> Result<String> {
         "warnings",
     ]))
     .map(|()| String::new())
+}
+
+/// `cargo deny check` with `deny.toml` (see `deny.rs`).
+fn step_deny() -> Result<String> {
+    crate::deny::run_all()
 }
 
 /// `cargo test --workspace`.
