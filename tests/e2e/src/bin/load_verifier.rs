@@ -33,8 +33,9 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 
 use civic_credential::crypto::SigningKey;
+use civic_credential::did_web::{self, DidDocument};
 use civic_credential::encoding::b64_encode;
-use civic_credential::oid4vp::{AuthorizationRequest, RequestLink};
+use civic_credential::oid4vp::{AuthorizationRequest, RequestLink, DID_PREFIX};
 use civic_credential::sd_jwt::Disclosure;
 use civic_credential::{key_binding, pseudonym, sd_jwt_vc};
 use civic_testkit::now;
@@ -124,6 +125,8 @@ struct Worker {
     last: Option<Answered>,
     lat: Latencies,
     first_errors: Arc<std::sync::Mutex<Vec<String>>>,
+    /// The platform's DID document, resolved once (as a wallet with an HTTP cache would).
+    did_document: Option<DidDocument>,
 }
 
 fn arg(name: &str, default: u64) -> u64 {
@@ -143,6 +146,30 @@ fn micros(since: Instant) -> u32 {
 }
 
 impl Worker {
+    /// Verifies request object `jwt` of `link`: signed with a key of the client's DID document
+    /// (`decentralized_identifier:`), or unsigned for a `redirect_uri:` client.
+    async fn read_request(
+        &mut self,
+        link: &RequestLink,
+        jwt: &str,
+    ) -> Result<AuthorizationRequest, String> {
+        let Some(did) = link.client_id.strip_prefix(DID_PREFIX) else {
+            return AuthorizationRequest::from_jwt(jwt, None).map_err(|e| format!("request: {e}"));
+        };
+        if self.did_document.as_ref().map(|d| d.id.as_str()) != Some(did) {
+            let url = did_web::resolution_url(did, true).map_err(|e| format!("did:web: {e}"))?;
+            let (s, body) = self.send_json(self.http.get(url)).await?;
+            if s != 200 {
+                return Err(format!("resolving {did} gave {s}"));
+            }
+            let doc = DidDocument::parse(&body, did).map_err(|e| format!("DID document: {e}"))?;
+            self.did_document = Some(doc);
+        }
+        let doc = self.did_document.as_ref().ok_or("no DID document")?;
+        AuthorizationRequest::from_jwt_with_did_document(jwt, doc)
+            .map_err(|e| format!("request: {e}"))
+    }
+
     /// Sends a request, counting it; `Err` on a transport failure.
     async fn send(&self, req: reqwest::RequestBuilder) -> Result<(u16, String), String> {
         self.counters.requests.fetch_add(1, Ordering::Relaxed);
@@ -311,8 +338,7 @@ impl Worker {
         if s != 200 {
             return Err(format!("fetching the request object gave {s}: {jwt}"));
         }
-        let req =
-            AuthorizationRequest::from_jwt(&jwt, None).map_err(|e| format!("request: {e}"))?;
+        let req = self.read_request(&link, &jwt).await?;
         let n = self.counters.requests.load(Ordering::Relaxed) as usize;
         let pool = self.pool.clone();
         let held = &pool[n % pool.len()];
@@ -430,6 +456,7 @@ async fn main() -> std::process::ExitCode {
                 last: None,
                 lat: Latencies::default(),
                 first_errors: Arc::clone(&first_errors),
+                did_document: None,
             };
             tokio::spawn(w.run(deadline))
         })
