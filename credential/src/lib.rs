@@ -5,7 +5,8 @@
 //! - [`sd_jwt_vc`]: the SD-JWT VC profile (`dc+sd-jwt`) with issuer key binding and validity.
 //! - [`status_list`]: IETF Token Status List (`statuslist+jwt`).
 //! - [`oid4vci`]: OpenID for Verifiable Credential Issuance 1.0 messages and proof JWTs.
-//! - [`oid4vp`]: OpenID for Verifiable Presentations 1.0 requests, DCQL and `vp_token`.
+//! - [`oid4vp`]: OpenID for Verifiable Presentations 1.0 requests, DCQL and `vp_token`;
+//!   [`jwe`]: encrypted answers (`direct_post.jwt`, ECDH-ES with AES-GCM, pure Rust).
 //! - [`residency`]: the residency credential's claims and age predicates.
 //! - [`pseudonym`]: pairwise pseudonyms for civic platforms.
 //! - [`crypto`] and [`jwk`]: ES256 / EdDSA behind an allow-list; aws-lc-rs natively, RustCrypto on
@@ -25,6 +26,7 @@ pub mod did_web;
 pub mod encoding;
 pub mod error;
 pub mod form;
+pub mod jwe;
 pub mod jwk;
 pub mod jws;
 pub mod key_binding;

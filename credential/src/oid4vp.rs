@@ -28,6 +28,9 @@ pub const REDIRECT_URI_PREFIX: &str = "redirect_uri:";
 pub const DID_PREFIX: &str = "decentralized_identifier:";
 /// The response mode where the wallet POSTs the response to `response_uri`.
 pub const DIRECT_POST: &str = "direct_post";
+/// The response mode where the wallet POSTs the response encrypted to the verifier's key, as a
+/// JWE in the `response` form field ([`crate::jwe`]).
+pub const DIRECT_POST_JWT: &str = "direct_post.jwt";
 
 /// An OID4VP authorization request, as carried in a request object.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -36,7 +39,7 @@ pub struct AuthorizationRequest {
     pub response_type: String,
     /// The verifier, with its Client Identifier Prefix.
     pub client_id: String,
-    /// `direct_post`.
+    /// `direct_post`, or `direct_post.jwt` for an encrypted answer.
     pub response_mode: String,
     /// Where the wallet posts the response.
     pub response_uri: String,
@@ -137,7 +140,7 @@ impl AuthorizationRequest {
         if self.response_type != "vp_token" {
             return Err(Error::InvalidClaim("response_type"));
         }
-        if self.response_mode != DIRECT_POST && self.response_mode != "direct_post.jwt" {
+        if self.response_mode != DIRECT_POST && self.response_mode != DIRECT_POST_JWT {
             return Err(Error::InvalidClaim("response_mode"));
         }
         if self.nonce.is_empty() || self.nonce.len() > 512 {
@@ -187,7 +190,8 @@ impl RequestLink {
 }
 
 /// What a wallet posts to the `response_uri` (`direct_post`, OpenID4VP §8.2): the `vp_token`
-/// and `state`, or an `error` (`access_denied` when the resident declined).
+/// and `state`, or an `error` (`access_denied` when the resident declined); for
+/// `direct_post.jwt` (§8.3), all of it encrypted in `response`.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct DirectPostResponse {
     /// The presentations, as a JSON object text (see [`parse_vp_token`]).
@@ -196,18 +200,68 @@ pub struct DirectPostResponse {
     pub state: Option<String>,
     /// An error code instead of presentations.
     pub error: Option<String>,
+    /// The encrypted response (a JWE), for `direct_post.jwt`.
+    pub response: Option<String>,
 }
 
 impl DirectPostResponse {
     /// Reads a `direct_post` body (`application/x-www-form-urlencoded`); a parameter given twice
     /// is refused.
     pub fn from_form(body: &[u8]) -> core::result::Result<Self, form::FormError> {
-        let [vp_token, state, error] = form::fields(body, ["vp_token", "state", "error"])?;
+        let [vp_token, state, error, response] =
+            form::fields(body, ["vp_token", "state", "error", "response"])?;
         Ok(DirectPostResponse {
             vp_token,
             state,
             error,
+            response,
         })
+    }
+
+    /// Reads the decrypted payload of a `direct_post.jwt` answer: a JSON object with the same
+    /// parameters (`vp_token` as an object, `state`, `error`); it cannot nest another
+    /// `response`.
+    pub fn from_decrypted(payload: &[u8]) -> Result<Self> {
+        if payload.len() > crate::encoding::MAX_TOKEN_BYTES {
+            return Err(Error::TooLarge("response"));
+        }
+        let Ok(Value::Object(m)) = serde_json::from_slice::<Value>(payload) else {
+            return Err(Error::Json("the decrypted response must be a JSON object"));
+        };
+        let text = |name: &'static str| match m.get(name) {
+            None => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s.clone())),
+            Some(_) => Err(Error::InvalidClaim(name)),
+        };
+        let vp_token = match m.get("vp_token") {
+            None => None,
+            Some(Value::Object(t)) => Some(Value::Object(t.clone()).to_string()),
+            Some(Value::String(s)) => Some(s.clone()),
+            Some(_) => return Err(Error::InvalidClaim("vp_token")),
+        };
+        Ok(DirectPostResponse {
+            vp_token,
+            state: text("state")?,
+            error: text("error")?,
+            response: None,
+        })
+    }
+
+    /// The response parameters as a JSON object, for encrypting: `vp_token` (parsed back into
+    /// an object), `state` and `error` where present.
+    pub fn to_params(&self) -> Result<Map<String, Value>> {
+        let mut m = Map::new();
+        if let Some(t) = &self.vp_token {
+            let token: Value = serde_json::from_str(t).map_err(|_| Error::Json("vp_token"))?;
+            m.insert("vp_token".into(), token);
+        }
+        if let Some(s) = &self.state {
+            m.insert("state".into(), s.clone().into());
+        }
+        if let Some(e) = &self.error {
+            m.insert("error".into(), e.clone().into());
+        }
+        Ok(m)
     }
 }
 

@@ -146,10 +146,22 @@ pub(crate) struct Open {
     pub(crate) log: std::fs::File,
 }
 
+/// How long opening waits for a lock this process may still hold: sled's I/O threads keep the
+/// file (and its lock) until their last write of a just-dropped database returns.
+const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
 fn open_db(dir: &Path) -> sled::Result<Open> {
     // No timed background flushes: durability comes from `sync` alone, so a missing sync shows up
     // in the crash tests instead of being papered over by a timer.
-    let db = sled::Config::new().path(dir).flush_every_ms(None).open()?;
+    let started = std::time::Instant::now();
+    let db = loop {
+        match sled::Config::new().path(dir).flush_every_ms(None).open() {
+            Err(sled::Error::Io(io)) if is_lock_error(&io) && started.elapsed() < LOCK_WAIT => {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            other => break other?,
+        }
+    };
     // Read-only is enough to sync it, and does not keep the file system from turning read-only.
     let log = std::fs::File::open(dir.join("db"))?;
     Ok(Open { db, log })
@@ -540,18 +552,8 @@ impl Handle {
         let Some(mut slot) = self.write_slot() else {
             return;
         };
-        let mut tries = 0;
-        let result = loop {
-            match open_db(&self.dir) {
-                // sled's background writes may still hold the old files for a moment (on a slow
-                // or loaded machine, up to seconds).
-                Err(sled::Error::Io(e)) if is_lock_error(&e) && tries < 500 => {
-                    tries += 1;
-                    std::thread::sleep(Duration::from_millis(10));
-                }
-                r => break r,
-            }
-        };
+        // open_db waits out sled's background writes that may still hold the old files.
+        let result = open_db(&self.dir);
         match result {
             Ok(db) => {
                 *slot = Some(db);

@@ -5,8 +5,11 @@ use serde_json::{json, Value};
 
 use civic_credential::crypto::SigningKey;
 use civic_credential::did_web;
+use civic_credential::jwe::ResponseEncryption;
 use civic_credential::oid4vci::{build_proof, PRE_AUTHORIZED_GRANT};
-use civic_credential::oid4vp::{AuthorizationRequest, RequestLink, DID_PREFIX};
+use civic_credential::oid4vp::{
+    AuthorizationRequest, DirectPostResponse, RequestLink, DID_PREFIX, DIRECT_POST_JWT,
+};
 
 pub use crate::credentials::holder_key;
 use crate::credentials::{vp_token, Credential};
@@ -168,8 +171,22 @@ impl Presenter<'_> {
         vp_token(&query.id, &presentation)
     }
 
-    /// Posts a form (`vp_token` and `state`, or an error) to the request's response URI.
+    /// Posts a form (`vp_token` and `state`, or an error) to the request's response URI, as a
+    /// wallet does: encrypted into `response` when the request asks for `direct_post.jwt`.
     pub async fn post(&self, req: &AuthorizationRequest, form: &[(&str, &str)]) -> (u16, Value) {
+        if req.response_mode != DIRECT_POST_JWT {
+            return self.post_plain(req, form).await;
+        }
+        let sealed = seal(req, form);
+        self.post_plain(req, &[("response", &sealed)]).await
+    }
+
+    /// Posts `form` as it is, whatever the request asked for.
+    pub async fn post_plain(
+        &self,
+        req: &AuthorizationRequest,
+        form: &[(&str, &str)],
+    ) -> (u16, Value) {
         let resp = self
             .http
             .post(&req.response_uri)
@@ -221,6 +238,28 @@ pub async fn present(link: &str, credential: &Credential) -> u16 {
         .post(&req, &[("vp_token", &vp), ("state", &state)])
         .await
         .0
+}
+
+/// The response parameters `form` (`vp_token`, `state`, `error`) as a JWE to the key in
+/// `req`'s `client_metadata` (`direct_post.jwt`).
+pub fn seal(req: &AuthorizationRequest, form: &[(&str, &str)]) -> String {
+    let field = |name: &str| {
+        form.iter()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| (*v).to_owned())
+    };
+    let params = DirectPostResponse {
+        vp_token: field("vp_token"),
+        state: field("state"),
+        error: field("error"),
+        response: None,
+    }
+    .to_params()
+    .expect("response parameters");
+    ResponseEncryption::from_client_metadata(req.client_metadata.as_ref())
+        .expect("the request's encryption key")
+        .seal(&params, &mut rand::rngs::OsRng)
+        .expect("seal")
 }
 
 /// Reads request object `jwt` of `link`'s client: unsigned for `redirect_uri:`, verified with

@@ -160,5 +160,11 @@ OFFER2="$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["openid_
 TX2="$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["tx_code"])' "$WORK/offer2.json" 2>/dev/null)"
 check civic-wallet-node-api node "$ROOT/wallet-wasm/tests/node_wallet.mjs" --offer "$OFFER2" --tx-code "$TX2" --verifier "$VBASE" --platform-key "$KEY" --other-platform "$OTHER_PLATFORM"
 sed 's/^/     /' "$WORK/civic-wallet-node-api.out"
+# Encrypted answers (direct_post.jwt) from our wallet, opened by a verifier built on npm jose.
+"$PY" "$HERE/python/passkey_client.py" offer "$BASE" --state "$WORK/pk.json" > "$WORK/offer3.json" 2>/dev/null
+OFFER3="$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["openid_credential_offer_url"])' "$WORK/offer3.json" 2>/dev/null)"
+TX3="$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["tx_code"])' "$WORK/offer3.json" 2>/dev/null)"
+check civic-wallet-encrypted-answers node "$ROOT/wallet-wasm/tests/node_wallet_encrypted.mjs" --offer "$OFFER3" --tx-code "$TX3"
+sed 's/^/     /' "$WORK/civic-wallet-encrypted-answers.out"
 echo "$PASS passed, $FAIL failed"
 [ "$FAIL" -eq 0 ]

@@ -54,7 +54,8 @@ pub fn response_endpoint(e: FlowError) -> ApiError {
         | FlowError::NoSuchSession
         | FlowError::StateMismatch
         | FlowError::Expired
-        | FlowError::AlreadyAnswered => ApiError::bad_request("invalid_request", e.to_string()),
+        | FlowError::AlreadyAnswered
+        | FlowError::Encryption(_) => ApiError::bad_request("invalid_request", e.to_string()),
         other => internal(other),
     }
 }

@@ -27,6 +27,10 @@ pub struct Platform {
     /// Pages the same-device flow may return to (exact match).
     #[serde(default)]
     pub redirect_uris: Vec<String>,
+    /// Ask wallets for encrypted answers (`direct_post.jwt`) in this platform's sessions, as
+    /// HAIP 1.0 does (the deployment-wide `encrypt_responses` turns it on for every platform).
+    #[serde(default)]
+    pub encrypt_responses: bool,
     /// The platform's eligibility policies, by name.
     #[serde(default, rename = "policy")]
     pub policies: Vec<Policy>,
@@ -73,6 +77,10 @@ pub struct VerifierConfig {
     /// service's did:web (published at `/.well-known/did.json`).
     #[serde(default)]
     pub request_signing_key: Option<PathBuf>,
+    /// Ask wallets for encrypted answers (`direct_post.jwt`, as HAIP 1.0 does) for every
+    /// platform: each request carries a fresh ephemeral key, and a plain answer is refused.
+    #[serde(default)]
+    pub encrypt_responses: bool,
     /// Largest request body.
     #[serde(default = "default_body")]
     pub max_body_bytes: usize,
@@ -264,7 +272,8 @@ impl VerifierConfig {
             wallet_link_base: self.wallet_link_base.clone(),
             session_ttl_secs: self.session_ttl_secs,
         };
-        let mut flow = Flow::new(verifier, store, clock, settings, self.platforms.clone());
+        let mut flow = Flow::new(verifier, store, clock, settings, self.platforms.clone())
+            .with_encrypted_responses(self.encrypt_responses);
         if let Some(path) = &self.request_signing_key {
             let jwk: civic_credential::jwk::Jwk =
                 serde_json::from_str(&read(path)?).map_err(|e| invalid(path, e.to_string()))?;

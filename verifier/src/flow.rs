@@ -29,6 +29,7 @@ use civic_storage::StorageError;
 use rand_core::{OsRng, RngCore};
 
 use crate::config::Platform;
+use crate::encrypted_response::{self, DecryptError};
 use crate::identity;
 use crate::rejection::{Rejection, RejectionReport};
 use crate::session::{NewSession, Session, SessionStatus};
@@ -77,6 +78,9 @@ pub enum FlowError {
     /// (a configuration the checks at load time refuse; [`crate::identity`]).
     #[error("this verifier cannot ask as this platform: {0}")]
     NotBound(String),
+    /// An encrypted answer was expected and not given, or does not decrypt.
+    #[error(transparent)]
+    Encryption(#[from] DecryptError),
     /// The store failed.
     #[error(transparent)]
     Storage(#[from] StorageError),
@@ -185,6 +189,7 @@ pub struct Flow {
     platforms: Vec<Platform>,
     signer: Option<RequestSigner>,
     notifier: Option<Arc<dyn Notifier>>,
+    encrypt_responses: bool,
 }
 
 fn random() -> String {
@@ -210,7 +215,16 @@ impl Flow {
             platforms,
             signer: None,
             notifier: None,
+            encrypt_responses: false,
         }
+    }
+
+    /// With `on`, every platform's sessions ask for encrypted answers (`direct_post.jwt`, each
+    /// to a fresh ephemeral key) and refuse plain ones; off, only those of platforms that set
+    /// [`Platform::encrypt_responses`].
+    pub fn with_encrypted_responses(mut self, on: bool) -> Self {
+        self.encrypt_responses = on;
+        self
     }
 
     /// Signs request objects with `signer` (client id `decentralized_identifier:<did>`).
@@ -309,6 +323,11 @@ impl Flow {
             },
             &mut OsRng,
         );
+        let session = if self.encrypt_responses || platform.encrypt_responses {
+            session.with_encrypted_response(&mut OsRng)
+        } else {
+            session
+        };
         if session.client_id.starts_with(DID_PREFIX) && self.signer.is_none() {
             return Err(FlowError::NotBound(
                 "a DID client's requests are signed, and no request signing key is set".into(),
@@ -388,11 +407,13 @@ impl Flow {
         .map_err(|e| FlowError::Signing(e.to_string()))
     }
 
-    /// Step 1 of answering (store): reads the `direct_post` form, checks `state` without using
-    /// the session up, then moves the session to `verifying`.
+    /// Step 1 of answering (store): reads the `direct_post` form (decrypting a `direct_post.jwt`
+    /// answer; a session that asked for one refuses a plain answer), checks `state` without
+    /// using the session up, then moves the session to `verifying`.
     pub fn begin_answer(&self, id: &str, form: &[u8]) -> Result<Answer, FlowError> {
-        let response = DirectPostResponse::from_form(form).map_err(FlowError::MalformedAnswer)?;
+        let posted = DirectPostResponse::from_form(form).map_err(FlowError::MalformedAnswer)?;
         let current = self.session(id)?.ok_or(FlowError::NoSuchSession)?;
+        let response = encrypted_response::open(&current, posted)?;
         let state_ok = response
             .state
             .as_deref()

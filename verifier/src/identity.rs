@@ -149,6 +149,7 @@ mod tests {
             webhook_url: None,
             webhook_secret: None,
             redirect_uris: vec![],
+            encrypt_responses: false,
             policies: vec![Policy {
                 name: "vote".into(),
                 rules: vec![],

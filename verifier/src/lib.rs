@@ -23,6 +23,7 @@
 pub mod cache;
 pub mod config;
 pub mod eligibility;
+pub mod encrypted_response;
 pub mod fetch;
 pub mod flow;
 pub mod identity;

@@ -5,9 +5,11 @@ use rand_core::CryptoRngCore;
 use serde::{Deserialize, Serialize};
 
 use civic_credential::encoding::b64_encode;
+use civic_credential::jwe::{Enc, ResponseEncryption};
+use civic_credential::jwk::Jwk;
 use civic_credential::oid4vp::{
     sd_jwt_client_metadata, AuthorizationRequest, DcqlQuery, RequestLink, DIRECT_POST,
-    REDIRECT_URI_PREFIX,
+    DIRECT_POST_JWT, REDIRECT_URI_PREFIX,
 };
 
 use civic_credential::sd_jwt::ClaimPath;
@@ -82,6 +84,10 @@ pub struct Session {
     /// Where it stands.
     #[serde(alias = "state_now")]
     pub status: SessionStatus,
+    /// The ephemeral private key the answer is encrypted to (`direct_post.jwt`), for a session
+    /// that asks for an encrypted answer; it goes with the session.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub response_key: Option<Jwk>,
 }
 
 fn random(rng: &mut impl CryptoRngCore) -> String {
@@ -149,7 +155,20 @@ impl Session {
             created: n.now,
             expires: n.now + n.ttl,
             status: SessionStatus::Pending,
+            response_key: None,
         }
+    }
+
+    /// The same session asking for its answer encrypted (`direct_post.jwt`) to a fresh
+    /// ephemeral key.
+    pub fn with_encrypted_response(mut self, rng: &mut impl CryptoRngCore) -> Self {
+        self.response_key = Some(ResponseEncryption::generate_key(rng));
+        self
+    }
+
+    /// Whether the answer must come encrypted.
+    pub fn wants_encrypted_response(&self) -> bool {
+        self.response_key.is_some()
     }
 
     /// Every claim the request asks for (see [`Session::requested`]).
@@ -164,15 +183,24 @@ impl Session {
     /// The OID4VP authorization request: a DCQL query for exactly the requested claims.
     pub fn authorization_request(&self) -> AuthorizationRequest {
         let paths = self.requested_paths();
+        let mut client_metadata = sd_jwt_client_metadata();
+        if let (Some(key), Some(m)) = (&self.response_key, client_metadata.as_object_mut()) {
+            m.extend(ResponseEncryption::client_metadata(key, &Enc::ALL));
+        }
         AuthorizationRequest {
             response_type: "vp_token".into(),
             client_id: self.client_id.clone(),
-            response_mode: DIRECT_POST.into(),
+            response_mode: if self.response_key.is_some() {
+                DIRECT_POST_JWT
+            } else {
+                DIRECT_POST
+            }
+            .into(),
             response_uri: self.response_uri.clone(),
             nonce: self.nonce.clone(),
             state: Some(self.state.clone()),
             dcql_query: DcqlQuery::sd_jwt_vc(QUERY_ID, &self.vct, &paths),
-            client_metadata: Some(sd_jwt_client_metadata()),
+            client_metadata: Some(client_metadata),
             aud: Some("https://self-issued.me/v2".into()),
             iat: Some(self.created),
         }

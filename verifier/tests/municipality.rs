@@ -34,6 +34,7 @@ fn platform() -> Platform {
         webhook_url: None,
         webhook_secret: None,
         redirect_uris: Vec::new(),
+        encrypt_responses: false,
         policies: vec![Policy {
             name: "sixteen".into(),
             rules: vec![Rule::is_true(ClaimPath::keys(["age_equal_or_over", "16"]))],

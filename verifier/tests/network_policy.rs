@@ -56,6 +56,7 @@ fn platform() -> Platform {
         webhook_url: None,
         webhook_secret: None,
         redirect_uris: Vec::new(),
+        encrypt_responses: false,
         policies: vec![Policy {
             name: "vote".into(),
             rules: vec![Rule::is_true(civic_credential::sd_jwt::ClaimPath::keys([

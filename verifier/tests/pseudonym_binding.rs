@@ -33,6 +33,7 @@ fn platform(id: &str) -> Platform {
         webhook_url: None,
         webhook_secret: None,
         redirect_uris: Vec::new(),
+        encrypt_responses: false,
         policies: vec![Policy {
             name: "vote".into(),
             rules: vec![Rule::is_true(civic_credential::sd_jwt::ClaimPath::keys([

@@ -93,6 +93,23 @@ pub fn prepare_request(
     )
 }
 
+/// The form to post to the prepared request's `response_uri` for the response parameters in
+/// `params_json` (`{"vp_token": {…}, "state": …}` or `{"error": …, "state": …}`): as they are
+/// for `direct_post`, or only `response`, encrypted to the verifier's key, for
+/// `direct_post.jwt`. Returns a JSON object of form fields.
+#[wasm_bindgen(js_name = responseForm)]
+pub fn response_form(prepared_json: &str, params_json: &str) -> Result<String, JsValue> {
+    let prepared: crate::request::PreparedRequest = parse(prepared_json, "prepared request")?;
+    let params: serde_json::Map<String, serde_json::Value> = parse(params_json, "parameters")?;
+    let form: serde_json::Map<String, serde_json::Value> =
+        crate::request::response_form(&prepared, &params)
+            .map_err(js_err)?
+            .into_iter()
+            .map(|(k, v)| (k, serde_json::Value::String(v)))
+            .collect();
+    to_json(&form)
+}
+
 /// The live status (`valid`, `revoked`, `suspended`) of entry `idx` in the status list token
 /// fetched from `uri`, checked with the issuer's keys (`issuer_jwks_json`).
 #[wasm_bindgen(js_name = statusOf)]

@@ -2,16 +2,18 @@
 //! stored credentials, and explaining it in plain words for the consent screen.
 
 use civic_credential::did_web::{self, DidDocument};
+use civic_credential::jwe::ResponseEncryption;
 use civic_credential::jwk::Jwk;
 use civic_credential::oid4vci::FORMAT_SD_JWT_VC;
 use civic_credential::oid4vp::{
-    AuthorizationRequest, RequestLink, DID_PREFIX, DIRECT_POST, REDIRECT_URI_PREFIX,
+    AuthorizationRequest, RequestLink, DID_PREFIX, DIRECT_POST, DIRECT_POST_JWT,
+    REDIRECT_URI_PREFIX,
 };
 use civic_credential::pseudonym;
 use civic_credential::residency::labels::disclosure_sentence;
 use civic_credential::sd_jwt::ClaimPath;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use crate::card::card;
 use crate::WalletError;
@@ -54,6 +56,10 @@ pub struct PreparedRequest {
     /// another platform's pseudonym, or for several); `None` when it may.
     #[serde(default)]
     pub refused: Option<String>,
+    /// The verifier's key and content encryption when it asked for an encrypted answer
+    /// (`direct_post.jwt`); `None` for a plain `direct_post`.
+    #[serde(default)]
+    pub encryption: Option<ResponseEncryption>,
 }
 
 /// The plain-words label of a claim about to be shared (the core's consent sentences).
@@ -138,13 +144,28 @@ pub fn prepare(
             "this wallet answers redirect_uri: and decentralized_identifier: verifiers only",
         ));
     };
-    if req.response_mode != DIRECT_POST {
-        return Err(WalletError::new(
-            "invalid_request",
-            "the verifier wants an encrypted answer (direct_post.jwt), which this wallet cannot \
-             make yet; it will not send the answer in plain text instead",
-        ));
-    }
+    let encryption = match req.response_mode.as_str() {
+        DIRECT_POST => None,
+        DIRECT_POST_JWT => Some(
+            ResponseEncryption::from_client_metadata(req.client_metadata.as_ref()).map_err(
+                |e| {
+                    WalletError::new(
+                        "invalid_request",
+                        format!(
+                            "the verifier wants an encrypted answer but gives no key this \
+                             wallet can encrypt to ({e}); it will not answer in plain text"
+                        ),
+                    )
+                },
+            )?,
+        ),
+        other => {
+            return Err(WalletError::new(
+                "invalid_request",
+                format!("unknown response_mode {other:?}"),
+            ))
+        }
+    };
     if req.client_id != link.client_id {
         return Err(WalletError::new(
             "invalid_request_object",
@@ -231,7 +252,34 @@ pub fn prepare(
         missing,
         items,
         refused,
+        encryption,
     })
+}
+
+/// The form to post to `prepared.response_uri` for the response parameters `params`
+/// (`vp_token` as an object and `state`, or `error` and `state`): the parameters themselves
+/// for `direct_post`, or only `response`, a JWE of them to the verifier's key, for
+/// `direct_post.jwt`.
+pub fn response_form(
+    prepared: &PreparedRequest,
+    params: &Map<String, Value>,
+) -> Result<Vec<(String, String)>, WalletError> {
+    let Some(encryption) = &prepared.encryption else {
+        return Ok(params
+            .iter()
+            .map(|(k, v)| {
+                let text = match v {
+                    Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                };
+                (k.clone(), text)
+            })
+            .collect());
+    };
+    let jwe = encryption
+        .seal(params, &mut rand_core::OsRng)
+        .map_err(|e| WalletError::new("encryption_failed", e.to_string()))?;
+    Ok(vec![("response".to_owned(), jwe)])
 }
 
 /// The `vp_token` answering `prepared` with `issued` (a copy of the chosen credential) and its
@@ -439,9 +487,10 @@ mod tests {
             prepare(&jwt, "no link", None, &creds).map_err(|e| e.code),
             Err("invalid_request")
         );
-        // An encrypted answer is asked for: refused rather than sent in plain text.
+        // An encrypted answer is asked for without a key to encrypt to: refused rather than
+        // sent in plain text.
         let (_, link3, mut req) = request(&[ClaimPath::keys(["residence", "municipality_code"])]);
-        req.response_mode = "direct_post.jwt".into();
+        req.response_mode = DIRECT_POST_JWT.into();
         let encrypted = req.to_unsigned_jwt().expect("jwt");
         let refused = prepare(&encrypted, &link3, None, &creds).expect_err("refused");
         assert_eq!(refused.code, "invalid_request");
@@ -450,6 +499,53 @@ mod tests {
             "{}",
             refused.message
         );
+    }
+
+    #[test]
+    fn an_encrypted_answer_carries_everything_in_one_jwe_to_the_verifier_key() {
+        use civic_credential::jwe::{Enc, ResponseEncryption};
+
+        let issuer = SigningKey::generate(Algorithm::Es256, &mut OsRng)
+            .expect("key")
+            .with_kid("k1");
+        let holder = crate::holder::generate_holder_key().expect("h");
+        let creds = vec![issue(&issuer, &holder.to_public(), "1980-05-05")];
+        let (_, link, mut req) = request(&[ClaimPath::keys(["residence", "municipality_code"])]);
+        let key = ResponseEncryption::generate_key(&mut OsRng);
+        req.response_mode = DIRECT_POST_JWT.into();
+        if let Some(Value::Object(m)) = req.client_metadata.as_mut() {
+            m.extend(ResponseEncryption::client_metadata(&key, &[Enc::A256Gcm]));
+        }
+        let jwt = req.to_unsigned_jwt().expect("jwt");
+        let p = prepare(&jwt, &link, None, &creds).expect("prepared");
+        let e = p.encryption.clone().expect("encrypted");
+        assert_eq!(e.jwk, key.to_public());
+        assert_eq!(e.enc, Enc::A256Gcm);
+        let vp = vp_token(&p, &creds[0], &holder, NOW).expect("vp");
+        let mut params = Map::new();
+        params.insert("vp_token".into(), serde_json::from_str(&vp).expect("json"));
+        // A state with characters base64url never makes: seen in the form only if sent in plain.
+        params.insert("state".into(), "state: plain?".into());
+        let form = response_form(&p, &params).expect("form");
+        assert_eq!(form.len(), 1);
+        assert_eq!(form[0].0, "response");
+        assert_eq!(form[0].1.split('.').count(), 5);
+        assert!(
+            !form[0].1.contains("state: plain?"),
+            "nothing in plain text"
+        );
+        // Plain: the same parameters as fields.
+        let plain = PreparedRequest {
+            encryption: None,
+            ..p
+        };
+        let form = response_form(&plain, &params).expect("form");
+        let mut names: Vec<&str> = form.iter().map(|(k, _)| k.as_str()).collect();
+        names.sort_unstable();
+        assert_eq!(names, ["state", "vp_token"]);
+        let sent_vp = form.iter().find(|(k, _)| k == "vp_token").map(|(_, v)| v);
+        let sent: Value = serde_json::from_str(sent_vp.expect("vp_token")).expect("json");
+        assert_eq!(sent, serde_json::from_str::<Value>(&vp).expect("json"));
     }
 
     const DID_PLATFORM: &str = "did:web:verifier.example:platforms:budget";

@@ -463,8 +463,10 @@ export class Wallet {
     copy.used = true; // a copy is never shown twice, even if the post fails
     vault.history.push({ at: now(), to: prepared.client_id, verifier: prepared.verifier, claims: prepared.items.map((i) => i.label), outcome: 'shared' });
     await this.#save();
-    const form = { vp_token: vp };
-    if (prepared.state) form.state = prepared.state;
+    const params = { vp_token: JSON.parse(vp) };
+    if (prepared.state) params.state = prepared.state;
+    // Plain for direct_post; one `response` field, encrypted to the verifier, for direct_post.jwt.
+    const form = JSON.parse(fromCore(() => this.#core.responseForm(JSON.stringify(prepared), JSON.stringify(params))));
     const answer = await http('POST', prepared.response_uri, { form });
     return { redirect_uri: answer?.redirect_uri ?? null };
   }
@@ -495,8 +497,9 @@ export class Wallet {
     const vault = this.#open();
     vault.history.push({ at: now(), to: prepared.client_id, verifier: prepared.verifier, claims: [], outcome: 'declined' });
     await this.#save();
-    const form = { error: 'access_denied' };
-    if (prepared.state) form.state = prepared.state;
+    const params = { error: 'access_denied' };
+    if (prepared.state) params.state = prepared.state;
+    const form = JSON.parse(fromCore(() => this.#core.responseForm(JSON.stringify(prepared), JSON.stringify(params))));
     await http('POST', prepared.response_uri, { form });
   }
 

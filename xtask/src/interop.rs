@@ -1,7 +1,9 @@
 //! The interoperability step: civic-credential exchanges SD-JWT VCs and Token Status Lists
 //! with independent implementations (the "peers") through JSON files.
 //!
-//! Rust side: the `interop` example of `civic-credential`. Peers: `tests/interop/python`
+//! Rust side: the `interop` example of `civic-credential`, and for encrypted answers the
+//! `interop_jwe` example of `civic-verifier` (the wallet's encryption, the verifier's josekit
+//! decryption). Peers: `tests/interop/python`
 //! (run with `.tools/venv`) and `tests/interop/js` (run with `NODE_PATH=.tools/node/node_modules`).
 //! Every program takes `<subcommand> <file>`; exit code 0 means success.
 //!
@@ -49,13 +51,27 @@ const PEERS: &[Peer] = &[
         name: "python",
         interpreter: Interpreter::Python,
         script: "tests/interop/python/interop.py",
-        commands: &["issue", "verify", "status-encode", "status-decode"],
+        commands: &[
+            "issue",
+            "verify",
+            "status-encode",
+            "status-decode",
+            "jwe-encrypt",
+            "jwe-decrypt",
+        ],
     },
     Peer {
         name: "js",
         interpreter: Interpreter::Node,
         script: "tests/interop/js/interop.cjs",
-        commands: &["issue", "verify", "status-encode", "status-decode"],
+        commands: &[
+            "issue",
+            "verify",
+            "status-encode",
+            "status-decode",
+            "jwe-encrypt",
+            "jwe-decrypt",
+        ],
     },
 ];
 
@@ -68,7 +84,14 @@ struct Exchange {
     produce: &'static str,
     /// Reads and checks the file.
     consume: &'static str,
+    /// The Rust side: (package, example).
+    rust: (&'static str, &'static str),
 }
+
+/// civic-credential's `interop` example.
+const CREDENTIAL_EXAMPLE: (&str, &str) = ("civic-credential", "interop");
+/// civic-verifier's `interop_jwe` example.
+const JWE_EXAMPLE: (&str, &str) = ("civic-verifier", "interop_jwe");
 
 /// What is exchanged.
 const EXCHANGES: &[Exchange] = &[
@@ -76,18 +99,26 @@ const EXCHANGES: &[Exchange] = &[
         name: "sd-jwt-vc",
         produce: "issue",
         consume: "verify",
+        rust: CREDENTIAL_EXAMPLE,
     },
     Exchange {
         name: "status-list",
         produce: "status-encode",
         consume: "status-decode",
+        rust: CREDENTIAL_EXAMPLE,
+    },
+    Exchange {
+        name: "jwe",
+        produce: "jwe-encrypt",
+        consume: "jwe-decrypt",
+        rust: JWE_EXAMPLE,
     },
 ];
 
 /// One side of a case.
 #[derive(Debug, Clone, Copy)]
 enum Side {
-    /// civic-credential's `interop` example.
+    /// The exchange's Rust example.
     Rust,
     /// A peer script.
     Peer(&'static Peer),
@@ -103,10 +134,10 @@ impl Side {
     }
 
     /// The command that runs `subcommand file` on this side, or why it cannot run.
-    fn command(self, subcommand: &str, file: &Path) -> Result<Command> {
+    fn command(self, exchange: &Exchange, subcommand: &str, file: &Path) -> Result<Command> {
         let root = repo_root();
         let mut cmd = match self {
-            Side::Rust => Command::new(rust_binary()),
+            Side::Rust => Command::new(rust_binary(exchange.rust.1)),
             Side::Peer(peer) => {
                 let script = root.join(peer.script);
                 if !script.is_file() {
@@ -168,12 +199,9 @@ impl Case {
     }
 }
 
-/// The built Rust example.
-fn rust_binary() -> PathBuf {
-    target_dir()
-        .join("release")
-        .join("examples")
-        .join("interop")
+/// The built Rust example `name`.
+fn rust_binary(name: &str) -> PathBuf {
+    target_dir().join("release").join("examples").join(name)
 }
 
 /// The folder for exchanged files and logs.
@@ -206,9 +234,15 @@ fn cases() -> Vec<Case> {
 }
 
 /// Runs one side of a case; on failure returns a report with its output.
-fn run_side(side: Side, subcommand: &str, file: &Path, log: &Path) -> Result<(), String> {
+fn run_side(
+    side: Side,
+    exchange: &Exchange,
+    subcommand: &str,
+    file: &Path,
+    log: &Path,
+) -> Result<(), String> {
     let mut cmd = side
-        .command(subcommand, file)
+        .command(exchange, subcommand, file)
         .map_err(|err| format!("{} {subcommand}: {err:#}", side.name()))?;
     let logged = run_logged(&mut cmd, log, TIMEOUT);
     if logged.ok {
@@ -237,7 +271,13 @@ fn run_case(case: &Case) -> Result<(), String> {
     if file.exists() {
         fs::remove_file(&file).map_err(|e| format!("removing stale {}: {e}", rel(&file)))?;
     }
-    run_side(case.producer, case.exchange.produce, &file, &producer_log)?;
+    run_side(
+        case.producer,
+        case.exchange,
+        case.exchange.produce,
+        &file,
+        &producer_log,
+    )?;
     if !file.is_file() {
         let output = fs::read_to_string(&producer_log).unwrap_or_default();
         return Err(format!(
@@ -248,21 +288,22 @@ fn run_case(case: &Case) -> Result<(), String> {
             output.trim_end()
         ));
     }
-    run_side(case.consumer, case.exchange.consume, &file, &consumer_log)
+    run_side(
+        case.consumer,
+        case.exchange,
+        case.exchange.consume,
+        &file,
+        &consumer_log,
+    )
 }
 
-/// Builds the Rust example once, runs every case, and fails if any case failed.
+/// Builds the Rust examples once, runs every case, and fails if any case failed.
 pub(crate) fn run_all() -> Result<()> {
-    run(util::cargo().args([
-        "build",
-        "--release",
-        "-p",
-        "civic-credential",
-        "--example",
-        "interop",
-    ]))?;
-    if !rust_binary().is_file() {
-        bail!("{} is missing after the build", rel(&rust_binary()));
+    for (package, example) in [CREDENTIAL_EXAMPLE, JWE_EXAMPLE] {
+        run(util::cargo().args(["build", "--release", "-p", package, "--example", example]))?;
+        if !rust_binary(example).is_file() {
+            bail!("{} is missing after the build", rel(&rust_binary(example)));
+        }
     }
     let logs = work_dir().join("logs");
     fs::create_dir_all(&logs).with_context(|| format!("creating {}", rel(&logs)))?;
@@ -297,12 +338,12 @@ mod tests {
     #[test]
     fn matrix_covers_both_directions_for_every_peer() {
         let names: Vec<String> = cases().iter().map(Case::name).collect();
-        for exchange in ["sd-jwt-vc", "status-list"] {
+        for exchange in ["sd-jwt-vc", "status-list", "jwe"] {
             for peer in ["python", "js"] {
                 assert!(names.contains(&format!("{exchange} rust->{peer}")));
                 assert!(names.contains(&format!("{exchange} {peer}->rust")));
             }
         }
-        assert_eq!(names.len(), 8);
+        assert_eq!(names.len(), 12);
     }
 }

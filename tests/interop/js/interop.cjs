@@ -12,13 +12,15 @@
  *   verify IN.json          verify someone else's SD-JWT VC + presentation
  *   status-encode OUT.json  encode Token Status Lists (bits 1/2/4/8) + a signed token
  *   status-decode IN.json   decode someone else's status lists / status list token
+ *   jwe-encrypt OUT.json    encrypt responses (direct_post.jwt) to a fresh recipient key (jose)
+ *   jwe-decrypt IN.json     decrypt someone else's encrypted responses (jose)
  *
  * stdout carries only the JSON result (verify: the processed presentation claims);
  * progress and diagnostics go to stderr.  Exit code 0 = success, 1 = failure.
  *
  * The commands live in modules next to this file: interop_common.cjs (constants, helpers, file
  * I/O), interop_issue.cjs (issue), interop_verify.cjs (verify) and interop_status.cjs
- * (status-encode, status-decode).
+ * (status-encode, status-decode), interop_jwe.cjs (jwe-encrypt, jwe-decrypt).
  */
 'use strict';
 
@@ -26,8 +28,9 @@ const { InteropFailure, log } = require('./interop_common.cjs');
 const { cmdIssue } = require('./interop_issue.cjs');
 const { cmdVerify } = require('./interop_verify.cjs');
 const { cmdStatusEncode, cmdStatusDecode } = require('./interop_status.cjs');
+const { cmdJweEncrypt, cmdJweDecrypt } = require('./interop_jwe.cjs');
 
-const USAGE = `usage: node interop.cjs <issue OUT.json | verify IN.json [--max-kb-age SECONDS] | status-encode OUT.json | status-decode IN.json>`;
+const USAGE = `usage: node interop.cjs <issue OUT.json | verify IN.json [--max-kb-age SECONDS] | status-encode OUT.json | status-decode IN.json | jwe-encrypt OUT.json | jwe-decrypt IN.json>`;
 
 async function main(argv) {
   const [command, file, ...rest] = argv;
@@ -56,6 +59,12 @@ async function main(argv) {
         break;
       case 'status-decode':
         await cmdStatusDecode(file);
+        break;
+      case 'jwe-encrypt':
+        await cmdJweEncrypt(file);
+        break;
+      case 'jwe-decrypt':
+        await cmdJweDecrypt(file);
         break;
       default:
         log(USAGE);

@@ -10,6 +10,8 @@ Subcommands (see ../README.md for the file formats):
     verify IN.json          verify someone else's SD-JWT VC + presentation
     status-encode OUT.json  encode Token Status Lists (bits 1/2/4/8) + a signed token
     status-decode IN.json   decode someone else's status lists / status list token
+    jwe-encrypt OUT.json    encrypt responses (direct_post.jwt) to a fresh recipient key
+    jwe-decrypt IN.json     decrypt someone else's encrypted responses
 
 stdout carries only the JSON result (verify: the processed presentation claims);
 progress and diagnostics go to stderr.  Exit code 0 = success, 1 = failure.
@@ -18,7 +20,7 @@ progress and diagnostics go to stderr.  Exit code 0 = success, 1 = failure.
 # The subcommands live in modules next to this file (found through the script's
 # directory on sys.path): interop_common.py (constants, helpers, file I/O),
 # interop_issue.py (issue), interop_verify.py (verify) and interop_status.py
-# (status-encode, status-decode).
+# (status-encode, status-decode), interop_jwe.py (jwe-encrypt, jwe-decrypt).
 
 import argparse
 import os
@@ -30,6 +32,7 @@ if _HERE not in sys.path:  # a script's directory is on sys.path, except under p
 
 from interop_common import InteropFailure, log  # noqa: E402
 from interop_issue import cmd_issue  # noqa: E402
+from interop_jwe import cmd_jwe_decrypt, cmd_jwe_encrypt  # noqa: E402
 from interop_status import cmd_status_decode, cmd_status_encode  # noqa: E402
 from interop_verify import cmd_verify  # noqa: E402
 
@@ -50,6 +53,12 @@ def main(argv=None):
     p = sub.add_parser("status-decode", help="decode status lists with token-status-list")
     p.add_argument("input")
     p.set_defaults(fn=cmd_status_decode)
+    p = sub.add_parser("jwe-encrypt", help="encrypt responses to a fresh recipient key with jwcrypto")
+    p.add_argument("out")
+    p.set_defaults(fn=cmd_jwe_encrypt)
+    p = sub.add_parser("jwe-decrypt", help="decrypt encrypted responses with jwcrypto")
+    p.add_argument("input")
+    p.set_defaults(fn=cmd_jwe_decrypt)
     args = parser.parse_args(argv)
     try:
         return args.fn(args)

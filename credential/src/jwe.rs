@@ -1,0 +1,326 @@
+//! Encrypted OpenID4VP answers (`direct_post.jwt`, OpenID4VP 1.0 §8.3, HAIP 1.0): a JWE in
+//! compact serialization (RFC 7516) with ECDH-ES direct key agreement on P-256 and A128GCM or
+//! A256GCM content encryption (RFC 7518 §4.6, §5.3).
+//!
+//! The verifier puts a fresh ephemeral public key per request in `client_metadata.jwks` with the
+//! content encryption it accepts in `encrypted_response_enc_values_supported`
+//! ([`ResponseEncryption::client_metadata`]); the wallet reads them back
+//! ([`ResponseEncryption::from_client_metadata`]) and seals the response parameters
+//! ([`ResponseEncryption::seal`]). This module is pure Rust (p256, aes-gcm) so the wallet can
+//! use it in WebAssembly; verifiers decrypt with a JOSE library (josekit in civic-verifier).
+
+use aes_gcm::{AeadInOut, Aes128Gcm, Aes256Gcm, KeyInit};
+use p256::elliptic_curve::sec1::{FromEncodedPoint, ToEncodedPoint};
+use p256::{EncodedPoint, PublicKey, SecretKey};
+use rand_core::CryptoRngCore;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Map, Value};
+use sha2::{Digest, Sha256};
+use zeroize::Zeroizing;
+
+use crate::encoding::{b64_decode, b64_encode, json_b64};
+use crate::error::{Error, Result};
+use crate::jwk::{Jwk, SecretString};
+
+/// The key management algorithm: ECDH-ES, direct key agreement.
+pub const ECDH_ES: &str = "ECDH-ES";
+/// `client_metadata` member listing the content encryption algorithms a verifier accepts.
+pub const ENC_VALUES: &str = "encrypted_response_enc_values_supported";
+
+/// Content encryption: AES-GCM with a 128 or 256 bit key (HAIP 1.0 asks for both).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Enc {
+    /// `A128GCM`, the default of OpenID4VP when a verifier names none.
+    #[serde(rename = "A128GCM")]
+    A128Gcm,
+    /// `A256GCM`.
+    #[serde(rename = "A256GCM")]
+    A256Gcm,
+}
+
+impl Enc {
+    /// Every supported value, in order of preference.
+    pub const ALL: [Enc; 2] = [Enc::A128Gcm, Enc::A256Gcm];
+
+    /// The JOSE name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Enc::A128Gcm => "A128GCM",
+            Enc::A256Gcm => "A256GCM",
+        }
+    }
+
+    /// Reads a JOSE name; `None` for anything this module does not do.
+    pub fn from_name(name: &str) -> Option<Enc> {
+        Enc::ALL.into_iter().find(|e| e.name() == name)
+    }
+
+    fn key_len(self) -> usize {
+        match self {
+            Enc::A128Gcm => 16,
+            Enc::A256Gcm => 32,
+        }
+    }
+}
+
+/// Where and how a wallet encrypts its answer: the verifier's public key and the content
+/// encryption to use.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ResponseEncryption {
+    /// The verifier's ephemeral public key (EC P-256, for ECDH-ES).
+    pub jwk: Jwk,
+    /// The content encryption.
+    pub enc: Enc,
+}
+
+impl ResponseEncryption {
+    /// A fresh ephemeral recipient key pair for one request: the private JWK (kept by the
+    /// verifier with its session) with a random `kid`, `use: enc` and `alg: ECDH-ES`.
+    pub fn generate_key(rng: &mut impl CryptoRngCore) -> Jwk {
+        let secret = SecretKey::random(rng);
+        let point = secret.public_key().to_encoded_point(false);
+        let mut kid = [0u8; 12];
+        rng.fill_bytes(&mut kid);
+        Jwk {
+            kty: "EC".into(),
+            crv: Some("P-256".into()),
+            x: point.x().map(|x| b64_encode(x)),
+            y: point.y().map(|y| b64_encode(y)),
+            d: Some(SecretString::new(b64_encode(&secret.to_bytes()))),
+            kid: Some(b64_encode(&kid)),
+            alg: Some(ECDH_ES.into()),
+            use_: Some("enc".into()),
+        }
+    }
+
+    /// The `client_metadata` members that ask for an encrypted answer to `key` (its public
+    /// part only) with any of `accepted`.
+    pub fn client_metadata(key: &Jwk, accepted: &[Enc]) -> Map<String, Value> {
+        let mut m = Map::new();
+        m.insert("jwks".into(), json!({ "keys": [key.to_public()] }));
+        m.insert(
+            ENC_VALUES.into(),
+            accepted.iter().map(|e| Value::from(e.name())).collect(),
+        );
+        m
+    }
+
+    /// Reads a request's `client_metadata`: the first key of `jwks` usable for ECDH-ES on
+    /// P-256 (`use` absent or `enc`, `alg` absent or `ECDH-ES`), and the first value of
+    /// `encrypted_response_enc_values_supported` this module does (`A128GCM` when absent).
+    pub fn from_client_metadata(metadata: Option<&Value>) -> Result<Self> {
+        let keys = metadata
+            .and_then(|m| m.get("jwks"))
+            .and_then(|j| j.get("keys"))
+            .and_then(Value::as_array)
+            .ok_or(Error::MissingClaim("client_metadata.jwks"))?;
+        let jwk = keys
+            .iter()
+            .filter_map(|k| serde_json::from_value::<Jwk>(k.clone()).ok())
+            .find(|k| {
+                k.kty == "EC"
+                    && k.crv.as_deref() == Some("P-256")
+                    && k.use_.as_deref().is_none_or(|u| u == "enc")
+                    && k.alg.as_deref().is_none_or(|a| a == ECDH_ES)
+                    && k.d.is_none()
+                    && public_key(k).is_ok()
+            })
+            .ok_or(Error::InvalidKey(
+                "client_metadata.jwks has no P-256 ECDH-ES key",
+            ))?;
+        let enc = match metadata.and_then(|m| m.get(ENC_VALUES)) {
+            None => Enc::A128Gcm,
+            Some(values) => values
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+                .find_map(Enc::from_name)
+                .ok_or(Error::InvalidClaim(ENC_VALUES))?,
+        };
+        Ok(ResponseEncryption { jwk, enc })
+    }
+
+    /// Seals `params` (the response parameters: `vp_token`, `state`, or `error`) as a JWE for
+    /// the `response` form field.
+    pub fn seal(
+        &self,
+        params: &Map<String, Value>,
+        rng: &mut impl CryptoRngCore,
+    ) -> Result<String> {
+        let recipient = public_key(&self.jwk)?;
+        let ephemeral = SecretKey::random(rng);
+        let z = Zeroizing::new(shared_secret(&ephemeral, &recipient));
+        let key = concat_kdf(z.as_slice(), self.enc.name(), self.enc.key_len(), b"", b"");
+        let epk = ephemeral.public_key().to_encoded_point(false);
+        let mut header = Map::new();
+        header.insert("alg".into(), ECDH_ES.into());
+        header.insert("enc".into(), self.enc.name().into());
+        if let Some(kid) = &self.jwk.kid {
+            header.insert("kid".into(), kid.clone().into());
+        }
+        header.insert(
+            "epk".into(),
+            json!({
+                "kty": "EC",
+                "crv": "P-256",
+                "x": epk.x().map(|x| b64_encode(x)),
+                "y": epk.y().map(|y| b64_encode(y)),
+            }),
+        );
+        let protected = json_b64(&header)?;
+        let mut iv = [0u8; 12];
+        rng.fill_bytes(&mut iv);
+        let mut data = serde_json::to_vec(params).map_err(|_| Error::Json("response"))?;
+        let tag = match self.enc {
+            Enc::A128Gcm => Aes128Gcm::new_from_slice(&key)
+                .map_err(|_| Error::InvalidKey("A128GCM key"))?
+                .encrypt_inout_detached(
+                    &iv.into(),
+                    protected.as_bytes(),
+                    data.as_mut_slice().into(),
+                )
+                .map(|t| t.to_vec()),
+            Enc::A256Gcm => Aes256Gcm::new_from_slice(&key)
+                .map_err(|_| Error::InvalidKey("A256GCM key"))?
+                .encrypt_inout_detached(
+                    &iv.into(),
+                    protected.as_bytes(),
+                    data.as_mut_slice().into(),
+                )
+                .map(|t| t.to_vec()),
+        }
+        .map_err(|_| Error::TooLarge("response"))?;
+        Ok(format!(
+            "{protected}..{}.{}.{}",
+            b64_encode(&iv),
+            b64_encode(&data),
+            b64_encode(&tag)
+        ))
+    }
+}
+
+/// The P-256 public key of `jwk`.
+fn public_key(jwk: &Jwk) -> Result<PublicKey> {
+    let coord = |c: &Option<String>, what| -> Result<[u8; 32]> {
+        let bytes = b64_decode(c.as_deref().ok_or(Error::InvalidKey(what))?, what)?;
+        bytes.try_into().map_err(|_| Error::InvalidKey(what))
+    };
+    let point = EncodedPoint::from_affine_coordinates(
+        &coord(&jwk.x, "x")?.into(),
+        &coord(&jwk.y, "y")?.into(),
+        false,
+    );
+    Option::from(PublicKey::from_encoded_point(&point)).ok_or(Error::InvalidKey("not on P-256"))
+}
+
+/// The ECDH shared secret Z: the x coordinate of `secret` times `public`.
+fn shared_secret(secret: &SecretKey, public: &PublicKey) -> [u8; 32] {
+    let shared = p256::ecdh::diffie_hellman(secret.to_nonzero_scalar(), public.as_affine());
+    (*shared.raw_secret_bytes()).into()
+}
+
+/// The Concat KDF of RFC 7518 §4.6.2 (NIST SP 800-56A, one SHA-256 round: keys of at most
+/// 256 bits) for direct key agreement: the algorithm id is the `enc` name.
+fn concat_kdf(z: &[u8], alg: &str, key_len: usize, apu: &[u8], apv: &[u8]) -> Zeroizing<Vec<u8>> {
+    let mut h = Sha256::new();
+    h.update(1u32.to_be_bytes());
+    h.update(z);
+    for part in [alg.as_bytes(), apu, apv] {
+        h.update((part.len() as u32).to_be_bytes());
+        h.update(part);
+    }
+    h.update(((key_len * 8) as u32).to_be_bytes());
+    let mut key = h.finalize().to_vec();
+    key.truncate(key_len);
+    Zeroizing::new(key)
+}
+
+#[cfg(test)]
+mod tests {
+    use rand_core::OsRng;
+
+    use super::*;
+
+    fn secret(d: &str) -> SecretKey {
+        SecretKey::from_slice(&b64_decode(d, "d").unwrap()).unwrap()
+    }
+
+    /// RFC 7518 Appendix C: Alice's ephemeral key and Bob's key agree on this A128GCM key with
+    /// `apu` "Alice" and `apv` "Bob".
+    #[test]
+    fn concat_kdf_matches_rfc_7518_appendix_c() {
+        let alice = secret("0_NxaRPUMQoAJt50Gz8YiTr8gRTwyEaCumd-MToTmIo");
+        let bob = secret("VEmDZpDXXK8p8N0Cndsxs924q6nS1RXFASRl6BfUqdw");
+        let bob_public = public_key(&Jwk {
+            kty: "EC".into(),
+            crv: Some("P-256".into()),
+            x: Some("weNJy2HscCSM6AEDTDg04biOvhFhyyWvOHQfeF_PxMQ".into()),
+            y: Some("e8lnCO-AlStT-NJVX-crhB7QRYhiix03illJOVAOyck".into()),
+            d: None,
+            kid: None,
+            alg: None,
+            use_: None,
+        })
+        .unwrap();
+        assert_eq!(bob.public_key(), bob_public);
+        let z = shared_secret(&alice, &bob_public);
+        assert_eq!(z, shared_secret(&bob, &alice.public_key()));
+        let key = concat_kdf(&z, "A128GCM", 16, b"Alice", b"Bob");
+        assert_eq!(b64_encode(&key), "VqqN6vgjbSBcIijNcacQGg");
+    }
+
+    #[test]
+    fn metadata_round_trip_and_choice() {
+        let key = ResponseEncryption::generate_key(&mut OsRng);
+        assert!(key.is_private());
+        let meta = Value::Object(ResponseEncryption::client_metadata(
+            &key,
+            &[Enc::A256Gcm, Enc::A128Gcm],
+        ));
+        assert!(!meta.to_string().contains("\"d\""), "only the public key");
+        let e = ResponseEncryption::from_client_metadata(Some(&meta)).unwrap();
+        assert_eq!(e.enc, Enc::A256Gcm);
+        assert_eq!(e.jwk, key.to_public());
+        // No enc values: A128GCM; unknown ones only: refused; no usable key: refused.
+        let mut m = meta.clone();
+        m.as_object_mut().unwrap().remove(ENC_VALUES);
+        assert_eq!(
+            ResponseEncryption::from_client_metadata(Some(&m))
+                .unwrap()
+                .enc,
+            Enc::A128Gcm
+        );
+        m[ENC_VALUES] = json!(["A128CBC-HS256"]);
+        assert!(ResponseEncryption::from_client_metadata(Some(&m)).is_err());
+        let mut m = meta.clone();
+        m["jwks"]["keys"][0]["alg"] = json!("ECDH-ES+A128KW");
+        assert!(ResponseEncryption::from_client_metadata(Some(&m)).is_err());
+        let mut m = meta;
+        m["jwks"]["keys"][0]["x"] = json!(b64_encode(&[7u8; 32]));
+        assert!(ResponseEncryption::from_client_metadata(Some(&m)).is_err());
+        assert!(ResponseEncryption::from_client_metadata(None).is_err());
+    }
+
+    #[test]
+    fn seal_makes_a_compact_jwe_with_a_fresh_epk_and_iv() {
+        let key = ResponseEncryption::generate_key(&mut OsRng);
+        let meta = Value::Object(ResponseEncryption::client_metadata(&key, &[Enc::A128Gcm]));
+        let e = ResponseEncryption::from_client_metadata(Some(&meta)).unwrap();
+        let mut params = Map::new();
+        params.insert("state".into(), "s".into());
+        let a = e.seal(&params, &mut OsRng).unwrap();
+        let b = e.seal(&params, &mut OsRng).unwrap();
+        let parts: Vec<&str> = a.split('.').collect();
+        assert_eq!(parts.len(), 5);
+        assert_eq!(parts[1], "", "direct key agreement has no encrypted key");
+        let header = crate::encoding::b64_json_object(parts[0], "header").unwrap();
+        assert_eq!(header["alg"], "ECDH-ES");
+        assert_eq!(header["enc"], "A128GCM");
+        assert_eq!(header["kid"], json!(key.kid));
+        let other: Vec<&str> = b.split('.').collect();
+        assert_ne!(parts[0], other[0], "a fresh ephemeral key each time");
+        assert_ne!(parts[2], other[2], "a fresh iv each time");
+        assert!(!a.contains("\"s\""));
+    }
+}

@@ -1,0 +1,328 @@
+//! Encrypted answers (`direct_post.jwt`): a session that asks for one carries a fresh ephemeral
+//! key in its request, takes the answer sealed by the wallet's code (`civic_credential::jwe`,
+//! decrypted here with josekit) in either AES-GCM size, and refuses a plain answer, an answer to
+//! another key, a tampered one, and one that names an algorithm it did not offer, without using
+//! the session up. A session that did not ask refuses an encrypted answer.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)] // test code: a failure stops at its line
+
+use std::sync::Arc;
+
+use rand::rngs::OsRng;
+use serde_json::{json, Map, Value};
+
+use civic_credential::encoding::{b64_encode, json_b64};
+use civic_credential::form::percent_encode;
+use civic_credential::jwe::{Enc, ResponseEncryption, ENC_VALUES};
+use civic_credential::oid4vp::{AuthorizationRequest, DIRECT_POST, DIRECT_POST_JWT};
+use civic_credential::sd_jwt::ClaimPath;
+use civic_service::ManualClock;
+use civic_testkit::credentials::{aged, resident, Credential, TestIssuer, PLATFORMS};
+use civic_verifier::encrypted_response::DecryptError;
+use civic_verifier::fetch::StaticFetcher;
+use civic_verifier::flow::{Flow, FlowError, FlowSettings};
+use civic_verifier::session::SessionStatus;
+use civic_verifier::store::MemoryStore;
+use civic_verifier::{Platform, Policy, Rule, TrustList, Verifier, VerifierOptions};
+
+const NOW: i64 = 1_800_000_000;
+
+fn platform(encrypt: bool) -> Platform {
+    Platform {
+        id: PLATFORMS[0].into(),
+        name: "Budget".into(),
+        api_key_sha256: "0".repeat(64),
+        webhook_url: None,
+        webhook_secret: None,
+        redirect_uris: Vec::new(),
+        encrypt_responses: encrypt,
+        policies: vec![Policy {
+            name: "sixteen".into(),
+            rules: vec![Rule::is_true(ClaimPath::keys(["age_equal_or_over", "16"]))],
+            pseudonym: true,
+            vct: Vec::new(),
+        }],
+    }
+}
+
+/// A flow that encrypts every platform's answers (`encrypt`), or only the platform's
+/// (`platform_encrypts`).
+fn flow_with(issuer: &TestIssuer, encrypt: bool, platform_encrypts: bool) -> Flow {
+    let trust = TrustList::parse(&issuer.trust_list()).expect("trust list");
+    let verifier = Verifier::new(
+        trust,
+        Arc::new(StaticFetcher::new()),
+        VerifierOptions::default(),
+    );
+    let settings = FlowSettings {
+        public_url: PLATFORMS[0].into(),
+        wallet_link_base: "openid4vp://".into(),
+        session_ttl_secs: 600,
+    };
+    Flow::new(
+        verifier,
+        Arc::new(MemoryStore::default()),
+        ManualClock::at(NOW),
+        settings,
+        vec![platform(platform_encrypts)],
+    )
+    .with_encrypted_responses(encrypt)
+}
+
+fn flow(issuer: &TestIssuer, encrypt: bool) -> Flow {
+    flow_with(issuer, encrypt, false)
+}
+
+/// A session and its request.
+fn open(flow: &Flow) -> (String, AuthorizationRequest) {
+    let created = flow.create(PLATFORMS[0], "sixteen", None).expect("session");
+    let req = AuthorizationRequest::from_jwt(&flow.request_object(&created.id).unwrap(), None)
+        .expect("request object");
+    (created.id, req)
+}
+
+/// The response parameters answering `req` with `credential`.
+fn params(req: &AuthorizationRequest, credential: &Credential) -> Map<String, Value> {
+    let paths = req.dcql_query.credentials[0].requested_paths();
+    let presentation = credential.present(&paths, &req.client_id, &req.nonce, NOW);
+    let vp = civic_testkit::credentials::vp_token("residency", &presentation);
+    let mut m = Map::new();
+    m.insert("vp_token".into(), serde_json::from_str(&vp).unwrap());
+    m.insert("state".into(), req.state.clone().unwrap().into());
+    m
+}
+
+fn form(fields: &[(&str, &str)]) -> Vec<u8> {
+    fields
+        .iter()
+        .map(|(k, v)| format!("{k}={}", percent_encode(v)))
+        .collect::<Vec<_>>()
+        .join("&")
+        .into_bytes()
+}
+
+fn plain_form(p: &Map<String, Value>) -> Vec<u8> {
+    let vp = p["vp_token"].to_string();
+    form(&[("vp_token", &vp), ("state", p["state"].as_str().unwrap())])
+}
+
+fn sealed(req: &AuthorizationRequest, p: &Map<String, Value>) -> String {
+    ResponseEncryption::from_client_metadata(req.client_metadata.as_ref())
+        .expect("the request's key")
+        .seal(p, &mut OsRng)
+        .expect("sealed")
+}
+
+fn encryption_error(r: Result<impl std::fmt::Debug, FlowError>) -> DecryptError {
+    match r {
+        Err(FlowError::Encryption(e)) => e,
+        other => panic!("expected an encryption error, got {other:?}"),
+    }
+}
+
+fn pending(flow: &Flow, id: &str) -> bool {
+    flow.session(id).unwrap().unwrap().status == SessionStatus::Pending
+}
+
+#[tokio::test]
+async fn an_encrypted_session_offers_a_fresh_key_and_takes_a_sealed_answer() {
+    let issuer = TestIssuer::new();
+    let flow = flow(&issuer, true);
+    let noor = issuer.issue(&resident("Noor", aged(30, NOW), "0363", None), "R-1", NOW);
+    let (id, req) = open(&flow);
+    assert_eq!(req.response_mode, DIRECT_POST_JWT);
+    let meta = req.client_metadata.clone().unwrap();
+    let keys = meta["jwks"]["keys"].as_array().unwrap();
+    assert_eq!(keys.len(), 1);
+    assert_eq!(keys[0]["kty"], "EC");
+    assert_eq!(keys[0]["crv"], "P-256");
+    assert_eq!(keys[0]["alg"], "ECDH-ES");
+    assert_eq!(keys[0]["use"], "enc");
+    assert!(keys[0].get("d").is_none(), "the private key stays home");
+    assert_eq!(meta[ENC_VALUES], json!(["A128GCM", "A256GCM"]));
+    // Each session its own key.
+    let (_, other) = open(&flow);
+    assert_ne!(
+        other.client_metadata.unwrap()["jwks"]["keys"][0]["x"],
+        keys[0]["x"]
+    );
+
+    let p = params(&req, &noor);
+    let answered = flow
+        .answer(&id, &form(&[("response", &sealed(&req, &p))]))
+        .await
+        .expect("answered");
+    match answered.outcome {
+        SessionStatus::Complete { eligibility } => assert!(eligibility.eligible),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn both_aes_gcm_sizes_and_a_sealed_decline_are_read() {
+    let issuer = TestIssuer::new();
+    let flow = flow(&issuer, true);
+    let noor = issuer.issue(&resident("Noor", aged(30, NOW), "0363", None), "R-1", NOW);
+    for enc in Enc::ALL {
+        let (id, req) = open(&flow);
+        let mut e = ResponseEncryption::from_client_metadata(req.client_metadata.as_ref()).unwrap();
+        e.enc = enc;
+        let jwe = e.seal(&params(&req, &noor), &mut OsRng).unwrap();
+        let header =
+            civic_credential::encoding::b64_json_object(jwe.split('.').next().unwrap(), "header")
+                .unwrap();
+        assert_eq!(header["enc"], enc.name());
+        let answered = flow.answer(&id, &form(&[("response", &jwe)])).await;
+        assert!(
+            matches!(
+                answered.expect("answered").outcome,
+                SessionStatus::Complete { .. }
+            ),
+            "{enc:?}"
+        );
+    }
+    let (id, req) = open(&flow);
+    let mut decline = Map::new();
+    decline.insert("error".into(), "access_denied".into());
+    decline.insert("state".into(), req.state.clone().unwrap().into());
+    let answered = flow
+        .answer(&id, &form(&[("response", &sealed(&req, &decline))]))
+        .await
+        .expect("answered");
+    assert_eq!(answered.outcome, SessionStatus::Declined);
+}
+
+#[tokio::test]
+async fn a_plain_or_broken_answer_to_an_encrypted_session_is_refused_and_uses_nothing_up() {
+    let issuer = TestIssuer::new();
+    let flow = flow(&issuer, true);
+    let noor = issuer.issue(&resident("Noor", aged(30, NOW), "0363", None), "R-1", NOW);
+    let (id, req) = open(&flow);
+    let p = params(&req, &noor);
+
+    // In plain text.
+    assert_eq!(
+        encryption_error(flow.begin_answer(&id, &plain_form(&p))),
+        DecryptError::PlainAnswer
+    );
+    // To another key: another session's, named as another key, or passed off as this one.
+    let (_, other_req) = open(&flow);
+    assert_eq!(
+        encryption_error(flow.begin_answer(&id, &form(&[("response", &sealed(&other_req, &p))]))),
+        DecryptError::NotOffered("another key id".into())
+    );
+    let ours = ResponseEncryption::from_client_metadata(req.client_metadata.as_ref()).unwrap();
+    let mut theirs =
+        ResponseEncryption::from_client_metadata(other_req.client_metadata.as_ref()).unwrap();
+    theirs.jwk.kid = ours.jwk.kid.clone();
+    assert_eq!(
+        encryption_error(flow.begin_answer(
+            &id,
+            &form(&[("response", &theirs.seal(&p, &mut OsRng).unwrap())])
+        )),
+        DecryptError::Undecryptable
+    );
+    // Tampered ciphertext.
+    let jwe = sealed(&req, &p);
+    let mut parts: Vec<String> = jwe.split('.').map(str::to_owned).collect();
+    let mut ct = civic_credential::encoding::b64_decode(&parts[3], "ct").unwrap();
+    ct[0] ^= 1;
+    parts[3] = b64_encode(&ct);
+    assert_eq!(
+        encryption_error(flow.begin_answer(&id, &form(&[("response", &parts.join("."))]))),
+        DecryptError::Undecryptable
+    );
+    // A header naming what was not offered (key wrapping, CBC, another kid).
+    for (name, value) in [
+        ("alg", json!("ECDH-ES+A128KW")),
+        ("enc", json!("A128CBC-HS256")),
+        ("kid", json!("someone-else")),
+    ] {
+        let mut parts: Vec<String> = jwe.split('.').map(str::to_owned).collect();
+        let mut header = civic_credential::encoding::b64_json_object(&parts[0], "header").unwrap();
+        header.insert(name.into(), value);
+        parts[0] = json_b64(&header).unwrap();
+        assert!(
+            matches!(
+                encryption_error(flow.begin_answer(&id, &form(&[("response", &parts.join("."))]))),
+                DecryptError::NotOffered(_)
+            ),
+            "{name}"
+        );
+    }
+    // Parameters beside `response`.
+    assert_eq!(
+        encryption_error(flow.begin_answer(
+            &id,
+            &form(&[("response", &jwe), ("state", req.state.as_deref().unwrap())])
+        )),
+        DecryptError::ParametersBeside
+    );
+    // Something that decrypts but is no response.
+    let e = ResponseEncryption::from_client_metadata(req.client_metadata.as_ref()).unwrap();
+    let mut odd = Map::new();
+    odd.insert("vp_token".into(), json!(42));
+    assert!(matches!(
+        encryption_error(flow.begin_answer(
+            &id,
+            &form(&[("response", &e.seal(&odd, &mut OsRng).unwrap())])
+        )),
+        DecryptError::NotAResponse(_)
+    ));
+
+    // None of it used the session up: the wallet's own answer still counts.
+    assert!(pending(&flow, &id));
+    let answered = flow
+        .answer(&id, &form(&[("response", &jwe)]))
+        .await
+        .expect("answered");
+    assert!(matches!(answered.outcome, SessionStatus::Complete { .. }));
+    // And a replay of it is refused like any replay.
+    assert!(matches!(
+        flow.begin_answer(&id, &form(&[("response", &jwe)])),
+        Err(FlowError::AlreadyAnswered)
+    ));
+}
+
+#[tokio::test]
+async fn a_platform_can_ask_for_encryption_on_its_own() {
+    let issuer = TestIssuer::new();
+    let flow = flow_with(&issuer, false, true);
+    let noor = issuer.issue(&resident("Noor", aged(30, NOW), "0363", None), "R-1", NOW);
+    let (id, req) = open(&flow);
+    assert_eq!(req.response_mode, DIRECT_POST_JWT);
+    let p = params(&req, &noor);
+    assert_eq!(
+        encryption_error(flow.begin_answer(&id, &plain_form(&p))),
+        DecryptError::PlainAnswer
+    );
+    let answered = flow
+        .answer(&id, &form(&[("response", &sealed(&req, &p))]))
+        .await
+        .expect("answered");
+    assert!(matches!(answered.outcome, SessionStatus::Complete { .. }));
+}
+
+#[tokio::test]
+async fn a_plain_session_refuses_an_encrypted_answer() {
+    let issuer = TestIssuer::new();
+    let plain = flow(&issuer, false);
+    let encrypting = flow(&issuer, true);
+    let noor = issuer.issue(&resident("Noor", aged(30, NOW), "0363", None), "R-1", NOW);
+    let (id, req) = open(&plain);
+    assert_eq!(req.response_mode, DIRECT_POST);
+    assert!(req.client_metadata.as_ref().unwrap().get("jwks").is_none());
+    let (_, keyed) = open(&encrypting);
+    let p = params(&req, &noor);
+    assert_eq!(
+        encryption_error(plain.begin_answer(&id, &form(&[("response", &sealed(&keyed, &p))]))),
+        DecryptError::NotAsked
+    );
+    assert!(pending(&plain, &id));
+    let answered = plain.answer(&id, &plain_form(&p)).await.expect("answered");
+    assert!(matches!(answered.outcome, SessionStatus::Complete { .. }));
+}
