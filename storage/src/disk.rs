@@ -1,11 +1,40 @@
-//! File-system checks and the closing of a failed database, for [`crate::Handle`].
+//! Opening the database, file-system checks and the closing of a failed database, for
+//! [`crate::Handle`].
 
 use std::io::{self, Write};
 use std::path::Path;
 use std::sync::atomic::Ordering;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use crate::handle::{Open, COUNTER, PROBE_BYTES};
+use crate::error::is_lock_error;
+use crate::handle::{COUNTER, PROBE_BYTES};
+
+/// An open database, and its log file for [`Handle::flush`] to sync.
+pub(crate) struct Open {
+    pub(crate) db: sled::Db,
+    pub(crate) log: std::fs::File,
+}
+
+/// How long opening waits for a lock this process may still hold: sled's I/O threads keep the
+/// file (and its lock) until their last write of a just-dropped database returns.
+const LOCK_WAIT: std::time::Duration = Duration::from_secs(5);
+
+pub(crate) fn open_db(dir: &Path) -> sled::Result<Open> {
+    // No timed background flushes: durability comes from `sync` alone, so a missing sync shows up
+    // in the crash tests instead of being papered over by a timer.
+    let started = Instant::now();
+    let db = loop {
+        match sled::Config::new().path(dir).flush_every_ms(None).open() {
+            Err(sled::Error::Io(io)) if is_lock_error(&io) && started.elapsed() < LOCK_WAIT => {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            other => break other?,
+        }
+    };
+    // Read-only is enough to sync it, and does not keep the file system from turning read-only.
+    let log = std::fs::File::open(dir.join("db"))?;
+    Ok(Open { db, log })
+}
 
 /// The space unprivileged users can still write on the file system of `file`, and its size.
 pub(crate) fn space(file: &std::fs::File) -> io::Result<(u64, u64)> {

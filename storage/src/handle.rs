@@ -41,7 +41,7 @@ use sled::transaction::{
 };
 use sled::IVec;
 
-use crate::disk::{close, probe, space, still_writable};
+use crate::disk::{close, open_db, probe, space, still_writable, Open};
 use crate::error::is_lock_error;
 use crate::group_commit::{CommitError, GroupCommit};
 
@@ -138,33 +138,6 @@ pub struct Handle {
     /// The latest reason (the first I/O error, then that of the latest check).
     why: Mutex<(io::ErrorKind, String)>,
     last_try: Mutex<Option<Instant>>,
-}
-
-/// An open database, and its log file for [`Handle::flush`] to sync.
-pub(crate) struct Open {
-    pub(crate) db: sled::Db,
-    pub(crate) log: std::fs::File,
-}
-
-/// How long opening waits for a lock this process may still hold: sled's I/O threads keep the
-/// file (and its lock) until their last write of a just-dropped database returns.
-const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
-
-fn open_db(dir: &Path) -> sled::Result<Open> {
-    // No timed background flushes: durability comes from `sync` alone, so a missing sync shows up
-    // in the crash tests instead of being papered over by a timer.
-    let started = std::time::Instant::now();
-    let db = loop {
-        match sled::Config::new().path(dir).flush_every_ms(None).open() {
-            Err(sled::Error::Io(io)) if is_lock_error(&io) && started.elapsed() < LOCK_WAIT => {
-                std::thread::sleep(std::time::Duration::from_millis(20));
-            }
-            other => break other?,
-        }
-    };
-    // Read-only is enough to sync it, and does not keep the file system from turning read-only.
-    let log = std::fs::File::open(dir.join("db"))?;
-    Ok(Open { db, log })
 }
 
 fn describe(e: &sled::Error) -> (io::ErrorKind, String) {
