@@ -106,8 +106,9 @@ impl ResponseEncryption {
     }
 
     /// Reads a request's `client_metadata`: the first key of `jwks` usable for ECDH-ES on
-    /// P-256 (`use` absent or `enc`, `alg` absent or `ECDH-ES`), and the first value of
-    /// `encrypted_response_enc_values_supported` this module does (`A128GCM` when absent).
+    /// P-256 (`use` absent or `enc`, `alg` absent or `ECDH-ES`), and the content encryption:
+    /// `A256GCM` when `encrypted_response_enc_values_supported` offers it (HAIP 1.0 §5: a wallet
+    /// that supports both should use it), else `A128GCM` (also OpenID4VP's default when absent).
     pub fn from_client_metadata(metadata: Option<&Value>) -> Result<Self> {
         let keys = metadata
             .and_then(|m| m.get("jwks"))
@@ -130,13 +131,19 @@ impl ResponseEncryption {
             ))?;
         let enc = match metadata.and_then(|m| m.get(ENC_VALUES)) {
             None => Enc::A128Gcm,
-            Some(values) => values
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter_map(Value::as_str)
-                .find_map(Enc::from_name)
-                .ok_or(Error::InvalidClaim(ENC_VALUES))?,
+            Some(values) => {
+                let offered: Vec<Enc> = values
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(Value::as_str)
+                    .filter_map(Enc::from_name)
+                    .collect();
+                [Enc::A256Gcm, Enc::A128Gcm]
+                    .into_iter()
+                    .find(|e| offered.contains(e))
+                    .ok_or(Error::InvalidClaim(ENC_VALUES))?
+            }
         };
         Ok(ResponseEncryption { jwk, enc })
     }
@@ -274,9 +281,10 @@ mod tests {
     fn metadata_round_trip_and_choice() {
         let key = ResponseEncryption::generate_key(&mut OsRng);
         assert!(key.is_private());
+        // Both offered, in either order: A256GCM.
         let meta = Value::Object(ResponseEncryption::client_metadata(
             &key,
-            &[Enc::A256Gcm, Enc::A128Gcm],
+            &[Enc::A128Gcm, Enc::A256Gcm],
         ));
         assert!(!meta.to_string().contains("\"d\""), "only the public key");
         let e = ResponseEncryption::from_client_metadata(Some(&meta)).unwrap();

@@ -18,7 +18,7 @@
  * card says revoked; 9 lock and reload: nothing readable without the passkey; then the fallback
  * without PRF (a fresh context), accessibility basics, no page errors, no CSP violations.
  *
- * Prints ok/FAIL lines, `wallet_present_ms_chromium: X` (median of 20 vp_token creations in the
+ * Prints ok/FAIL lines, `wallet_present_ms_chromium: X` (median of 20 answers, vp_token and encryption, in the
  * page, the WASM part of sharing) and "N passed, N failed"; exit 1 on any failure. Screenshots of
  * the main screens go to --artifacts (default tests/artifacts/). Bounded by
  * WALLET_E2E_TIMEOUT_MS (default 120000); the browser is always closed.

@@ -81,7 +81,7 @@ async function encryptingVerifier() {
       keys.set(String(n), privateKey);
       const responseUri = `${base}/response/${n}`;
       const clientId = `redirect_uri:${responseUri}`;
-      const metadata = { encrypted_response_enc_values_supported: [enc] };
+      const metadata = { encrypted_response_enc_values_supported: [enc].flat() };
       if (jwks) metadata.jwks = { keys: [{ ...(await jose.exportJWK(publicKey)), kid, use: 'enc', alg: 'ECDH-ES' }] };
       const payload = {
         response_type: 'vp_token', client_id: clientId, response_mode: 'direct_post.jwt', response_uri: responseUri,
@@ -128,6 +128,9 @@ try {
     const names = disclosed.map((d) => d[d.length - 2]);
     check(`${enc}: exactly the requested claims`, names.includes('municipality_code') && names.includes('16') && !names.includes('given_name') && !names.includes('birthdate'), JSON.stringify(names));
   }
+
+  const both = await wallet.prepare((await verifier.link(paths, card.vct, { enc: ['A128GCM', 'A256GCM'] })).url);
+  check('both offered: the wallet uses A256GCM (HAIP 1.0 §5)', both.encryption?.enc === 'A256GCM', JSON.stringify(both.encryption?.enc));
 
   const declined = await verifier.link(paths, card.vct);
   await wallet.decline(await wallet.prepare(declined.url));

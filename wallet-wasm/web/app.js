@@ -498,8 +498,9 @@ for (const type of ['pointerdown', 'keydown', 'touchstart', 'scroll']) {
   }, { passive: true, capture: true });
 }
 
-// For measurements (tests/browser/wallet_e2e.mjs): times `n` vp_token creations (the WASM part of
-// sharing) with a stored copy, without posting and without using a copy up.
+// For measurements (tests/browser/wallet_e2e.mjs): times `n` answers (the WASM part of sharing:
+// the vp_token, sealed when the verifier asks for encryption) with a stored copy, without posting
+// and without using a copy up; says which encryption the answer gets (null: none).
 window.__civicWalletBench = (n = 20) => {
   if (!wallet?.unlocked) throw new WalletError('locked', 'unlock first');
   if (!lastPrepared) throw new WalletError('invalid_request', 'open a sharing request first');
@@ -507,7 +508,7 @@ window.__civicWalletBench = (n = 20) => {
   const sorted = [...times].sort((a, b) => a - b);
   const mid = sorted.length >> 1;
   const median = sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-  return { n, median_ms: median, times_ms: times };
+  return { n, median_ms: median, times_ms: times, encryption: lastPrepared.encryption?.enc ?? null };
 };
 
 // ---- start ----------------------------------------------------------------------------------
