@@ -200,6 +200,24 @@ async fn webhook_receiver(hooks: Hooks) -> String {
     format!("http://127.0.0.1:{port}/hook")
 }
 
+/// An issuer with the default setup in `dir/issuer`, and a verifier service trusting it in `dir`
+/// with extra configuration lines `verifier_extra` (see [`start_verifier`]).
+pub async fn start_issuer_and_verifier(
+    dir: &Path,
+    verifier_extra: &str,
+) -> (IssuerHandle, VerifierHandle) {
+    let issuer_dir = dir.join("issuer");
+    std::fs::create_dir_all(&issuer_dir).expect("issuer dir");
+    let issuer = start_issuer(&issuer_dir, IssuerSetup::default()).await;
+    let verifier = start_verifier(dir, &issuer, verifier_extra).await;
+    (issuer, verifier)
+}
+
+/// The `status` of a session result as the platform reads it (`<none>` when absent).
+pub fn session_status(result: &Value) -> &str {
+    result["status"].as_str().unwrap_or("<none>")
+}
+
 /// Starts the verifier service in `dir` trusting `issuer` for municipality 0363, with extra
 /// top-level configuration lines `extra`, and registers its two platforms in the issuer. Its
 /// platforms are DIDs it serves, so requests are signed (with a fresh key, unless `extra` names

@@ -10,65 +10,31 @@
     clippy::indexing_slicing
 )] // test code: a failure stops at its line
 
-use std::sync::Arc;
+mod support;
 
 use rand::rngs::OsRng;
 use serde_json::{json, Map, Value};
 
 use civic_credential::encoding::{b64_encode, json_b64};
-use civic_credential::form::percent_encode;
 use civic_credential::jwe::{Enc, ResponseEncryption, ENC_VALUES};
 use civic_credential::oid4vp::{AuthorizationRequest, DIRECT_POST, DIRECT_POST_JWT};
-use civic_credential::sd_jwt::ClaimPath;
-use civic_service::ManualClock;
 use civic_testkit::credentials::{aged, resident, Credential, TestIssuer, PLATFORMS};
 use civic_verifier::encrypted_response::DecryptError;
-use civic_verifier::fetch::StaticFetcher;
-use civic_verifier::flow::{Flow, FlowError, FlowSettings};
+use civic_verifier::flow::{Flow, FlowError};
 use civic_verifier::session::SessionStatus;
-use civic_verifier::store::MemoryStore;
-use civic_verifier::{Platform, Policy, Rule, TrustList, Verifier, VerifierOptions};
-
-const NOW: i64 = 1_800_000_000;
-
-fn platform(encrypt: bool) -> Platform {
-    Platform {
-        id: PLATFORMS[0].into(),
-        name: "Budget".into(),
-        api_key_sha256: "0".repeat(64),
-        webhook_url: None,
-        webhook_secret: None,
-        redirect_uris: Vec::new(),
-        encrypt_responses: encrypt,
-        policies: vec![Policy {
-            name: "sixteen".into(),
-            rules: vec![Rule::is_true(ClaimPath::keys(["age_equal_or_over", "16"]))],
-            pseudonym: true,
-            vct: Vec::new(),
-        }],
-    }
-}
+use support::{form, sealed, NOW};
 
 /// A flow that encrypts every platform's answers (`encrypt`), or only the platform's
 /// (`platform_encrypts`).
 fn flow_with(issuer: &TestIssuer, encrypt: bool, platform_encrypts: bool) -> Flow {
-    let trust = TrustList::parse(&issuer.trust_list()).expect("trust list");
-    let verifier = Verifier::new(
-        trust,
-        Arc::new(StaticFetcher::new()),
-        VerifierOptions::default(),
-    );
-    let settings = FlowSettings {
-        public_url: PLATFORMS[0].into(),
-        wallet_link_base: "openid4vp://".into(),
-        session_ttl_secs: 600,
-    };
-    Flow::new(
-        verifier,
-        Arc::new(MemoryStore::default()),
-        ManualClock::at(NOW),
-        settings,
-        vec![platform(platform_encrypts)],
+    support::flow(
+        &issuer.trust_list(),
+        PLATFORMS[0],
+        vec![support::platform(
+            PLATFORMS[0],
+            "sixteen",
+            platform_encrypts,
+        )],
     )
     .with_encrypted_responses(encrypt)
 }
@@ -77,44 +43,22 @@ fn flow(issuer: &TestIssuer, encrypt: bool) -> Flow {
     flow_with(issuer, encrypt, false)
 }
 
-/// A session and its request.
 fn open(flow: &Flow) -> (String, AuthorizationRequest) {
-    let created = flow.create(PLATFORMS[0], "sixteen", None).expect("session");
-    let req = AuthorizationRequest::from_jwt(&flow.request_object(&created.id).unwrap(), None)
-        .expect("request object");
-    (created.id, req)
+    support::open(flow, PLATFORMS[0], "sixteen")
 }
 
 /// The response parameters answering `req` with `credential`.
 fn params(req: &AuthorizationRequest, credential: &Credential) -> Map<String, Value> {
     let paths = req.dcql_query.credentials[0].requested_paths();
-    let presentation = credential.present(&paths, &req.client_id, &req.nonce, NOW);
-    let vp = civic_testkit::credentials::vp_token("residency", &presentation);
-    let mut m = Map::new();
-    m.insert("vp_token".into(), serde_json::from_str(&vp).unwrap());
-    m.insert("state".into(), req.state.clone().unwrap().into());
-    m
-}
-
-fn form(fields: &[(&str, &str)]) -> Vec<u8> {
-    fields
-        .iter()
-        .map(|(k, v)| format!("{k}={}", percent_encode(v)))
-        .collect::<Vec<_>>()
-        .join("&")
-        .into_bytes()
+    support::params(
+        req,
+        &credential.present(&paths, &req.client_id, &req.nonce, NOW),
+    )
 }
 
 fn plain_form(p: &Map<String, Value>) -> Vec<u8> {
     let vp = p["vp_token"].to_string();
     form(&[("vp_token", &vp), ("state", p["state"].as_str().unwrap())])
-}
-
-fn sealed(req: &AuthorizationRequest, p: &Map<String, Value>) -> String {
-    ResponseEncryption::from_client_metadata(req.client_metadata.as_ref())
-        .expect("the request's key")
-        .seal(p, &mut OsRng)
-        .expect("sealed")
 }
 
 fn encryption_error(r: Result<impl std::fmt::Debug, FlowError>) -> DecryptError {

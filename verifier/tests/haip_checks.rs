@@ -9,71 +9,35 @@
     clippy::indexing_slicing
 )] // test code: a failure stops at its line
 
+mod support;
+
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
 use civic_credential::encoding::{b64_decode, b64_encode};
-use civic_credential::form::percent_encode;
-use civic_credential::jwe::ResponseEncryption;
 use civic_credential::jwk::Jwk;
-use civic_credential::oid4vp::{AuthorizationRequest, DirectPostResponse};
+use civic_credential::oid4vp::AuthorizationRequest;
 use civic_credential::sd_jwt::ClaimPath;
-use civic_service::ManualClock;
 use civic_testkit::credentials::{
-    aged, holder_key, issue, pseudonym, resident, vp_token, Contents, Credential, TestIssuer,
-    ISSUER, PLATFORMS, VCT,
+    aged, holder_key, issue, pseudonym, resident, Contents, Credential, TestIssuer, ISSUER,
+    PLATFORMS, VCT,
 };
-use civic_verifier::fetch::StaticFetcher;
-use civic_verifier::flow::{Flow, FlowSettings};
+use civic_verifier::flow::Flow;
 use civic_verifier::session::SessionStatus;
-use civic_verifier::store::MemoryStore;
-use civic_verifier::{Platform, Policy, Rule, TrustList, Verifier, VerifierOptions};
+use support::NOW;
 
-const NOW: i64 = 1_800_000_000;
 const YEAR: i64 = 365 * 86_400;
 
+/// A flow whose platform asks for encrypted answers, as HAIP does.
 fn flow(issuer: &TestIssuer) -> Flow {
-    let platform = Platform {
-        id: PLATFORMS[0].into(),
-        name: "Budget".into(),
-        api_key_sha256: "0".repeat(64),
-        webhook_url: None,
-        webhook_secret: None,
-        redirect_uris: Vec::new(),
-        encrypt_responses: true,
-        policies: vec![Policy {
-            name: "sixteen".into(),
-            rules: vec![Rule::is_true(ClaimPath::keys(["age_equal_or_over", "16"]))],
-            pseudonym: true,
-            vct: Vec::new(),
-        }],
-    };
-    let trust = TrustList::parse(&issuer.trust_list()).expect("trust list");
-    let verifier = Verifier::new(
-        trust,
-        Arc::new(StaticFetcher::new()),
-        VerifierOptions::default(),
-    );
-    let settings = FlowSettings {
-        public_url: PLATFORMS[0].into(),
-        wallet_link_base: "openid4vp://".into(),
-        session_ttl_secs: 600,
-    };
-    Flow::new(
-        verifier,
-        Arc::new(MemoryStore::default()),
-        ManualClock::at(NOW),
-        settings,
-        vec![platform],
+    support::flow(
+        &issuer.trust_list(),
+        PLATFORMS[0],
+        vec![support::platform(PLATFORMS[0], "sixteen", true)],
     )
 }
 
-/// A session, and its request as a wallet reads it.
 fn open(flow: &Flow) -> (String, AuthorizationRequest) {
-    let created = flow.create(PLATFORMS[0], "sixteen", None).expect("session");
-    let req = AuthorizationRequest::from_jwt(&flow.request_object(&created.id).unwrap(), None)
-        .expect("request object");
-    (created.id, req)
+    support::open(flow, PLATFORMS[0], "sixteen")
 }
 
 /// Answers session `id` with `presentation` (sealed, as the request asks); the outcome.
@@ -83,18 +47,7 @@ async fn answer(
     req: &AuthorizationRequest,
     presentation: &str,
 ) -> SessionStatus {
-    let params = DirectPostResponse {
-        vp_token: Some(vp_token("residency", presentation)),
-        state: req.state.clone(),
-        ..DirectPostResponse::default()
-    }
-    .to_params()
-    .unwrap();
-    let jwe = ResponseEncryption::from_client_metadata(req.client_metadata.as_ref())
-        .unwrap()
-        .seal(&params, &mut rand::rngs::OsRng)
-        .unwrap();
-    flow.answer(id, format!("response={}", percent_encode(&jwe)).as_bytes())
+    flow.answer(id, &support::answer_form(req, presentation))
         .await
         .expect("answered")
         .outcome

@@ -9,61 +9,23 @@
     clippy::indexing_slicing
 )] // test code: a failure stops at its line
 
-use std::sync::Arc;
+mod support;
 
-use civic_credential::form::percent_encode;
 use civic_credential::oid4vp::AuthorizationRequest;
 use civic_credential::sd_jwt::ClaimPath;
-use civic_service::ManualClock;
 use civic_testkit::credentials::{aged, resident, Credential, TestIssuer, PLATFORMS};
-use civic_verifier::fetch::StaticFetcher;
-use civic_verifier::flow::{Flow, FlowSettings};
+use civic_verifier::flow::Flow;
 use civic_verifier::session::SessionStatus;
-use civic_verifier::store::MemoryStore;
-use civic_verifier::{
-    Platform, Policy, Rule, TrustList, Verifier, VerifierConfig, VerifierOptions,
-};
+use civic_verifier::VerifierConfig;
+use support::NOW;
 
-const NOW: i64 = 1_800_000_000;
-
-fn platform() -> Platform {
-    Platform {
-        id: PLATFORMS[0].into(),
-        name: "Budget".into(),
-        api_key_sha256: "0".repeat(64),
-        webhook_url: None,
-        webhook_secret: None,
-        redirect_uris: Vec::new(),
-        encrypt_responses: false,
-        policies: vec![Policy {
-            name: "sixteen".into(),
-            rules: vec![Rule::is_true(ClaimPath::keys(["age_equal_or_over", "16"]))],
-            pseudonym: true,
-            vct: Vec::new(),
-        }],
-    }
-}
-
-/// A flow trusting `issuer` for municipality 0363 only.
+/// A flow trusting `issuer` for municipality 0363 only (the platform runs the library on its
+/// own site: its id is the verifier's origin).
 fn flow(issuer: &TestIssuer) -> Flow {
-    let trust = TrustList::parse(&issuer.trust_list()).expect("trust list");
-    let verifier = Verifier::new(
-        trust,
-        Arc::new(StaticFetcher::new()),
-        VerifierOptions::default(),
-    );
-    let settings = FlowSettings {
-        // The platform runs the library on its own site: its id is the verifier's origin.
-        public_url: PLATFORMS[0].into(),
-        wallet_link_base: "openid4vp://".into(),
-        session_ttl_secs: 600,
-    };
-    Flow::new(
-        verifier,
-        Arc::new(MemoryStore::default()),
-        ManualClock::at(NOW),
-        settings,
-        vec![platform()],
+    support::flow(
+        &issuer.trust_list(),
+        PLATFORMS[0],
+        vec![support::platform(PLATFORMS[0], "sixteen", false)],
     )
 }
 
@@ -77,13 +39,7 @@ async fn answer(
     let req = AuthorizationRequest::from_jwt(&flow.request_object(id).expect("request"), None)
         .expect("request object");
     let presentation = credential.present(paths, &req.client_id, &req.nonce, NOW);
-    let vp = civic_testkit::credentials::vp_token("residency", &presentation);
-    let form = format!(
-        "vp_token={}&state={}",
-        percent_encode(&vp),
-        percent_encode(req.state.as_deref().unwrap_or_default())
-    );
-    flow.answer(id, form.as_bytes())
+    flow.answer(id, &support::answer_form(&req, &presentation))
         .await
         .expect("answered")
         .outcome

@@ -10,26 +10,25 @@
     clippy::indexing_slicing
 )] // test code: a failure stops at its line
 
+mod support;
+
 use std::sync::{Arc, Mutex};
 
-use civic_credential::form::percent_encode;
-use civic_credential::oid4vp::AuthorizationRequest;
 use civic_service::ManualClock;
 use civic_testkit::credentials::{
     aged, holder_key, issue, requested_paths, resident, Contents, Credential, TestIssuer, ISSUER,
     VCT,
 };
 use civic_verifier::fetch::{BoxFuture, FetchError, Fetched, Fetcher, HttpFetcher};
-use civic_verifier::flow::{Flow, FlowSettings};
+use civic_verifier::flow::Flow;
 use civic_verifier::keys::KeyResolver;
 use civic_verifier::session::SessionStatus;
 use civic_verifier::store::MemoryStore;
 use civic_verifier::trust::TrustedIssuer;
-use civic_verifier::{
-    Platform, Policy, Rule, TrustList, Verifier, VerifierConfig, VerifierOptions,
-};
+use civic_verifier::VerifierConfig;
 
-const NOW: i64 = 1_800_000_000;
+use support::NOW;
+
 const SITE: &str = "https://budget.teststad.example";
 
 /// Records every URL it is asked for and serves nothing.
@@ -48,58 +47,19 @@ impl Fetcher for Recorder {
     }
 }
 
-fn platform() -> Platform {
-    Platform {
-        id: SITE.into(),
-        name: "Budget".into(),
-        api_key_sha256: "0".repeat(64),
-        webhook_url: None,
-        webhook_secret: None,
-        redirect_uris: Vec::new(),
-        encrypt_responses: false,
-        policies: vec![Policy {
-            name: "vote".into(),
-            rules: vec![Rule::is_true(civic_credential::sd_jwt::ClaimPath::keys([
-                "age_equal_or_over",
-                "16",
-            ]))],
-            pseudonym: true,
-            vct: Vec::new(),
-        }],
-    }
-}
-
 fn flow(trust: &str, fetcher: Arc<dyn Fetcher>) -> Flow {
-    let verifier = Verifier::new(
-        TrustList::parse(trust).expect("trust list"),
+    support::flow_with(
+        trust,
         fetcher,
-        VerifierOptions::default(),
-    );
-    Flow::new(
-        verifier,
-        Arc::new(MemoryStore::default()),
-        ManualClock::at(NOW),
-        FlowSettings {
-            public_url: SITE.into(),
-            wallet_link_base: "openid4vp://".into(),
-            session_ttl_secs: 600,
-        },
-        vec![platform()],
+        SITE,
+        vec![support::platform(SITE, "vote", false)],
     )
 }
 
 async fn answer(flow: &Flow, credential: &Credential) -> SessionStatus {
-    let created = flow.create(SITE, "vote", None).expect("session");
-    let req = AuthorizationRequest::from_jwt(&flow.request_object(&created.id).unwrap(), None)
-        .expect("request");
+    let (id, req) = support::open(flow, SITE, "vote");
     let presentation = credential.present(&requested_paths(SITE), &req.client_id, &req.nonce, NOW);
-    let vp = civic_testkit::credentials::vp_token("residency", &presentation);
-    let form = format!(
-        "vp_token={}&state={}",
-        percent_encode(&vp),
-        percent_encode(req.state.as_deref().unwrap_or_default())
-    );
-    flow.answer(&created.id, form.as_bytes())
+    flow.answer(&id, &support::answer_form(&req, &presentation))
         .await
         .expect("answered")
         .outcome

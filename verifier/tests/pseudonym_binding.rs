@@ -10,58 +10,23 @@
     clippy::indexing_slicing
 )] // test code: a failure stops at its line
 
-use std::sync::Arc;
+mod support;
 
 use civic_credential::crypto::{Algorithm, SigningKey};
 use civic_credential::oid4vp::AuthorizationRequest;
 use civic_credential::pseudonym;
-use civic_service::ManualClock;
 use civic_testkit::credentials::TestIssuer;
-use civic_verifier::fetch::StaticFetcher;
-use civic_verifier::flow::{Flow, FlowError, FlowSettings, RequestSigner};
-use civic_verifier::store::MemoryStore;
-use civic_verifier::{Platform, Policy, Rule, TrustList, Verifier, VerifierConfig};
+use civic_verifier::flow::{Flow, FlowError, RequestSigner};
+use civic_verifier::{Platform, VerifierConfig};
 
-const NOW: i64 = 1_800_000_000;
 const URL: &str = "https://verifier.example";
 
 fn platform(id: &str) -> Platform {
-    Platform {
-        id: id.into(),
-        name: "Budget".into(),
-        api_key_sha256: "0".repeat(64),
-        webhook_url: None,
-        webhook_secret: None,
-        redirect_uris: Vec::new(),
-        encrypt_responses: false,
-        policies: vec![Policy {
-            name: "vote".into(),
-            rules: vec![Rule::is_true(civic_credential::sd_jwt::ClaimPath::keys([
-                "age_equal_or_over",
-                "16",
-            ]))],
-            pseudonym: true,
-            vct: Vec::new(),
-        }],
-    }
+    support::platform(id, "vote", false)
 }
 
 fn flow(platforms: Vec<Platform>, signer: bool) -> Flow {
-    let issuer = TestIssuer::new();
-    let trust = TrustList::parse(&issuer.trust_list()).expect("trust list");
-    let verifier = Verifier::new(trust, Arc::new(StaticFetcher::new()), Default::default());
-    let settings = FlowSettings {
-        public_url: URL.into(),
-        wallet_link_base: "openid4vp://".into(),
-        session_ttl_secs: 600,
-    };
-    let flow = Flow::new(
-        verifier,
-        Arc::new(MemoryStore::default()),
-        ManualClock::at(NOW),
-        settings,
-        platforms,
-    );
+    let flow = support::flow(&TestIssuer::new().trust_list(), URL, platforms);
     if signer {
         let key = SigningKey::generate(Algorithm::Es256, &mut rand::rngs::OsRng).expect("key");
         flow.with_signer(RequestSigner::new(key, "did:web:verifier.example".into()))

@@ -45,33 +45,29 @@ struct Peer {
     commands: &'static [&'static str],
 }
 
+/// Every subcommand of the exchanges (both peers implement all of them).
+const ALL_COMMANDS: &[&str] = &[
+    "issue",
+    "verify",
+    "status-encode",
+    "status-decode",
+    "jwe-encrypt",
+    "jwe-decrypt",
+];
+
 /// The peers and the subcommands each implements (read off their usage text).
 const PEERS: &[Peer] = &[
     Peer {
         name: "python",
         interpreter: Interpreter::Python,
         script: "tests/interop/python/interop.py",
-        commands: &[
-            "issue",
-            "verify",
-            "status-encode",
-            "status-decode",
-            "jwe-encrypt",
-            "jwe-decrypt",
-        ],
+        commands: ALL_COMMANDS,
     },
     Peer {
         name: "js",
         interpreter: Interpreter::Node,
         script: "tests/interop/js/interop.cjs",
-        commands: &[
-            "issue",
-            "verify",
-            "status-encode",
-            "status-decode",
-            "jwe-encrypt",
-            "jwe-decrypt",
-        ],
+        commands: ALL_COMMANDS,
     },
 ];
 

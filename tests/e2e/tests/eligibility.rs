@@ -12,16 +12,10 @@ use civic_service::Clock;
 use civic_testkit::services::*;
 use civic_testkit::wallet::Presenter;
 
-fn status(v: &Value) -> &str {
-    v["status"].as_str().unwrap_or("<none>")
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_eligible_resident_gets_yes_and_a_stable_pseudonym_and_nothing_else_leaks() {
     let tmp = tempfile::tempdir().expect("tmp");
-    std::fs::create_dir_all(tmp.path().join("issuer")).expect("dir");
-    let issuer = start_issuer(&tmp.path().join("issuer"), IssuerSetup::default()).await;
-    let verifier = start_verifier(tmp.path(), &issuer, "").await;
+    let (issuer, verifier) = start_issuer_and_verifier(tmp.path(), "").await;
     let copies = issuer.credentials("D-0001", 3).await;
 
     let mut pseudonyms = Vec::new();
@@ -36,7 +30,7 @@ async fn an_eligible_resident_gets_yes_and_a_stable_pseudonym_and_nothing_else_l
             .is_some_and(|q| q.contains("<svg")));
         let id = created["id"].as_str().expect("id");
         let (_, pending) = verifier.result(BUDGET_KEY, id, None).await;
-        assert_eq!(status(&pending), "pending");
+        assert_eq!(session_status(&pending), "pending");
 
         let wallet = Presenter {
             http: &verifier.http,
@@ -62,7 +56,7 @@ async fn an_eligible_resident_gets_yes_and_a_stable_pseudonym_and_nothing_else_l
 
         let (s, result) = verifier.result(BUDGET_KEY, id, None).await;
         assert_eq!(s, 200);
-        assert_eq!(status(&result), "complete", "{result}");
+        assert_eq!(session_status(&result), "complete", "{result}");
         let e = &result["eligibility"];
         assert_eq!(e["eligible"], true);
         assert_eq!(e["over_disclosed"], false);
@@ -221,7 +215,7 @@ async fn minors_revoked_credentials_and_bad_answers_are_refused() {
         if *what == "state" {
             // A post with a wrong state cannot come from the wallet that fetched the request:
             // it does not use the session up, and the real answer still gets through.
-            assert_eq!(status(&r), "pending", "{r}");
+            assert_eq!(session_status(&r), "pending", "{r}");
             let right = req.state.clone().unwrap_or_default();
             let vp = w.vp_token(&req, &req.client_id, &req.nonce);
             assert_eq!(
@@ -231,7 +225,7 @@ async fn minors_revoked_credentials_and_bad_answers_are_refused() {
                 200
             );
         } else {
-            assert_eq!(status(&r), "rejected");
+            assert_eq!(session_status(&r), "rejected");
             assert_eq!(r["rejection"]["rule"], *rule, "{what}: {r}");
         }
     }
@@ -256,7 +250,7 @@ async fn minors_revoked_credentials_and_bad_answers_are_refused() {
     let (_, r) = verifier
         .result(BUDGET_KEY, created["id"].as_str().expect("id"), None)
         .await;
-    assert_eq!(status(&r), "declined");
+    assert_eq!(session_status(&r), "declined");
     // A closed request cannot be fetched again.
     let resp = verifier
         .http
@@ -342,9 +336,7 @@ async fn minors_revoked_credentials_and_bad_answers_are_refused() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn same_device_results_need_the_response_code() {
     let tmp = tempfile::tempdir().expect("tmp");
-    std::fs::create_dir_all(tmp.path().join("issuer")).expect("dir");
-    let issuer = start_issuer(&tmp.path().join("issuer"), IssuerSetup::default()).await;
-    let verifier = start_verifier(tmp.path(), &issuer, "").await;
+    let (issuer, verifier) = start_issuer_and_verifier(tmp.path(), "").await;
     let copies = issuer.credentials("D-0005", 1).await;
     let resume = format!("{BUDGET_SITE}/resume");
     let (s, created) = verifier.session(BUDGET_KEY, "vote", Some(&resume)).await;
@@ -491,9 +483,7 @@ async fn signed_request_objects_name_the_verifier_by_did_web() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_verifier_follows_an_issuer_key_rotation() {
     let tmp = tempfile::tempdir().expect("tmp");
-    std::fs::create_dir_all(tmp.path().join("issuer")).expect("dir");
-    let issuer = start_issuer(&tmp.path().join("issuer"), IssuerSetup::default()).await;
-    let verifier = start_verifier(tmp.path(), &issuer, "key_refresh_secs = 0").await;
+    let (issuer, verifier) = start_issuer_and_verifier(tmp.path(), "key_refresh_secs = 0").await;
     let before = issuer.credentials("D-0010", 1).await;
     // The verifier caches the issuer's keys with this presentation.
     let (_, created) = verifier.session(BUDGET_KEY, "vote", None).await;

@@ -8,22 +8,15 @@
     clippy::indexing_slicing
 )] // test code: a failure stops at its line
 
-use serde_json::Value;
-
 use civic_credential::oid4vp::DIRECT_POST_JWT;
 use civic_testkit::services::*;
 use civic_testkit::wallet::Presenter;
 
-fn status(v: &Value) -> &str {
-    v["status"].as_str().unwrap_or("<none>")
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_session_that_asks_for_encryption_takes_only_a_sealed_answer() {
     let tmp = tempfile::tempdir().expect("tmp");
-    std::fs::create_dir_all(tmp.path().join("issuer")).expect("dir");
-    let issuer = start_issuer(&tmp.path().join("issuer"), IssuerSetup::default()).await;
-    let verifier = start_verifier(tmp.path(), &issuer, "encrypt_responses = true").await;
+    let (issuer, verifier) =
+        start_issuer_and_verifier(tmp.path(), "encrypt_responses = true").await;
     let copies = issuer.credentials("D-0001", 2).await;
 
     let (s, created) = verifier.session(BUDGET_KEY, "vote", None).await;
@@ -55,7 +48,7 @@ async fn a_session_that_asks_for_encryption_takes_only_a_sealed_answer() {
         "{err}"
     );
     let (_, pending) = verifier.result(BUDGET_KEY, id, None).await;
-    assert_eq!(status(&pending), "pending");
+    assert_eq!(session_status(&pending), "pending");
 
     // Sealed to the request's key: complete and eligible.
     let (s, body) = wallet
@@ -63,7 +56,7 @@ async fn a_session_that_asks_for_encryption_takes_only_a_sealed_answer() {
         .await;
     assert_eq!(s, 200, "{body}");
     let (_, result) = verifier.result(BUDGET_KEY, id, None).await;
-    assert_eq!(status(&result), "complete", "{result}");
+    assert_eq!(session_status(&result), "complete", "{result}");
     assert_eq!(result["eligibility"]["eligible"], true);
 
     // The same sealed answer again: a replay, refused.
