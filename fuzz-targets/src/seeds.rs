@@ -347,6 +347,7 @@ fn oid4vp_seeds(s: &mut Seeds) {
     let link = RequestLink {
         client_id: session.client_id.clone(),
         request_uri: session.request_uri.clone(),
+        request_uri_method: Some("post".into()),
     };
     s.add(
         "oid4vp_request",

@@ -13,6 +13,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use civic_credential::did_web;
+use civic_credential::oid4vp::RequestUriPost;
 use civic_service::extract::JsonBody;
 use civic_service::layers::{json_rejections, wallet_cors, SecurityHeaders};
 use civic_service::respond::{asset, no_store};
@@ -43,7 +44,10 @@ async fn store_call<T: Send + 'static>(
 pub fn wallet_routes(service: Arc<Service>) -> Router {
     let limit = service.max_body_bytes;
     let routes = Router::new()
-        .route("/v1/request/{id}", get(request_object))
+        .route(
+            "/v1/request/{id}",
+            get(request_object).post(request_object_post),
+        )
         .route("/v1/response/{id}", post(response))
         .route("/.well-known/did.json", get(did_document))
         .route(
@@ -130,6 +134,27 @@ async fn request_object(State(service): S, Path(id): Path<String>) -> Result<Res
         flow.request_object(&id)
     })
     .await?;
+    Ok(request_object_answer(jwt))
+}
+
+/// `request_uri_method=post`: the wallet's metadata and nonce in a form; the request object
+/// echoes the nonce.
+async fn request_object_post(
+    State(service): S,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let posted = RequestUriPost::from_form(&body)
+        .map_err(|e| ApiError::bad_request("invalid_request", e.to_string()))?;
+    let jwt = store_call(&service, request_endpoint, move |flow| {
+        flow.request_object_for(&id, posted.wallet_nonce)
+    })
+    .await?;
+    Ok(request_object_answer(jwt))
+}
+
+/// A request object, as `application/oauth-authz-req+jwt`, never cached.
+fn request_object_answer(jwt: String) -> Response {
     let mut resp = jwt.into_response();
     let h = resp.headers_mut();
     h.insert(
@@ -137,7 +162,7 @@ async fn request_object(State(service): S, Path(id): Path<String>) -> Result<Res
         HeaderValue::from_static("application/oauth-authz-req+jwt"),
     );
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    Ok(resp)
+    resp
 }
 
 /// The `direct_post` endpoint: begin (store), check (async), finish (store).

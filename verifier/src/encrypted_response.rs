@@ -3,7 +3,6 @@
 //! ([`crate::session::Session::response_key`]). Decrypted with josekit; only what the request
 //! offered is accepted (the session's key id, ECDH-ES, the two AES-GCM encodings).
 
-use civic_credential::jwe::{Enc, ECDH_ES};
 use civic_credential::jwk::Jwk;
 use civic_credential::oid4vp::DirectPostResponse;
 
@@ -104,6 +103,8 @@ fn check_header(
     kid: Option<&str>,
     key: &Jwk,
 ) -> Result<(), DecryptError> {
+    use civic_credential::jwe::{Enc, ECDH_ES};
+
     if alg != Some(ECDH_ES) {
         return Err(DecryptError::NotOffered(format!("alg {alg:?}")));
     }

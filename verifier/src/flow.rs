@@ -394,11 +394,22 @@ impl Flow {
     /// The request object (a JWT) the wallet fetches from the session's `request_uri` (store):
     /// signed when a signer is configured.
     pub fn request_object(&self, id: &str) -> Result<String, FlowError> {
+        self.request_object_for(id, None)
+    }
+
+    /// The request object for a wallet that fetched it by POST (`request_uri_method=post`):
+    /// it carries the wallet's `wallet_nonce` back. Each fetch is the same request otherwise.
+    pub fn request_object_for(
+        &self,
+        id: &str,
+        wallet_nonce: Option<String>,
+    ) -> Result<String, FlowError> {
         let session = self.session(id)?.ok_or(FlowError::NoSuchSession)?;
         if session.status != SessionStatus::Pending || session.expires <= self.now() {
             return Err(FlowError::RequestClosed);
         }
-        let request = session.authorization_request();
+        let mut request = session.authorization_request();
+        request.wallet_nonce = wallet_nonce;
         match (session.client_id.strip_prefix(DID_PREFIX), &self.signer) {
             (None, _) => request.to_unsigned_jwt(),
             (Some(did), Some(s)) => s.sign_as(did, |key| request.to_signed_jwt(key)),

@@ -8,8 +8,8 @@ use civic_credential::encoding::b64_encode;
 use civic_credential::jwe::{Enc, ResponseEncryption};
 use civic_credential::jwk::Jwk;
 use civic_credential::oid4vp::{
-    sd_jwt_client_metadata, AuthorizationRequest, DcqlQuery, RequestLink, DIRECT_POST,
-    DIRECT_POST_JWT, REDIRECT_URI_PREFIX,
+    sd_jwt_client_metadata, AuthorizationRequest, DcqlQuery, RequestLink, DID_PREFIX, DIRECT_POST,
+    DIRECT_POST_JWT, REDIRECT_URI_PREFIX, REQUEST_URI_METHOD_POST,
 };
 
 use civic_credential::sd_jwt::ClaimPath;
@@ -203,14 +203,21 @@ impl Session {
             client_metadata: Some(client_metadata),
             aud: Some("https://self-issued.me/v2".into()),
             iat: Some(self.created),
+            wallet_nonce: None,
         }
     }
 
-    /// The `openid4vp://` link (or the same query on a web wallet's base URL).
+    /// The `openid4vp://` link (or the same query on a web wallet's base URL); a signed
+    /// request's link asks the wallet to fetch it by POST with a nonce (`request_uri_method`).
     pub fn link(&self, base: &str) -> String {
         RequestLink {
             client_id: self.client_id.clone(),
             request_uri: self.request_uri.clone(),
+            // A signed request can carry the wallet's nonce back with integrity.
+            request_uri_method: self
+                .client_id
+                .starts_with(DID_PREFIX)
+                .then(|| REQUEST_URI_METHOD_POST.to_owned()),
         }
         .to_url(base)
     }

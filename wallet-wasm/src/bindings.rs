@@ -70,16 +70,32 @@ pub fn verifier_document_url(link: &str) -> Result<String, JsValue> {
         .unwrap_or_default())
 }
 
+/// For a link that asks for `request_uri_method=post`: `{"form": …, "wallet_nonce": …}`, the
+/// form body to POST to its `request_uri` and the nonce to give `prepareRequest`; an empty
+/// string for a link fetched with GET.
+#[wasm_bindgen(js_name = requestUriPost)]
+pub fn request_uri_post(link: &str) -> Result<String, JsValue> {
+    let link = civic_credential::oid4vp::RequestLink::parse(link)
+        .map_err(|e| js_err(crate::WalletError::new("invalid_request", e.to_string())))?;
+    if !link.wants_post() {
+        return Ok(String::new());
+    }
+    let post = crate::request::request_uri_post().map_err(js_err)?;
+    to_json(&serde_json::json!({ "form": post.to_form(), "wallet_nonce": post.wallet_nonce }))
+}
+
 /// Checks a request object against its link and matches it with the stored credentials
 /// (`credentials_json`: a JSON array of issuance forms); `did_document_json` is the document
-/// fetched from `verifierDocumentUrl`, or empty. Returns the prepared request as JSON; its
-/// `refused` says why the wallet will not answer (another platform's pseudonym).
+/// fetched from `verifierDocumentUrl`, or empty; `wallet_nonce` the nonce sent with
+/// `requestUriPost`, or empty. Returns the prepared request as JSON; its `refused` says why
+/// the wallet will not answer (another platform's pseudonym).
 #[wasm_bindgen(js_name = prepareRequest)]
 pub fn prepare_request(
     request_object: &str,
     link: &str,
     did_document_json: &str,
     credentials_json: &str,
+    wallet_nonce: &str,
 ) -> Result<String, JsValue> {
     let credentials: Vec<String> = parse(credentials_json, "credentials")?;
     let doc: Option<serde_json::Value> = if did_document_json.is_empty() {
@@ -88,8 +104,14 @@ pub fn prepare_request(
         Some(parse(did_document_json, "DID document")?)
     };
     to_json(
-        &crate::request::prepare(request_object, link, doc.as_ref(), &credentials)
-            .map_err(js_err)?,
+        &crate::request::prepare(
+            request_object,
+            link,
+            doc.as_ref(),
+            &credentials,
+            (!wallet_nonce.is_empty()).then_some(wallet_nonce),
+        )
+        .map_err(js_err)?,
     )
 }
 

@@ -2,11 +2,11 @@
 //! stored credentials, and explaining it in plain words for the consent screen.
 
 use civic_credential::did_web::{self, DidDocument};
-use civic_credential::jwe::ResponseEncryption;
+use civic_credential::jwe::{ResponseEncryption, ECDH_ES};
 use civic_credential::jwk::Jwk;
 use civic_credential::oid4vci::FORMAT_SD_JWT_VC;
 use civic_credential::oid4vp::{
-    AuthorizationRequest, RequestLink, DID_PREFIX, DIRECT_POST, DIRECT_POST_JWT,
+    AuthorizationRequest, RequestLink, RequestUriPost, DID_PREFIX, DIRECT_POST, DIRECT_POST_JWT,
     REDIRECT_URI_PREFIX,
 };
 use civic_credential::pseudonym;
@@ -109,6 +109,31 @@ pub fn verifier_document_url(link: &str) -> Result<Option<String>, WalletError> 
         .map_err(|e| WalletError::new("invalid_request", e.to_string()))
 }
 
+/// What this wallet POSTs to a `request_uri` whose link says `request_uri_method=post`
+/// (OpenID4VP §5.10): a fresh `wallet_nonce` the request must echo (checked by [`prepare`]),
+/// and the wallet's metadata.
+pub fn request_uri_post() -> Result<RequestUriPost, WalletError> {
+    let mut nonce = [0u8; 24];
+    rand_core::RngCore::try_fill_bytes(&mut rand_core::OsRng, &mut nonce)
+        .map_err(|_| WalletError::new("no_randomness", "no random numbers"))?;
+    let metadata = serde_json::json!({
+        "vp_formats_supported": {
+            FORMAT_SD_JWT_VC: {
+                "sd-jwt_alg_values": ["ES256", "EdDSA"],
+                "kb-jwt_alg_values": ["ES256"]
+            }
+        },
+        "client_id_prefixes_supported": ["redirect_uri", "decentralized_identifier"],
+        "request_object_signing_alg_values_supported": ["ES256", "EdDSA"],
+        "authorization_encryption_alg_values_supported": [ECDH_ES],
+        "authorization_encryption_enc_values_supported": ["A128GCM", "A256GCM"]
+    });
+    Ok(RequestUriPost {
+        wallet_nonce: Some(civic_credential::encoding::b64_encode(&nonce)),
+        wallet_metadata: metadata.as_object().cloned(),
+    })
+}
+
 /// Checks a request object fetched from the link's `request_uri` and matches it against
 /// `credentials` (issuance forms): the first whose type is accepted and that holds every
 /// requested claim (with an allowed value) answers. A `redirect_uri:` client's request is
@@ -120,6 +145,7 @@ pub fn prepare(
     link: &str,
     did_document: Option<&Value>,
     credentials: &[String],
+    wallet_nonce: Option<&str>,
 ) -> Result<PreparedRequest, WalletError> {
     let link =
         RequestLink::parse(link).map_err(|e| WalletError::new("invalid_request", e.to_string()))?;
@@ -166,6 +192,15 @@ pub fn prepare(
             ))
         }
     };
+    if let Some(sent) = wallet_nonce {
+        if req.wallet_nonce.as_deref() != Some(sent) {
+            return Err(WalletError::new(
+                "invalid_request_object",
+                "the request does not carry the nonce this wallet sent for it (an old or \
+                 replayed request)",
+            ));
+        }
+    }
     if req.client_id != link.client_id {
         return Err(WalletError::new(
             "invalid_request_object",

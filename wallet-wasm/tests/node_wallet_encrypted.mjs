@@ -46,12 +46,26 @@ const part = (jwt, i) => JSON.parse(Buffer.from(jwt.split('.')[i], 'base64url').
 async function encryptingVerifier() {
   const requests = new Map();
   const posts = [];
+  const fetches = [];
   const server = createServer((req, res) => {
     const url = new URL(req.url, 'http://127.0.0.1');
     if (req.method === 'GET' && url.pathname.startsWith('/request/')) {
-      const jwt = requests.get(url.pathname.slice('/request/'.length));
-      res.writeHead(jwt ? 200 : 404, { 'content-type': 'application/oauth-authz-req+jwt' });
-      res.end(jwt ?? '');
+      const made = requests.get(url.pathname.slice('/request/'.length));
+      res.writeHead(made ? 200 : 404, { 'content-type': 'application/oauth-authz-req+jwt' });
+      res.end(made ? made() : '');
+      return;
+    }
+    if (req.method === 'POST' && url.pathname.startsWith('/request/')) {
+      // request_uri_method=post: the wallet's metadata and nonce; the request echoes the nonce.
+      let body = '';
+      req.on('data', (c) => { body += c; });
+      req.on('end', () => {
+        const form = Object.fromEntries(new URLSearchParams(body));
+        fetches.push({ method: 'POST', type: req.headers['content-type'], form });
+        const made = requests.get(url.pathname.slice('/request/'.length));
+        res.writeHead(made ? 200 : 404, { 'content-type': 'application/oauth-authz-req+jwt' });
+        res.end(made ? made(form.wallet_nonce) : '');
+      });
       return;
     }
     if (req.method === 'POST' && url.pathname.startsWith('/response/')) {
@@ -73,8 +87,9 @@ async function encryptingVerifier() {
   let n = 0;
   return {
     posts,
+    fetches,
     /** A link to a fresh request for `paths`, its answer encrypted with `enc` (or, with `jwks: false`, no key). */
-    async link(paths, vct, { enc = 'A128GCM', jwks = true } = {}) {
+    async link(paths, vct, { enc = 'A128GCM', jwks = true, post = false, echo = (nonce) => nonce } = {}) {
       n += 1;
       const { privateKey, publicKey } = await jose.generateKeyPair('ECDH-ES', { crv: 'P-256', extractable: true });
       const kid = `ephemeral-${n}`;
@@ -88,8 +103,12 @@ async function encryptingVerifier() {
         nonce: `nonce-${n}`, state: `state-${n}`, client_metadata: metadata,
         dcql_query: { credentials: [{ id: 'residency', format: 'dc+sd-jwt', meta: { vct_values: [vct] }, claims: paths.map((path) => ({ path })) }] },
       };
-      requests.set(String(n), `${b64u({ alg: 'none', typ: 'oauth-authz-req+jwt' })}.${b64u(payload)}.`);
+      requests.set(String(n), (walletNonce) => {
+        const echoed = walletNonce === undefined ? {} : { wallet_nonce: echo(walletNonce) };
+        return `${b64u({ alg: 'none', typ: 'oauth-authz-req+jwt' })}.${b64u({ ...payload, ...echoed })}.`;
+      });
       const q = new URLSearchParams({ client_id: clientId, request_uri: `${base}/request/${n}` });
+      if (post) q.set('request_uri_method', 'post');
       return { url: `openid4vp://?${q}`, n: String(n), clientId, kid };
     },
     /** Opens the answer posted for request `n` with jose. */
@@ -131,6 +150,16 @@ try {
 
   const both = await wallet.prepare((await verifier.link(paths, card.vct, { enc: ['A128GCM', 'A256GCM'] })).url);
   check('both offered: the wallet uses A256GCM (HAIP 1.0 §5)', both.encryption?.enc === 'A256GCM', JSON.stringify(both.encryption?.enc));
+
+  // request_uri_method=post: the wallet POSTs its metadata and a fresh nonce, and takes the
+  // request only if it echoes that nonce.
+  const byPost = await wallet.prepare((await verifier.link(paths, card.vct, { post: true })).url);
+  const fetched = verifier.fetches.at(-1);
+  const metadata = fetched?.form?.wallet_metadata ? JSON.parse(fetched.form.wallet_metadata) : {};
+  check('request_uri_method=post: the wallet posts its metadata and a nonce', fetched?.type === 'application/x-www-form-urlencoded' && (fetched?.form?.wallet_nonce ?? '').length >= 32 && metadata.vp_formats_supported?.['dc+sd-jwt'] !== undefined && metadata.authorization_encryption_enc_values_supported?.includes('A256GCM'), JSON.stringify(fetched));
+  check('  and takes the request that echoes it', byPost.refused === null && byPost.credential_id === card.id, JSON.stringify(byPost.refused));
+  const replayed = await rejects(async () => wallet.prepare((await verifier.link(paths, card.vct, { post: true, echo: () => 'an-older-nonce' })).url));
+  check('  but not one that echoes another nonce', replayed?.code === 'invalid_request_object', String(replayed));
 
   const declined = await verifier.link(paths, card.vct);
   await wallet.decline(await wallet.prepare(declined.url));

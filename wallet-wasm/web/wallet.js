@@ -203,10 +203,11 @@ const b64u = {
   dec: (s) => Uint8Array.from(atob(s.replace(/-/g, '+').replace(/_/g, '/')), (c) => c.charCodeAt(0)),
 };
 
-async function http(method, url, { form, json, bearer } = {}) {
+async function http(method, url, { form, json, bearer, body: formBody } = {}) {
   const headers = {};
   let body;
   if (form) { headers['content-type'] = 'application/x-www-form-urlencoded'; body = new URLSearchParams(form).toString(); }
+  if (formBody !== undefined) { headers['content-type'] = 'application/x-www-form-urlencoded'; body = formBody; }
   if (json) { headers['content-type'] = 'application/json'; body = JSON.stringify(json); }
   if (bearer) headers.authorization = `Bearer ${bearer}`;
   const res = await fetch(url, { method, headers, body, redirect: 'error' });
@@ -438,12 +439,15 @@ export class Wallet {
     const params = new URL(requestUrl.replace(/^openid4vp:\/\//, 'https://wallet.invalid/')).searchParams;
     const requestUri = params.get('request_uri');
     if (!requestUri) throw new WalletError('invalid_request', 'the link has no request_uri');
-    const requestObject = await http('GET', requestUri);
+    // request_uri_method=post: the wallet's metadata and a nonce the request must echo.
+    const post = fromCore(() => this.#core.requestUriPost(requestUrl));
+    const { form: postBody = '', wallet_nonce: walletNonce = '' } = post ? JSON.parse(post) : {};
+    const requestObject = post ? await http('POST', requestUri, { body: postBody }) : await http('GET', requestUri);
     const unused = vault.credentials.map((c) => c.copies.find((k) => !k.used)?.credential ?? c.copies[0].credential);
     // A DID verifier's request is signed: the core checks it with the DID's document.
     const docUrl = fromCore(() => this.#core.verifierDocumentUrl(requestUrl));
     const didDocument = docUrl ? JSON.stringify(await http('GET', docUrl)) : '';
-    const prepared = JSON.parse(fromCore(() => this.#core.prepareRequest(String(requestObject), requestUrl, didDocument, JSON.stringify(unused))));
+    const prepared = JSON.parse(fromCore(() => this.#core.prepareRequest(String(requestObject), requestUrl, didDocument, JSON.stringify(unused), walletNonce)));
     if (prepared.credential !== null && prepared.credential !== undefined) {
       const c = vault.credentials[prepared.credential];
       prepared.credential_id = c.id;

@@ -22,6 +22,7 @@ fn request() -> AuthorizationRequest {
         client_metadata: Some(sd_jwt_client_metadata()),
         aud: None,
         iat: None,
+        wallet_nonce: None,
     }
 }
 
@@ -84,12 +85,42 @@ fn links_and_vp_tokens_parse_strictly() {
     let link = RequestLink {
         client_id: "redirect_uri:https://v.example/r/1".into(),
         request_uri: "https://v.example/request/1?x=y".into(),
+        request_uri_method: None,
     };
     let url = link.to_url(OPENID4VP_SCHEME);
     assert!(url.starts_with("openid4vp://?client_id=redirect_uri%3Ahttps%3A%2F%2F"));
     assert_eq!(RequestLink::parse(&url), Ok(link));
     assert!(RequestLink::parse("openid4vp://?client_id=a").is_err());
     assert!(RequestLink::parse("openid4vp://?client_id=a&client_id=b&request_uri=c").is_err());
+    let post = RequestLink {
+        request_uri_method: Some("post".into()),
+        ..RequestLink::parse(&url).expect("link")
+    };
+    let url = post.to_url(OPENID4VP_SCHEME);
+    assert!(url.ends_with("&request_uri_method=post"));
+    assert!(RequestLink::parse(&url).expect("post link").wants_post());
+    assert!(
+        RequestLink::parse("openid4vp://?client_id=a&request_uri=c&request_uri_method=put")
+            .is_err()
+    );
+
+    // What a wallet POSTs to request_uri: strict too.
+    let ok = RequestUriPost::from_form(b"wallet_nonce=n1&wallet_metadata=%7B%7D").expect("ok");
+    assert_eq!(ok.wallet_nonce.as_deref(), Some("n1"));
+    assert_eq!(
+        RequestUriPost::from_form(b"").expect("empty"),
+        RequestUriPost::default()
+    );
+    let long = format!("wallet_nonce={}", "n".repeat(257));
+    for bad in [
+        "wallet_nonce=",
+        long.as_str(),
+        "wallet_nonce=a&wallet_nonce=b",
+        "wallet_metadata=%5B%5D",
+        "wallet_metadata=not-json",
+    ] {
+        assert!(RequestUriPost::from_form(bad.as_bytes()).is_err(), "{bad}");
+    }
 
     let t = parse_vp_token(r#"{"residency": ["a~b~c"]}"#).expect("token");
     assert_eq!(t["residency"], vec!["a~b~c".to_owned()]);

@@ -67,10 +67,12 @@ fn request(paths: &[ClaimPath]) -> (String, String, AuthorizationRequest) {
         client_metadata: Some(sd_jwt_client_metadata()),
         aud: None,
         iat: None,
+        wallet_nonce: None,
     };
     let link = RequestLink {
         client_id: req.client_id.clone(),
         request_uri: "https://verifier.example/v1/request/1".into(),
+        request_uri_method: None,
     }
     .to_url("openid4vp://");
     (req.to_unsigned_jwt().expect("jwt"), link, req)
@@ -95,7 +97,7 @@ fn requests_are_explained_in_plain_words_and_answered_with_exactly_those_claims(
         ClaimPath::keys(["pseudonyms", PLATFORM]),
     ];
     let (jwt, link, _) = request(&paths);
-    let p = prepare(&jwt, &link, None, &creds).expect("prepared");
+    let p = prepare(&jwt, &link, None, &creds, None).expect("prepared");
     let labels: Vec<&str> = p.items.iter().map(|i| i.label.as_str()).collect();
     assert_eq!(labels[0], "Resident of municipality 0363");
     assert_eq!(labels[2], "Your pseudonym for verifier.example");
@@ -153,30 +155,31 @@ fn missing_claims_foreign_links_and_bad_requests_are_reported() {
         ClaimPath::keys(["residence", "municipality_code"]),
         ClaimPath::keys(["nationality"]),
     ]);
-    let p = prepare(&jwt, &link, None, &creds).expect("prepared");
+    let p = prepare(&jwt, &link, None, &creds, None).expect("prepared");
     assert_eq!(p.missing, vec!["nationality".to_owned()]);
     assert_eq!(p.credential, None);
 
     let other_link = RequestLink {
         client_id: "redirect_uri:https://evil.example/cb".into(),
         request_uri: "https://x".into(),
+        request_uri_method: None,
     }
     .to_url("openid4vp://");
     assert_eq!(
-        prepare(&jwt, &other_link, None, &creds).map_err(|e| e.code),
+        prepare(&jwt, &other_link, None, &creds, None).map_err(|e| e.code),
         Err("invalid_request_object")
     );
     assert_eq!(
-        prepare("garbage", &link, None, &creds).map_err(|e| e.code),
+        prepare("garbage", &link, None, &creds, None).map_err(|e| e.code),
         Err("invalid_request_object")
     );
     let (nothing, link2, _) = request(&[]);
     assert_eq!(
-        prepare(&nothing, &link2, None, &creds).map_err(|e| e.code),
+        prepare(&nothing, &link2, None, &creds, None).map_err(|e| e.code),
         Err("invalid_request")
     );
     assert_eq!(
-        prepare(&jwt, "no link", None, &creds).map_err(|e| e.code),
+        prepare(&jwt, "no link", None, &creds, None).map_err(|e| e.code),
         Err("invalid_request")
     );
     // An encrypted answer is asked for without a key to encrypt to: refused rather than
@@ -184,7 +187,7 @@ fn missing_claims_foreign_links_and_bad_requests_are_reported() {
     let (_, link3, mut req) = request(&[ClaimPath::keys(["residence", "municipality_code"])]);
     req.response_mode = DIRECT_POST_JWT.into();
     let encrypted = req.to_unsigned_jwt().expect("jwt");
-    let refused = prepare(&encrypted, &link3, None, &creds).expect_err("refused");
+    let refused = prepare(&encrypted, &link3, None, &creds, None).expect_err("refused");
     assert_eq!(refused.code, "invalid_request");
     assert!(
         refused.message.contains("plain text"),
@@ -209,7 +212,7 @@ fn an_encrypted_answer_carries_everything_in_one_jwe_to_the_verifier_key() {
         m.extend(ResponseEncryption::client_metadata(&key, &[Enc::A256Gcm]));
     }
     let jwt = req.to_unsigned_jwt().expect("jwt");
-    let p = prepare(&jwt, &link, None, &creds).expect("prepared");
+    let p = prepare(&jwt, &link, None, &creds, None).expect("prepared");
     let e = p.encryption.clone().expect("encrypted");
     assert_eq!(e.jwk, key.to_public());
     assert_eq!(e.enc, Enc::A256Gcm);
@@ -264,7 +267,7 @@ fn a_verifier_gets_no_pseudonym_but_its_own() {
     ];
     for (paths, why) in cases {
         let (jwt, link, _) = request(paths);
-        let p = prepare(&jwt, &link, None, &creds).expect("prepared");
+        let p = prepare(&jwt, &link, None, &creds, None).expect("prepared");
         let refused = p.refused.clone().unwrap_or_default();
         assert!(refused.contains(why), "{refused}");
         assert_eq!(p.credential, None, "nothing answers a refused request");
@@ -301,6 +304,7 @@ fn a_did_verifier_is_checked_against_its_document_and_gets_its_own_pseudonym() {
         let link = RequestLink {
             client_id: req.client_id.clone(),
             request_uri: "https://verifier.example/v1/request/1".into(),
+            request_uri_method: None,
         }
         .to_url("openid4vp://");
         (req.to_signed_jwt(key).expect("jwt"), link)
@@ -310,10 +314,10 @@ fn a_did_verifier_is_checked_against_its_document_and_gets_its_own_pseudonym() {
         verifier_document_url(&link).expect("url").as_deref(),
         Some("https://verifier.example/platforms/budget/did.json")
     );
-    let p = prepare(&jwt, &link, Some(&doc), &creds).expect("prepared");
+    let p = prepare(&jwt, &link, Some(&doc), &creds, None).expect("prepared");
     assert_eq!((p.refused, p.credential), (None, Some(0)));
     assert_eq!(
-        prepare(&jwt, &link, None, &creds).map_err(|e| e.code),
+        prepare(&jwt, &link, None, &creds, None).map_err(|e| e.code),
         Err("invalid_request_object"),
         "a DID client's request is not read without its document"
     );
@@ -322,17 +326,18 @@ fn a_did_verifier_is_checked_against_its_document_and_gets_its_own_pseudonym() {
         .with_kid(format!("{DID_PLATFORM}#k"));
     let (forged, link2) = signed(&[pseudonym::path(DID_PLATFORM)], &impostor);
     assert_eq!(
-        prepare(&forged, &link2, Some(&doc), &creds).map_err(|e| e.code),
+        prepare(&forged, &link2, Some(&doc), &creds, None).map_err(|e| e.code),
         Err("invalid_request_object"),
         "a request signed by another key is refused"
     );
     let (other, link3) = signed(&[pseudonym::path(PLATFORM)], &verifier);
-    let p = prepare(&other, &link3, Some(&doc), &creds).expect("prepared");
+    let p = prepare(&other, &link3, Some(&doc), &creds, None).expect("prepared");
     assert!(p.refused.is_some(), "the DID's host is not the platform");
 
     let local = RequestLink {
         client_id: "decentralized_identifier:did:web:localhost%3A8090:platforms:b".into(),
         request_uri: "http://localhost:8090/v1/request/1".into(),
+        request_uri_method: None,
     }
     .to_url("openid4vp://");
     assert_eq!(
@@ -346,4 +351,44 @@ fn a_did_verifier_is_checked_against_its_document_and_gets_its_own_pseudonym() {
 
 fn age() -> ClaimPath {
     ClaimPath::keys(["age_equal_or_over", "16"])
+}
+
+#[test]
+fn a_request_fetched_by_post_must_echo_the_wallets_nonce() {
+    let issuer = SigningKey::generate(Algorithm::Es256, &mut OsRng)
+        .expect("key")
+        .with_kid("k1");
+    let holder = crate::holder::generate_holder_key().expect("h");
+    let creds = vec![issue(&issuer, &holder.to_public(), "1980-05-05")];
+    let post = request_uri_post().expect("post");
+    let sent = post.wallet_nonce.clone().expect("nonce");
+    assert!(sent.len() >= 32, "a fresh random nonce");
+    assert_ne!(
+        request_uri_post().expect("post").wallet_nonce,
+        Some(sent.clone())
+    );
+    // The body a verifier reads back: the nonce and a JSON object of metadata.
+    let read = RequestUriPost::from_form(post.to_form().as_bytes()).expect("form");
+    assert_eq!(read.wallet_nonce.as_deref(), Some(sent.as_str()));
+    assert!(
+        read.wallet_metadata.expect("metadata")["vp_formats_supported"]
+            .get(FORMAT_SD_JWT_VC)
+            .is_some()
+    );
+
+    let (_, link, mut req) = request(&[ClaimPath::keys(["residence", "municipality_code"])]);
+    req.wallet_nonce = Some(sent.clone());
+    let echoed = req.to_unsigned_jwt().expect("jwt");
+    assert!(prepare(&echoed, &link, None, &creds, Some(&sent)).is_ok());
+    // Another nonce, or none: an old or replayed request object.
+    req.wallet_nonce = Some("someone-elses".into());
+    let other = req.to_unsigned_jwt().expect("jwt");
+    req.wallet_nonce = None;
+    let none = req.to_unsigned_jwt().expect("jwt");
+    for jwt in [other, none] {
+        assert_eq!(
+            prepare(&jwt, &link, None, &creds, Some(&sent)).map_err(|e| e.code),
+            Err("invalid_request_object")
+        );
+    }
 }
