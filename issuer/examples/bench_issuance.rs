@@ -4,9 +4,10 @@
 //!
 //! 1. Raw aws-lc-rs ES256 signs and verifies per second on one thread (the baselines).
 //! 2. An issuer with a sled database in a temp directory serves on 127.0.0.1. Each of C client
-//!    connections first gets an offer from the counter service and redeems it for an access
-//!    token, then loops nonce → credential (B proofs, each with a fresh holder key) for N
-//!    seconds. Every credential is durably recorded before its response.
+//!    connections loops for N seconds through what a wallet does for one batch: an offer from
+//!    the counter service redeemed for an access token (tokens are single use), a nonce, and a
+//!    credential request with B proofs, each with a fresh holder key. Every credential is
+//!    durably recorded before its response. Any unexpected answer fails the run.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -92,6 +93,45 @@ async fn post_json(
     resp.json().await.ok()
 }
 
+/// An offer from the counter service for `resident`, redeemed for a (single-use) access token.
+async fn access_token(
+    http: &reqwest::Client,
+    base: &str,
+    admin: &str,
+    resident: &str,
+) -> Option<String> {
+    let offer = post_json(
+        http,
+        format!("{base}/admin/api/residents/{resident}/offer"),
+        admin,
+        None,
+    )
+    .await?;
+    let code = offer["credential_offer"]["grants"][PRE_AUTHORIZED_GRANT]["pre-authorized_code"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let tx_code = offer["tx_code"].as_str().unwrap_or_default();
+    let resp = http
+        .post(format!("{base}/token"))
+        .form(&[
+            ("grant_type", PRE_AUTHORIZED_GRANT),
+            ("pre-authorized_code", &code),
+            ("tx_code", tx_code),
+        ])
+        .send()
+        .await
+        .ok()?;
+    if !resp.status().is_success() {
+        eprintln!("unexpected {} from /token", resp.status());
+        return None;
+    }
+    let tok = resp.json::<Value>().await.ok()?;
+    tok["access_token"].as_str().map(str::to_owned)
+}
+
+/// One wallet connection: batches until `until` (counted from `start_at`). Returns false if an
+/// answer was not what a wallet expects.
 async fn client(
     base: String,
     admin: String,
@@ -99,7 +139,7 @@ async fn client(
     batch: usize,
     (start_at, until): (Instant, Instant),
     issued: Arc<AtomicU64>,
-) {
+) -> bool {
     let port = base
         .rsplit(':')
         .next()
@@ -113,48 +153,15 @@ async fn client(
         )
         .build()
         .expect("client");
-    // The wallet's one-off steps, before the clock starts: an offer from the counter service,
-    // redeemed for an access token. The timed loop is what a wallet repeats to fill up its
-    // batch: nonce, then a credential request with `batch` proofs.
-    let Some(offer) = post_json(
-        &http,
-        format!("{base}/admin/api/residents/{resident}/offer"),
-        &admin,
-        None,
-    )
-    .await
-    else {
-        return;
-    };
-    let access = {
-        let code = offer["credential_offer"]["grants"][PRE_AUTHORIZED_GRANT]["pre-authorized_code"]
-            .as_str()
-            .unwrap_or_default()
-            .to_owned();
-        let tx_code = offer["tx_code"].as_str().unwrap_or_default();
-        let Ok(resp) = http
-            .post(format!("{base}/token"))
-            .form(&[
-                ("grant_type", PRE_AUTHORIZED_GRANT),
-                ("pre-authorized_code", &code),
-                ("tx_code", tx_code),
-            ])
-            .send()
-            .await
-        else {
-            return;
-        };
-        let Ok(tok) = resp.json::<Value>().await else {
-            return;
-        };
-        tok["access_token"].as_str().unwrap_or_default().to_owned()
-    };
     while Instant::now() < start_at {
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     while Instant::now() < until {
+        let Some(access) = access_token(&http, &base, &admin, resident).await else {
+            return false;
+        };
         let Some(n) = post_json(&http, format!("{base}/nonce"), "", None).await else {
-            return;
+            return false;
         };
         let nonce = n["c_nonce"].as_str().unwrap_or_default().to_owned();
         let proofs: Vec<String> = (0..batch)
@@ -167,11 +174,16 @@ async fn client(
         let body = json!({ "credential_configuration_id": "residency_sd_jwt", "proofs": { "jwt": proofs } });
         let Some(resp) = post_json(&http, format!("{base}/credential"), &access, Some(body)).await
         else {
-            return;
+            return false;
         };
-        let got = resp["credentials"].as_array().map_or(0, Vec::len) as u64;
-        issued.fetch_add(got, Ordering::Relaxed);
+        let got = resp["credentials"].as_array().map_or(0, Vec::len);
+        if got != batch {
+            eprintln!("a batch of {got} credentials for {batch} proofs");
+            return false;
+        }
+        issued.fetch_add(got as u64, Ordering::Relaxed);
     }
+    true
 }
 
 fn main() -> anyhow::Result<()> {
@@ -218,9 +230,9 @@ fn main() -> anyhow::Result<()> {
         let listener = tokio::net::TcpListener::from_std(listener)?;
         let app = civic_issuer::http::router(issuer.clone());
         tokio::spawn(async move { axum::serve(listener, app).await });
-        // Warm up, then measure. Each client gets its access token before `start`.
+        // Warm up, then measure.
         let warm = Instant::now();
-        client(
+        let warmed = client(
             base.clone(),
             admin.clone(),
             "D-0001",
@@ -229,6 +241,7 @@ fn main() -> anyhow::Result<()> {
             Arc::new(AtomicU64::new(0)),
         )
         .await;
+        anyhow::ensure!(warmed, "the warm-up batch failed");
         let start = Instant::now() + Duration::from_millis(500);
         let until = start + Duration::from_secs(seconds);
         let residents = ["D-0001", "D-0003", "D-0004", "D-0005", "D-0007", "D-0008"];
@@ -245,7 +258,7 @@ fn main() -> anyhow::Result<()> {
             })
             .collect();
         for t in tasks {
-            let _ = t.await;
+            anyhow::ensure!(t.await?, "a client got an unexpected answer");
         }
         anyhow::Ok((Instant::now() - start).as_secs_f64())
     })?;
