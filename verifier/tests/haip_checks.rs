@@ -61,8 +61,8 @@ fn rule(outcome: &SessionStatus) -> &str {
     }
 }
 
-/// Flips a bit in the signature of the `index`-th JWT of `presentation` (0: the issuer's, last:
-/// the KB-JWT), as the suite's invalid-signature modules do.
+/// Flips a bit in the signature of the KB-JWT (`kb`) or of the issuer-signed JWT of
+/// `presentation`, as the suite's invalid-signature modules do.
 fn break_signature(presentation: &str, kb: bool) -> String {
     let mut parts: Vec<String> = presentation.split('~').map(str::to_owned).collect();
     let at = if kb { parts.len() - 1 } else { 0 };
