@@ -227,6 +227,24 @@ pub(crate) fn wallet_e2e_command() -> Result<std::process::Command> {
     Ok(cmd)
 }
 
+/// About what a full run writes from a clean clone (measured: see TESTING.md), in GiB.
+const DISK_NEEDED_GIB: f64 = 10.0;
+
+/// Free space on the file system of the target folder, in GiB (from `df`), if it can be read.
+fn free_gib() -> Option<f64> {
+    let dir = util::target_dir();
+    let probe = if dir.exists() { dir } else { util::repo_root() };
+    let out = util::capture(std::process::Command::new("df").arg("-Pk").arg(probe))?;
+    let kib: f64 = out
+        .lines()
+        .nth(1)?
+        .split_whitespace()
+        .nth(3)?
+        .parse()
+        .ok()?;
+    Some(kib / (1024.0 * 1024.0))
+}
+
 /// Outcome of one step.
 enum Outcome {
     /// Ran and succeeded, with a note and seconds taken.
@@ -242,6 +260,16 @@ enum Outcome {
 /// Runs the steps and returns the exit code; the last line printed is `N passed, N failed`.
 pub(crate) fn run_all(options: &Options) -> ExitCode {
     let started = Instant::now();
+    let free_at_start = free_gib();
+    if let Some(free) = free_at_start {
+        println!("disk: {free:.1} GiB free where the build goes");
+        if free < DISK_NEEDED_GIB {
+            println!(
+                "warning: a full run writes about {DISK_NEEDED_GIB} GiB (target/, fuzz/target/); \
+                 with {free:.1} GiB free a step may fail for want of disk"
+            );
+        }
+    }
     let mut outcomes: Vec<(&str, Outcome)> = Vec::new();
     let mut failed_step = None;
     for (index, (name, step)) in STEPS.iter().enumerate() {
@@ -300,6 +328,12 @@ pub(crate) fn run_all(options: &Options) -> ExitCode {
         println!("  {name:<8} {line}");
     }
     let total = started.elapsed().as_secs_f64();
+    if let (Some(start), Some(end)) = (free_at_start, free_gib()) {
+        println!(
+            "disk: {end:.1} GiB free at the end ({:.1} GiB used by the run)",
+            start - end
+        );
+    }
     match failed_step {
         Some(step) => println!("xtask test: FAILED at step `{step}` after {total:.0}s"),
         None => println!("xtask test: all run steps passed in {total:.0}s"),
