@@ -3,6 +3,7 @@
 //! verifier builds these and the wallet reads them; both use these types.
 
 pub mod dcql;
+mod link;
 
 use std::collections::BTreeMap;
 
@@ -17,6 +18,9 @@ use crate::form;
 use crate::jws::{self, Jws};
 
 pub use dcql::{ClaimsQuery, CredentialQuery, DcqlMeta, DcqlQuery};
+pub use link::{
+    LinkedRequest, RequestLink, RequestUriPost, MAX_LINK_BYTES, REQUEST_URI_METHOD_POST,
+};
 
 /// The URL scheme wallets register for presentation requests.
 pub const OPENID4VP_SCHEME: &str = "openid4vp://";
@@ -156,117 +160,6 @@ impl AuthorizationRequest {
             }
         }
         self.dcql_query.validate()
-    }
-}
-
-/// The `openid4vp://` link: client id and where to fetch the request object.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RequestLink {
-    /// The verifier's client identifier.
-    pub client_id: String,
-    /// Where the wallet fetches the request object.
-    pub request_uri: String,
-    /// `post` when the verifier takes the wallet's metadata and nonce by POST at `request_uri`
-    /// (OpenID4VP §5.10); `None` (or `get`) for a plain GET.
-    pub request_uri_method: Option<String>,
-}
-
-impl RequestLink {
-    /// `openid4vp://?client_id=…&request_uri=…`, or the same query on another base (a web
-    /// wallet's `…/present`).
-    pub fn to_url(&self, base: &str) -> String {
-        let method = match &self.request_uri_method {
-            Some(m) => format!("&request_uri_method={}", form::percent_encode(m)),
-            None => String::new(),
-        };
-        format!(
-            "{base}?client_id={}&request_uri={}{method}",
-            form::percent_encode(&self.client_id),
-            form::percent_encode(&self.request_uri)
-        )
-    }
-
-    /// Whether the wallet fetches the request object by POST.
-    pub fn wants_post(&self) -> bool {
-        self.request_uri_method.as_deref() == Some(REQUEST_URI_METHOD_POST)
-    }
-
-    /// Parses the query of a request link (any scheme, or a bare query string).
-    pub fn parse(url: &str) -> Result<Self> {
-        let [client_id, request_uri, method] = form::fields(
-            url.as_bytes(),
-            ["client_id", "request_uri", "request_uri_method"],
-        )
-        .map_err(|e| match e {
-            form::FormError::Repeated(_) => Error::InvalidClaim("request link repeats a parameter"),
-            form::FormError::Encoding(_) => Error::InvalidClaim("request link encoding"),
-        })?;
-        if method
-            .as_deref()
-            .is_some_and(|m| m != "get" && m != REQUEST_URI_METHOD_POST)
-        {
-            return Err(Error::InvalidClaim(
-                "request_uri_method must be get or post",
-            ));
-        }
-        Ok(RequestLink {
-            client_id: client_id.ok_or(Error::MissingClaim("client_id"))?,
-            request_uri: request_uri.ok_or(Error::MissingClaim("request_uri"))?,
-            request_uri_method: method,
-        })
-    }
-}
-
-/// `request_uri_method` for a wallet that POSTs its metadata and nonce to `request_uri`.
-pub const REQUEST_URI_METHOD_POST: &str = "post";
-
-/// What a wallet POSTs to `request_uri` (`request_uri_method=post`, OpenID4VP §5.10): its
-/// metadata and a fresh nonce the request object must echo.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct RequestUriPost {
-    /// A fresh nonce for the request object's `wallet_nonce`.
-    pub wallet_nonce: Option<String>,
-    /// What the wallet supports (a JSON object).
-    pub wallet_metadata: Option<Map<String, Value>>,
-}
-
-impl RequestUriPost {
-    /// Reads the form body: a parameter given twice, a nonce that is empty or over 256
-    /// characters, or metadata that is not a JSON object (or over 16 KiB) is refused.
-    pub fn from_form(body: &[u8]) -> Result<Self> {
-        let [nonce, metadata] = form::fields(body, ["wallet_nonce", "wallet_metadata"])
-            .map_err(|_| Error::InvalidClaim("request_uri POST body"))?;
-        if nonce
-            .as_deref()
-            .is_some_and(|n| n.is_empty() || n.len() > 256)
-        {
-            return Err(Error::InvalidClaim("wallet_nonce"));
-        }
-        let wallet_metadata = match metadata {
-            None => None,
-            Some(m) if m.len() > 16 * 1024 => return Err(Error::TooLarge("wallet_metadata")),
-            Some(m) => match serde_json::from_str(&m) {
-                Ok(Value::Object(o)) => Some(o),
-                _ => return Err(Error::Json("wallet_metadata must be a JSON object")),
-            },
-        };
-        Ok(RequestUriPost {
-            wallet_nonce: nonce,
-            wallet_metadata,
-        })
-    }
-
-    /// The form body.
-    pub fn to_form(&self) -> String {
-        let mut parts = Vec::new();
-        if let Some(m) = &self.wallet_metadata {
-            let text = Value::Object(m.clone()).to_string();
-            parts.push(format!("wallet_metadata={}", form::percent_encode(&text)));
-        }
-        if let Some(n) = &self.wallet_nonce {
-            parts.push(format!("wallet_nonce={}", form::percent_encode(n)));
-        }
-        parts.join("&")
     }
 }
 

@@ -8,7 +8,7 @@ use civic_credential::did_web;
 use civic_credential::jwe::ResponseEncryption;
 use civic_credential::oid4vci::{build_proof, PRE_AUTHORIZED_GRANT};
 use civic_credential::oid4vp::{
-    AuthorizationRequest, DirectPostResponse, RequestLink, DID_PREFIX, DIRECT_POST_JWT,
+    AuthorizationRequest, DirectPostResponse, LinkedRequest, DID_PREFIX, DIRECT_POST_JWT,
 };
 
 pub use crate::credentials::holder_key;
@@ -141,24 +141,30 @@ pub struct Presenter<'a> {
 }
 
 impl Presenter<'_> {
-    /// Fetches and checks the request object behind `link` as a wallet does: unsigned for a
-    /// `redirect_uri:` client, verified with the DID document for a `decentralized_identifier:`
-    /// one.
+    /// The request behind `link`, checked as a wallet does: fetched from `request_uri` or
+    /// carried by value, unsigned for a `redirect_uri:` client, verified with the DID document
+    /// for a `decentralized_identifier:` one.
     pub async fn request(&self, link: &str) -> AuthorizationRequest {
-        let l = RequestLink::parse(link).expect("link");
-        let jwt = self
-            .http
-            .get(&l.request_uri)
-            .send()
-            .await
-            .expect("request")
-            .text()
-            .await
-            .expect("text");
-        let req = read_request(self.http, &l, &jwt)
+        let (client_id, jwt) = match LinkedRequest::parse(link).expect("link") {
+            LinkedRequest::Parameters(req) => return *req,
+            LinkedRequest::Object { client_id, request } => (client_id, request),
+            LinkedRequest::ByReference(l) => {
+                let jwt = self
+                    .http
+                    .get(&l.request_uri)
+                    .send()
+                    .await
+                    .expect("request")
+                    .text()
+                    .await
+                    .expect("text");
+                (l.client_id, jwt)
+            }
+        };
+        let req = read_request(self.http, &client_id, &jwt)
             .await
             .expect("request object");
-        assert_eq!(req.client_id, l.client_id);
+        assert_eq!(req.client_id, client_id);
         req
     }
 
@@ -215,23 +221,30 @@ pub async fn present(link: &str, credential: &Credential) -> u16 {
         .no_proxy()
         .build()
         .expect("client");
-    let l = RequestLink::parse(link).expect("request link");
-    let fetched = http
-        .get(&l.request_uri)
-        .send()
-        .await
-        .expect("request object");
-    if !fetched.status().is_success() {
-        return fetched.status().as_u16();
-    }
     let wallet = Presenter {
         http: &http,
         credential,
     };
-    let req = read_request(&http, &l, &fetched.text().await.expect("body"))
-        .await
-        .expect("request object");
-    assert_eq!(req.client_id, l.client_id);
+    let req = match LinkedRequest::parse(link).expect("request link") {
+        LinkedRequest::ByReference(l) => {
+            // A request that is no longer open is refused here, before anything is presented.
+            let fetched = http
+                .get(&l.request_uri)
+                .send()
+                .await
+                .expect("request object");
+            if !fetched.status().is_success() {
+                return fetched.status().as_u16();
+            }
+            let jwt = fetched.text().await.expect("body");
+            let req = read_request(&http, &l.client_id, &jwt)
+                .await
+                .expect("request object");
+            assert_eq!(req.client_id, l.client_id);
+            req
+        }
+        _ => wallet.request(link).await,
+    };
     let vp = wallet.vp_token(&req, &req.client_id, &req.nonce);
     let state = req.state.clone().unwrap_or_default();
     wallet
@@ -262,14 +275,15 @@ pub fn seal(req: &AuthorizationRequest, form: &[(&str, &str)]) -> String {
         .expect("seal")
 }
 
-/// Reads request object `jwt` of `link`'s client: unsigned for `redirect_uri:`, verified with
-/// the resolved DID document (loopback over http) for `decentralized_identifier:`.
+/// Reads request object `jwt` of the link's client `client_id`: unsigned for `redirect_uri:`,
+/// verified with the resolved DID document (loopback over http) for
+/// `decentralized_identifier:`.
 pub async fn read_request(
     http: &reqwest::Client,
-    link: &RequestLink,
+    client_id: &str,
     jwt: &str,
 ) -> civic_credential::Result<AuthorizationRequest> {
-    let Some(did) = link.client_id.strip_prefix(DID_PREFIX) else {
+    let Some(did) = client_id.strip_prefix(DID_PREFIX) else {
         return AuthorizationRequest::from_jwt(jwt, None);
     };
     let url = did_web::resolution_url(did, true).expect("did:web");

@@ -14,6 +14,9 @@ export async function presentSteps(page) {
   await must('5-consent-and-share', async () => {
     const started = await startBallot(page);
     ballot = started.ballot;
+    // The budget puts its unsigned request in the link itself (requests_by_value in its config).
+    const linkParams = new URL(started.link).searchParams;
+    if (linkParams.has('request_uri') || !linkParams.has('dcql_query')) return `the ballot's link is not a request by value: ${started.link.slice(0, 120)}…`;
     const c = await openConsent(page);
     const want = ['Resident of municipality 0363', '16 or older', `Your pseudonym for ${PLATFORM_HOST}`];
     const missing = want.filter((w) => !c.items.includes(w));
@@ -34,7 +37,7 @@ export async function presentSteps(page) {
     const done = await text(page.locator('#present-done'));
     if (!done.includes('Shared. You can return to the platform.')) return `#present-done says ${JSON.stringify(done)}`;
     await shot(page, 'shared');
-    return { detail: `${c.items.join(' / ')}; encrypted ${bench.encryption}; verifier ${c.verifier.slice(0, 40)}…` };
+    return { detail: `${c.items.join(' / ')}; request by value; encrypted ${bench.encryption}; verifier ${c.verifier.slice(0, 40)}…` };
   });
   if (benchMs !== null) console.log(`wallet_present_ms_chromium: ${benchMs.toFixed(2)}`);
 

@@ -95,6 +95,8 @@ public_url = "$VBASE"
 data_dir = "sessions"
 trust_list = "trust.toml"
 allow_loopback_http = true
+# Unsigned redirect_uri: requests go in the link by value, the form the npm wallet reads.
+requests_by_value = true
 [[platform]]
 id = "$VBASE"
 name = "Budget"
@@ -166,5 +168,11 @@ OFFER3="$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["openid_
 TX3="$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["tx_code"])' "$WORK/offer3.json" 2>/dev/null)"
 check civic-wallet-encrypted-answers node "$ROOT/wallet-wasm/tests/node_wallet_encrypted.mjs" --offer "$OFFER3" --tx-code "$TX3"
 sed 's/^/     /' "$WORK/civic-wallet-encrypted-answers.out"
+# Our wallet answers a verifier built from npm @openid4vc/openid4vp (by value, plain and encrypted).
+"$PY" "$HERE/python/passkey_client.py" offer "$BASE" --state "$WORK/pk.json" > "$WORK/offer4.json" 2>/dev/null
+OFFER4="$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["openid_credential_offer_url"])' "$WORK/offer4.json" 2>/dev/null)"
+TX4="$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["tx_code"])' "$WORK/offer4.json" 2>/dev/null)"
+check civic-wallet-npm-verifier node "$ROOT/wallet-wasm/tests/node_wallet_npm_verifier.mjs" --offer "$OFFER4" --tx-code "$TX4"
+sed 's/^/     /' "$WORK/civic-wallet-npm-verifier.out"
 echo "$PASS passed, $FAIL failed"
 [ "$FAIL" -eq 0 ]

@@ -31,6 +31,11 @@ pub struct Platform {
     /// HAIP 1.0 does (the deployment-wide `encrypt_responses` turns it on for every platform).
     #[serde(default)]
     pub encrypt_responses: bool,
+    /// Put this platform's unsigned (`redirect_uri:`) requests in the link itself, by value,
+    /// instead of behind a `request_uri` (OpenID4VP §5; some wallets read only that form for
+    /// unsigned requests). Signed requests always go by reference.
+    #[serde(default)]
+    pub requests_by_value: bool,
     /// The platform's eligibility policies, by name.
     #[serde(default, rename = "policy")]
     pub policies: Vec<Policy>,
@@ -81,6 +86,10 @@ pub struct VerifierConfig {
     /// platform: each request carries a fresh ephemeral key, and a plain answer is refused.
     #[serde(default)]
     pub encrypt_responses: bool,
+    /// Put every platform's unsigned (`redirect_uri:`) requests in the link by value (see
+    /// [`Platform::requests_by_value`]).
+    #[serde(default)]
+    pub requests_by_value: bool,
     /// Largest request body.
     #[serde(default = "default_body")]
     pub max_body_bytes: usize,
@@ -273,7 +282,8 @@ impl VerifierConfig {
             session_ttl_secs: self.session_ttl_secs,
         };
         let mut flow = Flow::new(verifier, store, clock, settings, self.platforms.clone())
-            .with_encrypted_responses(self.encrypt_responses);
+            .with_encrypted_responses(self.encrypt_responses)
+            .with_requests_by_value(self.requests_by_value);
         if let Some(path) = &self.request_signing_key {
             let jwk: civic_credential::jwk::Jwk =
                 serde_json::from_str(&read(path)?).map_err(|e| invalid(path, e.to_string()))?;

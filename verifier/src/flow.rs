@@ -22,7 +22,7 @@ use serde::{Deserialize, Serialize};
 use civic_credential::did_web::DidDocument;
 use civic_credential::encoding::{b64_encode, ct_eq, sha256_hex};
 use civic_credential::form::FormError;
-use civic_credential::oid4vp::{DirectPostResponse, DID_PREFIX};
+use civic_credential::oid4vp::{DirectPostResponse, DID_PREFIX, REDIRECT_URI_PREFIX};
 use civic_credential::pseudonym;
 use civic_service::SharedClock;
 use civic_storage::StorageError;
@@ -110,11 +110,14 @@ pub trait Notifier: crate::fetch::MaybeSendSync {
 pub struct CreatedSession {
     /// The session id.
     pub id: String,
-    /// The link for the wallet (QR code content, or same-device link).
+    /// The link for the wallet (same-device link): the request by value for a platform that
+    /// asks for requests by value, otherwise by reference.
     pub openid4vp_url: String,
     /// Where the wallet fetches the request object.
     pub request_uri: String,
-    /// The link as a QR code (SVG), when built with feature `qr`; empty otherwise.
+    /// A QR code (SVG) of the link by reference, when built with feature `qr`; empty otherwise.
+    /// Always by reference: a link of about 100 bytes makes a code any phone camera reads,
+    /// while a request by value (1 to 1.5 KB) would need a dense code of some 150 KB of SVG.
     pub qr_svg: String,
     /// When the session expires.
     pub expires_at: i64,
@@ -190,6 +193,7 @@ pub struct Flow {
     signer: Option<RequestSigner>,
     notifier: Option<Arc<dyn Notifier>>,
     encrypt_responses: bool,
+    requests_by_value: bool,
 }
 
 fn random() -> String {
@@ -216,6 +220,7 @@ impl Flow {
             signer: None,
             notifier: None,
             encrypt_responses: false,
+            requests_by_value: false,
         }
     }
 
@@ -224,6 +229,14 @@ impl Flow {
     /// [`Platform::encrypt_responses`].
     pub fn with_encrypted_responses(mut self, on: bool) -> Self {
         self.encrypt_responses = on;
+        self
+    }
+
+    /// With `on`, every platform's unsigned (`redirect_uri:`) requests travel in the link by
+    /// value; off, only those of platforms that set [`Platform::requests_by_value`]. Signed
+    /// requests always go by reference.
+    pub fn with_requests_by_value(mut self, on: bool) -> Self {
+        self.requests_by_value = on;
         self
     }
 
@@ -335,10 +348,20 @@ impl Flow {
         }
         pseudonym::check_request(&session.requested_paths(), &session.client_id)
             .map_err(|e| FlowError::NotBound(e.to_string()))?;
+        let by_value = (self.requests_by_value || platform.requests_by_value)
+            && session.client_id.starts_with(REDIRECT_URI_PREFIX);
+        let by_reference = session.link(&self.settings.wallet_link_base);
+        let url = if by_value {
+            session
+                .authorization_request()
+                .to_link(&self.settings.wallet_link_base)
+                .map_err(|e| FlowError::NotBound(e.to_string()))?
+        } else {
+            by_reference.clone()
+        };
         self.store.create(&session)?;
-        let url = session.link(&self.settings.wallet_link_base);
         Ok(CreatedSession {
-            qr_svg: qr_svg(&url),
+            qr_svg: qr_svg(&by_reference),
             id: session.id,
             openid4vp_url: url,
             request_uri: session.request_uri,

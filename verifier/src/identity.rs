@@ -150,6 +150,7 @@ mod tests {
             webhook_secret: None,
             redirect_uris: vec![],
             encrypt_responses: false,
+            requests_by_value: false,
             policies: vec![Policy {
                 name: "vote".into(),
                 rules: vec![],

@@ -70,14 +70,25 @@ pub fn verifier_document_url(link: &str) -> Result<String, JsValue> {
         .unwrap_or_default())
 }
 
+/// The `request_uri` to fetch the request object from, or an empty string for a link that
+/// carries the request by value (then `prepareRequest` reads it from the link).
+#[wasm_bindgen(js_name = requestUri)]
+pub fn request_uri(link: &str) -> Result<String, JsValue> {
+    Ok(crate::request::request_uri(link)
+        .map_err(js_err)?
+        .map(|(uri, _)| uri)
+        .unwrap_or_default())
+}
+
 /// For a link that asks for `request_uri_method=post`: `{"form": …, "wallet_nonce": …}`, the
 /// form body to POST to its `request_uri` and the nonce to give `prepareRequest`; an empty
 /// string for a link fetched with GET.
 #[wasm_bindgen(js_name = requestUriPost)]
 pub fn request_uri_post(link: &str) -> Result<String, JsValue> {
-    let link = civic_credential::oid4vp::RequestLink::parse(link)
-        .map_err(|e| js_err(crate::WalletError::new("invalid_request", e.to_string())))?;
-    if !link.wants_post() {
+    if !matches!(
+        crate::request::request_uri(link).map_err(js_err)?,
+        Some((_, true))
+    ) {
         return Ok(String::new());
     }
     let post = crate::request::request_uri_post().map_err(js_err)?;

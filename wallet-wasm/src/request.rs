@@ -6,7 +6,7 @@ use civic_credential::jwe::{ResponseEncryption, ECDH_ES};
 use civic_credential::jwk::Jwk;
 use civic_credential::oid4vci::FORMAT_SD_JWT_VC;
 use civic_credential::oid4vp::{
-    AuthorizationRequest, RequestLink, RequestUriPost, DID_PREFIX, DIRECT_POST, DIRECT_POST_JWT,
+    AuthorizationRequest, LinkedRequest, RequestUriPost, DID_PREFIX, DIRECT_POST, DIRECT_POST_JWT,
     REDIRECT_URI_PREFIX,
 };
 use civic_credential::pseudonym;
@@ -99,14 +99,30 @@ pub fn verifier_host(client_id: &str) -> String {
 /// did:web on this device's loopback address is read over plain http (a verifier under
 /// development beside the wallet); every other over https.
 pub fn verifier_document_url(link: &str) -> Result<Option<String>, WalletError> {
-    let link =
-        RequestLink::parse(link).map_err(|e| WalletError::new("invalid_request", e.to_string()))?;
-    let Some(did) = link.client_id.strip_prefix(DID_PREFIX) else {
+    let link = read_link(link)?;
+    let Some(did) = link.client_id().strip_prefix(DID_PREFIX) else {
         return Ok(None);
     };
     did_web::resolution_url(did, true)
         .map(Some)
         .map_err(|e| WalletError::new("invalid_request", e.to_string()))
+}
+
+/// Reads a request link: by reference, a request object by value, or parameters by value.
+fn read_link(link: &str) -> Result<LinkedRequest, WalletError> {
+    LinkedRequest::parse(link).map_err(|e| WalletError::new("invalid_request", e.to_string()))
+}
+
+/// Where to fetch the request object a link refers to, and whether by POST
+/// ([`request_uri_post`]); `None` when the link carries the request by value.
+pub fn request_uri(link: &str) -> Result<Option<(String, bool)>, WalletError> {
+    Ok(match read_link(link)? {
+        LinkedRequest::ByReference(l) => {
+            let post = l.wants_post();
+            Some((l.request_uri, post))
+        }
+        LinkedRequest::Object { .. } | LinkedRequest::Parameters(_) => None,
+    })
 }
 
 /// What this wallet POSTs to a `request_uri` whose link says `request_uri_method=post`
@@ -134,12 +150,13 @@ pub fn request_uri_post() -> Result<RequestUriPost, WalletError> {
     })
 }
 
-/// Checks a request object fetched from the link's `request_uri` and matches it against
-/// `credentials` (issuance forms): the first whose type is accepted and that holds every
-/// requested claim (with an allowed value) answers. A `redirect_uri:` client's request is
-/// unsigned; a `decentralized_identifier:` client's is verified with `did_document`, the
-/// document fetched from [`verifier_document_url`]. A request for a pseudonym other than the
-/// verifier's own is marked [`PreparedRequest::refused`].
+/// Checks a request and matches it against `credentials` (issuance forms): the first whose
+/// type is accepted and that holds every requested claim (with an allowed value) answers. The
+/// request is `request_object`, fetched from the link's `request_uri` ([`request_uri`]), or
+/// the one the link carries by value (then `request_object` is not read). A `redirect_uri:`
+/// client's request is unsigned; a `decentralized_identifier:` client's is verified with
+/// `did_document`, the document fetched from [`verifier_document_url`]. A request for a
+/// pseudonym other than the verifier's own is marked [`PreparedRequest::refused`].
 pub fn prepare(
     request_object: &str,
     link: &str,
@@ -147,11 +164,18 @@ pub fn prepare(
     credentials: &[String],
     wallet_nonce: Option<&str>,
 ) -> Result<PreparedRequest, WalletError> {
-    let link =
-        RequestLink::parse(link).map_err(|e| WalletError::new("invalid_request", e.to_string()))?;
+    let link = read_link(link)?;
+    let (request_object, link_client_id) = match &link {
+        LinkedRequest::ByReference(l) => (request_object, l.client_id.as_str()),
+        LinkedRequest::Object { client_id, request } => (request.as_str(), client_id.as_str()),
+        LinkedRequest::Parameters(req) => ("", req.client_id.as_str()),
+    };
     let bad_object =
         |e: civic_credential::Error| WalletError::new("invalid_request_object", e.to_string());
-    let req = if let Some(did) = link.client_id.strip_prefix(DID_PREFIX) {
+    let req = if let LinkedRequest::Parameters(req) = &link {
+        // Read and checked with the link: unsigned, so only for a redirect_uri: client.
+        req.as_ref().clone()
+    } else if let Some(did) = link_client_id.strip_prefix(DID_PREFIX) {
         let doc = did_document.ok_or_else(|| {
             WalletError::new(
                 "invalid_request_object",
@@ -162,7 +186,7 @@ pub fn prepare(
             .map_err(|e| WalletError::new("invalid_request_object", e.to_string()))?;
         AuthorizationRequest::from_jwt_with_did_document(request_object, &doc)
             .map_err(bad_object)?
-    } else if link.client_id.starts_with(REDIRECT_URI_PREFIX) {
+    } else if link_client_id.starts_with(REDIRECT_URI_PREFIX) {
         AuthorizationRequest::from_jwt(request_object, None).map_err(bad_object)?
     } else {
         return Err(WalletError::new(
@@ -201,7 +225,7 @@ pub fn prepare(
             ));
         }
     }
-    if req.client_id != link.client_id {
+    if req.client_id != link_client_id {
         return Err(WalletError::new(
             "invalid_request_object",
             "the request's client_id is not the link's",

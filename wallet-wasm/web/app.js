@@ -3,7 +3,8 @@
 //
 // Screens: #setup (no wallet yet), #unlock (locked), #receive (an offer), #consent (a request),
 // #present-done, #wallet (credentials, history, settings); #open (paste a link) under them.
-// A link opens the page as /receive?credential_offer_uri=… or /present?client_id=…&request_uri=…;
+// A link opens the page as /receive?credential_offer_uri=… or /present?client_id=…&request_uri=…
+// (or the request by value: /present?client_id=…&response_type=…&dcql_query=…);
 // it is kept while the resident creates or unlocks the wallet, then handled.
 import {
   Wallet, WalletError, IndexedDbStorage, createPasskey, deviceKeySource, hasWebAuthn,
@@ -180,7 +181,8 @@ function linkKind(text) {
   let u;
   try { u = new URL(s); } catch { return null; }
   if (u.searchParams.has('credential_offer_uri') || u.searchParams.has('credential_offer')) return { kind: 'receive', url: s };
-  if (u.searchParams.has('request_uri')) return { kind: 'present', url: s };
+  // A presentation request by reference (request_uri) or by value (request, dcql_query).
+  if (['request_uri', 'request', 'dcql_query'].some((p) => u.searchParams.has(p))) return { kind: 'present', url: s };
   return null;
 }
 

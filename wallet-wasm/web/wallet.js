@@ -436,13 +436,14 @@ export class Wallet {
   /** Opens a presentation request and explains it for the consent screen. */
   async prepare(requestUrl) {
     const vault = this.#open();
-    const params = new URL(requestUrl.replace(/^openid4vp:\/\//, 'https://wallet.invalid/')).searchParams;
-    const requestUri = params.get('request_uri');
-    if (!requestUri) throw new WalletError('invalid_request', 'the link has no request_uri');
+    // By reference (request_uri) the request object is fetched; by value the core reads it
+    // from the link itself.
+    const requestUri = fromCore(() => this.#core.requestUri(requestUrl));
     // request_uri_method=post: the wallet's metadata and a nonce the request must echo.
-    const post = fromCore(() => this.#core.requestUriPost(requestUrl));
+    const post = requestUri ? fromCore(() => this.#core.requestUriPost(requestUrl)) : '';
     const { form: postBody = '', wallet_nonce: walletNonce = '' } = post ? JSON.parse(post) : {};
-    const requestObject = post ? await http('POST', requestUri, { body: postBody }) : await http('GET', requestUri);
+    let requestObject = '';
+    if (requestUri) requestObject = post ? await http('POST', requestUri, { body: postBody }) : await http('GET', requestUri);
     const unused = vault.credentials.map((c) => c.copies.find((k) => !k.used)?.credential ?? c.copies[0].credential);
     // A DID verifier's request is signed: the core checks it with the DID's document.
     const docUrl = fromCore(() => this.#core.verifierDocumentUrl(requestUrl));

@@ -157,3 +157,80 @@ fn dcql_validation_and_matching() {
     .expect("parse");
     parsed.validate().expect("valid");
 }
+
+#[test]
+fn requests_by_value_round_trip_and_are_read_strictly() {
+    let req = request();
+    let url = req.to_link(OPENID4VP_SCHEME).expect("link");
+    assert!(url.starts_with("openid4vp://?client_id=redirect_uri%3A"));
+    assert!(!url.contains("request_uri="));
+    let LinkedRequest::Parameters(read) = LinkedRequest::parse(&url).expect("parse") else {
+        panic!("a by-value link reads as parameters");
+    };
+    assert_eq!(*read, req);
+
+    // By reference and a request object by value read as such.
+    let by_ref = RequestLink {
+        client_id: req.client_id.clone(),
+        request_uri: "https://verifier.example/v1/request/abc".into(),
+        request_uri_method: None,
+    };
+    assert_eq!(
+        LinkedRequest::parse(&by_ref.to_url(OPENID4VP_SCHEME)),
+        Ok(LinkedRequest::ByReference(by_ref.clone()))
+    );
+    let object = req.to_unsigned_jwt().expect("jwt");
+    let with_object = format!(
+        "openid4vp://?client_id={}&request={}",
+        form::percent_encode(&req.client_id),
+        form::percent_encode(&object)
+    );
+    assert_eq!(
+        LinkedRequest::parse(&with_object),
+        Ok(LinkedRequest::Object {
+            client_id: req.client_id.clone(),
+            request: object.clone()
+        })
+    );
+
+    // A signed client's request cannot travel unsigned by value, in either direction.
+    let mut did = request();
+    did.client_id = format!("{DID_PREFIX}did:web:verifier.example");
+    assert!(did.to_link(OPENID4VP_SCHEME).is_err());
+    let forged = url.replace(
+        "client_id=redirect_uri%3Ahttps%3A%2F%2Fverifier.example%2Fv1%2Fresponse%2Fabc",
+        "client_id=decentralized_identifier%3Adid%3Aweb%3Averifier.example",
+    );
+    assert_ne!(forged, url);
+    assert!(LinkedRequest::parse(&forged).is_err());
+
+    // Another response_uri than the client id names, both forms at once, a repeated or
+    // missing parameter, bad JSON, an oversized link: all refused.
+    let elsewhere = url.replace(
+        "response_uri=https%3A%2F%2Fverifier.example",
+        "response_uri=https%3A%2F%2Fattacker.example",
+    );
+    assert_ne!(elsewhere, url);
+    let both = format!("{with_object}&request_uri=https%3A%2F%2Fverifier.example%2Fr");
+    let repeated = format!("{url}&nonce=again");
+    let no_nonce = url.replace("&nonce=n-1", "");
+    let bad_dcql = url.replace("dcql_query=%7B", "dcql_query=%5B");
+    let bad_metadata = format!(
+        "{}&client_metadata=%5B%5D",
+        url.split("&client_metadata=").next().expect("has metadata")
+    );
+    let huge = format!("{url}&x={}", "y".repeat(MAX_LINK_BYTES));
+    for bad in [
+        &elsewhere,
+        &both,
+        &repeated,
+        &no_nonce,
+        &bad_dcql,
+        &bad_metadata,
+        &huge,
+        &"openid4vp://?response_type=vp_token".to_owned(),
+        &"openid4vp://?client_id=redirect_uri%3Ahttps%3A%2F%2Fv.example".to_owned(),
+    ] {
+        assert!(LinkedRequest::parse(bad).is_err(), "{bad}");
+    }
+}

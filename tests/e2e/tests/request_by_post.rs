@@ -44,7 +44,7 @@ async fn a_signed_request_is_fetched_by_post_and_echoes_the_wallets_nonce() {
         "application/oauth-authz-req+jwt"
     );
     let jwt = resp.text().await.expect("jwt");
-    let req = read_request(&verifier.http, &link, &jwt)
+    let req = read_request(&verifier.http, &link.client_id, &jwt)
         .await
         .expect("a signed request that verifies");
     assert_eq!(req.wallet_nonce.as_deref(), Some("wallet-nonce-1"));
@@ -59,7 +59,7 @@ async fn a_signed_request_is_fetched_by_post_and_echoes_the_wallets_nonce() {
         .text()
         .await
         .expect("jwt");
-    let plain = read_request(&verifier.http, &link, &got)
+    let plain = read_request(&verifier.http, &link.client_id, &got)
         .await
         .expect("get");
     assert_eq!(plain.wallet_nonce, None);

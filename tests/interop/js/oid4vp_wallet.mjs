@@ -1,17 +1,16 @@
 #!/usr/bin/env node
 /*
- * OID4VP 1.0 wallet (same-device link, request_uri, direct_post, DCQL, dc+sd-jwt) built on
+ * OID4VP 1.0 wallet (same-device link, direct_post, DCQL, dc+sd-jwt) built on
  * @openid4vc/openid4vp 0.4.6 and @sd-jwt/sd-jwt-vc 0.19.0, libraries we did not write.
  *
  *   NODE_PATH=$PWD/.tools/node/node_modules node tests/interop/js/oid4vp_wallet.mjs \
  *     --request 'openid4vp://?client_id=...&request_uri=...' --wallet WALLET.json [--index N] \
  *     [--decline] [--disclose-extra CLAIM.PATH]... [--https-only] [--verbose] [--out FILE.json]
  *
- * WALLET.json is what oid4vci_wallet.mjs wrote.  Openid4vpClient parses the link, fetches the
- * request_uri and validates the request; the unsigned (alg none) request object that the
- * redirect_uri: client id prefix requires is refused by the library's JAR code, so the script
- * decodes the object the library fetched and hands its payload back to the library by value
- * (see README "OID4VP wallets").  The presentation (exactly the DCQL claims, plus
+ * WALLET.json is what oid4vci_wallet.mjs wrote.  Openid4vpClient parses the link and resolves
+ * the request exactly as the library's documentation shows: a redirect_uri: request by value
+ * (the verifier's `requests_by_value`), or by reference where the library can read the object.
+ * Nothing the verifier sent is rewritten here.  The presentation (exactly the DCQL claims, plus
  * --disclose-extra, plus a KB-JWT with aud = client_id, nonce) is made by SDJwtVcInstance.present;
  * the form is built and POSTed by the library.  stdout: the verifier's answer (JSON).
  * Exit 0 on a 2xx answer, 1 otherwise (FAIL: on stderr), 2 usage.
@@ -38,7 +37,6 @@ async function load(name) {
 }
 
 const KB_ALG = 'ES256';
-const REQUEST_TYP = 'oauth-authz-req+jwt';
 const log = (msg) => process.stderr.write(`${msg}\n`);
 class WalletFailure extends Error {}
 
@@ -67,26 +65,11 @@ function parseCli() {
 
 /** `a.b.c` or a JSON array (for names with dots: '["pseudonyms","https://budget.example"]'). */
 const parseClaimPath = (s) => (s.startsWith('[') ? JSON.parse(s) : s.split('.'));
-const b64json = (part) => JSON.parse(Buffer.from(part, 'base64url').toString('utf8'));
 /** {residence: {a, b}} at [residence] -> [[residence, a], [residence, b]]: a frame `true` on an
  *  object would disclose only the (empty) parent, not its selectively disclosable members. */
 const leafPaths = (v, p) => (v && typeof v === 'object' && !Array.isArray(v) && Object.keys(v).length
   ? Object.entries(v).flatMap(([k, x]) => leafPaths(x, [...p, k])) : [p]);
 const lookup = (obj, p) => p.reduce((node, k) => (node !== null && typeof node === 'object' && k in node ? node[k] : undefined), obj);
-
-/** The unsigned request object the contract uses: b64(header).b64(payload). with alg none. */
-function decodeUnsignedRequestObject(fetched, expectedClientId) {
-  if (!fetched) throw new WalletFailure('the library did not fetch the request object');
-  if (!fetched.ok) throw new WalletFailure(`GET ${fetched.url}: HTTP ${fetched.status} ${fetched.text.slice(0, 300)}`);
-  if (!fetched.contentType.startsWith(`application/${REQUEST_TYP}`)) throw new WalletFailure(`request_uri answered Content-Type '${fetched.contentType}', not application/${REQUEST_TYP}`);
-  const parts = fetched.text.trim().split('.');
-  if (parts.length !== 3 || parts[2] !== '') throw new WalletFailure('request object is not an unsigned JWT (b64.b64. with empty signature)');
-  const header = b64json(parts[0]);
-  if (header.alg !== 'none' || header.typ !== REQUEST_TYP) throw new WalletFailure(`request object header ${JSON.stringify(header)}: want alg none, typ ${REQUEST_TYP}`);
-  const payload = b64json(parts[1]);
-  if (payload.client_id !== expectedClientId) throw new WalletFailure(`request object client_id ${payload.client_id} != link client_id ${expectedClientId}`);
-  return payload;
-}
 
 /** DCQL (the library passes dcql_query through untouched): pick a credential and the claim paths. */
 async function matchDcql(query, wallet, sdjwt, index) {
@@ -141,15 +124,10 @@ async function run(opts) {
   if (!wallet.credentials?.length) throw new WalletFailure(`${opts.wallet} has no credentials`);
   if (opts.index !== undefined && !wallet.credentials[Number(opts.index)]) throw new WalletFailure(`--index ${opts.index}: wallet has ${wallet.credentials.length} credential(s)`);
 
-  const fetched = {};
   const callbacks = {
     fetch: async (input, init) => {
       const response = await fetch(input, init);
       if (opts.verbose) log(`  ${init?.method ?? 'GET'} ${input} -> ${response.status} ${response.headers.get('content-type') ?? ''}`);
-      if (String(input) === fetched.requestUri) {
-        Object.assign(fetched, { url: String(input), ok: response.ok, status: response.status,
-          contentType: response.headers.get('content-type') ?? '', text: await response.clone().text() });
-      }
       return response;
     },
     hash: (data, alg) => new Uint8Array(nodeCrypto.createHash(alg.replace('-', '')).update(data).digest()),
@@ -160,22 +138,10 @@ async function run(opts) {
   const client = new vp.Openid4vpClient({ callbacks });
 
   const parsed = client.parseOpenid4vpAuthorizationRequest({ authorizationRequest: opts.request });
-  if (parsed.type !== 'jar' || !parsed.params.request_uri) throw new WalletFailure(`link is not a request_uri link (library says type ${parsed.type})`);
-  fetched.requestUri = parsed.params.request_uri;
-  log(`resolving ${parsed.params.request_uri}`);
-  let resolved;
-  try {
-    resolved = await client.resolveOpenId4vpAuthorizationRequest({ authorizationRequestPayload: parsed.params });
-  } catch (err) {
-    if (fetched.text === undefined) throw err; // the fetch itself failed (or the link was refused)
-    const why = err.errorResponse?.error_description ?? err.message;
-    let payload;
-    try { payload = decodeUnsignedRequestObject(fetched, parsed.params.client_id); } catch (e) { e.message += ` (library: ${why})`; throw e; }
-    log(`note: library refused the unsigned request object (${why}); passing its payload by value`);
-    resolved = await client.resolveOpenId4vpAuthorizationRequest({ authorizationRequestPayload: payload });
-  }
+  log(parsed.type === 'jar' ? `resolving ${parsed.params.request_uri ?? 'the request object in the link'}` : 'request by value');
+  const resolved = await client.resolveOpenId4vpAuthorizationRequest({ authorizationRequestPayload: parsed.params });
   const request = resolved.authorizationRequestPayload;
-  // A by-value request that fails the library's request schema still passes its z.union (the
+  // A request that fails the library's request schema can still pass its z.union (the
   // all-optional JAR schema matches anything), so these schema checks are the script's.
   if (request.response_type !== 'vp_token') throw new WalletFailure(`response_type ${request.response_type}, want vp_token`);
   if (typeof request.nonce !== 'string' || !request.nonce) throw new WalletFailure('request has no nonce string');

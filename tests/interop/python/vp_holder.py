@@ -1,13 +1,15 @@
 #!/usr/bin/env python3
-"""OID4VP 1.0 holder (request_uri, redirect_uri: client id, direct_post, DCQL, dc+sd-jwt).
+"""OID4VP 1.0 holder (redirect_uri: client id, direct_post, DCQL, dc+sd-jwt).
 
     vp_holder.py --request 'openid4vp://?client_id=...&request_uri=...' --wallet FILE.json
                  [--index N] [--kb-aud AUD] [--kb-nonce NONCE] [--decline]
 
 FILE.json is what js/oid4vci_wallet.mjs wrote ({credentials, holder_public_jwks,
-holder_private_jwks}).  The script fetches the request object with urllib and accepts only an
-unsigned one (``alg none``, ``typ oauth-authz-req+jwt``, empty signature) whose ``client_id``
-uses the ``redirect_uri:`` prefix and equals the link's.  It picks a credential for each DCQL
+holder_private_jwks}).  A link by reference: the script fetches the request object with urllib
+and accepts only an unsigned one (``alg none``, ``typ oauth-authz-req+jwt``, empty signature).
+A link by value: the request's parameters are read from the link (``dcql_query`` and
+``client_metadata`` as JSON).  Either way the ``client_id`` must use the ``redirect_uri:``
+prefix and equal the link's.  It picks a credential for each DCQL
 credential query, discloses exactly the requested claim paths with the PyPI ``sd-jwt`` holder
 (``SDJWTHolder.create_presentation`` with nonce, aud = client_id and the holder key bound in
 ``cnf.jwk``) and POSTs ``vp_token`` (JSON) and ``state`` as a form to ``response_uri``.
@@ -66,15 +68,27 @@ def parse_link(link):
     query = urllib.parse.parse_qs(parts.query, keep_blank_values=True)
     if any(len(v) != 1 for v in query.values()):
         raise Failure("link repeats a parameter")
-    if "request" in query or "request_uri" not in query or "client_id" not in query:
-        raise Failure("link must carry client_id and request_uri (and no request)")
+    if "request" in query or "client_id" not in query:
+        raise Failure("link must carry client_id (and no request object, which this holder does not read)")
     client_id = query["client_id"][0]
     if not client_id.startswith(PREFIX):
         raise Failure(f"client_id {client_id!r} does not use the {PREFIX} prefix")
-    return client_id, query["request_uri"][0]
+    return client_id, {k: v[0] for k, v in query.items()}
 
 
-def fetch_request(client_id, request_uri):
+def request_by_value(params):
+    """The request's parameters given in the link (OpenID4VP 1.0 section 5)."""
+    req = dict(params)
+    for name in ("dcql_query", "client_metadata"):
+        if name in req:
+            try:
+                req[name] = json.loads(req[name])
+            except ValueError as e:
+                raise Failure(f"{name} in the link is not JSON: {e}") from e
+    return req
+
+
+def fetch_request(request_uri):
     status, ctype, text = http("GET", request_uri, headers={"Accept": f"application/{REQUEST_TYP}"})
     if status != 200:
         raise Failure(f"GET {request_uri}: HTTP {status} {text[:300]}")
@@ -86,6 +100,10 @@ def fetch_request(client_id, request_uri):
     header, req = b64json(parts[0]), b64json(parts[1])
     if header.get("alg") != "none" or header.get("typ") != REQUEST_TYP:
         raise Failure(f"request object header {header}: want alg none, typ {REQUEST_TYP}")
+    return req
+
+
+def check_request(req, client_id):
     checks = [
         (req.get("client_id") == client_id, f"client_id {req.get('client_id')!r} != link's {client_id!r}"),
         (req.get("response_type") == "vp_token", f"response_type {req.get('response_type')!r}"),
@@ -209,7 +227,7 @@ def present(wallet, answer, nonce, aud):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--request", required=True, help="openid4vp://?client_id=...&request_uri=...")
+    ap.add_argument("--request", required=True, help="openid4vp://?client_id=...&request_uri=... (or the request by value)")
     ap.add_argument("--wallet", required=True, help="oid4vci_wallet.mjs --out file")
     ap.add_argument("--index", type=int, help="use this credential (default: the first that matches)")
     ap.add_argument("--kb-aud", help="KB-JWT aud instead of the client_id")
@@ -226,9 +244,13 @@ def main():
     if not all(c.endswith("~") for c in credentials):
         raise Failure("wallet credentials must be SD-JWTs in issuance form (ending with '~')")
 
-    client_id, request_uri = parse_link(args.request)
-    log(f"fetching {request_uri}")
-    req = fetch_request(client_id, request_uri)
+    client_id, params = parse_link(args.request)
+    if "request_uri" in params:
+        log(f"fetching {params['request_uri']}")
+        req = check_request(fetch_request(params["request_uri"]), client_id)
+    else:
+        log("request by value")
+        req = check_request(request_by_value(params), client_id)
     log(f"request: client_id={client_id} nonce={req['nonce']} state={req.get('state', '-')}")
     if args.decline:
         form = {"error": "access_denied"}

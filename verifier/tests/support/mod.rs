@@ -36,6 +36,7 @@ pub(crate) fn platform(id: &str, policy: &str, encrypt: bool) -> Platform {
         webhook_secret: None,
         redirect_uris: Vec::new(),
         encrypt_responses: encrypt,
+        requests_by_value: false,
         policies: vec![Policy {
             name: policy.into(),
             rules: vec![Rule::is_true(ClaimPath::keys(["age_equal_or_over", "16"]))],

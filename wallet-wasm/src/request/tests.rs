@@ -3,7 +3,7 @@ use std::collections::BTreeMap;
 
 use civic_credential::crypto::{Algorithm, SigningKey};
 use civic_credential::oid4vp::{
-    sd_jwt_client_metadata, DcqlQuery, DIRECT_POST, REDIRECT_URI_PREFIX,
+    sd_jwt_client_metadata, DcqlQuery, RequestLink, DIRECT_POST, REDIRECT_URI_PREFIX,
 };
 use civic_credential::residency::{Date, ResidencyClaims, ResidentRecord};
 use civic_credential::sd_jwt_vc::{
@@ -391,4 +391,82 @@ fn a_request_fetched_by_post_must_echo_the_wallets_nonce() {
             Err("invalid_request_object")
         );
     }
+}
+
+#[test]
+fn requests_by_value_are_read_from_the_link_and_checked_as_fetched_ones() {
+    let issuer = SigningKey::generate(Algorithm::Es256, &mut OsRng)
+        .expect("key")
+        .with_kid("k1");
+    let holder = crate::holder::generate_holder_key().expect("h");
+    let creds = vec![issue(&issuer, &holder.to_public(), "1980-05-05")];
+    let paths = vec![
+        ClaimPath::keys(["residence", "municipality_code"]),
+        ClaimPath::keys(["pseudonyms", PLATFORM]),
+    ];
+    let (jwt, by_reference, req) = request(&paths);
+    let fetched = prepare(&jwt, &by_reference, None, &creds, None).expect("by reference");
+
+    // The parameters in the link: nothing to fetch, the same prepared request.
+    let by_value = req.to_link("openid4vp://").expect("by value");
+    assert_eq!(request_uri(&by_value).expect("link"), None);
+    assert_eq!(
+        request_uri(&by_reference).expect("link"),
+        Some(("https://verifier.example/v1/request/1".to_owned(), false))
+    );
+    assert_eq!(verifier_document_url(&by_value).expect("link"), None);
+    let read = prepare("", &by_value, None, &creds, None).expect("by value");
+    assert_eq!(read, fetched);
+    // Whatever object a caller hands over, a by-value link's own request is the one read.
+    let (other_jwt, _, _) = request(&[ClaimPath::keys(["pseudonyms", OTHER])]);
+    assert_eq!(
+        prepare(&other_jwt, &by_value, None, &creds, None).expect("by value"),
+        fetched
+    );
+
+    // A request object by value (`request=`) is checked like a fetched one.
+    let object_link = format!(
+        "openid4vp://?client_id={}&request={}",
+        civic_credential::form::percent_encode(&req.client_id),
+        civic_credential::form::percent_encode(&jwt)
+    );
+    assert_eq!(request_uri(&object_link).expect("link"), None);
+    assert_eq!(
+        prepare("", &object_link, None, &creds, None).expect("object by value"),
+        fetched
+    );
+    let mismatched = format!(
+        "openid4vp://?client_id={}&request={}",
+        civic_credential::form::percent_encode(
+            "redirect_uri:https://verifier.example/v1/response/2"
+        ),
+        civic_credential::form::percent_encode(&jwt)
+    );
+    assert_eq!(
+        prepare("", &mismatched, None, &creds, None)
+            .expect_err("another client's object")
+            .code,
+        "invalid_request_object"
+    );
+
+    // By value, the pseudonym rule still binds to the response_uri's origin.
+    let (_, _, hostile) = request(&[ClaimPath::keys(["pseudonyms", OTHER])]);
+    let hostile = prepare(
+        "",
+        &hostile.to_link("openid4vp://").expect("link"),
+        None,
+        &creds,
+        None,
+    )
+    .expect("prepared");
+    assert!(hostile.refused.is_some());
+    assert_eq!(hostile.credential, None);
+
+    // A nonce this wallet sent cannot be echoed by a request it did not fetch.
+    assert_eq!(
+        prepare("", &by_value, None, &creds, Some("sent"))
+            .expect_err("no echo")
+            .code,
+        "invalid_request_object"
+    );
 }
