@@ -14,7 +14,7 @@ use civic_credential::oid4vci::{
     ProofExpectation, TokenRequest, PRE_AUTHORIZED_GRANT, PROOF_TYP,
 };
 use civic_credential::oid4vp::{
-    parse_vp_token, AuthorizationRequest, DcqlQuery, RequestLink, OPENID4VP_SCHEME,
+    parse_vp_token, AuthorizationRequest, DcqlQuery, LinkedRequest, RequestLink, OPENID4VP_SCHEME,
     REDIRECT_URI_PREFIX, REQUEST_OBJECT_TYP,
 };
 use civic_credential::sd_jwt::{self, SdJwt};
@@ -50,6 +50,18 @@ pub fn oid4vp_request(data: &[u8]) -> bool {
             if let Ok(link) = RequestLink::parse(text) {
                 let again = RequestLink::parse(&link.to_url(OPENID4VP_SCHEME));
                 assert_eq!(again.as_ref(), Ok(&link), "request link round trip");
+            }
+            // A request by value that reads writes back to the same request.
+            if let Ok(LinkedRequest::Parameters(req)) = LinkedRequest::parse(text) {
+                let link = req
+                    .to_link(OPENID4VP_SCHEME)
+                    .expect("a redirect_uri: request");
+                let again = LinkedRequest::parse(&link);
+                assert_eq!(
+                    again,
+                    Ok(LinkedRequest::Parameters(req)),
+                    "request by value round trip"
+                );
             }
             (text.to_owned(), text.to_owned())
         }
@@ -96,6 +108,16 @@ pub fn dcql(data: &[u8]) -> bool {
     );
     if !valid {
         return false;
+    }
+    // A valid query's one-credential answers name only its own queries and claims.
+    if let Ok(answers) = query.one_credential_answers() {
+        for (c, claims) in answers {
+            assert!(query.credentials.iter().any(|q| std::ptr::eq(q, c)));
+            let own = c.claims.as_deref().unwrap_or_default();
+            assert!(claims
+                .iter()
+                .all(|x| own.iter().any(|o| std::ptr::eq(o, *x))));
+        }
     }
     let f = fixture();
     let sd = SdJwt::parse(&f.credential).expect("fixture credential");

@@ -355,6 +355,11 @@ fn oid4vp_seeds(s: &mut Seeds) {
         link.to_url(OPENID4VP_SCHEME),
         false,
     );
+    let mut by_value = request.clone();
+    by_value.client_id = format!("redirect_uri:{}", by_value.response_uri);
+    if let Ok(link) = by_value.to_link(OPENID4VP_SCHEME) {
+        s.add_any("oid4vp_request", "link_by_value", link, None);
+    }
     let structured = json!({ "request": request });
     s.add("oid4vp_request", "structured", structured.to_string(), true);
 
@@ -382,6 +387,23 @@ fn oid4vp_seeds(s: &mut Seeds) {
         "credential_sets": [{ "options": [["a"], ["b-2"]] }]
     });
     s.add_any("dcql", "rich", rich.to_string(), None);
+    let sets = json!({
+        "credentials": [
+            { "id": "pid", "format": "dc+sd-jwt", "meta": { "vct_values": ["urn:eudi:pid:1"] },
+              "claims": [{ "path": ["address", "locality"] }] },
+            { "id": "residency", "format": "dc+sd-jwt", "meta": { "vct_values": [VCT] },
+              "claims": [
+                  { "id": "m", "path": ["residence", "municipality_code"] },
+                  { "id": "a", "path": ["age_equal_or_over", "16"] }
+              ],
+              "claim_sets": [["m", "a"], ["m"]] }
+        ],
+        "credential_sets": [
+            { "options": [["pid"], ["residency"]] },
+            { "options": [["residency"]], "required": false }
+        ]
+    });
+    s.add_any("dcql", "credential_and_claim_sets", sets.to_string(), None);
 
     for (name, vp) in corpus_cases() {
         s.add_any("vp_token", &format!("corpus_{name}"), vp, None);

@@ -6,8 +6,8 @@ use civic_credential::jwe::{ResponseEncryption, ECDH_ES};
 use civic_credential::jwk::Jwk;
 use civic_credential::oid4vci::FORMAT_SD_JWT_VC;
 use civic_credential::oid4vp::{
-    AuthorizationRequest, LinkedRequest, RequestUriPost, DID_PREFIX, DIRECT_POST, DIRECT_POST_JWT,
-    REDIRECT_URI_PREFIX,
+    AuthorizationRequest, ClaimsQuery, CredentialQuery, LinkedRequest, RequestUriPost, DID_PREFIX,
+    DIRECT_POST, DIRECT_POST_JWT, REDIRECT_URI_PREFIX,
 };
 use civic_credential::pseudonym;
 use civic_credential::residency::labels::disclosure_sentence;
@@ -231,13 +231,25 @@ pub fn prepare(
             "the request's client_id is not the link's",
         ));
     }
-    let query = req
+    // The ways to answer with one credential (credential_sets, claim_sets), best first.
+    let answers: Vec<(&CredentialQuery, Vec<&ClaimsQuery>)> = req
         .dcql_query
-        .credentials
-        .iter()
-        .find(|q| q.format == FORMAT_SD_JWT_VC)
-        .ok_or_else(|| WalletError::new("vp_formats_not_supported", "no SD-JWT VC is asked for"))?;
-    let paths = query.requested_paths();
+        .one_credential_answers()
+        .map_err(|e| {
+            WalletError::new(
+                "invalid_request",
+                format!("{e}; this wallet presents one credential at a time"),
+            )
+        })?
+        .into_iter()
+        .filter(|(q, _)| q.format == FORMAT_SD_JWT_VC)
+        .collect();
+    if answers.is_empty() {
+        return Err(WalletError::new(
+            "vp_formats_not_supported",
+            "no SD-JWT VC is asked for",
+        ));
+    }
     let every_path: Vec<ClaimPath> = req
         .dcql_query
         .credentials
@@ -247,40 +259,34 @@ pub fn prepare(
     let refused = pseudonym::check_request(&every_path, &req.client_id)
         .err()
         .map(|e| e.to_string());
-    if paths.is_empty() {
+    // The first answer a stored credential meets in full; else the first, so the consent
+    // screen can say what is missing.
+    let mut chosen: Option<(&CredentialQuery, Vec<&ClaimsQuery>, Option<Match>)> = None;
+    for (query, claims) in answers {
+        if claims.is_empty() {
+            return Err(WalletError::new(
+                "invalid_request",
+                "the request names no claims; the wallet never shares everything",
+            ));
+        }
+        let best = best_match(query, &claims, credentials);
+        let complete = best.as_ref().is_some_and(|m| m.held == claims.len());
+        if complete || chosen.is_none() {
+            chosen = Some((query, claims, best));
+        }
+        if complete {
+            break;
+        }
+    }
+    let Some((query, claims, best)) = chosen else {
         return Err(WalletError::new(
-            "invalid_request",
-            "the request names no claims; the wallet never shares everything",
+            "vp_formats_not_supported",
+            "no SD-JWT VC is asked for",
         ));
-    }
-    let wanted: Vec<(&ClaimPath, Option<&Vec<Value>>)> = query
-        .claims
-        .iter()
-        .flatten()
-        .map(|c| (&c.path, c.values.as_ref()))
-        .collect();
-    let mut best: Option<(usize, Value, usize)> = None;
-    for (i, issued) in credentials.iter().enumerate() {
-        let Ok(c) = card(issued) else { continue };
-        if !query.accepts_vct(&c.vct) {
-            continue;
-        }
-        let root = Value::Object(c.claims);
-        let held = wanted
-            .iter()
-            .filter(|(p, values)| {
-                p.lookup(&root)
-                    .is_some_and(|v| values.is_none_or(|vs| vs.contains(v)))
-            })
-            .count();
-        if best.as_ref().is_none_or(|(_, _, n)| held > *n) {
-            best = Some((i, root, held));
-        }
-    }
-    let root = best
-        .as_ref()
-        .map(|(_, r, _)| r.clone())
-        .unwrap_or(Value::Null);
+    };
+    let paths: Vec<ClaimPath> = claims.iter().map(|c| c.path.clone()).collect();
+    let complete = best.as_ref().is_some_and(|m| m.held == claims.len());
+    let root = best.as_ref().map(|m| m.root.clone()).unwrap_or(Value::Null);
     let items: Vec<ConsentItem> = paths
         .iter()
         .map(|p| {
@@ -306,13 +312,52 @@ pub fn prepare(
         query_id: query.id.clone(),
         paths,
         credential: best
-            .filter(|(_, _, n)| *n == wanted.len() && refused.is_none())
-            .map(|(i, _, _)| i),
+            .filter(|_| complete && refused.is_none())
+            .map(|m| m.index),
         missing,
         items,
         refused,
         encryption,
     })
+}
+
+/// The stored credential that holds most of a query's claims.
+struct Match {
+    /// Its index in the list given to [`prepare`].
+    index: usize,
+    /// Its claims.
+    root: Value,
+    /// How many of the asked claims it holds (with an allowed value).
+    held: usize,
+}
+
+/// The stored credential (issuance forms) of an accepted type that holds most of `claims`
+/// (with an allowed value), the first on a tie.
+fn best_match(
+    query: &CredentialQuery,
+    claims: &[&ClaimsQuery],
+    credentials: &[String],
+) -> Option<Match> {
+    let mut best: Option<Match> = None;
+    for (index, issued) in credentials.iter().enumerate() {
+        let Ok(c) = card(issued) else { continue };
+        if !query.accepts_vct(&c.vct) {
+            continue;
+        }
+        let root = Value::Object(c.claims);
+        let held = claims
+            .iter()
+            .filter(|q| {
+                q.path
+                    .lookup(&root)
+                    .is_some_and(|v| q.values.as_ref().is_none_or(|vs| vs.contains(v)))
+            })
+            .count();
+        if best.as_ref().is_none_or(|b| held > b.held) {
+            best = Some(Match { index, root, held });
+        }
+    }
+    best
 }
 
 /// The form to post to `prepared.response_uri` for the response parameters `params`

@@ -16,9 +16,25 @@ const MAX_CLAIMS: usize = 64;
 pub struct DcqlQuery {
     /// The credentials asked for.
     pub credentials: Vec<CredentialQuery>,
-    /// Alternatives between credentials (not used by civic-id; kept when parsing).
+    /// Which credentials answer together, and the alternatives (§6.2); none means every
+    /// credential query must be answered.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub credential_sets: Option<Value>,
+    pub credential_sets: Option<Vec<CredentialSetQuery>>,
+}
+
+/// One entry of `credential_sets`: options, each a list of credential query ids that answer
+/// together, in the verifier's order of preference.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CredentialSetQuery {
+    /// The alternatives.
+    pub options: Vec<Vec<String>>,
+    /// Whether the wallet must answer this set (the default).
+    #[serde(default = "yes", skip_serializing_if = "Clone::clone")]
+    pub required: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 /// One credential asked for.
@@ -37,6 +53,10 @@ pub struct CredentialQuery {
     /// The claims asked for; none means the whole credential.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub claims: Option<Vec<ClaimsQuery>>,
+    /// Alternative sets of claims (ids of `claims`), in the verifier's order of preference;
+    /// none means all of `claims`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub claim_sets: Option<Vec<Vec<String>>>,
     /// Key binding required (the default).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub require_cryptographic_holder_binding: Option<bool>,
@@ -93,6 +113,7 @@ impl DcqlQuery {
                         .collect(),
                 ),
                 require_cryptographic_holder_binding: None,
+                claim_sets: None,
             }],
             credential_sets: None,
         }
@@ -112,9 +133,98 @@ impl DcqlQuery {
             if claims.len() > MAX_CLAIMS || claims.iter().any(|q| q.path.0.is_empty()) {
                 return Err(Error::InvalidClaim("dcql_query claims"));
             }
+            if let Some(sets) = &c.claim_sets {
+                let known = |id: &String| claims.iter().any(|q| q.id.as_ref() == Some(id));
+                if sets.is_empty()
+                    || sets.len() > MAX_CLAIMS
+                    || sets
+                        .iter()
+                        .any(|set| set.is_empty() || !set.iter().all(known))
+                {
+                    return Err(Error::InvalidClaim("dcql_query claim_sets"));
+                }
+            }
+        }
+        if let Some(sets) = &self.credential_sets {
+            let bad = sets.is_empty()
+                || sets.len() > MAX_CREDENTIALS
+                || sets.iter().any(|set| {
+                    set.options.is_empty()
+                        || set.options.len() > MAX_CREDENTIALS
+                        || set
+                            .options
+                            .iter()
+                            .any(|o| o.is_empty() || !o.iter().all(|id| ids.contains(id.as_str())))
+                });
+            if bad {
+                return Err(Error::InvalidClaim("dcql_query credential_sets"));
+            }
         }
         Ok(())
     }
+
+    /// The ways to answer with one credential, in the verifier's order of preference: each a
+    /// credential query and the claims to disclose for it (all its claims, or one of its
+    /// `claim_sets`). Without `credential_sets` the query must ask for one credential; with
+    /// them, an option of a single query that meets every required set. An error says the
+    /// query needs several credentials at once.
+    pub fn one_credential_answers(&self) -> Result<Vec<(&CredentialQuery, Vec<&ClaimsQuery>)>> {
+        let several = Error::InvalidClaim("the query asks for several credentials at once");
+        let ids: Vec<&str> = match &self.credential_sets {
+            None => match self.credentials.as_slice() {
+                [only] => vec![only.id.as_str()],
+                _ => return Err(several),
+            },
+            Some(sets) => {
+                let required: Vec<&CredentialSetQuery> =
+                    sets.iter().filter(|s| s.required).collect();
+                let ids: Vec<&str> = match required.split_first() {
+                    // Nothing required: any single-credential option, in order.
+                    None => sets.iter().flat_map(single_query_options).collect(),
+                    // One credential meets every required set.
+                    Some((first, rest)) => single_query_options(first)
+                        .into_iter()
+                        .filter(|id| rest.iter().all(|s| single_query_options(s).contains(id)))
+                        .collect(),
+                };
+                if ids.is_empty() {
+                    return Err(several);
+                }
+                ids
+            }
+        };
+        let mut out = Vec::new();
+        for id in ids {
+            let Some(query) = self.credentials.iter().find(|c| c.id == id) else {
+                continue;
+            };
+            let claims = query.claims.as_deref().unwrap_or_default();
+            match &query.claim_sets {
+                None => out.push((query, claims.iter().collect())),
+                Some(sets) => {
+                    for set in sets {
+                        let chosen = set
+                            .iter()
+                            .filter_map(|cid| claims.iter().find(|q| q.id.as_ref() == Some(cid)))
+                            .collect();
+                        out.push((query, chosen));
+                    }
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// The options of `set` that need one credential: their query ids.
+fn single_query_options(set: &CredentialSetQuery) -> Vec<&str> {
+    set.options
+        .iter()
+        .filter_map(|o| match o.as_slice() {
+            [id] => Some(id.as_str()),
+            _ => None,
+        })
+        .collect()
 }
 
 impl CredentialQuery {

@@ -234,3 +234,79 @@ fn requests_by_value_round_trip_and_are_read_strictly() {
         assert!(LinkedRequest::parse(bad).is_err(), "{bad}");
     }
 }
+
+#[test]
+fn credential_sets_and_claim_sets_give_the_one_credential_answers_in_order() {
+    let q = |json: &str| -> DcqlQuery {
+        let q: DcqlQuery = serde_json::from_str(json).expect("parse");
+        q.validate().expect("valid");
+        q
+    };
+    let ids = |q: &DcqlQuery| -> Vec<(String, Vec<String>)> {
+        q.one_credential_answers()
+            .expect("answers")
+            .into_iter()
+            .map(|(c, claims)| {
+                (
+                    c.id.clone(),
+                    claims.iter().map(|x| x.path.to_string()).collect(),
+                )
+            })
+            .collect()
+    };
+    let two = r#""credentials":[
+        {"id":"pid","format":"dc+sd-jwt","claims":[{"id":"a","path":["address","municipality"]},{"id":"b","path":["age_over_16"]}],"claim_sets":[["a","b"],["b"]]},
+        {"id":"residency","format":"dc+sd-jwt","claims":[{"path":["residence","municipality_code"]}]}]"#;
+    // Either credential: pid first (each of its claim sets), then residency.
+    let either = q(&format!(
+        r#"{{{two},"credential_sets":[{{"options":[["pid"],["residency"]]}}]}}"#
+    ));
+    assert_eq!(
+        ids(&either),
+        vec![
+            (
+                "pid".to_owned(),
+                vec!["address.municipality".to_owned(), "age_over_16".to_owned()]
+            ),
+            ("pid".to_owned(), vec!["age_over_16".to_owned()]),
+            (
+                "residency".to_owned(),
+                vec!["residence.municipality_code".to_owned()]
+            ),
+        ]
+    );
+    // Two required sets: only a query that meets both.
+    let both = q(&format!(
+        r#"{{{two},"credential_sets":[{{"options":[["pid"],["residency"]]}},{{"options":[["residency"]]}}]}}"#
+    ));
+    assert_eq!(ids(&both)[0].0, "residency");
+    assert_eq!(ids(&both).len(), 1);
+    // Nothing required: any single option. An option of two credentials is not one answer.
+    let optional = q(&format!(
+        r#"{{{two},"credential_sets":[{{"options":[["pid","residency"],["residency"]],"required":false}}]}}"#
+    ));
+    assert_eq!(ids(&optional)[0].0, "residency");
+    // Both at once, with or without sets: not for one credential.
+    assert!(q(&format!("{{{two}}}")).one_credential_answers().is_err());
+    assert!(q(&format!(
+        r#"{{{two},"credential_sets":[{{"options":[["pid","residency"]]}}]}}"#
+    ))
+    .one_credential_answers()
+    .is_err());
+    // Round trip keeps the sets; `required: true` is the default and not written.
+    let text = serde_json::to_string(&either).expect("json");
+    assert!(text.contains(r#""credential_sets":[{"options":[["pid"],["residency"]]}]"#));
+    assert_eq!(q(&text), either);
+
+    // References to unknown ids, and empty sets, are refused.
+    for bad in [
+        format!(r#"{{{two},"credential_sets":[{{"options":[["nope"]]}}]}}"#),
+        format!(r#"{{{two},"credential_sets":[{{"options":[[]]}}]}}"#),
+        format!(r#"{{{two},"credential_sets":[]}}"#),
+        r#"{"credentials":[{"id":"x","format":"dc+sd-jwt","claims":[{"id":"a","path":["a"]}],"claim_sets":[["z"]]}]}"#.to_owned(),
+        r#"{"credentials":[{"id":"x","format":"dc+sd-jwt","claims":[{"path":["a"]}],"claim_sets":[]}]}"#.to_owned(),
+    ] {
+        let parsed: DcqlQuery = serde_json::from_str(&bad).expect("parse");
+        assert!(parsed.validate().is_err(), "{bad}");
+    }
+}

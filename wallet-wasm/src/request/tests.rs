@@ -470,3 +470,68 @@ fn requests_by_value_are_read_from_the_link_and_checked_as_fetched_ones() {
         "invalid_request_object"
     );
 }
+
+#[test]
+fn credential_sets_and_claim_sets_pick_what_the_wallet_holds_and_disclose_only_that() {
+    let issuer = SigningKey::generate(Algorithm::Es256, &mut OsRng)
+        .expect("key")
+        .with_kid("k1");
+    let holder = crate::holder::generate_holder_key().expect("h");
+    let creds = vec![issue(&issuer, &holder.to_public(), "1980-05-05")];
+    let (_, _, mut req) = request(&[ClaimPath::keys(["residence", "municipality_code"])]);
+    let with_query = |req: &AuthorizationRequest, dcql: Value| {
+        let mut req = req.clone();
+        req.dcql_query = serde_json::from_value(dcql).expect("dcql");
+        let jwt = req.to_unsigned_jwt().expect("jwt");
+        let link = RequestLink {
+            client_id: req.client_id.clone(),
+            request_uri: "https://verifier.example/v1/request/1".into(),
+            request_uri_method: None,
+        }
+        .to_url("openid4vp://");
+        prepare(&jwt, &link, None, &creds, None)
+    };
+    // Either a national PID (which this wallet does not hold) or the residency credential;
+    // within the residency query, the preferred claim set asks for a claim it lacks.
+    let dcql = serde_json::json!({
+        "credentials": [
+            {"id": "pid", "format": "dc+sd-jwt", "meta": {"vct_values": ["urn:eudi:pid:1"]},
+             "claims": [{"path": ["address", "locality"]}]},
+            {"id": "residency", "format": "dc+sd-jwt", "meta": {"vct_values": [VCT]},
+             "claims": [
+                {"id": "nat", "path": ["nationalities"]},
+                {"id": "mun", "path": ["residence", "municipality_code"]},
+                {"id": "age", "path": ["age_equal_or_over", "16"]}],
+             "claim_sets": [["nat", "mun"], ["mun", "age"]]}
+        ],
+        "credential_sets": [{"options": [["pid"], ["residency"]]}]
+    });
+    let p = with_query(&req, dcql).expect("prepared");
+    assert_eq!(p.query_id, "residency");
+    assert_eq!(p.credential, Some(0));
+    assert_eq!(
+        p.paths,
+        vec![
+            ClaimPath::keys(["residence", "municipality_code"]),
+            ClaimPath::keys(["age_equal_or_over", "16"]),
+        ],
+        "the first claim set the credential meets, nothing of the others"
+    );
+    let vp: Value = serde_json::from_str(&vp_token(&p, &creds[0], &holder, NOW).expect("vp_token"))
+        .expect("json");
+    let keys: Vec<&String> = vp.as_object().expect("object").keys().collect();
+    assert_eq!(keys, ["residency"]);
+
+    // Two credentials at once, without sets: refused in plain words, not half answered.
+    req.dcql_query = serde_json::from_value(serde_json::json!({
+        "credentials": [
+            {"id": "a", "format": "dc+sd-jwt", "claims": [{"path": ["residence", "municipality_code"]}]},
+            {"id": "b", "format": "dc+sd-jwt", "claims": [{"path": ["age_equal_or_over", "16"]}]}
+        ]
+    }))
+    .expect("dcql");
+    let err = with_query(&req, serde_json::to_value(&req.dcql_query).expect("v"))
+        .expect_err("two at once");
+    assert_eq!(err.code, "invalid_request");
+    assert!(err.message.contains("one credential"), "{}", err.message);
+}
