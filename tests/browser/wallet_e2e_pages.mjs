@@ -46,6 +46,7 @@ async function openConsent(page) {
   return {
     unlocked,
     verifier: await text(page.locator('#consent-verifier')),
+    host: await text(page.locator('#consent-host')),
     items: await page.locator('#consent-items li').allTextContents(),
     missingShown: await visible(page, '#consent-missing'),
   };

@@ -97,6 +97,9 @@ trust_list = "trust.toml"
 allow_loopback_http = true
 # Unsigned redirect_uri: requests go in the link by value, the form the npm wallet reads.
 requests_by_value = true
+# Answers come encrypted (direct_post.jwt, as HAIP 1.0 asks): the npm wallet seals them with
+# the library's JARM code and jose, the Python holder with jwcrypto, ours in WebAssembly.
+encrypt_responses = true
 [[platform]]
 id = "$VBASE"
 name = "Budget"
@@ -143,9 +146,16 @@ PYEOF
 S="$(session)"; URL="$(field "$S" openid4vp_url)"; ID="$(field "$S" id)"
 check openid4vp-js-wallet-presents node "$HERE/js/oid4vp_wallet.mjs" --request "$URL" --wallet "$WORK/wallet.json" --index 0
 check openid4vp-js-wallet-eligible outcome "$ID" eligible
+check openid4vp-js-wallet-encrypted grep -q "encrypted: ECDH-ES A256GCM" "$WORK/openid4vp-js-wallet-presents.err"
 S="$(session)"; URL="$(field "$S" openid4vp_url)"; ID="$(field "$S" id)"
 check sd-jwt-holder-presents "$PY" "$HERE/python/vp_holder.py" --request "$URL" --wallet "$WORK/wallet.json" --index 1
 check sd-jwt-holder-eligible outcome "$ID" eligible
+check sd-jwt-holder-encrypted grep -q "encrypted: ECDH-ES A256GCM" "$WORK/sd-jwt-holder-presents.err"
+S="$(session)"; URL="$(field "$S" openid4vp_url)"; ID="$(field "$S" id)"
+check sd-jwt-holder-plain-answer-refused refused "$PY" "$HERE/python/vp_holder.py" --request "$URL" --wallet "$WORK/wallet.json" --index 1 --plain
+check sd-jwt-holder-plain-answer-invalid-request grep -q '"invalid_request"' "$WORK/sd-jwt-holder-plain-answer-refused.out"
+check sd-jwt-holder-plain-answer-session-waits "$PY" "$HERE/python/vp_holder.py" --request "$URL" --wallet "$WORK/wallet.json" --index 1
+check sd-jwt-holder-plain-answer-then-eligible outcome "$ID" eligible
 S="$(session)"; URL="$(field "$S" openid4vp_url)"; ID="$(field "$S" id)"
 check sd-jwt-holder-wrong-nonce-refused refused "$PY" "$HERE/python/vp_holder.py" --request "$URL" --wallet "$WORK/wallet.json" --index 1 --kb-nonce not-the-nonce
 check sd-jwt-holder-wrong-nonce-rule outcome "$ID" rejected:key_binding_nonce

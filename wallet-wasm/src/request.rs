@@ -36,6 +36,11 @@ pub struct PreparedRequest {
     pub client_id: String,
     /// The host its client id names, for the consent screen ([`verifier_host`]).
     pub verifier: String,
+    /// Whether the wallet verified who asks: a signed request whose signature checked against
+    /// the verifier's DID document. A `redirect_uri:` request is not authenticated (anyone can
+    /// send one naming any address), and the consent screen says so.
+    #[serde(default)]
+    pub authenticated: bool,
     /// Where the answer goes.
     pub response_uri: String,
     /// The nonce to bind to.
@@ -172,6 +177,8 @@ pub fn prepare(
     };
     let bad_object =
         |e: civic_credential::Error| WalletError::new("invalid_request_object", e.to_string());
+    // Only a signed request verified against its DID document names its sender with proof.
+    let authenticated = link_client_id.starts_with(DID_PREFIX);
     let req = if let LinkedRequest::Parameters(req) = &link {
         // Read and checked with the link: unsigned, so only for a redirect_uri: client.
         req.as_ref().clone()
@@ -305,6 +312,7 @@ pub fn prepare(
         .collect();
     Ok(PreparedRequest {
         verifier: verifier_host(&req.client_id),
+        authenticated,
         client_id: req.client_id,
         response_uri: req.response_uri,
         nonce: req.nonce,

@@ -273,7 +273,11 @@ async function showConsent() {
   }
   lastPrepared = prepared;
   $('consent-verifier').textContent = prepared.client_id;
-  $('consent-host').textContent = `The answer goes to ${prepared.verifier}. Check that this is the platform you are using.`;
+  // Signed and verified, or not: say which, in plain words.
+  $('consent-host').textContent = prepared.authenticated
+    ? `Verified: the request is signed by ${prepared.verifier}, and the answer goes there.`
+    : `Not verified: this platform did not prove who it is. The answer goes to ${prepared.verifier}; share only if this is the platform you are using.`;
+  $('consent-host').classList.toggle('unverified', !prepared.authenticated);
   const bare = (label) => label.replace(/:? \?$/, '');
   $('consent-items').replaceChildren(...prepared.items.map((i) => (i.available
     ? el('li', { text: i.label })

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /*
- * OID4VP 1.0 wallet (same-device link, direct_post, DCQL, dc+sd-jwt) built on
+ * OID4VP 1.0 wallet (same-device link, direct_post or direct_post.jwt, DCQL, dc+sd-jwt) built on
  * @openid4vc/openid4vp 0.4.6 and @sd-jwt/sd-jwt-vc 0.19.0, libraries we did not write.
  *
  *   NODE_PATH=$PWD/.tools/node/node_modules node tests/interop/js/oid4vp_wallet.mjs \
@@ -117,6 +117,7 @@ async function run(opts) {
   const oauth2 = await load('@openid4vc/oauth2');
   const { SDJwtVcInstance } = await load('@sd-jwt/sd-jwt-vc');
   const { ES256, digest } = await load('@sd-jwt/crypto-nodejs');
+  const jose = await load('jose');
   const nodeCrypto = await import('node:crypto');
   // All URLs (request_uri, response_uri) must be https:// unless this is set (one shared config).
   oauth2.setGlobalConfig({ allowInsecureUrls: !opts['https-only'] });
@@ -132,6 +133,16 @@ async function run(opts) {
     },
     hash: (data, alg) => new Uint8Array(nodeCrypto.createHash(alg.replace('-', '')).update(data).digest()),
     generateRandom: (n) => new Uint8Array(nodeCrypto.randomBytes(n)),
+    // direct_post.jwt: the library picks the verifier's key, alg, enc, apu and apv; jose seals.
+    encryptJwe: async (encryptor, data) => {
+      const key = await jose.importJWK(encryptor.publicJwk, encryptor.alg);
+      const header = { alg: encryptor.alg, enc: encryptor.enc, ...(encryptor.publicJwk.kid ? { kid: encryptor.publicJwk.kid } : {}) };
+      const params = {};
+      if (encryptor.apu) params.apu = Buffer.from(encryptor.apu, 'base64url');
+      if (encryptor.apv) params.apv = Buffer.from(encryptor.apv, 'base64url');
+      const jwe = await new jose.CompactEncrypt(new TextEncoder().encode(data)).setProtectedHeader(header).setKeyManagementParameters(params).encrypt(key);
+      return { encryptionJwk: encryptor.publicJwk, jwe };
+    },
     // This wallet never trusts a signed request object: the redirect_uri: prefix forbids signing.
     verifyJwt: async () => ({ verified: false }),
   };
@@ -148,7 +159,7 @@ async function run(opts) {
   if (request.state !== undefined && typeof request.state !== 'string') throw new WalletFailure('state is not a string');
   if (opts['https-only'] && !String(request.response_uri).startsWith('https://')) throw new WalletFailure(`response_uri ${request.response_uri} is not https://`);
   if (resolved.client.prefix !== 'redirect_uri') throw new WalletFailure(`client id prefix ${resolved.client.prefix}: this wallet accepts only redirect_uri:`);
-  if (request.response_mode !== 'direct_post') throw new WalletFailure(`response_mode ${request.response_mode}: this wallet supports only direct_post`);
+  if (!['direct_post', 'direct_post.jwt'].includes(request.response_mode)) throw new WalletFailure(`response_mode ${request.response_mode}: this wallet supports direct_post and direct_post.jwt`);
   if (!resolved.dcql) throw new WalletFailure('request has no dcql_query');
   const aud = resolved.client.effective; // full client_id, prefix included (OID4VP 1.0 SD-JWT VC appendix)
   log(`request: client_id=${aud} draft=${resolved.version} (100 = 1.0) nonce=${request.nonce} state=${request.state ?? '-'}`);
@@ -187,11 +198,26 @@ async function run(opts) {
     }
     responsePayload = { vp_token: vpToken };
   }
-  // create… adds the request's state; submit… form-encodes (objects as JSON) and POSTs.
-  const { authorizationResponsePayload } = await client.createOpenid4vpAuthorizationResponse({
-    authorizationRequestPayload: request, authorizationResponsePayload: responsePayload,
+  // create… adds the request's state (and for direct_post.jwt seals it to the verifier's key,
+  // preferring A256GCM as HAIP 1.0 §5 asks); submit… form-encodes (objects as JSON) and POSTs.
+  const jarm = request.response_mode === 'direct_post.jwt' ? {
+    encryption: {},
+    serverMetadata: {
+      authorization_encryption_alg_values_supported: ['ECDH-ES'],
+      authorization_encryption_enc_values_supported: ['A256GCM', 'A128GCM'],
+    },
+  } : undefined;
+  const created = await client.createOpenid4vpAuthorizationResponse({
+    authorizationRequestPayload: request, authorizationResponsePayload: responsePayload, jarm,
   });
-  const { response } = await client.submitOpenid4vpAuthorizationResponse({ authorizationRequestPayload: request, authorizationResponsePayload });
+  if (jarm) {
+    const header = jose.decodeProtectedHeader(created.jarm.responseJwt);
+    log(`encrypted: ${header.alg} ${header.enc} kid=${header.kid ?? '-'}`);
+    record.encrypted = { alg: header.alg, enc: header.enc, kid: header.kid };
+  }
+  const { response } = await client.submitOpenid4vpAuthorizationResponse({
+    authorizationRequestPayload: request, authorizationResponsePayload: created.authorizationResponsePayload, jarm: created.jarm,
+  });
   const text = await response.text();
   let answer;
   try { answer = JSON.parse(text); } catch { answer = text; }

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""OID4VP 1.0 holder (redirect_uri: client id, direct_post, DCQL, dc+sd-jwt).
+"""OID4VP 1.0 holder (redirect_uri: client id, direct_post or direct_post.jwt, DCQL, dc+sd-jwt).
 
     vp_holder.py --request 'openid4vp://?client_id=...&request_uri=...' --wallet FILE.json
                  [--index N] [--kb-aud AUD] [--kb-nonce NONCE] [--decline]
@@ -14,7 +14,9 @@ credential query, discloses exactly the requested claim paths with the PyPI ``sd
 (``SDJWTHolder.create_presentation`` with nonce, aud = client_id and the holder key bound in
 ``cnf.jwk``) and POSTs ``vp_token`` (JSON) and ``state`` as a form to ``response_uri``.
 ``--kb-aud`` / ``--kb-nonce`` put other values into the KB-JWT (negative tests: expect a 400).
-``--decline`` sends ``error=access_denied`` instead.
+``--decline`` sends ``error=access_denied`` instead.  A ``direct_post.jwt`` request gets the
+parameters encrypted (jwcrypto, ECDH-ES) in one ``response`` field; ``--plain`` sends them in
+plain text anyway (negative test: expect a 400).
 
 stdout: the verifier's answer (JSON).  Exit 0 on a 2xx answer, 1 otherwise (``FAIL: ...`` on
 stderr), 2 usage.
@@ -28,6 +30,7 @@ import urllib.parse
 import urllib.request
 from base64 import urlsafe_b64decode
 
+from jwcrypto.jwe import JWE
 from jwcrypto.jwk import JWK
 from sd_jwt.common import SD_DIGESTS_KEY, SD_LIST_PREFIX
 from sd_jwt.holder import SDJWTHolder
@@ -103,11 +106,34 @@ def fetch_request(request_uri):
     return req
 
 
+def seal(form, metadata):
+    """direct_post.jwt (OpenID4VP 1.0 section 8.3): the response parameters as a JSON object
+    (``vp_token`` as an object), encrypted with jwcrypto to the request's key: ECDH-ES, A256GCM
+    when offered (HAIP 1.0 section 5), the key's ``kid`` in the header."""
+    keys = [k for k in (metadata.get("jwks") or {}).get("keys", []) if k.get("kty") == "EC" and k.get("crv") == "P-256"]
+    if not keys:
+        raise Failure("the request asks for an encrypted answer but names no P-256 key")
+    offered = metadata.get("encrypted_response_enc_values_supported") or ["A128GCM"]
+    enc = "A256GCM" if "A256GCM" in offered else "A128GCM"
+    if enc not in offered:
+        raise Failure(f"no content encryption this holder supports in {offered}")
+    params = dict(form)
+    if "vp_token" in params:
+        params["vp_token"] = json.loads(params["vp_token"])
+    header = {"alg": "ECDH-ES", "enc": enc}
+    if keys[0].get("kid"):
+        header["kid"] = keys[0]["kid"]
+    token = JWE(json.dumps(params).encode("utf-8"), protected=json.dumps(header))
+    token.add_recipient(JWK(**{k: keys[0][k] for k in ("kty", "crv", "x", "y")}))
+    log(f"encrypted: ECDH-ES {enc} kid={header.get('kid', '-')}")
+    return token.serialize(compact=True)
+
+
 def check_request(req, client_id):
     checks = [
         (req.get("client_id") == client_id, f"client_id {req.get('client_id')!r} != link's {client_id!r}"),
         (req.get("response_type") == "vp_token", f"response_type {req.get('response_type')!r}"),
-        (req.get("response_mode") == "direct_post", f"response_mode {req.get('response_mode')!r}"),
+        (req.get("response_mode") in ("direct_post", "direct_post.jwt"), f"response_mode {req.get('response_mode')!r}"),
         (req.get("response_uri") == client_id[len(PREFIX):], f"response_uri {req.get('response_uri')!r} != client_id without prefix"),
         (isinstance(req.get("nonce"), str) and req["nonce"] != "", "nonce missing or not a string"),
         (isinstance(req.get("state", ""), str), "state is not a string"),
@@ -233,6 +259,7 @@ def main():
     ap.add_argument("--kb-aud", help="KB-JWT aud instead of the client_id")
     ap.add_argument("--kb-nonce", help="KB-JWT nonce instead of the request's")
     ap.add_argument("--decline", action="store_true", help="answer error=access_denied")
+    ap.add_argument("--plain", action="store_true", help="answer in plain text even when asked to encrypt (negative test)")
     args = ap.parse_args()
     with open(args.wallet, encoding="utf-8") as f:
         wallet = json.load(f)
@@ -263,6 +290,8 @@ def main():
         form = {"vp_token": json.dumps(vp_token, separators=(",", ":"))}
     if "state" in req:
         form["state"] = req["state"]
+    if req["response_mode"] == "direct_post.jwt" and not args.plain:
+        form = {"response": seal(form, req.get("client_metadata") or {})}
     status, ctype, text = http("POST", req["response_uri"], urllib.parse.urlencode(form).encode("ascii"),
                                {"Content-Type": "application/x-www-form-urlencoded"})
     try:
