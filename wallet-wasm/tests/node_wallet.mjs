@@ -10,12 +10,10 @@
 // credential holds two pseudonyms.
 //
 // Prints ok/FAIL lines and "N passed, N failed"; exit code 1 on any failure.
-import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { fileURLToPath } from 'node:url';
-import { dirname, join } from 'node:path';
+import { builtWallet, checks, rejects } from './harness.mjs';
+import { hostileVerifier } from './hostile_verifier.mjs';
 
-const here = dirname(fileURLToPath(import.meta.url));
 const { values: opts } = parseArgs({
   options: {
     offer: { type: 'string' }, verifier: { type: 'string' }, 'platform-key': { type: 'string' },
@@ -26,16 +24,8 @@ if (!opts.offer || !opts.verifier || !opts['platform-key'] || !opts['other-platf
   console.error('usage: node_wallet.mjs --offer URL --verifier BASE --platform-key KEY --other-platform ID [--policy NAME]');
   process.exit(2);
 }
-const { Wallet, MemoryStorage, secretKeySource, keyFromSecret, WalletError } = await import(join(here, '..', 'web', 'wallet.js'));
-const { hostileVerifier } = await import(join(here, 'hostile_verifier.mjs'));
-const wasm = readFileSync(join(here, '..', 'web', 'pkg', 'civic_wallet_bg.wasm'));
-
-let passed = 0;
-let failed = 0;
-const check = (name, cond, detail = '') => {
-  if (cond) { passed++; console.log(`ok   ${name}`); } else { failed++; console.log(`FAIL ${name} ${detail}`); }
-};
-const rejects = async (f) => { try { await f(); return null; } catch (e) { return e; } };
+const { Wallet, MemoryStorage, secretKeySource, keyFromSecret, WalletError, wasm } = await builtWallet();
+const { check, fail, finish } = checks();
 
 async function platform(method, path, body) {
   const res = await fetch(`${opts.verifier}${path}`, {
@@ -149,8 +139,6 @@ try {
   await wallet.unlock();
   check('the right key opens it again', (await wallet.list()).length === 1 && wallet.history().length === 4);
 } catch (e) {
-  failed++;
-  console.log(`FAIL unexpected error: ${e.code ?? ''} ${e.stack ?? e}`);
+  fail(`unexpected error: ${e.code ?? ''} ${e.stack ?? e}`);
 }
-console.log(`${passed} passed, ${failed} failed`);
-process.exit(failed === 0 ? 0 : 1);
+finish();

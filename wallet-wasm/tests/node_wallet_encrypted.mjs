@@ -7,38 +7,18 @@
 //   node wallet-wasm/tests/node_wallet_encrypted.mjs --offer URL --tx-code CODE
 //
 // Prints ok/FAIL lines and "N passed, N failed"; exit code 1 on any failure.
-import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
-import { createRequire } from 'node:module';
 import { parseArgs } from 'node:util';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import { dirname, join } from 'node:path';
+import { builtWallet, checks, load, rejects } from './harness.mjs';
 
-const here = dirname(fileURLToPath(import.meta.url));
 const { values: opts } = parseArgs({ options: { offer: { type: 'string' }, 'tx-code': { type: 'string' } } });
 if (!opts.offer) {
   console.error('usage: node_wallet_encrypted.mjs --offer URL --tx-code CODE');
   process.exit(2);
 }
-// ESM `import` ignores NODE_PATH: resolve through require, then the project-local install.
-async function load(name) {
-  for (const r of [createRequire(import.meta.url), createRequire(join(here, '..', '..', '.tools', 'node', 'package.json'))]) {
-    let resolved;
-    try { resolved = r.resolve(name); } catch { continue; }
-    return import(pathToFileURL(resolved).href);
-  }
-  throw new Error(`cannot find npm package ${name}: run cargo xtask setup`);
-}
 const jose = await load('jose');
-const { Wallet, MemoryStorage, secretKeySource } = await import(join(here, '..', 'web', 'wallet.js'));
-const wasm = readFileSync(join(here, '..', 'web', 'pkg', 'civic_wallet_bg.wasm'));
-
-let passed = 0;
-let failed = 0;
-const check = (name, cond, detail = '') => {
-  if (cond) { passed++; console.log(`ok   ${name}`); } else { failed++; console.log(`FAIL ${name} ${detail}`); }
-};
-const rejects = async (f) => { try { await f(); return null; } catch (e) { return e; } };
+const { Wallet, MemoryStorage, secretKeySource, wasm } = await builtWallet();
+const { check, fail, finish } = checks();
 const b64u = (obj) => Buffer.from(JSON.stringify(obj)).toString('base64url');
 const part = (jwt, i) => JSON.parse(Buffer.from(jwt.split('.')[i], 'base64url').toString('utf8'));
 
@@ -171,10 +151,8 @@ try {
   check('encryption asked for without a key: refused, not answered in plain text', err?.code === 'invalid_request' && /plain text/.test(err.message), String(err));
   check('nothing was posted in plain text', verifier.posts.every((p) => Object.keys(p.form).join() === 'response'), JSON.stringify(verifier.posts.map((p) => Object.keys(p.form))));
 } catch (e) {
-  failed++;
-  console.log(`FAIL unexpected ${e?.stack ?? e}`);
+  fail(`unexpected ${e?.stack ?? e}`);
 } finally {
   await verifier.close();
 }
-console.log(`${passed} passed, ${failed} failed`);
-process.exit(failed === 0 ? 0 : 1);
+finish();

@@ -13,41 +13,22 @@
 //
 // Prints ok/FAIL lines and "N passed, N failed"; exit code 1 on any failure.
 import { createHash, randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
-import { createRequire } from 'node:module';
 import { parseArgs } from 'node:util';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import { dirname, join } from 'node:path';
+import { builtWallet, checks, load } from './harness.mjs';
 
-const here = dirname(fileURLToPath(import.meta.url));
 const { values: opts } = parseArgs({ options: { offer: { type: 'string' }, 'tx-code': { type: 'string' } } });
 if (!opts.offer) {
   console.error('usage: node_wallet_npm_verifier.mjs --offer URL --tx-code CODE');
   process.exit(2);
-}
-// ESM `import` ignores NODE_PATH: resolve through require, then the project-local install.
-async function load(name) {
-  for (const r of [createRequire(import.meta.url), createRequire(join(here, '..', '..', '.tools', 'node', 'package.json'))]) {
-    let resolved;
-    try { resolved = r.resolve(name); } catch { continue; }
-    return import(pathToFileURL(resolved).href);
-  }
-  throw new Error(`cannot find npm package ${name}: run cargo xtask setup`);
 }
 const jose = await load('jose');
 const vp = await load('@openid4vc/openid4vp');
 const oauth2 = await load('@openid4vc/oauth2');
 const { SDJwtVcInstance } = await load('@sd-jwt/sd-jwt-vc');
 const { ES256, digest } = await load('@sd-jwt/crypto-nodejs');
-const { Wallet, MemoryStorage, secretKeySource } = await import(join(here, '..', 'web', 'wallet.js'));
-const wasm = readFileSync(join(here, '..', 'web', 'pkg', 'civic_wallet_bg.wasm'));
-
-let passed = 0;
-let failed = 0;
-const check = (name, cond, detail = '') => {
-  if (cond) { passed++; console.log(`ok   ${name}`); } else { failed++; console.log(`FAIL ${name} ${detail}`); }
-};
+const { Wallet, MemoryStorage, secretKeySource, wasm } = await builtWallet();
+const { check, fail, finish } = checks();
 const part = (jwt, i) => JSON.parse(Buffer.from(jwt.split('.')[i], 'base64url').toString('utf8'));
 
 // Everything on 127.0.0.1 is plain http.
@@ -170,11 +151,8 @@ try {
     check(`${mode}: exactly the requested claims`, shown.residence?.municipality_code !== undefined && shown.age_equal_or_over?.['16'] === true && shown.given_name === undefined && shown.birthdate === undefined && shown.pseudonyms === undefined, JSON.stringify(Object.keys(shown)));
   }
 } catch (e) {
-  failed++;
-  console.log(`FAIL unexpected ${e?.stack ?? e}`);
-  if (e?.errorResponse) console.log(`     error response: ${JSON.stringify(e.errorResponse)}`);
+  fail(`unexpected ${e?.stack ?? e}${e?.errorResponse ? `\n     error response: ${JSON.stringify(e.errorResponse)}` : ''}`);
 } finally {
   await new Promise((resolve) => server.close(resolve));
 }
-console.log(`${passed} passed, ${failed} failed`);
-process.exit(failed === 0 ? 0 : 1);
+finish();
