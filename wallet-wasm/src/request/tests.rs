@@ -101,7 +101,10 @@ fn requests_are_explained_in_plain_words_and_answered_with_exactly_those_claims(
     let labels: Vec<&str> = p.items.iter().map(|i| i.label.as_str()).collect();
     assert_eq!(labels[0], "Resident of municipality 0363");
     assert_eq!(labels[2], "Your pseudonym for verifier.example");
-    assert!(!p.authenticated, "an unsigned redirect_uri: request proves nothing");
+    assert!(
+        !p.authenticated,
+        "an unsigned redirect_uri: request proves nothing"
+    );
     assert_eq!(p.refused, None);
     assert!(p.missing.is_empty());
     assert_eq!(
@@ -316,7 +319,10 @@ fn a_did_verifier_is_checked_against_its_document_and_gets_its_own_pseudonym() {
         Some("https://verifier.example/platforms/budget/did.json")
     );
     let p = prepare(&jwt, &link, Some(&doc), &creds, None).expect("prepared");
-    assert!(p.authenticated, "signed and verified against the DID document");
+    assert!(
+        p.authenticated,
+        "signed and verified against the DID document"
+    );
     assert_eq!((p.refused, p.credential), (None, Some(0)));
     assert_eq!(
         prepare(&jwt, &link, None, &creds, None).map_err(|e| e.code),
