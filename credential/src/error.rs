@@ -58,6 +58,9 @@ pub enum Error {
     /// A claim or header parameter has the wrong type or an invalid value.
     #[error("invalid claim: {0}")]
     InvalidClaim(&'static str),
+    /// An X.509 certificate or chain is malformed, unsupported or not trusted ([`crate::x509`]).
+    #[error("certificate: {0}")]
+    Certificate(&'static str),
 
     // ---- SD-JWT (RFC 9901) ----------------------------------------------------------------
     /// The `~`-separated serialization is malformed.

@@ -40,5 +40,6 @@ pub mod residency;
 pub mod sd_jwt;
 pub mod sd_jwt_vc;
 pub mod status_list;
+pub mod x509;
 
 pub use error::{Error, Result};

@@ -2,6 +2,7 @@
 //! signed request object), the `openid4vp://` link, the `vp_token`, and the error codes. The
 //! verifier builds these and the wallet reads them; both use these types.
 
+mod certified;
 pub mod dcql;
 mod link;
 
@@ -17,6 +18,7 @@ use crate::error::{Error, Result};
 use crate::form;
 use crate::jws::{self, Jws};
 
+pub use certified::{is_x509_client, CertifiedVerifier, X509_HASH_PREFIX, X509_SAN_DNS_PREFIX};
 pub use dcql::{ClaimsQuery, CredentialQuery, DcqlMeta, DcqlQuery};
 pub use link::{
     LinkedRequest, RequestLink, RequestUriPost, MAX_LINK_BYTES, REQUEST_URI_METHOD_POST,
@@ -199,7 +201,7 @@ impl DirectPostResponse {
         if payload.len() > crate::encoding::MAX_TOKEN_BYTES {
             return Err(Error::TooLarge("response"));
         }
-        let Ok(Value::Object(m)) = serde_json::from_slice::<Value>(payload) else {
+        let Some(Value::Object(m)) = crate::encoding::json_from_bytes::<Value>(payload) else {
             return Err(Error::Json("the decrypted response must be a JSON object"));
         };
         let text = |name: &'static str| match m.get(name) {

@@ -4,15 +4,18 @@
 //! secret only it holds, so platforms cannot compute, reverse or correlate each other's values.
 //!
 //! A pseudonym is released only to the verifier its platform identifier names ([`bound_platform`],
-//! [`check_request`]): the origin of the `response_uri` of a `redirect_uri:` client, or the DID
-//! of a `decentralized_identifier:` client whose signed request the wallet verified. The issuer
+//! [`check_request`]): the origin of the `response_uri` of a `redirect_uri:` client, the DID
+//! of a `decentralized_identifier:` client whose signed request the wallet verified, or, for an
+//! `x509_hash:` / `x509_san_dns:` client, the origin of the `response_uri` whose host its
+//! certificate names, once the chain led to one of the wallet's trust anchors
+//! ([`crate::oid4vp::CertifiedVerifier`]). The issuer
 //! registers platforms under these identifiers ([`platform_id`]); the verifier asks for its own
 //! pseudonym only; the wallet refuses any other.
 
 use crate::crypto::hmac_sha256;
 use crate::did_web;
 use crate::encoding::b64_encode;
-use crate::oid4vp::{DID_PREFIX, REDIRECT_URI_PREFIX};
+use crate::oid4vp::{is_x509_client, DID_PREFIX, REDIRECT_URI_PREFIX};
 use crate::origin::Origin;
 use crate::sd_jwt::{ClaimPath, PathElement};
 
@@ -88,10 +91,18 @@ pub fn platform_id(id: &str) -> Result<&str, BindingError> {
 
 /// The platform a verifier is, from its client identifier: the origin of the `response_uri` of
 /// a `redirect_uri:` client (the two are the same URI, [`crate::oid4vp::AuthorizationRequest`]
-/// checks it), or the DID of a `decentralized_identifier:` client, whose request signature must
-/// have been verified against that DID's document.
-pub fn bound_platform(client_id: &str) -> Result<String, BindingError> {
+/// checks it), the DID of a `decentralized_identifier:` client, whose request signature must
+/// have been verified against that DID's document, or `certified`, the platform an anchored
+/// certificate proved for an `x509_hash:` or `x509_san_dns:` client (`None` when its chain did
+/// not lead to a trust anchor: then it is bound to nothing).
+pub fn bound_platform(client_id: &str, certified: Option<&str>) -> Result<String, BindingError> {
     let unbound = || BindingError::Unbound(client_id.to_owned());
+    if is_x509_client(client_id) {
+        let platform = certified.ok_or_else(unbound)?;
+        return platform_id(platform)
+            .map(str::to_owned)
+            .map_err(|_| unbound());
+    }
     if let Some(uri) = client_id.strip_prefix(REDIRECT_URI_PREFIX) {
         let origin = Origin::of(uri).map_err(|_| unbound())?;
         return Ok(origin.to_string());
@@ -103,11 +114,13 @@ pub fn bound_platform(client_id: &str) -> Result<String, BindingError> {
 }
 
 /// Checks the claims a request asks for against the pseudonym rule: at most one pseudonym, and
-/// only that of the platform the verifier is ([`bound_platform`] of `client_id`). Returns the
+/// only that of the platform the verifier is ([`bound_platform`] of `client_id` and
+/// `certified`). Returns the
 /// platform whose pseudonym is asked for, if any.
 pub fn check_request<'a>(
     paths: impl IntoIterator<Item = &'a ClaimPath>,
     client_id: &str,
+    certified: Option<&str>,
 ) -> Result<Option<String>, BindingError> {
     let mut asked: Option<String> = None;
     for path in paths {
@@ -127,7 +140,7 @@ pub fn check_request<'a>(
     let Some(asked) = asked else {
         return Ok(None);
     };
-    let verifier = bound_platform(client_id)?;
+    let verifier = bound_platform(client_id, certified)?;
     if asked != verifier {
         return Err(BindingError::NotTheVerifiers { asked, verifier });
     }
@@ -171,50 +184,70 @@ mod tests {
         let other = path("https://consult.example");
         let age = ClaimPath::keys(["age_equal_or_over", "16"]);
         assert_eq!(
-            check_request([&age, &own], redirect),
+            check_request([&age, &own], redirect, None),
             Ok(Some("https://budget.example".to_owned()))
         );
-        assert_eq!(check_request([&age], "x509_san_dns:v.example"), Ok(None));
         assert_eq!(
-            check_request([&other], redirect),
+            check_request([&age], "x509_san_dns:v.example", None),
+            Ok(None)
+        );
+        assert_eq!(
+            check_request([&other], redirect, None),
             Err(BindingError::NotTheVerifiers {
                 asked: "https://consult.example".into(),
                 verifier: "https://budget.example".into()
             })
         );
         assert_eq!(
-            check_request([&own, &other], redirect),
+            check_request([&own, &other], redirect, None),
             Err(BindingError::Several)
         );
         assert_eq!(
-            check_request([&own, &own], redirect),
+            check_request([&own, &own], redirect, None),
             Err(BindingError::Several)
         );
         assert_eq!(
-            check_request([&ClaimPath::keys([CLAIM])], redirect),
+            check_request([&ClaimPath::keys([CLAIM])], redirect, None),
             Err(BindingError::All)
         );
         let wildcard = ClaimPath(vec![
             PathElement::Key(CLAIM.into()),
             PathElement::AllElements,
         ]);
-        assert_eq!(check_request([&wildcard], redirect), Err(BindingError::All));
+        assert_eq!(
+            check_request([&wildcard], redirect, None),
+            Err(BindingError::All)
+        );
         let deeper = ClaimPath::keys([CLAIM, "https://budget.example", "x"]);
-        assert_eq!(check_request([&deeper], redirect), Err(BindingError::All));
+        assert_eq!(
+            check_request([&deeper], redirect, None),
+            Err(BindingError::All)
+        );
         let did_own = path("did:web:v.example:platforms:budget");
-        assert!(check_request([&did_own], did).is_ok());
+        assert!(check_request([&did_own], did, None).is_ok());
         assert!(
-            check_request([&own], did).is_err(),
+            check_request([&own], did, None).is_err(),
             "the DID is the platform, not its host"
         );
-        assert!(matches!(
-            check_request([&own], "x509_san_dns:budget.example"),
-            Err(BindingError::Unbound(_))
-        ));
+        // A certificate verifier is bound only through an anchored certificate.
+        for x509 in ["x509_san_dns:budget.example", "x509_hash:abc"] {
+            assert!(matches!(
+                check_request([&own], x509, None),
+                Err(BindingError::Unbound(_))
+            ));
+            assert_eq!(
+                check_request([&own], x509, Some("https://budget.example")),
+                Ok(Some("https://budget.example".to_owned()))
+            );
+            assert!(check_request([&own], x509, Some("https://consult.example")).is_err());
+        }
+        // `certified` means nothing for the other prefixes.
+        assert!(check_request([&own], did, Some("https://budget.example")).is_err());
         // The origin is parsed: a look-alike host is another platform.
         assert!(check_request(
             [&path("http://localhost")],
-            "redirect_uri:http://localhost.evil.example/r"
+            "redirect_uri:http://localhost.evil.example/r",
+            None
         )
         .is_err());
     }

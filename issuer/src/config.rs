@@ -86,6 +86,14 @@ pub struct Config {
     /// responding" instead of queueing requests behind it.
     #[serde(default = "d10")]
     pub storage_stall_secs: u32,
+    /// The trust anchors of the platform registry (PEM CA certificate files, relative to the
+    /// data directory): wallets that read `/platform-registry` authenticate certificate
+    /// verifiers (`x509_hash:`) whose chain leads to one of them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub platform_trust_anchors: Vec<String>,
+    /// The anchors' DER, read from `platform_trust_anchors` by [`Config::load`].
+    #[serde(skip)]
+    pub platform_anchor_der: Vec<Vec<u8>>,
 }
 
 fn default_agency() -> String {
@@ -172,10 +180,36 @@ impl Config {
         let path = dir.join("config.toml");
         let name = path.display().to_string();
         let text = std::fs::read_to_string(&path).map_err(|e| ConfigError::Io(name.clone(), e))?;
-        let config: Config =
+        let mut config: Config =
             toml::from_str(&text).map_err(|e| ConfigError::Parse(name, e.to_string()))?;
         config.validate()?;
+        config.platform_anchor_der = config.read_platform_anchors(dir)?;
         Ok(config)
+    }
+
+    /// Reads each `platform_trust_anchors` file: one or more PEM certificates, each a CA.
+    fn read_platform_anchors(&self, dir: &Path) -> Result<Vec<Vec<u8>>, ConfigError> {
+        let mut anchors = Vec::new();
+        for file in &self.platform_trust_anchors {
+            let path = dir.join(file);
+            let name = path.display().to_string();
+            let text =
+                std::fs::read_to_string(&path).map_err(|e| ConfigError::Io(name.clone(), e))?;
+            let blocks =
+                pem::parse_many(&text).map_err(|e| ConfigError::Invalid(format!("{name}: {e}")))?;
+            let before = anchors.len();
+            for block in blocks.into_iter().filter(|b| b.tag() == "CERTIFICATE") {
+                civic_credential::x509::Certificate::parse(block.contents())
+                    .map_err(|e| ConfigError::Invalid(format!("{name}: {e}")))?;
+                anchors.push(block.into_contents());
+            }
+            if anchors.len() == before {
+                return Err(ConfigError::Invalid(format!(
+                    "{name}: no CERTIFICATE block (platform_trust_anchors)"
+                )));
+            }
+        }
+        Ok(anchors)
     }
 
     /// Writes `config.toml` into `dir`.

@@ -60,4 +60,26 @@ impl Platforms {
     pub fn list(&self) -> Result<Vec<Platform>, StorageError> {
         self.context.store.platforms()
     }
+
+    /// The platform registry wallets read (`/platform-registry`): the platforms (id and name)
+    /// and the trust anchors of certificate verifiers (base64 DER, as in `x5c`).
+    pub fn registry(&self) -> Result<serde_json::Value, StorageError> {
+        use base64::Engine as _;
+        let config = &self.context.config;
+        let platforms: Vec<serde_json::Value> = self
+            .list()?
+            .into_iter()
+            .map(|p| serde_json::json!({ "id": p.id, "name": p.name }))
+            .collect();
+        let anchors: Vec<String> = config
+            .platform_anchor_der
+            .iter()
+            .map(|der| base64::engine::general_purpose::STANDARD.encode(der))
+            .collect();
+        Ok(serde_json::json!({
+            "issuer": config.public_url,
+            "platforms": platforms,
+            "trust_anchors": anchors,
+        }))
+    }
 }

@@ -7,14 +7,15 @@
  * one tab is used throughout, so the one authenticator serves the issuer and the wallet.
  *
  *   node tests/browser/wallet_e2e.mjs --issuer URL --code CODE --admin-token TOKEN \
- *        --wallet URL --budget URL [--artifacts DIR]
+ *        --wallet URL --budget URL --x509-budget URL [--artifacts DIR]
  *
  * Normally started by tests/browser/wallet_e2e.sh, which starts the services. The code must be an
  * unused enrollment code of resident D-0001 (Anna de Vries, born 1990, municipality 0363).
  * Steps: 1 enroll at the issuer; 2 create the wallet with a passkey (PRF); 3 receive the
  * credential through the same-device link; 4 open the budget; 5 share through the consent
  * screen; 6 vote; 7 a second vote is refused; 7b a hostile verifier asking for pseudonyms not
- * its own is refused on the consent screen and gets nothing; 8 revoke, the next presentation is refused and the
+ * its own is refused on the consent screen and gets nothing; 5b a certificate verifier
+ * (x509_hash, signed with x5c, encrypted answer) is shown as verified, by name; 8 revoke, the next presentation is refused and the
  * card says revoked; 9 lock and reload: nothing readable without the passkey; then the fallback
  * without PRF (a fresh context), accessibility basics, no page errors, no CSP violations.
  *
@@ -26,7 +27,7 @@
  * Layout: wallet_e2e_config.mjs (options, constants, package loader), wallet_e2e_harness.mjs
  * (ok/FAIL counting, screenshots, authenticator, accessibility), wallet_e2e_pages.mjs (page
  * helpers), and the steps: wallet_e2e_steps_receive.mjs (1-4), wallet_e2e_steps_present.mjs (5-7),
- * wallet_e2e_steps_hostile.mjs (7b),
+ * wallet_e2e_steps_x509.mjs (5b), wallet_e2e_steps_hostile.mjs (7b),
  * wallet_e2e_steps_revoke_lock.mjs (8, 9, the fallback without PRF). This file runs them in order.
  */
 import fs from 'node:fs';
@@ -39,6 +40,7 @@ import {
 import { receiveSteps } from './wallet_e2e_steps_receive.mjs';
 import { presentSteps } from './wallet_e2e_steps_present.mjs';
 import { hostileSteps } from './wallet_e2e_steps_hostile.mjs';
+import { x509Steps } from './wallet_e2e_steps_x509.mjs';
 import { revokeAndLockSteps, withoutPrfSteps } from './wallet_e2e_steps_revoke_lock.mjs';
 
 async function run(browser) {
@@ -49,6 +51,7 @@ async function run(browser) {
 
   await receiveSteps(page, cdp, authenticatorId);
   await presentSteps(page);
+  await x509Steps(page);
   await hostileSteps(page);
   await revokeAndLockSteps(page);
   await ctx.close();

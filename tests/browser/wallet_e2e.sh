@@ -52,8 +52,14 @@ wait_http() { # url name
   echo "0 passed, 1 failed"; exit 1
 }
 
-IPORT="$(free_port)"; BPORT="$(free_port)"; WPORT="$(free_port)"
+IPORT="$(free_port)"; BPORT="$(free_port)"; WPORT="$(free_port)"; XPORT="$(free_port)"
 ISSUER="http://localhost:$IPORT"; BUDGET="http://localhost:$BPORT"; WALLET="http://localhost:$WPORT"
+XBUDGET="http://localhost:$XPORT"
+VBIN="${CIVIC_VERIFIER_BIN:-$ROOT/target/debug/civic-verifier}"
+# A development CA for the certificate budget (step 5b); the issuer publishes it in its platform
+# registry, which the wallet reads when it receives the credential.
+"$VBIN" dev-ca --dir "$WORK/pki" --host localhost --organization "Participatory Budget Teststad" > /dev/null \
+  || { echo "FAIL civic-verifier dev-ca (cargo build -p civic-verifier-service)"; echo "0 passed, 1 failed"; exit 1; }
 
 # --- the issuer --------------------------------------------------------------------------------
 "$BIN" init --data "$WORK/issuer" --public-url "$ISSUER" --agency "Gemeente Teststad" --did-docs "$WORK/did-docs" > "$WORK/init.out" \
@@ -62,11 +68,13 @@ ADMIN="$(sed -n 's/^admin token[^:]*: *//p' "$WORK/init.out")"
 sed -i 's/^status_ttl_secs = .*/status_ttl_secs = 1/' "$WORK/issuer/config.toml"
 grep -q '^status_ttl_secs = 1$' "$WORK/issuer/config.toml" || echo 'status_ttl_secs = 1' >> "$WORK/issuer/config.toml"
 echo "wallet_url = \"$WALLET/receive\"" >> "$WORK/issuer/config.toml"
+echo 'platform_trust_anchors = ["../pki/ca.pem"]' >> "$WORK/issuer/config.toml"
 "$BIN" import-register --data "$WORK/issuer" "$ROOT/issuer/demo/register.csv" > /dev/null
 # The budget platform is named by the budget app's origin; a second platform gives the wallet a
 # pseudonym that no verifier here may get (step 7b).
 "$BIN" add-platform --data "$WORK/issuer" --id "$BUDGET" --name "Participatory budget" > /dev/null
 "$BIN" add-platform --data "$WORK/issuer" --id https://consult.teststad.example --name "Consultation" > /dev/null
+"$BIN" add-platform --data "$WORK/issuer" --id "$XBUDGET" --name "Participatory budget (certificate)" > /dev/null
 "$BIN" enrollment-codes --data "$WORK/issuer" --resident D-0001 --out "$WORK/codes.csv" > /dev/null
 CODE="$(sed -n 2p "$WORK/codes.csv" | cut -d, -f2)"
 [ -n "$CODE" ] && [ -n "$ADMIN" ] || { echo "FAIL no enrollment code or admin token"; echo "0 passed, 1 failed"; exit 1; }
@@ -91,6 +99,18 @@ municipality_codes = ["0363"]
 TOML
 RUST_LOG=warn "$EBIN" --config "$WORK/budget/config.toml" > "$WORK/budget.log" 2>&1 &
 PIDS+=($!)
+# The same budget as a certificate verifier (x509_hash, request objects signed with x5c).
+mkdir -p "$WORK/xbudget"
+sed -e "s|$BUDGET|$XBUDGET|g" -e "s|127.0.0.1:$BPORT|127.0.0.1:$XPORT|" "$WORK/budget/config.toml" > "$WORK/xbudget/config.toml"
+cp "$WORK/budget/trust.toml" "$WORK/xbudget/trust.toml"
+cat >> "$WORK/xbudget/config.toml" <<TOML
+
+[request_certificate]
+chain = "$WORK/pki/verifier-chain.pem"
+key = "$WORK/pki/verifier-key.pem"
+TOML
+RUST_LOG=warn "$EBIN" --config "$WORK/xbudget/config.toml" > "$WORK/xbudget.log" 2>&1 &
+PIDS+=($!)
 
 # --- the wallet page ----------------------------------------------------------------------------
 node "$ROOT/wallet-wasm/web/serve.mjs" --port "$WPORT" --host 127.0.0.1 > "$WORK/wallet.log" 2>&1 &
@@ -98,6 +118,7 @@ PIDS+=($!)
 
 wait_http "http://127.0.0.1:$IPORT/healthz" issuer
 wait_http "http://127.0.0.1:$BPORT/healthz" budget
+wait_http "http://127.0.0.1:$XPORT/healthz" xbudget
 wait_http "http://127.0.0.1:$WPORT/" wallet
 # CORS on the wallet-facing endpoints (a preflight as the wallet's POST /credential sends it).
 cors() { # url method headers
@@ -111,11 +132,11 @@ done
 echo "issuer $ISSUER  budget $BUDGET  wallet $WALLET"
 
 timeout -k 5 150 node "$ROOT/tests/browser/wallet_e2e.mjs" --issuer "$ISSUER" --code "$CODE" --admin-token "$ADMIN" \
-  --wallet "$WALLET" --budget "$BUDGET" --artifacts "$ARTIFACTS" 2> "$WORK/browser.err"
+  --wallet "$WALLET" --budget "$BUDGET" --x509-budget "$XBUDGET" --artifacts "$ARTIFACTS" 2> "$WORK/browser.err"
 RC=$?
 [ "$RC" -eq 124 ] || [ "$RC" -eq 137 ] && { echo "FAIL wallet_e2e.mjs timed out"; echo "0 passed, 1 failed"; }
 if [ "$RC" -ne 0 ]; then
   echo "--- browser log (last 40 lines) ---"; tail -n 40 "$WORK/browser.err"
-  for s in issuer budget wallet; do echo "--- $s log ---"; tail -n 15 "$WORK/$s.log"; done
+  for s in issuer budget xbudget wallet; do echo "--- $s log ---"; tail -n 15 "$WORK/$s.log"; done
 fi
 exit "$RC"

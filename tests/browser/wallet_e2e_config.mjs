@@ -28,16 +28,19 @@ const { values: opts } = parseArgs({
     issuer: { type: 'string' }, code: { type: 'string' }, 'admin-token': { type: 'string' },
     wallet: { type: 'string' }, budget: { type: 'string' }, artifacts: { type: 'string' },
     resident: { type: 'string', default: 'D-0001' },
+    // A second budget that asks as a certificate verifier (x509_hash, HAIP 1.0).
+    'x509-budget': { type: 'string' },
   },
 });
-if (!opts.issuer || !opts.code || !opts['admin-token'] || !opts.wallet || !opts.budget) {
-  log('usage: wallet_e2e.mjs --issuer URL --code CODE --admin-token TOKEN --wallet URL --budget URL [--artifacts DIR]');
+if (!opts.issuer || !opts.code || !opts['admin-token'] || !opts.wallet || !opts.budget || !opts['x509-budget']) {
+  log('usage: wallet_e2e.mjs --issuer URL --code CODE --admin-token TOKEN --wallet URL --budget URL --x509-budget URL [--artifacts DIR]');
   process.exit(2);
 }
 const trim = (u) => u.replace(/\/+$/, '');
 const ISSUER = trim(opts.issuer);
 const WALLET = trim(opts.wallet);
 const BUDGET = trim(opts.budget);
+const X509_BUDGET = trim(opts['x509-budget']);
 const ARTIFACTS = path.resolve(opts.artifacts ?? path.join(ROOT, 'tests', 'artifacts'));
 const EXECUTABLE = process.env.CHROMIUM || '/usr/bin/chromium';
 const TOTAL_MS = Number(process.env.WALLET_E2E_TIMEOUT_MS || 120000);
@@ -58,6 +61,7 @@ export {
   ISSUER,
   WALLET,
   BUDGET,
+  X509_BUDGET,
   ARTIFACTS,
   EXECUTABLE,
   TOTAL_MS,

@@ -28,15 +28,16 @@ async function unlockIfAsked(page, target) {
   return which === 'unlock';
 }
 
-/** Starts a ballot check on the budget page; returns the same-device link and the ballot URL. */
-async function startBallot(page) {
-  await page.goto(`${BUDGET}/`);
+/** Starts a ballot check on the budget page (at `budget`); returns the same-device link and the
+ *  ballot URL. */
+async function startBallot(page, budget = BUDGET) {
+  await page.goto(`${budget}/`);
   await page.getByRole('button', { name: 'Vote with my residency credential' }).click();
   await page.locator('#wallet-link').waitFor();
   const link = await page.locator('#wallet-link').getAttribute('href');
   const next = await page.locator('#check-status').getAttribute('data-next');
   if (!link?.startsWith(`${WALLET}/present?`)) throw new Error(`#wallet-link is ${link}, not the wallet's /present`);
-  return { link, ballot: `${BUDGET}${next}` };
+  return { link, ballot: `${budget}${next}` };
 }
 
 /** Follows the same-device link to the wallet and waits for the consent screen. */

@@ -3,7 +3,7 @@
  * presentation is refused, the card says revoked), the history, copies running out and declining,
  * step 9 lock and reload; then, in a fresh context, the fallback without PRF and the idle lock.
  */
-import { BUDGET, ISSUER, PHONE, SECRETS, WALLET, opts } from './wallet_e2e_config.mjs';
+import { BUDGET, ISSUER, PHONE, SECRETS, WALLET, X509_BUDGET, opts } from './wallet_e2e_config.mjs';
 import { check, shot, withAuthenticator } from './wallet_e2e_harness.mjs';
 import { openBallot, openConsent, share, startBallot, storageDump, text, unlockIfAsked, walletReady } from './wallet_e2e_pages.mjs';
 
@@ -30,8 +30,8 @@ export async function revokeAndLockSteps(page) {
     await unlockIfAsked(page, '#wallet');
     await page.locator('.credential-card .status', { hasText: /^revoked$/ }).waitFor();
     const copies = await text(page.locator('.credential-card .copies'));
-    // Three presentations (steps 5, 7, 8), one copy each; the measurement used none.
-    if (copies !== '2 unused copies') return `.copies says ${JSON.stringify(copies)}, expected 2 left after 3 presentations`;
+    // Four presentations (steps 5, 5b, 7, 8), one copy each; the measurements used none.
+    if (copies !== '1 unused copy') return `.copies says ${JSON.stringify(copies)}, expected 1 left after 4 presentations`;
     await shot(page, 'card-revoked');
     return { detail: `status revoked after reload, ${copies}` };
   });
@@ -39,15 +39,18 @@ export async function revokeAndLockSteps(page) {
   // History: one entry per presentation, with when, to whom, which claims.
   await check('history-lists-presentations', async () => {
     const items = await page.locator('#history li').allTextContents();
-    if (items.length !== 3) return `${items.length} history entries, expected 3`;
-    if (!items.every((t) => t.includes(`localhost:${new URL(BUDGET).port}`) && t.includes('Resident of municipality 0363'))) return JSON.stringify(items[0]);
+    if (items.length !== 4) return `${items.length} history entries, expected 4`;
+    // The budget's three and the certificate budget's one (step 5b).
+    const to = (url) => items.filter((t) => t.includes(`localhost:${new URL(url).port}`)).length;
+    if (to(BUDGET) !== 3 || to(X509_BUDGET) !== 1) return `entries per verifier: ${to(BUDGET)} and ${to(X509_BUDGET)}`;
+    if (!items.every((t) => t.includes('Resident of municipality 0363'))) return JSON.stringify(items[0]);
     return { detail: `${items.length} entries` };
   });
 
   // When the copies run out the wallet does not reuse one: it explains how to get a fresh batch.
-  // (Two more presentations use the last copies; the verifier refuses them, revoked.) Then decline.
+  // (One more presentation uses the last copy; the verifier refuses it, revoked.) Then decline.
   await check('copies-run-out-fresh-batch-and-decline', async () => {
-    for (let i = 0; i < 2; i++) {
+    for (let i = 0; i < 1; i++) {
       await startBallot(page);
       await openConsent(page);
       await share(page);

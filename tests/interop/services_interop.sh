@@ -11,6 +11,10 @@
 #      a wrong KB nonce rejected, over-disclosure flagged, a decline recorded.
 #   6. Our wallet's JS API (wallet-wasm/web/wallet.js, the built WASM) under Node.js: receive a
 #      batch, present through the verifier with one copy each, decline, history, lock/unlock.
+#   7. A certificate verifier (HAIP 1.0: x509_hash, request objects signed with x5c, fetched by
+#      POST, encrypted answers) with a development CA from `civic-verifier dev-ca`, whose CA the
+#      issuer publishes in its platform registry: answered by the npm wallet (chain checked with
+#      node:crypto) and by ours (the registry read when receiving); a rogue CA is not trusted.
 # Needs: cargo build -p civic-issuer -p civic-verifier, and tests/interop/setup.sh.
 # Ends with "N passed, N failed".
 set -uo pipefail
@@ -52,6 +56,14 @@ VPORT="$("$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); pr
 VBASE="http://localhost:$VPORT"
 OTHER_PLATFORM="https://consult.example"
 "$BIN" add-platform --data "$WORK/data" --id "$VBASE" --name Budget >/dev/null
+# The certificate verifier: its own origin is its platform id; the issuer's platform registry
+# publishes the development CA that signed its certificate.
+XPORT="$("$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
+XBASE="http://localhost:$XPORT"
+"$BIN" add-platform --data "$WORK/data" --id "$XBASE" --name "Budget (certificate)" >/dev/null
+"$VBIN" dev-ca --dir "$WORK/pki" --host localhost --organization "Participatory Budget Interop" >/dev/null
+"$VBIN" dev-ca --dir "$WORK/rogue" --host localhost --organization "Rogue Budget" >/dev/null
+echo 'platform_trust_anchors = ["../pki/ca.pem"]' >> "$WORK/data/config.toml"
 "$BIN" add-platform --data "$WORK/data" --id "$OTHER_PLATFORM" --name Consultation >/dev/null
 "$BIN" enrollment-codes --data "$WORK/data" --all-unenrolled --out "$WORK/codes.csv" >/dev/null
 CODE1="$(sed -n 2p "$WORK/codes.csv" | cut -d, -f2)"
@@ -124,12 +136,32 @@ for _ in range(300):
     except Exception:
         time.sleep(0.1)
 PYEOF
+# The certificate verifier: x509_hash client id, request objects signed with the dev CA's leaf.
+sed -e "s|^listen = .*|listen = \"127.0.0.1:$XPORT\"|" -e "s|^public_url = .*|public_url = \"$XBASE\"|" \
+    -e "s|^data_dir = .*|data_dir = \"sessions-x509\"|" -e "s|^id = \"$VBASE\"|id = \"$XBASE\"|" \
+    -e '/^requests_by_value/d' "$WORK/verifier.toml" > "$WORK/verifier-x509.toml"
+cat >> "$WORK/verifier-x509.toml" <<TOML
+[request_certificate]
+chain = "pki/verifier-chain.pem"
+key = "pki/verifier-key.pem"
+TOML
+RUST_LOG=warn "$VBIN" serve --config "$WORK/verifier-x509.toml" >/dev/null &
+VSERVER="$VSERVER $!"
+"$PY" - "$XPORT" <<'PYEOF'
+import sys, time, urllib.request
+for _ in range(300):
+    try:
+        urllib.request.urlopen(f"http://127.0.0.1:{sys.argv[1]}/healthz", timeout=1); break
+    except Exception:
+        time.sleep(0.1)
+PYEOF
 session() { "$PY" "$HERE/python/platform.py" create "$VBASE" "$KEY" vote; }
+xsession() { "$PY" "$HERE/python/platform.py" create "$XBASE" "$KEY" vote; }
 field() { "$PY" -c 'import json,sys; print(json.loads(sys.argv[1])[sys.argv[2]])' "$1" "$2"; }
-# outcome ID EXPECTED: the platform reads the session; EXPECTED is eligible, over_disclosed,
-# declined, or rejected:<rule>.
+# outcome ID EXPECTED [VERIFIER]: the platform reads the session; EXPECTED is eligible,
+# over_disclosed, declined, or rejected:<rule>.
 outcome() {
-  "$PY" - "$("$PY" "$HERE/python/platform.py" result "$VBASE" "$KEY" "$1")" "$2" <<'PYEOF'
+  "$PY" - "$("$PY" "$HERE/python/platform.py" result "${3:-$VBASE}" "$KEY" "$1")" "$2" <<'PYEOF'
 import json, sys
 r, want = json.loads(sys.argv[1]), sys.argv[2]
 e = r.get("eligibility") or {}
@@ -165,6 +197,17 @@ check openid4vp-js-over-disclosure-flagged outcome "$ID" over_disclosed
 S="$(session)"; URL="$(field "$S" openid4vp_url)"; ID="$(field "$S" id)"
 check openid4vp-js-decline node "$HERE/js/oid4vp_wallet.mjs" --request "$URL" --wallet "$WORK/wallet.json" --index 2 --decline
 check openid4vp-js-declined outcome "$ID" declined
+# HAIP: x509_hash + direct_post.jwt, the chain checked against the registry's CA.
+S="$(xsession)"; URL="$(field "$S" openid4vp_url)"; ID="$(field "$S" id)"
+check x509-js-wallet-presents node "$HERE/js/oid4vp_wallet.mjs" --request "$URL" --wallet "$WORK/wallet.json" --index 0 --trust-anchor "$WORK/pki/ca.pem"
+check x509-js-wallet-eligible outcome "$ID" eligible "$XBASE"
+check x509-js-wallet-x509-hash grep -q "client id prefix: x509_hash" "$WORK/x509-js-wallet-presents.err"
+check x509-js-wallet-chain-checked grep -q "chain to the trust anchor" "$WORK/x509-js-wallet-presents.err"
+check x509-js-wallet-encrypted grep -q "encrypted: ECDH-ES" "$WORK/x509-js-wallet-presents.err"
+S="$(xsession)"; URL="$(field "$S" openid4vp_url)"; ID="$(field "$S" id)"
+check x509-js-wallet-rogue-anchor-refused refused node "$HERE/js/oid4vp_wallet.mjs" --request "$URL" --wallet "$WORK/wallet.json" --index 0 --trust-anchor "$WORK/rogue/ca.pem"
+check x509-js-wallet-no-anchor-refused refused node "$HERE/js/oid4vp_wallet.mjs" --request "$URL" --wallet "$WORK/wallet.json" --index 0
+check x509-registry-publishes-the-ca "$PY" -c 'import json,sys,urllib.request,base64,ssl; r=json.load(urllib.request.urlopen(sys.argv[1]+"/platform-registry")); der=ssl.PEM_cert_to_DER_cert(open(sys.argv[2]).read()); sys.exit(0 if base64.b64encode(der).decode() in r["trust_anchors"] else 1)' "$BASE" "$WORK/pki/ca.pem"
 
 # --- Our own wallet's JS API under Node.js, against both services ------------------------------
 "$PY" "$HERE/python/passkey_client.py" offer "$BASE" --state "$WORK/pk.json" > "$WORK/offer2.json" 2>/dev/null
@@ -184,5 +227,11 @@ OFFER4="$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["openid_
 TX4="$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["tx_code"])' "$WORK/offer4.json" 2>/dev/null)"
 check civic-wallet-npm-verifier node "$ROOT/wallet-wasm/tests/node_wallet_npm_verifier.mjs" --offer "$OFFER4" --tx-code "$TX4"
 sed 's/^/     /' "$WORK/civic-wallet-npm-verifier.out"
+# Our wallet and the certificate verifier: the registry read when receiving, the chain checked.
+"$PY" "$HERE/python/passkey_client.py" offer "$BASE" --state "$WORK/pk.json" > "$WORK/offer5.json" 2>/dev/null
+OFFER5="$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["openid_credential_offer_url"])' "$WORK/offer5.json" 2>/dev/null)"
+TX5="$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["tx_code"])' "$WORK/offer5.json" 2>/dev/null)"
+check civic-wallet-x509-verifier node "$ROOT/wallet-wasm/tests/node_wallet_x509.mjs" --offer "$OFFER5" --tx-code "$TX5" --verifier "$XBASE" --platform-key "$KEY" --rogue-anchor "$WORK/rogue/ca.pem"
+sed 's/^/     /' "$WORK/civic-wallet-x509-verifier.out"
 echo "$PASS passed, $FAIL failed"
 [ "$FAIL" -eq 0 ]

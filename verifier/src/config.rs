@@ -82,6 +82,11 @@ pub struct VerifierConfig {
     /// service's did:web (published at `/.well-known/did.json`).
     #[serde(default)]
     pub request_signing_key: Option<PathBuf>,
+    /// The verifier's certificate (HAIP 1.0): when set, every platform whose id is not a DID
+    /// asks under `x509_hash:` (or `x509_san_dns:`) with request objects signed by the
+    /// certificate's key, the chain in `x5c` ([`crate::certificate`]).
+    #[serde(default)]
+    pub request_certificate: Option<CertificateFiles>,
     /// Ask wallets for encrypted answers (`direct_post.jwt`, as HAIP 1.0 does) for every
     /// platform: each request carries a fresh ephemeral key, and a plain answer is refused.
     #[serde(default)]
@@ -104,6 +109,20 @@ pub struct VerifierConfig {
     /// The platforms.
     #[serde(default, rename = "platform")]
     pub platforms: Vec<Platform>,
+}
+
+/// `[request_certificate]`: the files of the verifier's certificate.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CertificateFiles {
+    /// PEM certificates, leaf first, without the trust anchor (`civic-verifier dev-ca` writes
+    /// `verifier-chain.pem`).
+    pub chain: PathBuf,
+    /// The leaf's PKCS#8 PEM private key (P-256).
+    pub key: PathBuf,
+    /// `x509_hash` (the default, HAIP 1.0) or `x509_san_dns`.
+    #[serde(default)]
+    pub client_id_prefix: crate::certificate::X509Prefix,
 }
 
 fn default_listen() -> String {
@@ -182,6 +201,13 @@ impl VerifierConfig {
         if let Some(k) = &mut c.request_signing_key {
             if k.is_relative() {
                 *k = base.join(&*k);
+            }
+        }
+        if let Some(files) = &mut c.request_certificate {
+            for p in [&mut files.chain, &mut files.key] {
+                if p.is_relative() {
+                    *p = base.join(&*p);
+                }
             }
         }
         c.public_url = c.public_url.trim_end_matches('/').to_owned();
@@ -292,6 +318,16 @@ impl VerifierConfig {
             let did = civic_credential::did_web::did_for_url(&self.public_url)
                 .map_err(|e| invalid(path, format!("public_url: {e}")))?;
             flow = flow.with_signer(RequestSigner::new(key, did));
+        }
+        if let Some(files) = &self.request_certificate {
+            let certificate = crate::certificate::RequestCertificate::from_pem(
+                &read(&files.chain)?,
+                &read(&files.key)?,
+                files.client_id_prefix,
+                &self.public_url,
+            )
+            .map_err(|e| invalid(&files.chain, e))?;
+            flow = flow.with_certificate(certificate);
         }
         Ok(flow)
     }

@@ -22,12 +22,16 @@ use serde::{Deserialize, Serialize};
 use civic_credential::did_web::DidDocument;
 use civic_credential::encoding::{b64_encode, ct_eq, sha256_hex};
 use civic_credential::form::FormError;
-use civic_credential::oid4vp::{DirectPostResponse, DID_PREFIX, REDIRECT_URI_PREFIX};
+use civic_credential::oid4vp::{
+    is_x509_client, DirectPostResponse, DID_PREFIX, REDIRECT_URI_PREFIX,
+};
+use civic_credential::origin::Origin;
 use civic_credential::pseudonym;
 use civic_service::SharedClock;
 use civic_storage::StorageError;
 use rand_core::{OsRng, RngCore};
 
+use crate::certificate::RequestCertificate;
 use crate::config::Platform;
 use crate::encrypted_response::{self, DecryptError};
 use crate::identity;
@@ -191,6 +195,7 @@ pub struct Flow {
     settings: FlowSettings,
     platforms: Vec<Platform>,
     signer: Option<RequestSigner>,
+    certificate: Option<RequestCertificate>,
     notifier: Option<Arc<dyn Notifier>>,
     encrypt_responses: bool,
     requests_by_value: bool,
@@ -218,6 +223,7 @@ impl Flow {
             settings,
             platforms,
             signer: None,
+            certificate: None,
             notifier: None,
             encrypt_responses: false,
             requests_by_value: false,
@@ -243,6 +249,13 @@ impl Flow {
     /// Signs request objects with `signer` (client id `decentralized_identifier:<did>`).
     pub fn with_signer(mut self, signer: RequestSigner) -> Self {
         self.signer = Some(signer);
+        self
+    }
+
+    /// Signs request objects with the verifier's certificate (client id `x509_hash:` or
+    /// `x509_san_dns:`, the chain in `x5c`) for every platform whose id is not a DID.
+    pub fn with_certificate(mut self, certificate: RequestCertificate) -> Self {
+        self.certificate = Some(certificate);
         self
     }
 
@@ -332,6 +345,7 @@ impl Flow {
                     platform,
                     &self.settings.public_url,
                     self.signer.as_ref(),
+                    self.certificate.as_ref(),
                 ),
             },
             &mut OsRng,
@@ -346,8 +360,18 @@ impl Flow {
                 "a DID client's requests are signed, and no request signing key is set".into(),
             ));
         }
-        pseudonym::check_request(&session.requested_paths(), &session.client_id)
-            .map_err(|e| FlowError::NotBound(e.to_string()))?;
+        // A certificate verifier is the origin of its response_uri, which its certificate names
+        // (checked when the certificate was loaded).
+        let certified = Origin::of(&self.settings.public_url)
+            .ok()
+            .filter(|_| is_x509_client(&session.client_id))
+            .map(|o| o.to_string());
+        pseudonym::check_request(
+            &session.requested_paths(),
+            &session.client_id,
+            certified.as_deref(),
+        )
+        .map_err(|e| FlowError::NotBound(e.to_string()))?;
         let by_value = (self.requests_by_value || platform.requests_by_value)
             && session.client_id.starts_with(REDIRECT_URI_PREFIX);
         let by_reference = session.link(&self.settings.wallet_link_base);
@@ -433,6 +457,13 @@ impl Flow {
         }
         let mut request = session.authorization_request();
         request.wallet_nonce = wallet_nonce;
+        if is_x509_client(&session.client_id) {
+            return match &self.certificate {
+                Some(c) => c.sign(&request),
+                None => return Err(FlowError::Signing("no request certificate".into())),
+            }
+            .map_err(|e| FlowError::Signing(e.to_string()));
+        }
         match (session.client_id.strip_prefix(DID_PREFIX), &self.signer) {
             (None, _) => request.to_unsigned_jwt(),
             (Some(did), Some(s)) => s.sign_as(did, |key| request.to_signed_jwt(key)),

@@ -15,6 +15,7 @@ use civic_credential::oid4vp::DID_PREFIX;
 use civic_credential::origin::Origin;
 use civic_credential::pseudonym;
 
+use crate::certificate::RequestCertificate;
 use crate::config::Platform;
 
 /// The path segment under which platform DIDs sit: `did:web:<host>:platforms:<name>`, served at
@@ -71,16 +72,21 @@ pub fn platform_did(public_url: &str, name: &str) -> Result<String, did_web::Did
     ))
 }
 
-/// The client identifier under which `platform` asks: its own DID, the service's DID when
-/// requests are signed and the platform is not the service's origin, or `None` for
+/// The client identifier under which `platform` asks: its own DID; the verifier's certificate
+/// (`x509_hash:`/`x509_san_dns:`) when one is configured; the service's DID when requests are
+/// signed and the platform is not the service's origin; or `None` for
 /// `redirect_uri:<response_uri>` (unsigned).
 pub fn client_id(
     platform: &Platform,
     public_url: &str,
     signer: Option<&RequestSigner>,
+    certificate: Option<&RequestCertificate>,
 ) -> Option<String> {
     if platform.id.starts_with(did_web::PREFIX) {
         return Some(format!("{DID_PREFIX}{}", platform.id));
+    }
+    if let Some(c) = certificate {
+        return Some(c.client_id().to_owned());
     }
     let own_origin = Origin::of(public_url).is_ok_and(|o| o.to_string() == platform.id);
     match signer {
@@ -212,16 +218,16 @@ mod tests {
         let own = platform("https://verifier.example", true);
         let did = platform("did:web:verifier.example:platforms:budget", true);
         let other = platform("https://consult.example", false);
-        assert_eq!(client_id(&own, url, Some(&signer)), None);
-        assert_eq!(client_id(&own, url, None), None);
+        assert_eq!(client_id(&own, url, Some(&signer), None), None);
+        assert_eq!(client_id(&own, url, None, None), None);
         assert_eq!(
-            client_id(&did, url, Some(&signer)).as_deref(),
+            client_id(&did, url, Some(&signer), None).as_deref(),
             Some("decentralized_identifier:did:web:verifier.example:platforms:budget")
         );
         assert_eq!(
-            client_id(&other, url, Some(&signer)).as_deref(),
+            client_id(&other, url, Some(&signer), None).as_deref(),
             Some("decentralized_identifier:did:web:verifier.example")
         );
-        assert_eq!(client_id(&other, url, None), None);
+        assert_eq!(client_id(&other, url, None, None), None);
     }
 }

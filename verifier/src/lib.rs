@@ -13,6 +13,7 @@
 //! - [`keys`] and [`status`]: issuer keys and status lists, fetched only for trusted issuers
 //!   through a [`fetch::Fetcher`], cached (status per its `ttl`), single-flight.
 //! - [`store`]: session storage (memory, or sled with feature `sled-store`).
+//! - [`certificate`]: the verifier's X.509 identity (`x509_hash:` requests with `x5c`).
 //! - [`webhook`]: signing and checking the results posted to platforms.
 //!
 //! Default features are the library alone: no axum, tokio, hyper or clap. The REST service for
@@ -21,6 +22,7 @@
 //! The core builds for wasm32 too. Protocol logic is in `civic-credential`.
 
 pub mod cache;
+pub mod certificate;
 pub mod config;
 pub mod eligibility;
 pub mod encrypted_response;

@@ -8,8 +8,8 @@ use civic_credential::encoding::b64_encode;
 use civic_credential::jwe::{Enc, ResponseEncryption};
 use civic_credential::jwk::Jwk;
 use civic_credential::oid4vp::{
-    sd_jwt_client_metadata, AuthorizationRequest, DcqlQuery, RequestLink, DID_PREFIX, DIRECT_POST,
-    DIRECT_POST_JWT, REDIRECT_URI_PREFIX, REQUEST_URI_METHOD_POST,
+    is_x509_client, sd_jwt_client_metadata, AuthorizationRequest, DcqlQuery, RequestLink,
+    DID_PREFIX, DIRECT_POST, DIRECT_POST_JWT, REDIRECT_URI_PREFIX, REQUEST_URI_METHOD_POST,
 };
 
 use civic_credential::sd_jwt::ClaimPath;
@@ -214,10 +214,9 @@ impl Session {
             client_id: self.client_id.clone(),
             request_uri: self.request_uri.clone(),
             // A signed request can carry the wallet's nonce back with integrity.
-            request_uri_method: self
-                .client_id
-                .starts_with(DID_PREFIX)
-                .then(|| REQUEST_URI_METHOD_POST.to_owned()),
+            request_uri_method: (self.client_id.starts_with(DID_PREFIX)
+                || is_x509_client(&self.client_id))
+            .then(|| REQUEST_URI_METHOD_POST.to_owned()),
         }
         .to_url(base)
     }

@@ -80,7 +80,7 @@ fn each_platform_asks_for_its_own_pseudonym_under_the_identity_it_is_bound_to() 
         let created = flow.create(id, "vote", None).expect("session");
         let session = flow.session(&created.id).expect("store").expect("session");
         assert_eq!(
-            pseudonym::check_request(&session.requested_paths(), &session.client_id),
+            pseudonym::check_request(&session.requested_paths(), &session.client_id, None),
             Ok(Some(id.to_owned())),
             "{id}: {}",
             session.client_id

@@ -98,8 +98,10 @@ pub fn request_uri_post(link: &str) -> Result<String, JsValue> {
 /// Checks a request object against its link and matches it with the stored credentials
 /// (`credentials_json`: a JSON array of issuance forms); `did_document_json` is the document
 /// fetched from `verifierDocumentUrl`, or empty; `wallet_nonce` the nonce sent with
-/// `requestUriPost`, or empty. Returns the prepared request as JSON; its `refused` says why
-/// the wallet will not answer (another platform's pseudonym).
+/// `requestUriPost`, or empty; `anchors_json` a JSON array of the trust anchors for certificate
+/// verifiers (base64 DER, as in `x5c`; the platform registry's `trust_anchors`), checked at
+/// `now` (seconds). Returns the prepared request as JSON; its `refused` says why the wallet
+/// will not answer (another platform's pseudonym).
 #[wasm_bindgen(js_name = prepareRequest)]
 pub fn prepare_request(
     request_object: &str,
@@ -107,8 +109,16 @@ pub fn prepare_request(
     did_document_json: &str,
     credentials_json: &str,
     wallet_nonce: &str,
+    anchors_json: &str,
+    now: f64,
 ) -> Result<String, JsValue> {
     let credentials: Vec<String> = parse(credentials_json, "credentials")?;
+    let anchors: Vec<String> = if anchors_json.is_empty() {
+        Vec::new()
+    } else {
+        parse(anchors_json, "trust anchors")?
+    };
+    let anchors = crate::request::Anchors::parse(&anchors, now as i64).map_err(js_err)?;
     let doc: Option<serde_json::Value> = if did_document_json.is_empty() {
         None
     } else {
@@ -121,6 +131,7 @@ pub fn prepare_request(
             doc.as_ref(),
             &credentials,
             (!wallet_nonce.is_empty()).then_some(wallet_nonce),
+            &anchors,
         )
         .map_err(js_err)?,
     )

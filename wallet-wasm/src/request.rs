@@ -2,16 +2,17 @@
 //! stored credentials, and explaining it in plain words for the consent screen.
 
 use civic_credential::did_web::{self, DidDocument};
-use civic_credential::jwe::{ResponseEncryption, ECDH_ES};
+use civic_credential::jwe::ResponseEncryption;
 use civic_credential::jwk::Jwk;
 use civic_credential::oid4vci::FORMAT_SD_JWT_VC;
 use civic_credential::oid4vp::{
-    AuthorizationRequest, ClaimsQuery, CredentialQuery, LinkedRequest, RequestUriPost, DID_PREFIX,
-    DIRECT_POST, DIRECT_POST_JWT, REDIRECT_URI_PREFIX,
+    is_x509_client, AuthorizationRequest, CertifiedVerifier, ClaimsQuery, CredentialQuery,
+    LinkedRequest, RequestUriPost, DID_PREFIX, DIRECT_POST, DIRECT_POST_JWT, REDIRECT_URI_PREFIX,
 };
 use civic_credential::pseudonym;
 use civic_credential::residency::labels::disclosure_sentence;
 use civic_credential::sd_jwt::ClaimPath;
+use civic_credential::x509::Certificate;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -30,18 +31,37 @@ pub struct ConsentItem {
 }
 
 /// A checked request, ready for consent.
+///
+/// The page gets it as JSON and gives it back to answer ([`vp_token`], [`response_form`]); read
+/// back, only the fields an answer needs are read (the consent screen's are left empty), which
+/// keeps the wallet module small.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PreparedRequest {
     /// The verifier, as it identifies itself (the KB-JWT audience).
     pub client_id: String,
-    /// The host its client id names, for the consent screen ([`verifier_host`]).
+    /// The host its client id names, for the consent screen ([`verifier_host`]); for a
+    /// certificate verifier, the `response_uri`'s host, which its certificate names.
+    #[serde(skip_deserializing)]
     pub verifier: String,
     /// Whether the wallet verified who asks: a signed request whose signature checked against
-    /// the verifier's DID document. A `redirect_uri:` request is not authenticated (anyone can
-    /// send one naming any address), and the consent screen says so.
-    #[serde(default)]
+    /// the verifier's DID document, or against a certificate whose chain leads to one of the
+    /// wallet's trust anchors. A `redirect_uri:` request is not authenticated (anyone can
+    /// send one naming any address), nor is a certificate the anchors do not vouch for, and the
+    /// consent screen says so.
+    #[serde(skip_deserializing)]
     pub authenticated: bool,
+    /// The verified name of a certificate verifier (its certificate's organization).
+    #[serde(skip_deserializing)]
+    pub verifier_name: Option<String>,
+    /// Why a certificate verifier is not authenticated, for the consent screen.
+    #[serde(skip_deserializing)]
+    pub unauthenticated_reason: Option<String>,
+    /// The platform an anchored certificate proved (the origin of its `response_uri`): the only
+    /// pseudonym such a verifier may get.
+    #[serde(default)]
+    pub platform: Option<String>,
     /// Where the answer goes.
+    #[serde(skip_deserializing)]
     pub response_uri: String,
     /// The nonce to bind to.
     pub nonce: String,
@@ -52,10 +72,13 @@ pub struct PreparedRequest {
     /// The claim paths to disclose.
     pub paths: Vec<ClaimPath>,
     /// Each requested claim in plain words.
+    #[serde(skip_deserializing)]
     pub items: Vec<ConsentItem>,
     /// Requested claims no stored credential has.
+    #[serde(skip_deserializing)]
     pub missing: Vec<String>,
     /// Index (in the list given to [`prepare`]) of the credential that answers, if any.
+    #[serde(skip_deserializing)]
     pub credential: Option<usize>,
     /// Why the wallet will not answer at all, for the consent screen (a verifier asking for
     /// another platform's pseudonym, or for several); `None` when it may.
@@ -130,6 +153,18 @@ pub fn request_uri(link: &str) -> Result<Option<(String, bool)>, WalletError> {
     })
 }
 
+/// This wallet's metadata (OpenID4VP §10), sent when it fetches a request by POST.
+const WALLET_METADATA: &str = r#"{
+  "vp_formats_supported": {
+    "dc+sd-jwt": {"sd-jwt_alg_values": ["ES256", "EdDSA"], "kb-jwt_alg_values": ["ES256"]}
+  },
+  "client_id_prefixes_supported":
+    ["redirect_uri", "decentralized_identifier", "x509_hash", "x509_san_dns"],
+  "request_object_signing_alg_values_supported": ["ES256", "EdDSA"],
+  "authorization_encryption_alg_values_supported": ["ECDH-ES"],
+  "authorization_encryption_enc_values_supported": ["A128GCM", "A256GCM"]
+}"#;
+
 /// What this wallet POSTs to a `request_uri` whose link says `request_uri_method=post`
 /// (OpenID4VP §5.10): a fresh `wallet_nonce` the request must echo (checked by [`prepare`]),
 /// and the wallet's metadata.
@@ -137,22 +172,34 @@ pub fn request_uri_post() -> Result<RequestUriPost, WalletError> {
     let mut nonce = [0u8; 24];
     rand_core::RngCore::try_fill_bytes(&mut rand_core::OsRng, &mut nonce)
         .map_err(|_| WalletError::new("no_randomness", "no random numbers"))?;
-    let metadata = serde_json::json!({
-        "vp_formats_supported": {
-            FORMAT_SD_JWT_VC: {
-                "sd-jwt_alg_values": ["ES256", "EdDSA"],
-                "kb-jwt_alg_values": ["ES256"]
-            }
-        },
-        "client_id_prefixes_supported": ["redirect_uri", "decentralized_identifier"],
-        "request_object_signing_alg_values_supported": ["ES256", "EdDSA"],
-        "authorization_encryption_alg_values_supported": [ECDH_ES],
-        "authorization_encryption_enc_values_supported": ["A128GCM", "A256GCM"]
-    });
+    // Parsed from text: the json! macro would expand into code for every key (the wallet
+    // module's size budget).
+    let metadata: Option<Map<String, Value>> = serde_json::from_str(WALLET_METADATA).ok();
     Ok(RequestUriPost {
         wallet_nonce: Some(civic_credential::encoding::b64_encode(&nonce)),
-        wallet_metadata: metadata.as_object().cloned(),
+        wallet_metadata: metadata,
     })
+}
+
+/// The wallet's trust anchors for certificate verifiers (the CA certificates of the
+/// municipality's platform registry), and the time to check chains at.
+#[derive(Debug, Default)]
+pub struct Anchors {
+    certificates: Vec<Certificate>,
+    now: i64,
+}
+
+impl Anchors {
+    /// Reads anchors given as `x5c` entries (standard base64 of the DER), checked at `now`
+    /// (seconds since the epoch).
+    pub fn parse(x5c: &[String], now: i64) -> Result<Self, WalletError> {
+        let certificates = x5c
+            .iter()
+            .map(|c| Certificate::from_x5c(c))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| WalletError::new("invalid_trust_anchor", e.to_string()))?;
+        Ok(Anchors { certificates, now })
+    }
 }
 
 /// Checks a request and matches it against `credentials` (issuance forms): the first whose
@@ -160,7 +207,8 @@ pub fn request_uri_post() -> Result<RequestUriPost, WalletError> {
 /// request is `request_object`, fetched from the link's `request_uri` ([`request_uri`]), or
 /// the one the link carries by value (then `request_object` is not read). A `redirect_uri:`
 /// client's request is unsigned; a `decentralized_identifier:` client's is verified with
-/// `did_document`, the document fetched from [`verifier_document_url`]. A request for a
+/// `did_document`, the document fetched from [`verifier_document_url`]; an `x509_hash:` or
+/// `x509_san_dns:` client's is checked against its `x5c` chain and `anchors`. A request for a
 /// pseudonym other than the verifier's own is marked [`PreparedRequest::refused`].
 pub fn prepare(
     request_object: &str,
@@ -168,6 +216,7 @@ pub fn prepare(
     did_document: Option<&Value>,
     credentials: &[String],
     wallet_nonce: Option<&str>,
+    anchors: &Anchors,
 ) -> Result<PreparedRequest, WalletError> {
     let link = read_link(link)?;
     let (request_object, link_client_id) = match &link {
@@ -177,8 +226,10 @@ pub fn prepare(
     };
     let bad_object =
         |e: civic_credential::Error| WalletError::new("invalid_request_object", e.to_string());
-    // Only a signed request verified against its DID document names its sender with proof.
-    let authenticated = link_client_id.starts_with(DID_PREFIX);
+    // Only a signed request verified against its DID document, or against a certificate the
+    // anchors vouch for, names its sender with proof.
+    let mut authenticated = link_client_id.starts_with(DID_PREFIX);
+    let mut certified = None;
     let req = if let LinkedRequest::Parameters(req) = &link {
         // Read and checked with the link: unsigned, so only for a redirect_uri: client.
         req.as_ref().clone()
@@ -193,13 +244,29 @@ pub fn prepare(
             .map_err(|e| WalletError::new("invalid_request_object", e.to_string()))?;
         AuthorizationRequest::from_jwt_with_did_document(request_object, &doc)
             .map_err(bad_object)?
+    } else if is_x509_client(link_client_id) {
+        let (req, trust) = AuthorizationRequest::from_jwt_with_x5c(
+            request_object,
+            &anchors.certificates,
+            anchors.now,
+        )
+        .map_err(bad_object)?;
+        authenticated = matches!(trust, CertifiedVerifier::Anchored { .. });
+        certified = Some(trust);
+        req
     } else if link_client_id.starts_with(REDIRECT_URI_PREFIX) {
         AuthorizationRequest::from_jwt(request_object, None).map_err(bad_object)?
     } else {
         return Err(WalletError::new(
             "invalid_client",
-            "this wallet answers redirect_uri: and decentralized_identifier: verifiers only",
+            "this wallet answers redirect_uri:, decentralized_identifier:, x509_hash: and \
+             x509_san_dns: verifiers only",
         ));
+    };
+    let (verifier_name, platform, unauthenticated_reason) = match certified {
+        Some(CertifiedVerifier::Anchored { name, platform }) => (Some(name), Some(platform), None),
+        Some(CertifiedVerifier::Unanchored { reason }) => (None, None, Some(reason)),
+        None => (None, None, None),
     };
     let encryption = match req.response_mode.as_str() {
         DIRECT_POST => None,
@@ -263,7 +330,7 @@ pub fn prepare(
         .iter()
         .flat_map(|q| q.requested_paths())
         .collect();
-    let refused = pseudonym::check_request(&every_path, &req.client_id)
+    let refused = pseudonym::check_request(&every_path, &req.client_id, platform.as_deref())
         .err()
         .map(|e| e.to_string());
     // The first answer a stored credential meets in full; else the first, so the consent
@@ -311,8 +378,15 @@ pub fn prepare(
         .map(|i| i.claim.clone())
         .collect();
     Ok(PreparedRequest {
-        verifier: verifier_host(&req.client_id),
+        verifier: if is_x509_client(&req.client_id) {
+            verifier_host(&req.response_uri)
+        } else {
+            verifier_host(&req.client_id)
+        },
         authenticated,
+        verifier_name,
+        unauthenticated_reason,
+        platform,
         client_id: req.client_id,
         response_uri: req.response_uri,
         nonce: req.nonce,
@@ -406,8 +480,12 @@ pub fn vp_token(
     if let Some(why) = &prepared.refused {
         return Err(WalletError::new("pseudonym_refused", why.clone()));
     }
-    pseudonym::check_request(&prepared.paths, &prepared.client_id)
-        .map_err(|e| WalletError::new("pseudonym_refused", e.to_string()))?;
+    pseudonym::check_request(
+        &prepared.paths,
+        &prepared.client_id,
+        prepared.platform.as_deref(),
+    )
+    .map_err(|e| WalletError::new("pseudonym_refused", e.to_string()))?;
     let request = crate::presentation::PresentationRequest {
         paths: prepared.paths.clone(),
         client_id: prepared.client_id.clone(),
@@ -419,3 +497,5 @@ pub fn vp_token(
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod x509_tests;

@@ -24,8 +24,8 @@ impl Vault {
 
     /// Replaces the keys with those in `bytes` (the JSON written by [`Vault::export`]).
     pub fn load(&mut self, bytes: &[u8]) -> Result<(), WalletError> {
-        let keys: BTreeMap<String, Jwk> = serde_json::from_slice(bytes)
-            .map_err(|_| WalletError::new("unlock_failed", "the key vault is damaged"))?;
+        let keys: BTreeMap<String, Jwk> = civic_credential::encoding::json_from_bytes(bytes)
+            .ok_or_else(|| WalletError::new("unlock_failed", "the key vault is damaged"))?;
         if keys.values().any(|k| !k.is_private()) {
             return Err(WalletError::new(
                 "unlock_failed",

@@ -275,8 +275,12 @@ async function showConsent() {
   $('consent-verifier').textContent = prepared.client_id;
   // Signed and verified, or not: say which, in plain words.
   $('consent-host').textContent = prepared.authenticated
-    ? `Verified: the request is signed by ${prepared.verifier}, and the answer goes there.`
-    : `Not verified: this platform did not prove who it is. The answer goes to ${prepared.verifier}; share only if this is the platform you are using.`;
+    ? (prepared.verifier_name
+      ? `Verified: ${prepared.verifier_name} (${prepared.verifier}), certified by your municipality's platform registry. The answer goes there.`
+      : `Verified: the request is signed by ${prepared.verifier}, and the answer goes there.`)
+    : (prepared.unauthenticated_reason
+      ? `Not verified: ${prepared.verifier} showed a certificate your municipality's platform registry does not vouch for (${prepared.unauthenticated_reason}). Share only if this is the platform you are using.`
+      : `Not verified: this platform did not prove who it is. The answer goes to ${prepared.verifier}; share only if this is the platform you are using.`);
   $('consent-host').classList.toggle('unverified', !prepared.authenticated);
   const bare = (label) => label.replace(/:? \?$/, '');
   $('consent-items').replaceChildren(...prepared.items.map((i) => (i.available

@@ -270,14 +270,19 @@ export async function readOffer(offerUrl, { wasm } = {}) {
 export class Wallet {
   #core; #storage; #keySource; #key = null; #vault = null; #keys = null; #timer = null; #saves = 0;
 
-  constructor(core, storage, keySource, autoLockMs) {
+  constructor(core, storage, keySource, autoLockMs, trustAnchors) {
     this.#core = core; this.#storage = storage; this.#keySource = keySource; this.autoLockMs = autoLockMs;
+    this.trustAnchors = trustAnchors;
   }
 
-  /** Opens the wallet (locked). */
-  static async open({ storage = new MemoryStorage(), keySource, wasm, autoLockMs = 5 * 60_000 } = {}) {
+  /**
+   * Opens the wallet (locked). `trustAnchors`: CA certificates (base64 DER) that authenticate
+   * certificate verifiers (`x509_hash:`), besides those of the platform registries of the
+   * issuers the wallet holds credentials from.
+   */
+  static async open({ storage = new MemoryStorage(), keySource, wasm, autoLockMs = 5 * 60_000, trustAnchors = [] } = {}) {
     if (!keySource) throw new WalletError('invalid_request', 'a keySource is required');
-    return new Wallet(await loadCore(wasm), storage, keySource, autoLockMs);
+    return new Wallet(await loadCore(wasm), storage, keySource, autoLockMs, trustAnchors);
   }
 
   /** How the vault key is protected: `prf` (passkey) or `device` (the weaker fallback). */
@@ -392,8 +397,29 @@ export class Wallet {
     });
     const id = b64u.enc(globalThis.crypto.getRandomValues(new Uint8Array(12)));
     vault.credentials.push({ id, issuer, config: configId, received_at: now(), copies: received.map((r) => r.copy) });
+    await this.#readRegistry(vault, issuer);
     await this.#save();
     return { id, ...received[0].card, unused_copies: received.length };
+  }
+
+  /**
+   * Reads the issuer's platform registry (the trust anchors of certificate verifiers) into the
+   * vault. Only when talking to the issuer anyway (receiving): fetching it while presenting would
+   * tell the issuer when the resident shows a credential somewhere. A registry that cannot be
+   * read keeps the last one.
+   */
+  async #readRegistry(vault, issuer) {
+    try {
+      const registry = await http('GET', `${issuer}/platform-registry`);
+      const anchors = Array.isArray(registry?.trust_anchors) ? registry.trust_anchors.filter((a) => typeof a === 'string') : [];
+      vault.registries = { ...(vault.registries ?? {}), [issuer]: { trust_anchors: anchors, read_at: now() } };
+    } catch { /* keep the last one */ }
+  }
+
+  /** The trust anchors for certificate verifiers: the configured ones and the registries'. */
+  #anchors(vault) {
+    const fromRegistries = Object.values(vault.registries ?? {}).flatMap((r) => r.trust_anchors ?? []);
+    return [...new Set([...this.trustAnchors, ...fromRegistries])];
   }
 
   /** The stored credentials as cards; with `liveStatus`, their status from the status list. */
@@ -448,7 +474,9 @@ export class Wallet {
     // A DID verifier's request is signed: the core checks it with the DID's document.
     const docUrl = fromCore(() => this.#core.verifierDocumentUrl(requestUrl));
     const didDocument = docUrl ? JSON.stringify(await http('GET', docUrl)) : '';
-    const prepared = JSON.parse(fromCore(() => this.#core.prepareRequest(String(requestObject), requestUrl, didDocument, JSON.stringify(unused), walletNonce)));
+    // A certificate verifier's chain is checked against the anchors (the platform registries).
+    const anchors = JSON.stringify(this.#anchors(vault));
+    const prepared = JSON.parse(fromCore(() => this.#core.prepareRequest(String(requestObject), requestUrl, didDocument, JSON.stringify(unused), walletNonce, anchors, now())));
     if (prepared.credential !== null && prepared.credential !== undefined) {
       const c = vault.credentials[prepared.credential];
       prepared.credential_id = c.id;

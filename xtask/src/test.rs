@@ -207,8 +207,9 @@ fn step_load() -> Result<String> {
 /// Seconds per part of the `load` step.
 const LOAD_SECONDS: u64 = 10;
 
-/// Builds the issuer and the budget example, and returns the command that runs the wallet in
-/// headless Chromium against them (`tests/browser/wallet_e2e.sh`).
+/// Builds the issuer, the budget example and the verifier command (its `dev-ca`), and returns
+/// the command that runs the wallet in headless Chromium against them
+/// (`tests/browser/wallet_e2e.sh`).
 pub(crate) fn wallet_e2e_command() -> Result<std::process::Command> {
     run(util::cargo().args([
         "build",
@@ -217,12 +218,15 @@ pub(crate) fn wallet_e2e_command() -> Result<std::process::Command> {
         "civic-issuer",
         "-p",
         "civic-examples",
+        "-p",
+        "civic-verifier-service",
     ]))?;
     let bin = util::target_dir().join("debug");
     let mut cmd = std::process::Command::new("bash");
     cmd.arg("tests/browser/wallet_e2e.sh")
         .env("CIVIC_ISSUER_BIN", bin.join("civic-issuer"))
         .env("CIVIC_EXAMPLE_BUDGET_BIN", bin.join("participatory_budget"))
+        .env("CIVIC_VERIFIER_BIN", bin.join("civic-verifier"))
         .current_dir(util::repo_root());
     Ok(cmd)
 }

@@ -166,6 +166,11 @@ impl SigningKey {
         })
     }
 
+    /// Loads a PKCS#8 (DER) P-256 private key, the form certificate tools write.
+    pub fn from_pkcs8(der: &[u8]) -> Result<Self> {
+        Self::from_private_bytes(Algorithm::Es256, crate::x509::pkcs8_p256_scalar(der)?)
+    }
+
     /// Sets the key id written into JOSE headers and the public JWK.
     pub fn with_kid(mut self, kid: impl Into<String>) -> Self {
         let kid = kid.into();

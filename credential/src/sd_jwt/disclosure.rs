@@ -56,8 +56,8 @@ impl Disclosure {
     /// Parses an encoded disclosure.
     pub fn parse(encoded: &str) -> Result<Self> {
         let Elements(mut items, count) = with_b64_decoded(encoded, "disclosure", |bytes| {
-            serde_json::from_slice::<Elements>(bytes)
-                .map_err(|_| Error::MalformedDisclosure("not a JSON array"))
+            crate::encoding::json_from_bytes::<Elements>(bytes)
+                .ok_or(Error::MalformedDisclosure("not a JSON array"))
         })?;
         let (salt, name, value) = match count {
             2 => (

@@ -69,7 +69,7 @@ impl IssuerMetadata {
     /// only the trusted issuer's own well-known URL is ever fetched).
     pub fn parse(body: &[u8], issuer: &str) -> Result<Self> {
         let doc: Value =
-            serde_json::from_slice(body).map_err(|_| Error::Json("jwt-vc-issuer metadata"))?;
+            crate::encoding::json_from_bytes(body).ok_or(Error::Json("jwt-vc-issuer metadata"))?;
         if doc.get("issuer").and_then(Value::as_str) != Some(issuer) {
             return Err(Error::InvalidClaim(
                 "the jwt-vc-issuer metadata names another issuer",

@@ -31,8 +31,14 @@ pub(super) fn routes() -> Router<AppState> {
         .route("/nonce", post(nonce))
         .route("/credential", post(credential))
         .route("/status/{list}", get(status_list))
+        .route("/platform-registry", get(platform_registry))
         // Tokens travel as Bearer; no cookies are involved.
         .layer(wallet_cors([header::AUTHORIZATION, header::CONTENT_TYPE]))
+}
+
+async fn platform_registry(State(app): State<AppState>) -> Result<Response, ApiError> {
+    let registry = app.run(|issuer| issuer.platforms.registry()).await?;
+    Ok(Json(registry).into_response())
 }
 
 async fn issuer_metadata(State(app): State<AppState>) -> Response {

@@ -6,6 +6,7 @@
  *   NODE_PATH=$PWD/.tools/node/node_modules node tests/interop/js/oid4vp_wallet.mjs \
  *     --request 'openid4vp://?client_id=...&request_uri=...' --wallet WALLET.json [--index N] \
  *     [--decline] [--disclose-extra CLAIM.PATH]... [--https-only] [--verbose] [--out FILE.json]
+ *     [--trust-anchor CA.pem]
  *
  * WALLET.json is what oid4vci_wallet.mjs wrote.  Openid4vpClient parses the link and resolves
  * the request exactly as the library's documentation shows: a redirect_uri: request by value
@@ -13,6 +14,12 @@
  * Nothing the verifier sent is rewritten here.  The presentation (exactly the DCQL claims, plus
  * --disclose-extra, plus a KB-JWT with aud = client_id, nonce) is made by SDJwtVcInstance.present;
  * the form is built and POSTed by the library.  stdout: the verifier's answer (JSON).
+ *
+ * With --trust-anchor, it also answers certificate verifiers (x509_hash:, x509_san_dns:; HAIP
+ * 1.0): the library checks the client id against the x5c leaf (its hash, or its DNS names) and
+ * calls verifyJwt, where this wallet checks the chain to the anchor with node:crypto's
+ * X509Certificate, the validity, the signature with jose, and that the response_uri's host is
+ * one the certificate names.
  * Exit 0 on a 2xx answer, 1 otherwise (FAIL: on stderr), 2 usage.
  */
 import fs from 'node:fs';
@@ -54,6 +61,7 @@ function parseCli() {
         request: { type: 'string' }, wallet: { type: 'string' }, index: { type: 'string' }, out: { type: 'string' },
         decline: { type: 'boolean', default: false }, 'disclose-extra': { type: 'string', multiple: true, default: [] },
         'https-only': { type: 'boolean', default: false }, verbose: { type: 'boolean', default: false },
+        'trust-anchor': { type: 'string' },
       },
     }));
   } catch (e) { usage(e.message); }
@@ -143,9 +151,33 @@ async function run(opts) {
       const jwe = await new jose.CompactEncrypt(new TextEncoder().encode(data)).setProtectedHeader(header).setKeyManagementParameters(params).encrypt(key);
       return { encryptionJwk: encryptor.publicJwk, jwe };
     },
-    // This wallet never trusts a signed request object: the redirect_uri: prefix forbids signing.
-    verifyJwt: async () => ({ verified: false }),
+    // Signed request objects: only a certificate verifier's (x5c) whose chain leads to the
+    // --trust-anchor; a redirect_uri: request may not be signed, and DIDs are not trusted here.
+    verifyJwt: async (signer, { compact, header, payload }) => {
+      if (signer.method !== 'x5c' || !anchor) return { verified: false };
+      const chain = signer.x5c.map((c) => new nodeCrypto.X509Certificate(Buffer.from(c, 'base64')));
+      const now = new Date();
+      for (let i = 0; i < chain.length; i++) {
+        const cert = chain[i];
+        const issuer = chain[i + 1] ?? anchor;
+        if (new Date(cert.validFrom) > now || new Date(cert.validTo) < now) throw new WalletFailure(`certificate ${i} is outside its validity`);
+        if (!cert.checkIssued(issuer) || !cert.verify(issuer.publicKey)) throw new WalletFailure(`certificate ${i} does not chain to the trust anchor`);
+      }
+      const leaf = chain[0];
+      const responseHost = new URL(String(payload.response_uri)).hostname;
+      if (!leaf.checkHost(responseHost) && !leaf.checkIP(responseHost)) throw new WalletFailure(`response_uri host ${responseHost} is not named by the certificate`);
+      const key = await jose.importX509(leaf.toString(), header.alg);
+      await jose.compactVerify(compact, key);
+      log(`verified x5c request object: ${leaf.subject.replace(/\n/g, ', ')}; chain to the trust anchor`);
+      return { verified: true, signerJwk: await jose.exportJWK(key) };
+    },
+    getX509CertificateMetadata: (certificate) => {
+      const names = (new nodeCrypto.X509Certificate(Buffer.from(certificate, 'base64')).subjectAltName ?? '').split(', ');
+      const of = (kind) => names.filter((n) => n.startsWith(`${kind}:`)).map((n) => n.slice(kind.length + 1));
+      return { sanDnsNames: [...of('DNS'), ...of('IP Address')], sanUriNames: of('URI') };
+    },
   };
+  const anchor = opts['trust-anchor'] ? new nodeCrypto.X509Certificate(fs.readFileSync(opts['trust-anchor'])) : null;
   const client = new vp.Openid4vpClient({ callbacks });
 
   const parsed = client.parseOpenid4vpAuthorizationRequest({ authorizationRequest: opts.request });
@@ -158,7 +190,9 @@ async function run(opts) {
   if (typeof request.nonce !== 'string' || !request.nonce) throw new WalletFailure('request has no nonce string');
   if (request.state !== undefined && typeof request.state !== 'string') throw new WalletFailure('state is not a string');
   if (opts['https-only'] && !String(request.response_uri).startsWith('https://')) throw new WalletFailure(`response_uri ${request.response_uri} is not https://`);
-  if (resolved.client.prefix !== 'redirect_uri') throw new WalletFailure(`client id prefix ${resolved.client.prefix}: this wallet accepts only redirect_uri:`);
+  const prefixes = anchor ? ['redirect_uri', 'x509_hash', 'x509_san_dns'] : ['redirect_uri'];
+  if (!prefixes.includes(resolved.client.prefix)) throw new WalletFailure(`client id prefix ${resolved.client.prefix}: this wallet accepts ${prefixes.join(', ')}`);
+  log(`client id prefix: ${resolved.client.prefix}`);
   if (!['direct_post', 'direct_post.jwt'].includes(request.response_mode)) throw new WalletFailure(`response_mode ${request.response_mode}: this wallet supports direct_post and direct_post.jwt`);
   if (!resolved.dcql) throw new WalletFailure('request has no dcql_query');
   const aud = resolved.client.effective; // full client_id, prefix included (OID4VP 1.0 SD-JWT VC appendix)

@@ -13,10 +13,23 @@ use rand_core::OsRng;
 
 use super::*;
 
-const NOW: i64 = 1_800_000_000;
+pub(super) const NOW: i64 = 1_800_000_000;
 const VCT: &str = "https://id.example/credentials/residency";
-const PLATFORM: &str = "https://verifier.example";
+pub(super) const PLATFORM: &str = "https://verifier.example";
 const OTHER: &str = "https://consult.example";
+
+/// One credential of a resident born in 1980 (pseudonyms for every test platform), and its
+/// holder key.
+pub(super) fn issue_for_tests() -> (Vec<String>, Jwk) {
+    let issuer = SigningKey::generate(Algorithm::Es256, &mut OsRng)
+        .expect("key")
+        .with_kid("k1");
+    let holder = crate::holder::generate_holder_key().expect("h");
+    (
+        vec![issue(&issuer, &holder.to_public(), "1980-05-05")],
+        holder,
+    )
+}
 
 fn issue(issuer: &SigningKey, holder: &Jwk, birth: &str) -> String {
     let record = ResidentRecord {
@@ -54,7 +67,7 @@ fn issue(issuer: &SigningKey, holder: &Jwk, birth: &str) -> String {
     .expect("issue")
 }
 
-fn request(paths: &[ClaimPath]) -> (String, String, AuthorizationRequest) {
+pub(super) fn request(paths: &[ClaimPath]) -> (String, String, AuthorizationRequest) {
     let response_uri = "https://verifier.example/v1/response/1".to_owned();
     let req = AuthorizationRequest {
         response_type: "vp_token".into(),
@@ -97,7 +110,7 @@ fn requests_are_explained_in_plain_words_and_answered_with_exactly_those_claims(
         ClaimPath::keys(["pseudonyms", PLATFORM]),
     ];
     let (jwt, link, _) = request(&paths);
-    let p = prepare(&jwt, &link, None, &creds, None).expect("prepared");
+    let p = prepare(&jwt, &link, None, &creds, None, &Anchors::default()).expect("prepared");
     let labels: Vec<&str> = p.items.iter().map(|i| i.label.as_str()).collect();
     assert_eq!(labels[0], "Resident of municipality 0363");
     assert_eq!(labels[2], "Your pseudonym for verifier.example");
@@ -159,7 +172,7 @@ fn missing_claims_foreign_links_and_bad_requests_are_reported() {
         ClaimPath::keys(["residence", "municipality_code"]),
         ClaimPath::keys(["nationality"]),
     ]);
-    let p = prepare(&jwt, &link, None, &creds, None).expect("prepared");
+    let p = prepare(&jwt, &link, None, &creds, None, &Anchors::default()).expect("prepared");
     assert_eq!(p.missing, vec!["nationality".to_owned()]);
     assert_eq!(p.credential, None);
 
@@ -170,20 +183,20 @@ fn missing_claims_foreign_links_and_bad_requests_are_reported() {
     }
     .to_url("openid4vp://");
     assert_eq!(
-        prepare(&jwt, &other_link, None, &creds, None).map_err(|e| e.code),
+        prepare(&jwt, &other_link, None, &creds, None, &Anchors::default()).map_err(|e| e.code),
         Err("invalid_request_object")
     );
     assert_eq!(
-        prepare("garbage", &link, None, &creds, None).map_err(|e| e.code),
+        prepare("garbage", &link, None, &creds, None, &Anchors::default()).map_err(|e| e.code),
         Err("invalid_request_object")
     );
     let (nothing, link2, _) = request(&[]);
     assert_eq!(
-        prepare(&nothing, &link2, None, &creds, None).map_err(|e| e.code),
+        prepare(&nothing, &link2, None, &creds, None, &Anchors::default()).map_err(|e| e.code),
         Err("invalid_request")
     );
     assert_eq!(
-        prepare(&jwt, "no link", None, &creds, None).map_err(|e| e.code),
+        prepare(&jwt, "no link", None, &creds, None, &Anchors::default()).map_err(|e| e.code),
         Err("invalid_request")
     );
     // An encrypted answer is asked for without a key to encrypt to: refused rather than
@@ -191,7 +204,8 @@ fn missing_claims_foreign_links_and_bad_requests_are_reported() {
     let (_, link3, mut req) = request(&[ClaimPath::keys(["residence", "municipality_code"])]);
     req.response_mode = DIRECT_POST_JWT.into();
     let encrypted = req.to_unsigned_jwt().expect("jwt");
-    let refused = prepare(&encrypted, &link3, None, &creds, None).expect_err("refused");
+    let refused =
+        prepare(&encrypted, &link3, None, &creds, None, &Anchors::default()).expect_err("refused");
     assert_eq!(refused.code, "invalid_request");
     assert!(
         refused.message.contains("plain text"),
@@ -216,7 +230,7 @@ fn an_encrypted_answer_carries_everything_in_one_jwe_to_the_verifier_key() {
         m.extend(ResponseEncryption::client_metadata(&key, &[Enc::A256Gcm]));
     }
     let jwt = req.to_unsigned_jwt().expect("jwt");
-    let p = prepare(&jwt, &link, None, &creds, None).expect("prepared");
+    let p = prepare(&jwt, &link, None, &creds, None, &Anchors::default()).expect("prepared");
     let e = p.encryption.clone().expect("encrypted");
     assert_eq!(e.jwk, key.to_public());
     assert_eq!(e.enc, Enc::A256Gcm);
@@ -271,7 +285,7 @@ fn a_verifier_gets_no_pseudonym_but_its_own() {
     ];
     for (paths, why) in cases {
         let (jwt, link, _) = request(paths);
-        let p = prepare(&jwt, &link, None, &creds, None).expect("prepared");
+        let p = prepare(&jwt, &link, None, &creds, None, &Anchors::default()).expect("prepared");
         let refused = p.refused.clone().unwrap_or_default();
         assert!(refused.contains(why), "{refused}");
         assert_eq!(p.credential, None, "nothing answers a refused request");
@@ -318,14 +332,14 @@ fn a_did_verifier_is_checked_against_its_document_and_gets_its_own_pseudonym() {
         verifier_document_url(&link).expect("url").as_deref(),
         Some("https://verifier.example/platforms/budget/did.json")
     );
-    let p = prepare(&jwt, &link, Some(&doc), &creds, None).expect("prepared");
+    let p = prepare(&jwt, &link, Some(&doc), &creds, None, &Anchors::default()).expect("prepared");
     assert!(
         p.authenticated,
         "signed and verified against the DID document"
     );
     assert_eq!((p.refused, p.credential), (None, Some(0)));
     assert_eq!(
-        prepare(&jwt, &link, None, &creds, None).map_err(|e| e.code),
+        prepare(&jwt, &link, None, &creds, None, &Anchors::default()).map_err(|e| e.code),
         Err("invalid_request_object"),
         "a DID client's request is not read without its document"
     );
@@ -334,12 +348,28 @@ fn a_did_verifier_is_checked_against_its_document_and_gets_its_own_pseudonym() {
         .with_kid(format!("{DID_PLATFORM}#k"));
     let (forged, link2) = signed(&[pseudonym::path(DID_PLATFORM)], &impostor);
     assert_eq!(
-        prepare(&forged, &link2, Some(&doc), &creds, None).map_err(|e| e.code),
+        prepare(
+            &forged,
+            &link2,
+            Some(&doc),
+            &creds,
+            None,
+            &Anchors::default()
+        )
+        .map_err(|e| e.code),
         Err("invalid_request_object"),
         "a request signed by another key is refused"
     );
     let (other, link3) = signed(&[pseudonym::path(PLATFORM)], &verifier);
-    let p = prepare(&other, &link3, Some(&doc), &creds, None).expect("prepared");
+    let p = prepare(
+        &other,
+        &link3,
+        Some(&doc),
+        &creds,
+        None,
+        &Anchors::default(),
+    )
+    .expect("prepared");
     assert!(p.refused.is_some(), "the DID's host is not the platform");
 
     let local = RequestLink {
@@ -378,16 +408,36 @@ fn a_request_fetched_by_post_must_echo_the_wallets_nonce() {
     // The body a verifier reads back: the nonce and a JSON object of metadata.
     let read = RequestUriPost::from_form(post.to_form().as_bytes()).expect("form");
     assert_eq!(read.wallet_nonce.as_deref(), Some(sent.as_str()));
-    assert!(
-        read.wallet_metadata.expect("metadata")["vp_formats_supported"]
-            .get(FORMAT_SD_JWT_VC)
-            .is_some()
+    let metadata = read.wallet_metadata.expect("metadata");
+    assert!(metadata["vp_formats_supported"]
+        .get(FORMAT_SD_JWT_VC)
+        .is_some());
+    assert_eq!(
+        metadata["authorization_encryption_alg_values_supported"],
+        serde_json::json!([civic_credential::jwe::ECDH_ES])
+    );
+    assert_eq!(
+        metadata["client_id_prefixes_supported"],
+        serde_json::json!([
+            "redirect_uri",
+            "decentralized_identifier",
+            "x509_hash",
+            "x509_san_dns"
+        ])
     );
 
     let (_, link, mut req) = request(&[ClaimPath::keys(["residence", "municipality_code"])]);
     req.wallet_nonce = Some(sent.clone());
     let echoed = req.to_unsigned_jwt().expect("jwt");
-    assert!(prepare(&echoed, &link, None, &creds, Some(&sent)).is_ok());
+    assert!(prepare(
+        &echoed,
+        &link,
+        None,
+        &creds,
+        Some(&sent),
+        &Anchors::default()
+    )
+    .is_ok());
     // Another nonce, or none: an old or replayed request object.
     req.wallet_nonce = Some("someone-elses".into());
     let other = req.to_unsigned_jwt().expect("jwt");
@@ -395,7 +445,8 @@ fn a_request_fetched_by_post_must_echo_the_wallets_nonce() {
     let none = req.to_unsigned_jwt().expect("jwt");
     for jwt in [other, none] {
         assert_eq!(
-            prepare(&jwt, &link, None, &creds, Some(&sent)).map_err(|e| e.code),
+            prepare(&jwt, &link, None, &creds, Some(&sent), &Anchors::default())
+                .map_err(|e| e.code),
             Err("invalid_request_object")
         );
     }
@@ -413,7 +464,8 @@ fn requests_by_value_are_read_from_the_link_and_checked_as_fetched_ones() {
         ClaimPath::keys(["pseudonyms", PLATFORM]),
     ];
     let (jwt, by_reference, req) = request(&paths);
-    let fetched = prepare(&jwt, &by_reference, None, &creds, None).expect("by reference");
+    let fetched = prepare(&jwt, &by_reference, None, &creds, None, &Anchors::default())
+        .expect("by reference");
 
     // The parameters in the link: nothing to fetch, the same prepared request.
     let by_value = req.to_link("openid4vp://").expect("by value");
@@ -423,12 +475,20 @@ fn requests_by_value_are_read_from_the_link_and_checked_as_fetched_ones() {
         Some(("https://verifier.example/v1/request/1".to_owned(), false))
     );
     assert_eq!(verifier_document_url(&by_value).expect("link"), None);
-    let read = prepare("", &by_value, None, &creds, None).expect("by value");
+    let read = prepare("", &by_value, None, &creds, None, &Anchors::default()).expect("by value");
     assert_eq!(read, fetched);
     // Whatever object a caller hands over, a by-value link's own request is the one read.
     let (other_jwt, _, _) = request(&[ClaimPath::keys(["pseudonyms", OTHER])]);
     assert_eq!(
-        prepare(&other_jwt, &by_value, None, &creds, None).expect("by value"),
+        prepare(
+            &other_jwt,
+            &by_value,
+            None,
+            &creds,
+            None,
+            &Anchors::default()
+        )
+        .expect("by value"),
         fetched
     );
 
@@ -440,7 +500,8 @@ fn requests_by_value_are_read_from_the_link_and_checked_as_fetched_ones() {
     );
     assert_eq!(request_uri(&object_link).expect("link"), None);
     assert_eq!(
-        prepare("", &object_link, None, &creds, None).expect("object by value"),
+        prepare("", &object_link, None, &creds, None, &Anchors::default())
+            .expect("object by value"),
         fetched
     );
     let mismatched = format!(
@@ -451,7 +512,7 @@ fn requests_by_value_are_read_from_the_link_and_checked_as_fetched_ones() {
         civic_credential::form::percent_encode(&jwt)
     );
     assert_eq!(
-        prepare("", &mismatched, None, &creds, None)
+        prepare("", &mismatched, None, &creds, None, &Anchors::default())
             .expect_err("another client's object")
             .code,
         "invalid_request_object"
@@ -465,6 +526,7 @@ fn requests_by_value_are_read_from_the_link_and_checked_as_fetched_ones() {
         None,
         &creds,
         None,
+        &Anchors::default(),
     )
     .expect("prepared");
     assert!(hostile.refused.is_some());
@@ -472,9 +534,16 @@ fn requests_by_value_are_read_from_the_link_and_checked_as_fetched_ones() {
 
     // A nonce this wallet sent cannot be echoed by a request it did not fetch.
     assert_eq!(
-        prepare("", &by_value, None, &creds, Some("sent"))
-            .expect_err("no echo")
-            .code,
+        prepare(
+            "",
+            &by_value,
+            None,
+            &creds,
+            Some("sent"),
+            &Anchors::default()
+        )
+        .expect_err("no echo")
+        .code,
         "invalid_request_object"
     );
 }
@@ -497,7 +566,7 @@ fn credential_sets_and_claim_sets_pick_what_the_wallet_holds_and_disclose_only_t
             request_uri_method: None,
         }
         .to_url("openid4vp://");
-        prepare(&jwt, &link, None, &creds, None)
+        prepare(&jwt, &link, None, &creds, None, &Anchors::default())
     };
     // Either a national PID (which this wallet does not hold) or the residency credential;
     // within the residency query, the preferred claim set asks for a claim it lacks.

@@ -1,0 +1,200 @@
+//! The verifier's X.509 identity (HAIP 1.0): its request objects are signed with the key of a
+//! certificate whose chain travels in `x5c`, under an `x509_hash:` client identifier (the
+//! default, what HAIP asks for) or `x509_san_dns:`. Wallets check the chain against the
+//! municipality's platform registry, the certificate against the client identifier, and the
+//! `response_uri`'s host against the certificate's names
+//! ([`civic_credential::oid4vp::CertifiedVerifier`]).
+//!
+//! [`dev_ca`] makes a development CA and a leaf for local use (`civic-verifier dev-ca`).
+
+use serde::{Deserialize, Serialize};
+
+use civic_credential::crypto::SigningKey;
+use civic_credential::oid4vp::{AuthorizationRequest, X509_HASH_PREFIX, X509_SAN_DNS_PREFIX};
+use civic_credential::origin::Origin;
+use civic_credential::x509::{Certificate, MAX_CHAIN};
+
+/// Which certificate client identifier the verifier asks under.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum X509Prefix {
+    /// `x509_hash:<base64url SHA-256 of the leaf>` (HAIP 1.0).
+    #[default]
+    X509Hash,
+    /// `x509_san_dns:<the public URL's host>`.
+    X509SanDns,
+}
+
+/// A certificate chain and its leaf's key, loaded and checked against each other.
+pub struct RequestCertificate {
+    chain: Vec<Vec<u8>>,
+    key: SigningKey,
+    client_id: String,
+}
+
+impl RequestCertificate {
+    /// The identity of a verifier at `public_url` with the PEM certificate chain `chain_pem`
+    /// (leaf first, without the trust anchor) and the leaf's PKCS#8 PEM key `key_pem`. The
+    /// leaf must name the public URL's host (wallets send answers only there) and be for `key`.
+    pub fn from_pem(
+        chain_pem: &str,
+        key_pem: &str,
+        prefix: X509Prefix,
+        public_url: &str,
+    ) -> Result<Self, String> {
+        let chain: Vec<Vec<u8>> = pem::parse_many(chain_pem)
+            .map_err(|e| format!("certificate chain: {e}"))?
+            .into_iter()
+            .filter(|p| p.tag() == "CERTIFICATE")
+            .map(|p| p.into_contents())
+            .collect();
+        if chain.is_empty() || chain.len() > MAX_CHAIN {
+            return Err(format!(
+                "certificate chain: expected 1 to {MAX_CHAIN} CERTIFICATE blocks, leaf first"
+            ));
+        }
+        let key = pem::parse(key_pem).map_err(|e| format!("certificate key: {e}"))?;
+        if key.tag() != "PRIVATE KEY" {
+            return Err("certificate key: expected a PKCS#8 PRIVATE KEY block (P-256)".into());
+        }
+        let key =
+            SigningKey::from_pkcs8(key.contents()).map_err(|e| format!("certificate key: {e}"))?;
+        let leaf = chain
+            .first()
+            .map(|der| Certificate::parse(der))
+            .transpose()
+            .map_err(|e| format!("certificate chain: {e}"))?
+            .ok_or("certificate chain: empty")?;
+        let leaf_key = leaf
+            .verifying_key()
+            .map_err(|e| format!("certificate chain: {e}"))?;
+        if leaf_key.jwk().x != key.public_jwk().x || leaf_key.jwk().y != key.public_jwk().y {
+            return Err(
+                "the certificate key is not the key of the chain's first certificate".into(),
+            );
+        }
+        let host = Origin::of(public_url)
+            .map_err(|e| format!("public_url: {e}"))?
+            .host()
+            .to_owned();
+        if !leaf.names_host(&host) {
+            return Err(format!(
+                "the certificate does not name {host} (the public URL's host) in its \
+                 subjectAltName, so wallets would refuse to send answers here; it names {:?}",
+                leaf.names()
+            ));
+        }
+        let client_id = match prefix {
+            X509Prefix::X509Hash => format!("{X509_HASH_PREFIX}{}", leaf.x509_hash()),
+            X509Prefix::X509SanDns => format!("{X509_SAN_DNS_PREFIX}{host}"),
+        };
+        Ok(RequestCertificate {
+            chain,
+            key,
+            client_id,
+        })
+    }
+
+    /// The client identifier requests go out under.
+    pub fn client_id(&self) -> &str {
+        &self.client_id
+    }
+
+    /// The signed request object (`x5c` in its header).
+    pub fn sign(&self, request: &AuthorizationRequest) -> civic_credential::Result<String> {
+        request.to_signed_jwt_x5c(&self.key, &self.chain)
+    }
+}
+
+/// A development CA and a verifier certificate it signed, as PEM.
+#[cfg(not(target_arch = "wasm32"))]
+pub struct DevCa {
+    /// The CA certificate: the trust anchor to put in the platform registry.
+    pub ca_pem: String,
+    /// The leaf certificate (the chain, without the anchor).
+    pub chain_pem: String,
+    /// The leaf's private key (PKCS#8).
+    pub key_pem: String,
+}
+
+/// Makes a development CA named `organization` and a verifier certificate for `hosts` (DNS names
+/// or IP addresses), valid for `days` days from now. For local use only: the CA's key is not
+/// kept, so nothing else can ever be signed under it.
+#[cfg(not(target_arch = "wasm32"))]
+pub fn dev_ca(organization: &str, hosts: &[String], days: i64) -> Result<DevCa, String> {
+    use rcgen::{
+        BasicConstraints, CertificateParams, DnType, IsCa, KeyPair, KeyUsagePurpose,
+        PKCS_ECDSA_P256_SHA256,
+    };
+    let err = |e: rcgen::Error| e.to_string();
+    let now = time::OffsetDateTime::now_utc();
+    let window = |p: &mut CertificateParams, days: i64| {
+        p.not_before = now - time::Duration::minutes(5);
+        p.not_after = now + time::Duration::days(days);
+    };
+    let ca_key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256).map_err(err)?;
+    let mut ca = CertificateParams::new(Vec::<String>::new()).map_err(err)?;
+    ca.distinguished_name
+        .push(DnType::CommonName, format!("{organization} development CA"));
+    ca.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
+    ca.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+    window(&mut ca, days.saturating_add(1));
+    let ca = ca.self_signed(&ca_key).map_err(err)?;
+
+    let key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256).map_err(err)?;
+    let mut leaf = CertificateParams::new(hosts.to_vec()).map_err(err)?;
+    leaf.distinguished_name
+        .push(DnType::OrganizationName, organization);
+    leaf.distinguished_name.push(
+        DnType::CommonName,
+        hosts.first().cloned().unwrap_or_default(),
+    );
+    leaf.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+    window(&mut leaf, days);
+    let leaf = leaf.signed_by(&key, &ca, &ca_key).map_err(err)?;
+    Ok(DevCa {
+        ca_pem: ca.pem(),
+        chain_pem: leaf.pem(),
+        key_pem: key.serialize_pem(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_dev_ca_leaf_loads_and_names_the_verifier() {
+        let hosts = vec!["verifier.example".to_string(), "127.0.0.1".to_string()];
+        let ca = dev_ca("Teststad verifier", &hosts, 30).unwrap();
+        let id = RequestCertificate::from_pem(
+            &ca.chain_pem,
+            &ca.key_pem,
+            X509Prefix::X509Hash,
+            "https://verifier.example",
+        )
+        .unwrap();
+        assert!(id.client_id().starts_with("x509_hash:"));
+        let dns = RequestCertificate::from_pem(
+            &ca.chain_pem,
+            &ca.key_pem,
+            X509Prefix::X509SanDns,
+            "http://127.0.0.1:8090",
+        )
+        .unwrap();
+        assert_eq!(dns.client_id(), "x509_san_dns:127.0.0.1");
+        // A host the certificate does not name, another key, a missing chain.
+        for (chain, key, url) in [
+            (&ca.chain_pem, &ca.key_pem, "https://elsewhere.example"),
+            (
+                &ca.chain_pem,
+                &dev_ca("x", &hosts, 1).unwrap().key_pem,
+                "https://verifier.example",
+            ),
+            (&ca.key_pem, &ca.key_pem, "https://verifier.example"),
+            (&ca.chain_pem, &ca.chain_pem, "https://verifier.example"),
+        ] {
+            assert!(RequestCertificate::from_pem(chain, key, X509Prefix::X509Hash, url).is_err());
+        }
+    }
+}
