@@ -182,6 +182,11 @@ impl Certificate {
         VerifyingKey::from_jwk(&self.key)
     }
 
+    /// Whether it names itself as its issuer (a root, which HAIP 1.0 keeps out of `x5c`).
+    pub fn is_self_issued(&self) -> bool {
+        self.issuer == self.subject
+    }
+
     /// Whether `now` (seconds since the epoch) is within its validity.
     pub fn valid_at(&self, now: i64) -> bool {
         self.not_before <= now && now <= self.not_after

@@ -332,7 +332,7 @@ fn init(
     let store = Arc::new(SledStore::open(&dir.join("db"), config.storage_options())?);
     let token = new_admin_token(store.as_ref(), "initial", clock.now())?;
     let issuer = Issuer::assemble(config, keys, store, clock)?;
-    let doc = serde_json::to_string_pretty(&issuer.trust.did_document()?.to_json())?;
+    let doc = serde_json::to_string_pretty(&issuer.trust.did_document()?)?;
     crate::fsutil::write_atomic(&dir.join("did.json"), doc.as_bytes(), false)?;
     std::fs::create_dir_all(did_docs)?;
     let host = url::Url::parse(public_url)?

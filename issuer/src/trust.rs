@@ -1,11 +1,12 @@
 //! [`TrustMaterial`]: what the issuer publishes for wallets and verifiers: the did:web document,
 //! SD-JWT VC issuer metadata (`jwt-vc-issuer`), OID4VCI credential issuer metadata and OAuth
-//! authorization server metadata. The formats are `civic-credential`'s.
+//! authorization server metadata. The formats are `civic-credential`'s; the DID document is built
+//! with the `ssi` crate's DID document type.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use civic_credential::did_web::{self, DidDocument, Purpose};
+use civic_credential::did_web;
 use civic_credential::jwk::Jwk;
 use civic_credential::oid4vci::metadata::{
     BatchIssuance, ClaimDescription, CredentialMetadata, Display, ProofType,
@@ -25,6 +26,11 @@ use crate::issuance::RESIDENCY_CONFIGURATION;
 pub fn did_web(config: &Config) -> Result<String, did_web::DidError> {
     did_web::did_for_url(&config.public_url)
 }
+
+/// Why the DID document could not be made (a public URL or key id a DID cannot hold).
+#[derive(Debug, thiserror::Error)]
+#[error("DID document: {0}")]
+pub struct DidDocumentError(pub String);
 
 /// The published trust material.
 pub struct TrustMaterial {
@@ -46,17 +52,46 @@ impl TrustMaterial {
             .unwrap_or_default()
     }
 
-    /// The did:web document listing the published keys for assertions.
-    pub fn did_document(&self) -> Result<DidDocument, did_web::DidError> {
-        let did = did_web(&self.context.config)?;
-        let mut doc = DidDocument::new(did);
+    /// The did:web document (`application/did+json`) listing the published keys as assertion
+    /// methods (`JsonWebKey2020`, `did#<kid>`), built with ssi's [`ssi::dids::Document`].
+    pub fn did_document(&self) -> Result<serde_json::Value, DidDocumentError> {
+        use ssi::dids::document::verification_method::ValueOrReference;
+        use ssi::dids::document::DIDVerificationMethod;
+        use ssi::dids::{DIDBuf, DIDURLBuf, Document};
+        let did = did_web(&self.context.config).map_err(|e| DidDocumentError(e.to_string()))?;
+        let bad = |what: &str| DidDocumentError(format!("{what} is not valid in a DID document"));
+        let id = DIDBuf::from_string(did.clone()).map_err(|_| bad(&did))?;
+        let mut doc = Document::new(id.clone());
+        // The issuer's https identifier: ssi's IRI type, read from its JSON form.
+        doc.also_known_as.push(
+            serde_json::from_value(self.context.config.public_url.clone().into())
+                .map_err(|_| bad("public_url"))?,
+        );
         for key in self.published_keys() {
-            let kid = key.kid.clone().unwrap_or_default();
-            doc = doc.with_key(&kid, &key, &[Purpose::Assertion]);
+            let method = format!("{did}#{}", key.kid.clone().unwrap_or_default());
+            let method = DIDURLBuf::from_string(method.clone()).map_err(|_| bad(&method))?;
+            let jwk = serde_json::to_value(key.to_public()).map_err(|_| bad("a key"))?;
+            doc.verification_method.push(DIDVerificationMethod {
+                id: method.clone(),
+                type_: "JsonWebKey2020".into(),
+                controller: id.clone(),
+                properties: BTreeMap::from([("publicKeyJwk".to_owned(), jwk)]),
+            });
+            doc.verification_relationships
+                .assertion_method
+                .push(ValueOrReference::Reference(method.into()));
         }
-        doc.also_known_as
-            .push(self.context.config.public_url.clone());
-        Ok(doc)
+        let mut json = serde_json::to_value(&doc).map_err(|_| bad("the document"))?;
+        if let serde_json::Value::Object(members) = &mut json {
+            members.insert(
+                "@context".into(),
+                serde_json::json!([
+                    "https://www.w3.org/ns/did/v1",
+                    "https://w3id.org/security/suites/jws-2020/v1"
+                ]),
+            );
+        }
+        Ok(json)
     }
 
     /// `/.well-known/jwt-vc-issuer`.

@@ -59,12 +59,19 @@ impl RequestCertificate {
         }
         let key =
             SigningKey::from_pkcs8(key.contents()).map_err(|e| format!("certificate key: {e}"))?;
-        let leaf = chain
-            .first()
+        let parsed = chain
+            .iter()
             .map(|der| Certificate::parse(der))
-            .transpose()
-            .map_err(|e| format!("certificate chain: {e}"))?
-            .ok_or("certificate chain: empty")?;
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| format!("certificate chain: {e}"))?;
+        if parsed.iter().any(Certificate::is_self_issued) {
+            return Err(
+                "certificate chain: a self-signed certificate (the trust anchor) does \
+                        not go in the chain, and the leaf may not be one (HAIP 1.0 §5)"
+                    .into(),
+            );
+        }
+        let leaf = parsed.first().ok_or("certificate chain: empty")?;
         let leaf_key = leaf
             .verifying_key()
             .map_err(|e| format!("certificate chain: {e}"))?;
@@ -192,6 +199,12 @@ mod tests {
                 "https://verifier.example",
             ),
             (&ca.key_pem, &ca.key_pem, "https://verifier.example"),
+            // The anchor in the chain.
+            (
+                &format!("{}{}", ca.chain_pem, ca.ca_pem),
+                &ca.key_pem,
+                "https://verifier.example",
+            ),
             (&ca.chain_pem, &ca.chain_pem, "https://verifier.example"),
         ] {
             assert!(RequestCertificate::from_pem(chain, key, X509Prefix::X509Hash, url).is_err());

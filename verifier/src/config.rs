@@ -290,7 +290,10 @@ impl VerifierConfig {
         })?;
         let trust = crate::trust::TrustList::parse(&read(&self.trust_list)?)
             .map_err(|e| invalid(&self.trust_list, e.to_string()))?;
-        for issuer in trust.issuers.iter().filter(|i| i.jwks.is_none()) {
+        let fetched = |i: &&crate::trust::TrustedIssuer| {
+            i.jwks.is_none() && !crate::did::resolves_offline(&i.id)
+        };
+        for issuer in trust.issuers.iter().filter(fetched) {
             let url = issuer
                 .key_document_url()
                 .map_err(|e| invalid(&self.trust_list, e))?;

@@ -5,10 +5,8 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use serde_json::Value;
-
 use civic_credential::crypto::VerifyingKey;
-use civic_credential::did_web::{self, DidDocument, Purpose};
+use civic_credential::did_web;
 use civic_credential::jwk::Jwk;
 use civic_credential::sd_jwt_vc::issuer_metadata::{IssuerMetadata, JwkSet};
 use civic_credential::sd_jwt_vc::IssuerKeys;
@@ -69,12 +67,11 @@ fn key_set(issuer: &str, keys: &[Jwk]) -> Result<KeySet, String> {
 }
 
 /// The keys of a trusted issuer from its fetched key document: SD-JWT VC issuer metadata for an
-/// https issuer, the DID document's assertion keys for a did:web issuer.
+/// https issuer, the DID document's assertion keys for a did:web issuer (read with ssi,
+/// [`crate::did`]).
 fn from_document(issuer: &str, body: &[u8]) -> Result<KeySet, String> {
     if issuer.starts_with(did_web::PREFIX) {
-        let doc: Value = serde_json::from_slice(body).map_err(|e| format!("DID document: {e}"))?;
-        let doc = DidDocument::parse(&doc, issuer).map_err(|e| e.to_string())?;
-        key_set(issuer, &doc.keys_for(Purpose::Assertion))
+        key_set(issuer, &crate::did::read_fetched(issuer, body)?)
     } else {
         let meta = IssuerMetadata::parse(body, issuer).map_err(|e| e.to_string())?;
         key_set(issuer, &meta.jwks.keys)
@@ -104,6 +101,11 @@ impl KeyResolver {
         if let Some(jwks) = &issuer.jwks {
             let set = JwkSet::parse_published(jwks).map_err(|e| e.to_string())?;
             return key_set(&issuer.id, &set.keys).map(Arc::new);
+        }
+        if crate::did::resolves_offline(&issuer.id) {
+            // Nothing to fetch: the keys are in the identifier.
+            let keys = crate::did::resolve_offline(&issuer.id).await?;
+            return key_set(&issuer.id, &keys).map(Arc::new);
         }
         let expires = now + self.ttl;
         // Everything the load needs is copied only on a cache miss.

@@ -10,6 +10,7 @@
 //! - [`flow`]: the whole check (create, read, answer, finish, notify), without a web framework.
 //! - [`config`]: the configuration file of a deployment, and the [`config::Platform`]s in it.
 //! - [`trust`]: which issuers are accepted, for which credential types and municipalities.
+//! - [`did`]: issuer DIDs (did:jwk, did:key, did:web) resolved with `ssi`.
 //! - [`keys`] and [`status`]: issuer keys and status lists, fetched only for trusted issuers
 //!   through a [`fetch::Fetcher`], cached (status per its `ttl`), single-flight.
 //! - [`store`]: session storage (memory, or sled with feature `sled-store`).
@@ -24,6 +25,7 @@
 pub mod cache;
 pub mod certificate;
 pub mod config;
+pub mod did;
 pub mod eligibility;
 pub mod encrypted_response;
 pub mod fetch;

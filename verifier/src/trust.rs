@@ -20,8 +20,9 @@ use civic_credential::sd_jwt_vc::issuer_metadata::metadata_url;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TrustedIssuer {
-    /// The issuer identifier: an https URL (keys from `/.well-known/jwt-vc-issuer`) or a did:web
-    /// (keys from its DID document).
+    /// The issuer identifier: an https URL (keys from `/.well-known/jwt-vc-issuer`), a did:web
+    /// (keys from its DID document), or a did:jwk or did:key (keys from the identifier itself;
+    /// [`crate::did`]).
     pub id: String,
     /// Credential types this issuer may issue.
     pub vct: Vec<String>,
@@ -71,12 +72,16 @@ impl TrustList {
             toml::from_str(text).map_err(|e| TrustListError(e.to_string()))?
         };
         for i in &list.issuers {
+            let offline = crate::did::resolves_offline(&i.id);
             let ok = i.id.starts_with("https://")
                 || i.id.starts_with("http://")
-                || i.id.starts_with(did_web::PREFIX);
-            if !ok || i.vct.is_empty() || i.key_document_url().is_err() && i.jwks.is_none() {
+                || i.id.starts_with(did_web::PREFIX)
+                || offline;
+            let keys_found = offline || i.jwks.is_some() || i.key_document_url().is_ok();
+            if !ok || i.vct.is_empty() || !keys_found {
                 return Err(TrustListError(format!(
-                    "issuer {:?}: id must be an https URL or did:web, with at least one vct",
+                    "issuer {:?}: id must be an https URL, did:web, did:jwk or did:key, with at \
+                     least one vct",
                     i.id
                 )));
             }
@@ -105,8 +110,12 @@ impl TrustedIssuer {
     }
 
     /// The issuer's own origin: of its https identifier, or where its did:web lives (or its
-    /// `did_document_url`).
+    /// `did_document_url`). A did:jwk or did:key issuer has none: its status lists are fetched
+    /// only from its `status_list_origins`.
     pub fn origin(&self) -> Option<Origin> {
+        if crate::did::resolves_offline(&self.id) {
+            return None;
+        }
         if self.id.starts_with(did_web::PREFIX) {
             let doc = self.key_document_url().ok()?;
             return Origin::of(&doc).ok();
@@ -175,6 +184,10 @@ vct = ["v"]
         assert!(b.allows_municipality("anything"));
         assert!(list.issuer("https://evil.example").is_none());
         assert!(TrustList::parse("[[issuer]]\nid = \"ftp://x\"\nvct = [\"v\"]\n").is_err());
+        let jwk = TrustList::parse("[[issuer]]\nid = \"did:jwk:eyJ9\"\nvct = [\"v\"]\n")
+            .expect("did:jwk");
+        assert!(jwk.issuers[0].origin().is_none());
+        assert!(TrustList::parse("[[issuer]]\nid = \"did:example:x\"\nvct = [\"v\"]\n").is_err());
         assert!(TrustList::parse("[[issuer]]\nid = \"https://x\"\nvct = []\n").is_err());
         let json = TrustList::parse(r#"{"issuer": [{"id": "https://x.example", "vct": ["v"]}]}"#)
             .expect("json");

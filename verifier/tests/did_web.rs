@@ -1,5 +1,6 @@
-//! Issuers identified by did:web: keys come from the DID document (only for listed DIDs), a kid
-//! must be a DID URL of that DID, and only assertion methods count.
+//! Issuers identified by DIDs, resolved with ssi: did:web keys come from the DID document (only
+//! for listed DIDs), a kid must be a DID URL of that DID, and only assertion methods count; a
+//! did:jwk issuer's key comes from the identifier itself, with nothing fetched.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -24,7 +25,7 @@ use civic_verifier::{Policy, Rule, TrustList, Verifier, VerifierOptions};
 const DID: &str = "did:web:id.othertown.example";
 const NOW: i64 = 1_800_000_000;
 
-fn credential(key: &SigningKey, holder: &SigningKey) -> String {
+fn credential(iss: &str, key: &SigningKey, holder: &SigningKey) -> String {
     let record = ResidentRecord {
         given_name: "Ben".into(),
         family_name: "Kramer".into(),
@@ -47,7 +48,7 @@ fn credential(key: &SigningKey, holder: &SigningKey) -> String {
     let vct = "https://id.othertown.example/credentials/residency";
     sd_jwt_vc::issue(
         &CredentialSpec {
-            issuer: DID,
+            issuer: iss,
             vct,
             iat: NOW - 60,
             nbf: None,
@@ -65,15 +66,19 @@ fn credential(key: &SigningKey, holder: &SigningKey) -> String {
 }
 
 fn setup(doc: serde_json::Value) -> (Verifier, Session) {
-    let trust = TrustList::parse(&format!(
-        "[[issuer]]\nid = \"{DID}\"\nvct = [\"https://id.othertown.example/credentials/residency\"]\nmunicipality_codes = [\"0344\"]\n"
-    ))
-    .expect("trust");
     let mut fetcher = StaticFetcher::new();
     fetcher.insert(
         "https://id.othertown.example/.well-known/did.json",
         doc.to_string(),
     );
+    setup_for(DID, fetcher)
+}
+
+fn setup_for(issuer: &str, fetcher: StaticFetcher) -> (Verifier, Session) {
+    let trust = TrustList::parse(&format!(
+        "[[issuer]]\nid = \"{issuer}\"\nvct = [\"https://id.othertown.example/credentials/residency\"]\nmunicipality_codes = [\"0344\"]\n"
+    ))
+    .expect("trust");
     let policy = Policy {
         name: "p".into(),
         rules: vec![Rule::one_of(
@@ -118,7 +123,7 @@ async fn did_web_issuers_are_verified_with_their_did_document() {
         .expect("key")
         .with_kid(format!("{DID}#key-1"));
     let holder = SigningKey::generate(Algorithm::Es256, &mut OsRng).expect("key");
-    let cred = credential(&key, &holder);
+    let cred = credential(DID, &key, &holder);
     let paths = [ClaimPath::keys(["residence", "municipality_code"])];
 
     let (verifier, session) = setup(doc(&key, true));
@@ -162,4 +167,47 @@ async fn did_web_issuers_are_verified_with_their_did_document() {
         .verify(&json!({ "residency": [vp] }).to_string(), &session, NOW)
         .await;
     assert_eq!(r.map_err(|e| e.rule()), Err("issuer_keys_unavailable"));
+}
+
+#[tokio::test]
+async fn a_did_jwk_issuer_is_verified_from_its_identifier_alone() {
+    let key = SigningKey::generate(Algorithm::Es256, &mut OsRng).expect("key");
+    let public =
+        json!({"kty": "EC", "crv": "P-256", "x": key.public_jwk().x, "y": key.public_jwk().y});
+    let did = format!(
+        "did:jwk:{}",
+        civic_credential::encoding::b64_encode(public.to_string().as_bytes())
+    );
+    let key = key.with_kid(format!("{did}#0"));
+    let holder = SigningKey::generate(Algorithm::Es256, &mut OsRng).expect("key");
+    let paths = [ClaimPath::keys(["residence", "municipality_code"])];
+    // Nothing can be fetched: the key is in the identifier.
+    let (verifier, session) = setup_for(&did, StaticFetcher::new());
+    let vp = sd_jwt_vc::present(
+        &credential(&did, &key, &holder),
+        &paths,
+        Some((&holder, &session.client_id, &session.nonce, NOW)),
+    )
+    .expect("present");
+    let e = verifier
+        .verify(&json!({ "residency": [vp] }).to_string(), &session, NOW)
+        .await
+        .expect("verifies");
+    assert!(e.eligible);
+    assert_eq!(e.issuer, did);
+
+    // Another key under the same DID URL does not verify.
+    let impostor = SigningKey::generate(Algorithm::Es256, &mut OsRng)
+        .expect("key")
+        .with_kid(format!("{did}#0"));
+    let vp = sd_jwt_vc::present(
+        &credential(&did, &impostor, &holder),
+        &paths,
+        Some((&holder, &session.client_id, &session.nonce, NOW)),
+    )
+    .expect("present");
+    let r = verifier
+        .verify(&json!({ "residency": [vp] }).to_string(), &session, NOW)
+        .await;
+    assert!(r.is_err());
 }

@@ -324,6 +324,9 @@ pub fn prepare(
             "no SD-JWT VC is asked for",
         ));
     }
+    // An option that names no claims would share everything: it is never taken, but another
+    // option of the same request still may be.
+    let answers: Vec<_> = answers.into_iter().filter(|(_, c)| !c.is_empty()).collect();
     let every_path: Vec<ClaimPath> = req
         .dcql_query
         .credentials
@@ -337,12 +340,6 @@ pub fn prepare(
     // screen can say what is missing.
     let mut chosen: Option<(&CredentialQuery, Vec<&ClaimsQuery>, Option<Match>)> = None;
     for (query, claims) in answers {
-        if claims.is_empty() {
-            return Err(WalletError::new(
-                "invalid_request",
-                "the request names no claims; the wallet never shares everything",
-            ));
-        }
         let best = best_match(query, &claims, credentials);
         let complete = best.as_ref().is_some_and(|m| m.held == claims.len());
         if complete || chosen.is_none() {
@@ -354,8 +351,8 @@ pub fn prepare(
     }
     let Some((query, claims, best)) = chosen else {
         return Err(WalletError::new(
-            "vp_formats_not_supported",
-            "no SD-JWT VC is asked for",
+            "invalid_request",
+            "the request names no claims; the wallet never shares everything",
         ));
     };
     let paths: Vec<ClaimPath> = claims.iter().map(|c| c.path.clone()).collect();

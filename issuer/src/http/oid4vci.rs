@@ -59,7 +59,7 @@ async fn did_document(State(app): State<AppState>) -> Result<Response, ApiError>
         .trust
         .did_document()
         .map_err(|e| ApiError::not_found(e.to_string()))?;
-    let mut resp = Json(doc.to_json()).into_response();
+    let mut resp = Json(doc).into_response();
     resp.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static(did_web::MEDIA_TYPE),

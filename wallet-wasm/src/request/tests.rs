@@ -599,6 +599,18 @@ fn credential_sets_and_claim_sets_pick_what_the_wallet_holds_and_disclose_only_t
     let keys: Vec<&String> = vp.as_object().expect("object").keys().collect();
     assert_eq!(keys, ["residency"]);
 
+    // An option that names no claims (it would share everything) is skipped, not the request.
+    let dcql = serde_json::json!({
+        "credentials": [
+            {"id": "everything", "format": "dc+sd-jwt", "meta": {"vct_values": [VCT]}},
+            {"id": "residency", "format": "dc+sd-jwt", "meta": {"vct_values": [VCT]},
+             "claims": [{"path": ["residence", "municipality_code"]}]}
+        ],
+        "credential_sets": [{"options": [["everything"], ["residency"]]}]
+    });
+    let p = with_query(&req, dcql).expect("prepared");
+    assert_eq!((p.query_id.as_str(), p.paths.len()), ("residency", 1));
+
     // Two credentials at once, without sets: refused in plain words, not half answered.
     req.dcql_query = serde_json::from_value(serde_json::json!({
         "credentials": [
