@@ -346,6 +346,15 @@ async fn cli_suspends_and_rotates_keys_while_old_credentials_stay_verifiable() {
         .expect("j");
     assert_eq!(did["verificationMethod"].as_array().map(Vec::len), Some(2));
     assert_eq!(did["id"], format!("did:web:localhost%3A{}", t.port));
+    // The document (built with ssi's types) reads back with the wallet's own reader: both keys
+    // are assertion methods.
+    let id = format!("did:web:localhost%3A{}", t.port);
+    let read = civic_credential::did_web::DidDocument::parse(&did, &id).expect("readable");
+    assert_eq!(
+        read.keys_for(civic_credential::did_web::Purpose::Assertion)
+            .len(),
+        2
+    );
     // Rotation through the admin API works too.
     let (s, v) = t.admin(Method::POST, "/admin/api/keys/rotate", None).await;
     assert_eq!(s, 200, "{v}");

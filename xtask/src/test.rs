@@ -232,7 +232,7 @@ pub(crate) fn wallet_e2e_command() -> Result<std::process::Command> {
 }
 
 /// About what a full run writes from a clean clone (measured: see TESTING.md), in GiB.
-const DISK_NEEDED_GIB: f64 = 10.0;
+const DISK_NEEDED_GIB: f64 = 12.0;
 
 /// Free space on the file system of the target folder, in GiB (from `df`), if it can be read.
 fn free_gib() -> Option<f64> {
