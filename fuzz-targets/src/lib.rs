@@ -18,12 +18,14 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod certificates;
 pub mod credential;
 pub mod fixtures;
 pub mod protocol;
 pub mod seeds;
 pub mod services;
 
+pub use certificates::x509_chain;
 pub use credential::{kb_jwt, sd_jwt, sd_jwt_claims, status_list};
 pub use protocol::{
     dcql, oid4vci_credential_request, oid4vci_messages, oid4vci_proof, oid4vci_token,
@@ -52,6 +54,7 @@ pub const TARGETS: &[(&str, Body)] = &[
     ("oid4vci_messages", protocol::oid4vci_messages),
     ("register_csv", services::register_csv),
     ("verifier_presentation", services::verifier_presentation),
+    ("x509_chain", certificates::x509_chain),
 ];
 
 /// The body of target `name`, if there is one.

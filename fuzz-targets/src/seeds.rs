@@ -74,6 +74,7 @@ pub fn seeds() -> Vec<Seed> {
     oid4vp_seeds(&mut s);
     oid4vci_seeds(&mut s);
     service_seeds(&mut s);
+    certificate_seeds(&mut s);
     s.0
 }
 
@@ -334,6 +335,18 @@ fn status_seeds(s: &mut Seeds) {
 
 fn session() -> Session {
     serde_json::from_value(fixture().corpus["session"].clone()).expect("session")
+}
+
+fn certificate_seeds(s: &mut Seeds) {
+    let (ca, leaf) = crate::certificates::pki();
+    s.add("x509_chain", "dev_ca", ca.clone(), true);
+    s.add("x509_chain", "dev_leaf", leaf.clone(), true);
+    s.add(
+        "x509_chain",
+        "truncated",
+        leaf[..leaf.len() / 2].to_vec(),
+        false,
+    );
 }
 
 fn oid4vp_seeds(s: &mut Seeds) {
