@@ -46,6 +46,8 @@ pub struct Certificate {
     signature_alg: Algorithm,
     signature: Vec<u8>,
     ca: bool,
+    /// `pathLenConstraint`: how many CA certificates may follow it down to the leaf.
+    path_len: Option<usize>,
     key_usage: Option<u8>,
     /// The `dNSName`s and `iPAddress`es (as text) of `subjectAltName`.
     names: Vec<String>,
@@ -103,6 +105,7 @@ impl Certificate {
             },
             signature_alg,
             ca: false,
+            path_len: None,
             key_usage: None,
             names: Vec::new(),
             display_name: display_name(subject_whole),
@@ -139,6 +142,11 @@ impl Certificate {
                 OID_BASIC_CONSTRAINTS => {
                     let mut bc = Der(Der(value).expect(SEQUENCE, "basicConstraints")?);
                     self.ca = bc.optional(0x01)? == Some(&[0xff][..]);
+                    self.path_len = bc.optional(0x02)?.map(|n| {
+                        n.iter().fold(0usize, |a, &b| {
+                            a.saturating_mul(256).saturating_add(b.into())
+                        })
+                    });
                 }
                 OID_KEY_USAGE => {
                     let bits = bit_string(Der(value).expect(0x03, "keyUsage")?)?;
@@ -192,6 +200,12 @@ impl Certificate {
         self.not_before <= now && now <= self.not_after
     }
 
+    /// Whether it may sign a certificate with `intermediates` CA certificates between it and
+    /// the leaf (its CA flag and path length constraint).
+    fn may_sign_below(&self, intermediates: usize) -> bool {
+        self.ca && self.path_len.is_none_or(|max| intermediates <= max)
+    }
+
     /// Whether `issuer`'s subject is this certificate's issuer and its key signed this one.
     fn signed_by(&self, issuer: &Certificate) -> bool {
         self.issuer == issuer.subject
@@ -205,8 +219,8 @@ impl Certificate {
 }
 
 /// Checks `chain` (leaf first, as in `x5c`) against `anchors` at `now`: each certificate is
-/// signed by the next one or by an anchor, each that signs is a CA, and all are valid at
-/// `now`. Returns the leaf.
+/// signed by the next one or by an anchor, each that signs is a CA whose path length
+/// constraint allows the CAs below it, and all are valid at `now`. Returns the leaf.
 pub fn verify_chain<'a>(
     chain: &'a [Certificate],
     anchors: &[Certificate],
@@ -225,14 +239,15 @@ pub fn verify_chain<'a>(
                 "a certificate is expired or not yet valid",
             ));
         }
+        // Below the certificate that signs chain[i]: the CAs chain[1..=i].
         let anchored = anchors
             .iter()
-            .any(|a| a.ca && a.valid_at(now) && cert.signed_by(a));
+            .any(|a| a.may_sign_below(i) && a.valid_at(now) && cert.signed_by(a));
         if anchored || anchors.iter().any(|a| a.der == cert.der && i > 0) {
             return Ok(leaf);
         }
         match chain.get(i + 1) {
-            Some(next) if next.ca && cert.signed_by(next) => {}
+            Some(next) if next.may_sign_below(i) && cert.signed_by(next) => {}
             Some(_) => return Err(Error::Certificate("the chain is broken")),
             None => {
                 return Err(Error::Certificate(

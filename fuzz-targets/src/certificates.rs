@@ -5,21 +5,29 @@ use std::sync::OnceLock;
 
 use civic_credential::x509::{verify_chain, Certificate};
 
-/// A development CA and a leaf it signed (DER), made once with `civic-verifier`'s `dev_ca`.
-pub fn pki() -> &'static (Vec<u8>, Vec<u8>) {
-    static PKI: OnceLock<(Vec<u8>, Vec<u8>)> = OnceLock::new();
+/// A development CA and a leaf it signed, made once with `civic-verifier`'s `dev_ca`.
+pub struct Pki {
+    /// The CA certificate (DER).
+    pub ca: Vec<u8>,
+    /// The leaf certificate (DER).
+    pub leaf: Vec<u8>,
+    /// The CA, parsed: the anchor every input is checked against.
+    anchor: Certificate,
+}
+
+/// The fuzz PKI, made on first use.
+pub fn pki() -> &'static Pki {
+    static PKI: OnceLock<Pki> = OnceLock::new();
     PKI.get_or_init(|| {
         let made =
             civic_verifier::certificate::dev_ca("Fuzz verifier", &["fuzz.example".into()], 30)
                 .expect("dev CA");
-        let der = |pem: &str| {
-            use base64::Engine as _;
-            let body: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
-            base64::engine::general_purpose::STANDARD
-                .decode(body)
-                .expect("PEM")
-        };
-        (der(&made.ca_pem), der(&made.chain_pem))
+        let ca = made.ca_der().expect("CA DER");
+        Pki {
+            anchor: Certificate::parse(&ca).expect("the CA parses"),
+            ca,
+            leaf: made.leaf_der().expect("leaf DER"),
+        }
     })
 }
 
@@ -36,7 +44,7 @@ pub fn x509_chain(data: &[u8]) -> bool {
         "names are compared in lower case"
     );
     let _ = cert.verifying_key();
-    let anchor = Certificate::parse(&pki().0).expect("the CA parses");
+    let anchor = pki().anchor.clone();
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)

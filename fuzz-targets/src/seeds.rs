@@ -338,15 +338,11 @@ fn session() -> Session {
 }
 
 fn certificate_seeds(s: &mut Seeds) {
-    let (ca, leaf) = crate::certificates::pki();
-    s.add("x509_chain", "dev_ca", ca.clone(), true);
-    s.add("x509_chain", "dev_leaf", leaf.clone(), true);
-    s.add(
-        "x509_chain",
-        "truncated",
-        leaf[..leaf.len() / 2].to_vec(),
-        false,
-    );
+    let pki = crate::certificates::pki();
+    s.add("x509_chain", "dev_ca", pki.ca.clone(), true);
+    s.add("x509_chain", "dev_leaf", pki.leaf.clone(), true);
+    let half = pki.leaf[..pki.leaf.len() / 2].to_vec();
+    s.add("x509_chain", "truncated", half, false);
 }
 
 fn oid4vp_seeds(s: &mut Seeds) {

@@ -40,6 +40,23 @@ check() { # name, command...
   fi
 }
 refused() { ! "$@"; }
+# wait_up PORT: until the service on 127.0.0.1:PORT answers /healthz (30 s at most).
+wait_up() {
+  "$PY" - "$1" <<'PYEOF'
+import sys, time, urllib.request
+for _ in range(300):
+    try:
+        urllib.request.urlopen(f"http://127.0.0.1:{sys.argv[1]}/healthz", timeout=1); break
+    except Exception:
+        time.sleep(0.1)
+PYEOF
+}
+# new_offer N: the signed-in resident asks for a fresh offer; sets OFFER and TX.
+new_offer() {
+  "$PY" "$HERE/python/passkey_client.py" offer "$BASE" --state "$WORK/pk.json" > "$WORK/offer$1.json" 2>/dev/null
+  OFFER="$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["openid_credential_offer_url"])' "$WORK/offer$1.json" 2>/dev/null)"
+  TX="$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["tx_code"])' "$WORK/offer$1.json" 2>/dev/null)"
+}
 
 "$BIN" init --data "$WORK/data" --public-url "$BASE" --agency "Gemeente Interop" --did-docs "$WORK/did-docs" >/dev/null
 cat > "$WORK/register.csv" <<'CSV'
@@ -71,14 +88,7 @@ CODE2="$(sed -n 3p "$WORK/codes.csv" | cut -d, -f2)"
 CODE3="$(sed -n 4p "$WORK/codes.csv" | cut -d, -f2)"
 RUST_LOG=warn "$BIN" serve --data "$WORK/data" --listen "127.0.0.1:$PORT" >/dev/null &
 SERVER=$!
-"$PY" - "$PORT" <<'PYEOF'
-import sys, time, urllib.request
-for _ in range(300):
-    try:
-        urllib.request.urlopen(f"http://127.0.0.1:{sys.argv[1]}/healthz", timeout=1); break
-    except Exception:
-        time.sleep(0.1)
-PYEOF
+wait_up "$PORT"
 
 check soft-webauthn-enroll "$PY" "$HERE/python/passkey_client.py" enroll "$BASE" "$CODE1" --state "$WORK/pk.json"
 check soft-webauthn-login "$PY" "$HERE/python/passkey_client.py" login "$BASE" --state "$WORK/pk.json"
@@ -128,14 +138,7 @@ equals = true
 TOML
 RUST_LOG=warn "$VBIN" serve --config "$WORK/verifier.toml" >/dev/null &
 VSERVER=$!
-"$PY" - "$VPORT" <<'PYEOF'
-import sys, time, urllib.request
-for _ in range(300):
-    try:
-        urllib.request.urlopen(f"http://127.0.0.1:{sys.argv[1]}/healthz", timeout=1); break
-    except Exception:
-        time.sleep(0.1)
-PYEOF
+wait_up "$VPORT"
 # The certificate verifier: x509_hash client id, request objects signed with the dev CA's leaf.
 sed -e "s|^listen = .*|listen = \"127.0.0.1:$XPORT\"|" -e "s|^public_url = .*|public_url = \"$XBASE\"|" \
     -e "s|^data_dir = .*|data_dir = \"sessions-x509\"|" -e "s|^id = \"$VBASE\"|id = \"$XBASE\"|" \
@@ -147,14 +150,7 @@ key = "pki/verifier-key.pem"
 TOML
 RUST_LOG=warn "$VBIN" serve --config "$WORK/verifier-x509.toml" >/dev/null &
 VSERVER="$VSERVER $!"
-"$PY" - "$XPORT" <<'PYEOF'
-import sys, time, urllib.request
-for _ in range(300):
-    try:
-        urllib.request.urlopen(f"http://127.0.0.1:{sys.argv[1]}/healthz", timeout=1); break
-    except Exception:
-        time.sleep(0.1)
-PYEOF
+wait_up "$XPORT"
 session() { "$PY" "$HERE/python/platform.py" create "$VBASE" "$KEY" vote; }
 xsession() { "$PY" "$HERE/python/platform.py" create "$XBASE" "$KEY" vote; }
 field() { "$PY" -c 'import json,sys; print(json.loads(sys.argv[1])[sys.argv[2]])' "$1" "$2"; }
@@ -210,28 +206,20 @@ check x509-js-wallet-no-anchor-refused refused node "$HERE/js/oid4vp_wallet.mjs"
 check x509-registry-publishes-the-ca "$PY" -c 'import json,sys,urllib.request,base64,ssl; r=json.load(urllib.request.urlopen(sys.argv[1]+"/platform-registry")); der=ssl.PEM_cert_to_DER_cert(open(sys.argv[2]).read()); sys.exit(0 if base64.b64encode(der).decode() in r["trust_anchors"] else 1)' "$BASE" "$WORK/pki/ca.pem"
 
 # --- Our own wallet's JS API under Node.js, against both services ------------------------------
-"$PY" "$HERE/python/passkey_client.py" offer "$BASE" --state "$WORK/pk.json" > "$WORK/offer2.json" 2>/dev/null
-OFFER2="$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["openid_credential_offer_url"])' "$WORK/offer2.json" 2>/dev/null)"
-TX2="$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["tx_code"])' "$WORK/offer2.json" 2>/dev/null)"
-check civic-wallet-node-api node "$ROOT/wallet-wasm/tests/node_wallet.mjs" --offer "$OFFER2" --tx-code "$TX2" --verifier "$VBASE" --platform-key "$KEY" --other-platform "$OTHER_PLATFORM"
+new_offer 2
+check civic-wallet-node-api node "$ROOT/wallet-wasm/tests/node_wallet.mjs" --offer "$OFFER" --tx-code "$TX" --verifier "$VBASE" --platform-key "$KEY" --other-platform "$OTHER_PLATFORM"
 sed 's/^/     /' "$WORK/civic-wallet-node-api.out"
 # Encrypted answers (direct_post.jwt) from our wallet, opened by a verifier built on npm jose.
-"$PY" "$HERE/python/passkey_client.py" offer "$BASE" --state "$WORK/pk.json" > "$WORK/offer3.json" 2>/dev/null
-OFFER3="$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["openid_credential_offer_url"])' "$WORK/offer3.json" 2>/dev/null)"
-TX3="$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["tx_code"])' "$WORK/offer3.json" 2>/dev/null)"
-check civic-wallet-encrypted-answers node "$ROOT/wallet-wasm/tests/node_wallet_encrypted.mjs" --offer "$OFFER3" --tx-code "$TX3"
+new_offer 3
+check civic-wallet-encrypted-answers node "$ROOT/wallet-wasm/tests/node_wallet_encrypted.mjs" --offer "$OFFER" --tx-code "$TX"
 sed 's/^/     /' "$WORK/civic-wallet-encrypted-answers.out"
 # Our wallet answers a verifier built from npm @openid4vc/openid4vp (by value, plain and encrypted).
-"$PY" "$HERE/python/passkey_client.py" offer "$BASE" --state "$WORK/pk.json" > "$WORK/offer4.json" 2>/dev/null
-OFFER4="$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["openid_credential_offer_url"])' "$WORK/offer4.json" 2>/dev/null)"
-TX4="$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["tx_code"])' "$WORK/offer4.json" 2>/dev/null)"
-check civic-wallet-npm-verifier node "$ROOT/wallet-wasm/tests/node_wallet_npm_verifier.mjs" --offer "$OFFER4" --tx-code "$TX4"
+new_offer 4
+check civic-wallet-npm-verifier node "$ROOT/wallet-wasm/tests/node_wallet_npm_verifier.mjs" --offer "$OFFER" --tx-code "$TX"
 sed 's/^/     /' "$WORK/civic-wallet-npm-verifier.out"
 # Our wallet and the certificate verifier: the registry read when receiving, the chain checked.
-"$PY" "$HERE/python/passkey_client.py" offer "$BASE" --state "$WORK/pk.json" > "$WORK/offer5.json" 2>/dev/null
-OFFER5="$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["openid_credential_offer_url"])' "$WORK/offer5.json" 2>/dev/null)"
-TX5="$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["tx_code"])' "$WORK/offer5.json" 2>/dev/null)"
-check civic-wallet-x509-verifier node "$ROOT/wallet-wasm/tests/node_wallet_x509.mjs" --offer "$OFFER5" --tx-code "$TX5" --verifier "$XBASE" --platform-key "$KEY" --rogue-anchor "$WORK/rogue/ca.pem"
+new_offer 5
+check civic-wallet-x509-verifier node "$ROOT/wallet-wasm/tests/node_wallet_x509.mjs" --offer "$OFFER" --tx-code "$TX" --verifier "$XBASE" --platform-key "$KEY" --rogue-anchor "$WORK/rogue/ca.pem"
 sed 's/^/     /' "$WORK/civic-wallet-x509-verifier.out"
 echo "$PASS passed, $FAIL failed"
 [ "$FAIL" -eq 0 ]

@@ -124,6 +124,27 @@ pub struct DevCa {
     pub key_pem: String,
 }
 
+#[cfg(not(target_arch = "wasm32"))]
+impl DevCa {
+    /// The CA certificate as DER (as a trust anchor is given to wallets).
+    pub fn ca_der(&self) -> Result<Vec<u8>, String> {
+        first_der(&self.ca_pem)
+    }
+
+    /// The leaf certificate as DER.
+    pub fn leaf_der(&self) -> Result<Vec<u8>, String> {
+        first_der(&self.chain_pem)
+    }
+}
+
+/// The first PEM block of `text`, as DER.
+#[cfg(not(target_arch = "wasm32"))]
+fn first_der(text: &str) -> Result<Vec<u8>, String> {
+    pem::parse(text)
+        .map(pem::Pem::into_contents)
+        .map_err(|e| e.to_string())
+}
+
 /// Makes a development CA named `organization` and a verifier certificate for `hosts` (DNS names
 /// or IP addresses), valid for `days` days from now. For local use only: the CA's key is not
 /// kept, so nothing else can ever be signed under it.
@@ -190,24 +211,45 @@ mod tests {
         )
         .unwrap();
         assert_eq!(dns.client_id(), "x509_san_dns:127.0.0.1");
-        // A host the certificate does not name, another key, a missing chain.
-        for (chain, key, url) in [
-            (&ca.chain_pem, &ca.key_pem, "https://elsewhere.example"),
+        // Each refused for its own reason.
+        let other_key = dev_ca("x", &hosts, 1).unwrap().key_pem;
+        let with_anchor = format!("{}{}", ca.chain_pem, ca.ca_pem);
+        for (chain, key, url, why) in [
             (
                 &ca.chain_pem,
-                &dev_ca("x", &hosts, 1).unwrap().key_pem,
-                "https://verifier.example",
+                &ca.key_pem,
+                "https://elsewhere.example",
+                "does not name elsewhere.example",
             ),
-            (&ca.key_pem, &ca.key_pem, "https://verifier.example"),
-            // The anchor in the chain.
             (
-                &format!("{}{}", ca.chain_pem, ca.ca_pem),
+                &ca.chain_pem,
+                &other_key,
+                "https://verifier.example",
+                "is not the key of the chain's first",
+            ),
+            (
+                &ca.key_pem,
                 &ca.key_pem,
                 "https://verifier.example",
+                "expected 1 to 4 CERTIFICATE blocks",
             ),
-            (&ca.chain_pem, &ca.chain_pem, "https://verifier.example"),
+            (
+                &with_anchor,
+                &ca.key_pem,
+                "https://verifier.example",
+                "self-signed certificate",
+            ),
+            (
+                &ca.chain_pem,
+                &ca.chain_pem,
+                "https://verifier.example",
+                "expected a PKCS#8 PRIVATE KEY",
+            ),
         ] {
-            assert!(RequestCertificate::from_pem(chain, key, X509Prefix::X509Hash, url).is_err());
+            let err = RequestCertificate::from_pem(chain, key, X509Prefix::X509Hash, url)
+                .err()
+                .unwrap();
+            assert!(err.contains(why), "{err}");
         }
     }
 }

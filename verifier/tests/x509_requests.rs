@@ -34,16 +34,7 @@ fn wall_clock() -> i64 {
 }
 
 fn anchor(ca: &DevCa) -> Certificate {
-    let block = pem_der(&ca.ca_pem);
-    Certificate::parse(&block).unwrap()
-}
-
-fn pem_der(text: &str) -> Vec<u8> {
-    use base64::Engine as _;
-    let body: String = text.lines().filter(|l| !l.starts_with("-----")).collect();
-    base64::engine::general_purpose::STANDARD
-        .decode(body)
-        .unwrap()
+    Certificate::parse(&ca.ca_der().unwrap()).unwrap()
 }
 
 fn flow(issuer: &TestIssuer, ca: &DevCa, prefix: X509Prefix) -> Flow {
@@ -85,7 +76,7 @@ async fn an_x509_hash_session_is_verified_by_the_wallet_and_answered_encrypted()
     // What a wallet whose platform registry holds the CA establishes.
     let (req, trust) =
         AuthorizationRequest::from_jwt_with_x5c(&jwt, &[anchor(&ca)], wall_clock()).unwrap();
-    let leaf = Certificate::parse(&pem_der(&ca.chain_pem)).unwrap();
+    let leaf = Certificate::parse(&ca.leaf_der().unwrap()).unwrap();
     assert_eq!(
         req.client_id,
         format!("{X509_HASH_PREFIX}{}", leaf.x509_hash())

@@ -118,7 +118,7 @@ pub fn prepare_request(
     } else {
         parse(anchors_json, "trust anchors")?
     };
-    let anchors = crate::request::Anchors::parse(&anchors, now as i64).map_err(js_err)?;
+    let anchors = crate::request::Anchors::parse(&anchors, now as i64);
     let doc: Option<serde_json::Value> = if did_document_json.is_empty() {
         None
     } else {

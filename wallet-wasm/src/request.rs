@@ -191,14 +191,15 @@ pub struct Anchors {
 
 impl Anchors {
     /// Reads anchors given as `x5c` entries (standard base64 of the DER), checked at `now`
-    /// (seconds since the epoch).
-    pub fn parse(x5c: &[String], now: i64) -> Result<Self, WalletError> {
+    /// (seconds since the epoch). An entry that is not a certificate vouches for nothing and is
+    /// left out: the anchors come from registries over the network, and one bad entry must not
+    /// stop the wallet from answering every other verifier.
+    pub fn parse(x5c: &[String], now: i64) -> Self {
         let certificates = x5c
             .iter()
-            .map(|c| Certificate::from_x5c(c))
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| WalletError::new("invalid_trust_anchor", e.to_string()))?;
-        Ok(Anchors { certificates, now })
+            .filter_map(|c| Certificate::from_x5c(c).ok())
+            .collect();
+        Anchors { certificates, now }
     }
 }
 

@@ -125,13 +125,14 @@ fn untrusted_expired_and_forged_chains_are_refused() {
         verify_chain(&[grandchild, parsed(&under_leaf)], &anchors, NOW).err(),
         Some(Error::Certificate("the chain is broken"))
     );
-    // One flipped bit in the signed part.
+    // One flipped bit in the signature (the last byte of the DER): it still parses, and no
+    // longer verifies.
     let mut der = leaf.der().to_vec();
-    let at = der.len() / 2;
-    der[at] ^= 1;
-    if let Ok(tampered) = Certificate::parse(&der) {
-        assert!(verify_chain(&[tampered], &anchors, NOW).is_err());
-    }
+    let last = der.len() - 1;
+    der[last] ^= 1;
+    let tampered = Certificate::parse(&der).unwrap();
+    assert!(verify_chain(std::slice::from_ref(&tampered), &anchors, NOW).is_err());
+    assert!(verify_chain(std::slice::from_ref(&leaf), &anchors, NOW).is_ok());
     // A leaf whose key usage does not allow signatures.
     let no_sign = parsed(&leaf_with(&["budget.example"], &root, |p| {
         p.key_usages = vec![KeyUsagePurpose::KeyEncipherment];
@@ -139,6 +140,36 @@ fn untrusted_expired_and_forged_chains_are_refused() {
     assert_eq!(
         verify_chain(&[no_sign], &anchors, NOW).err(),
         Some(Error::Certificate("the leaf may not sign"))
+    );
+}
+
+#[test]
+fn a_path_length_constraint_limits_the_cas_below() {
+    let key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256).unwrap();
+    let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    params
+        .distinguished_name
+        .push(DnType::CommonName, "Root, no intermediates");
+    params.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
+    params.key_usages = vec![KeyUsagePurpose::KeyCertSign];
+    params.not_before = rcgen::date_time_ymd(2025, 1, 1);
+    params.not_after = rcgen::date_time_ymd(2030, 1, 1);
+    let root = Issued {
+        cert: params.self_signed(&key).unwrap(),
+        key,
+    };
+    let anchors = [parsed(&root)];
+    // A leaf straight under it is fine.
+    let direct = parsed(&leaf_with(&["budget.example"], &root, |_| {}));
+    assert!(verify_chain(&[direct], &anchors, NOW).is_ok());
+    // An intermediate CA under it may not sign leaves.
+    let middle = ca("Unauthorized intermediate", Some(&root));
+    let below = parsed(&leaf_with(&["budget.example"], &middle, |_| {}));
+    assert_eq!(
+        verify_chain(&[below, parsed(&middle)], &anchors, NOW).err(),
+        Some(Error::Certificate(
+            "the chain does not lead to a trusted anchor"
+        ))
     );
 }
 
