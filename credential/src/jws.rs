@@ -78,6 +78,17 @@ impl<'a> Jws<'a> {
     }
 }
 
+/// The extra header of what an issuer signs: the signer's certificate chain as `x5c`, if it
+/// has one. (Kept out of [`sign`], which the wallet links for its own signatures, which never
+/// carry a certificate.)
+pub fn chain_header(signer: &dyn JwsSigner) -> Map<String, Value> {
+    let mut header = Map::new();
+    if let Some(chain) = signer.x5c() {
+        header.insert("x5c".into(), crate::x509::x5c_value(chain));
+    }
+    header
+}
+
 /// Signs a JWS with header `{alg, typ, kid?}` plus `extra_header`, over `payload`.
 pub fn sign(
     typ: &str,

@@ -19,7 +19,7 @@ use crate::form;
 use crate::jws::{self, Jws};
 
 pub use certified::{is_x509_client, CertifiedVerifier, X509_HASH_PREFIX, X509_SAN_DNS_PREFIX};
-pub use dcql::{ClaimsQuery, CredentialQuery, DcqlMeta, DcqlQuery};
+pub use dcql::{trusted_authorities, ClaimsQuery, CredentialQuery, DcqlMeta, DcqlQuery, AKI};
 pub use link::{
     LinkedRequest, RequestLink, RequestUriPost, MAX_LINK_BYTES, REQUEST_URI_METHOD_POST,
 };

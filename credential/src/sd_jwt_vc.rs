@@ -1,5 +1,6 @@
 //! The SD-JWT VC profile: `typ dc+sd-jwt`, the registered claims that are never disclosable,
-//! the issuer key bound to `iss` through `kid`, validity times and holder key binding.
+//! the issuer key bound to `iss` through `kid` (or through an `x5c` chain to the issuer's
+//! certificate anchors), validity times and holder key binding.
 
 use std::collections::HashMap;
 
@@ -15,6 +16,7 @@ use crate::jws;
 use crate::key_binding::{self, KeyBinding, KeyBindingExpectation};
 use crate::sd_jwt::{self, conceal, process_owned, ClaimPath, PathElement, SdJwt};
 use crate::status_list::StatusReference;
+use crate::x509::{self, Certificate};
 
 pub mod issuer_metadata;
 
@@ -99,15 +101,92 @@ pub fn issue(
             serde_json::to_value(status).map_err(|_| Error::Json("status"))?,
         );
     }
-    let jwt = jws::sign(SD_JWT_VC_TYP, Map::new(), &payload, signer)?;
+    let jwt = jws::sign(SD_JWT_VC_TYP, jws::chain_header(signer), &payload, signer)?;
     Ok(sd_jwt::serialize(&jwt, &concealed.disclosures))
 }
 
 /// The keys of trusted issuers. Implementations decide which issuers are trusted and where keys
-/// come from (issuer metadata, a DID document, a fixture); nothing is fetched here.
+/// come from (issuer metadata, a DID document, a fixture, certificate anchors); nothing is
+/// fetched here.
 pub trait IssuerKeys {
     /// The key with key id `kid` (absolute, see [`absolute_kid`]) of issuer `iss`, if trusted.
     fn issuer_key(&self, iss: &str, kid: &str) -> Option<&VerifyingKey>;
+
+    /// The X.509 trust anchors of `iss`, when it is trusted by certificate (HAIP 1.0 §6.1.1):
+    /// then its keys come only from the `x5c` chain of what it signs, and `kid` is ignored.
+    fn certificate_anchors(&self, _iss: &str) -> Option<&[Certificate]> {
+        None
+    }
+}
+
+/// The key that signed `jwt` for issuer `iss`, as [`IssuerKeys`] trusts it.
+// Lives for one verification on the stack; boxing the certified key would only add an
+// allocation to each certificate check.
+#[allow(clippy::large_enum_variant)]
+pub enum IssuerKey<'k> {
+    /// A published key, named by the header's `kid` (absolute).
+    Named(String, &'k VerifyingKey),
+    /// The key of the leaf certificate of the header's `x5c`, whose chain leads to one of the
+    /// issuer's anchors; with the leaf's `x509_hash`.
+    Certified(String, VerifyingKey),
+}
+
+impl IssuerKey<'_> {
+    /// The key.
+    pub fn key(&self) -> &VerifyingKey {
+        match self {
+            IssuerKey::Named(_, k) => k,
+            IssuerKey::Certified(_, k) => k,
+        }
+    }
+
+    /// How it is named in results and logs: the absolute kid, or `x5c:<x509_hash>`.
+    pub fn id(&self) -> String {
+        match self {
+            IssuerKey::Named(kid, _) => kid.clone(),
+            IssuerKey::Certified(hash, _) => format!("x5c:{hash}"),
+        }
+    }
+}
+
+/// Finds the key that signed `jwt` (an SD-JWT VC's issuer JWT, or a status list token) for
+/// issuer `iss` at `now`. For an issuer trusted by certificate, the header's `x5c` must chain
+/// to one of its anchors and the leaf must name the host of `iss` (a URL) in its
+/// `subjectAltName`; otherwise the `kid` must name one of its keys.
+#[inline]
+pub fn issuer_key<'k, K: IssuerKeys + ?Sized>(
+    jwt: &jws::Jws<'_>,
+    iss: &str,
+    keys: &'k K,
+    now: i64,
+) -> Result<IssuerKey<'k>> {
+    if let Some(anchors) = keys.certificate_anchors(iss) {
+        let chain = x509::chain_from_header(&jwt.header)?.ok_or(Error::IssuerKeyNotFound {
+            iss: iss.to_owned(),
+            kid: "x5c (the issuer is trusted by certificate)".into(),
+        })?;
+        let leaf = x509::verify_chain(&chain, anchors, now)?;
+        let host = crate::origin::Origin::of(iss)
+            .map_err(|_| Error::Certificate("an issuer trusted by certificate must be a URL"))?;
+        if !leaf.names_host(host.host()) {
+            return Err(Error::Certificate(
+                "the issuer certificate does not name the host of iss",
+            ));
+        }
+        return Ok(IssuerKey::Certified(
+            leaf.x509_hash(),
+            leaf.verifying_key()?,
+        ));
+    }
+    let kid = jwt.kid().ok_or(Error::MissingClaim("kid"))?;
+    let kid = absolute_kid(iss, kid)?;
+    match keys.issuer_key(iss, &kid) {
+        Some(key) => Ok(IssuerKey::Named(kid, key)),
+        None => Err(Error::IssuerKeyNotFound {
+            iss: iss.to_owned(),
+            kid,
+        }),
+    }
 }
 
 /// A fixed set of issuer keys, keyed by issuer and absolute kid.
@@ -184,7 +263,7 @@ pub struct KeyBindingRequirement<'a> {
 pub struct VerifiedCredential {
     /// The issuer.
     pub issuer: String,
-    /// The absolute key id the issuer signed with.
+    /// The key the issuer signed with: its absolute key id, or `x5c:<x509_hash of the leaf>`.
     pub kid: String,
     /// The credential type.
     pub vct: String,
@@ -206,9 +285,9 @@ pub struct VerifiedCredential {
 
 /// Verifies an SD-JWT VC presentation: typ, allowed alg, issuer key bound to `iss` through `kid`,
 /// signature, disclosures, registered claims, validity times, `vct`, and key binding.
-pub fn verify(
+pub fn verify<K: IssuerKeys + ?Sized>(
     presentation: &str,
-    keys: &dyn IssuerKeys,
+    keys: &K,
     opts: &VerifyOptions<'_>,
 ) -> Result<VerifiedCredential> {
     verify_owned(SdJwt::parse(presentation)?, keys, opts)
@@ -216,32 +295,26 @@ pub fn verify(
 
 /// [`verify`] for a presentation the caller has already parsed (for instance to read `iss`
 /// before looking up keys), so that it is not parsed twice.
-pub fn verify_parsed(
+pub fn verify_parsed<K: IssuerKeys + ?Sized>(
     sd: &SdJwt<'_>,
-    keys: &dyn IssuerKeys,
+    keys: &K,
     opts: &VerifyOptions<'_>,
 ) -> Result<VerifiedCredential> {
     verify_owned(sd.clone(), keys, opts)
 }
 
 /// [`verify_parsed`], taking the parsed presentation: the claims are moved out of it, not copied.
-pub fn verify_owned(
+pub fn verify_owned<K: IssuerKeys + ?Sized>(
     sd: SdJwt<'_>,
-    keys: &dyn IssuerKeys,
+    keys: &K,
     opts: &VerifyOptions<'_>,
 ) -> Result<VerifiedCredential> {
     sd.jwt.require_typ(SD_JWT_VC_TYP)?;
     let payload = &sd.jwt.payload;
     let iss = required_str(payload, "iss")?.to_owned();
-    let kid = sd.jwt.kid().ok_or(Error::MissingClaim("kid"))?;
-    let kid = absolute_kid(&iss, kid)?;
-    let key = keys
-        .issuer_key(&iss, &kid)
-        .ok_or_else(|| Error::IssuerKeyNotFound {
-            iss: iss.clone(),
-            kid: kid.clone(),
-        })?;
-    sd.jwt.verify(key)?;
+    let key = issuer_key(&sd.jwt, &iss, keys, opts.now)?;
+    sd.jwt.verify(key.key())?;
+    let kid = key.id();
     // Read before the payload moves into the claims; the checks keep their order below.
     let vct = required_str(payload, "vct").map(str::to_owned);
     let dates = (

@@ -233,7 +233,7 @@ impl StatusListToken {
             claims.insert("ttl".into(), ttl.into());
         }
         claims.insert("status_list".into(), Value::Object(list));
-        jws::sign(STATUS_LIST_TYP, Map::new(), &claims, signer)
+        jws::sign(STATUS_LIST_TYP, jws::chain_header(signer), &claims, signer)
     }
 
     /// Verifies a token fetched from `uri`: typ, signature with `key`, `sub == uri`, not expired.

@@ -30,6 +30,8 @@ const OID_P256: &[u8] = &[0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07];
 const OID_SAN: &[u8] = &[0x55, 0x1d, 0x11];
 const OID_BASIC_CONSTRAINTS: &[u8] = &[0x55, 0x1d, 0x13];
 const OID_KEY_USAGE: &[u8] = &[0x55, 0x1d, 0x0f];
+const OID_SUBJECT_KEY_ID: &[u8] = &[0x55, 0x1d, 0x0e];
+const OID_AUTHORITY_KEY_ID: &[u8] = &[0x55, 0x1d, 0x23];
 const OID_CN: &[u8] = &[0x55, 0x04, 0x03];
 const OID_ORG: &[u8] = &[0x55, 0x04, 0x0a];
 
@@ -53,6 +55,11 @@ pub struct Certificate {
     names: Vec<String>,
     /// The subject's organization, else its common name.
     display_name: Option<String>,
+    /// `subjectKeyIdentifier`: names this certificate's key.
+    subject_key_id: Option<Vec<u8>>,
+    /// The `keyIdentifier` of `authorityKeyIdentifier`: names the key that signed it (what a
+    /// DCQL `aki` trusted authority matches, OpenID4VP §6.1.1.1).
+    authority_key_id: Option<Vec<u8>>,
 }
 
 impl Certificate {
@@ -109,6 +116,8 @@ impl Certificate {
             key_usage: None,
             names: Vec::new(),
             display_name: display_name(subject_whole),
+            subject_key_id: None,
+            authority_key_id: None,
         };
         if let Some(extensions) = t.optional(0xa3)? {
             certificate.read_extensions(extensions)?;
@@ -152,6 +161,14 @@ impl Certificate {
                     let bits = bit_string(Der(value).expect(0x03, "keyUsage")?)?;
                     self.key_usage = Some(bits.first().copied().unwrap_or(0));
                 }
+                OID_SUBJECT_KEY_ID => {
+                    self.subject_key_id =
+                        Some(Der(value).expect(0x04, "subjectKeyIdentifier")?.to_vec());
+                }
+                OID_AUTHORITY_KEY_ID => {
+                    let mut aki = Der(Der(value).expect(SEQUENCE, "authorityKeyIdentifier")?);
+                    self.authority_key_id = aki.optional(0x80)?.map(<[u8]>::to_vec);
+                }
                 _ if critical => return Err(Error::Certificate("unknown critical extension")),
                 _ => {}
             }
@@ -183,6 +200,17 @@ impl Certificate {
     /// The subject's organization name, else its common name.
     pub fn display_name(&self) -> Option<&str> {
         self.display_name.as_deref()
+    }
+
+    /// Its `subjectKeyIdentifier`, if it has one (for a trust anchor: the `aki` value that
+    /// certificates it signed carry).
+    pub fn subject_key_id(&self) -> Option<&[u8]> {
+        self.subject_key_id.as_deref()
+    }
+
+    /// The `keyIdentifier` of its `authorityKeyIdentifier`, if it has one.
+    pub fn authority_key_id(&self) -> Option<&[u8]> {
+        self.authority_key_id.as_deref()
     }
 
     /// The subject's public key, to verify what the certificate's holder signed.
@@ -259,6 +287,37 @@ pub fn verify_chain<'a>(
     Err(Error::Certificate(
         "the chain does not lead to a trusted anchor",
     ))
+}
+
+/// The `x5c` of a JOSE header (RFC 7515 §4.1.6: standard base64 DER, leaf first), parsed;
+/// `None` when the header has none.
+pub fn chain_from_header(
+    header: &serde_json::Map<String, serde_json::Value>,
+) -> Result<Option<Vec<Certificate>>> {
+    let Some(x5c) = header.get("x5c") else {
+        return Ok(None);
+    };
+    let list = x5c
+        .as_array()
+        .filter(|l| !l.is_empty() && l.len() <= MAX_CHAIN)
+        .ok_or(Error::InvalidClaim("x5c"))?;
+    let mut chain = Vec::with_capacity(list.len());
+    for entry in list {
+        chain.push(Certificate::from_x5c(
+            entry.as_str().ok_or(Error::InvalidClaim("x5c"))?,
+        )?);
+    }
+    Ok(Some(chain))
+}
+
+/// The `x5c` header value for `chain` (DER, leaf first, without the trust anchor).
+pub fn x5c_value(chain: &[Vec<u8>]) -> serde_json::Value {
+    use base64::Engine as _;
+    chain
+        .iter()
+        .map(|der| base64::engine::general_purpose::STANDARD.encode(der).into())
+        .collect::<Vec<serde_json::Value>>()
+        .into()
 }
 
 /// The private scalar of a PKCS#8 P-256 key (RFC 5208 / 5958 with an RFC 5915 `ECPrivateKey`),

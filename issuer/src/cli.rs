@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use clap::{Args, Parser, Subcommand};
 
+use civic_credential::crypto::Algorithm;
 use civic_credential::status_list::Status;
 use civic_service::{Clock, SystemClock};
 
@@ -126,6 +127,21 @@ enum Command {
         /// Its name.
         #[arg(long)]
         name: String,
+    },
+    /// Make a development CA and a certificate for the current ES256 signing key, for local use:
+    /// writes `issuer-ca.pem` (the trust anchor for verifiers' `trust_anchors`) and
+    /// `issuer-chain.pem` into the data directory and sets `signing_certificate`, so that
+    /// credentials and status lists carry `x5c`. Run it again after `rotate-key`. The CA's key
+    /// is not kept.
+    DevCa {
+        #[command(flatten)]
+        data: Data,
+        /// The organization the certificate names (default: the agency's name).
+        #[arg(long)]
+        organization: Option<String>,
+        /// How many days the certificate is valid.
+        #[arg(long, default_value_t = 90)]
+        days: i64,
     },
     /// Create another admin API token (printed once, stored hashed).
     AdminToken {
@@ -267,6 +283,11 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             println!("registered platform {} ({})", p.id, p.name);
             Ok(())
         }
+        Command::DevCa {
+            data,
+            organization,
+            days,
+        } => dev_ca(&data.data, organization, days),
         Command::AdminToken { data, name } => {
             let config = Config::load(&data.data)?;
             let store = SledStore::open(&data.data.join("db"), config.storage_options())?;
@@ -276,6 +297,42 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+/// `civic-issuer dev-ca`: certifies the current ES256 key under a fresh development CA.
+fn dev_ca(dir: &Path, organization: Option<String>, days: i64) -> anyhow::Result<()> {
+    let mut config = Config::load(dir)?;
+    let keys = KeyRing::load(dir)?;
+    if config.credential_algorithm() != Algorithm::Es256 {
+        anyhow::bail!(
+            "dev-ca certifies the ES256 key; credential_alg is {}",
+            config.credential_alg
+        );
+    }
+    let signer = keys
+        .signer(Algorithm::Es256)
+        .ok_or_else(|| anyhow::anyhow!("no active ES256 key in keys.json"))?;
+    let pkcs8 = signer.to_pkcs8_der()?;
+    let organization = organization.unwrap_or_else(|| config.agency_name.clone());
+    let made =
+        civic_service::certificate::dev_ca(&organization, &[config.host()?], days, Some(&pkcs8))
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+    for (name, text) in [
+        ("issuer-ca.pem", &made.ca_pem),
+        ("issuer-chain.pem", &made.chain_pem),
+    ] {
+        let path = dir.join(name);
+        crate::fsutil::write_atomic(&path, text.as_bytes(), false)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        println!("wrote {}", path.display());
+    }
+    config.signing_certificate = Some("issuer-chain.pem".into());
+    config.save(dir)?;
+    println!(
+        "signing_certificate = \"issuer-chain.pem\" (config.toml); give issuer-ca.pem to \
+         verifiers as the issuer's trust_anchors. Restart the issuer to use it."
+    );
+    Ok(())
 }
 
 /// Prints an import report (JSON) and writes its rejected rows next to the export.

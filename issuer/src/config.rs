@@ -94,6 +94,15 @@ pub struct Config {
     /// The anchors' DER, read from `platform_trust_anchors` by [`Config::load`].
     #[serde(skip)]
     pub platform_anchor_der: Vec<Vec<u8>>,
+    /// The certificate chain of the credential signing key (a PEM file relative to the data
+    /// directory, leaf first, without the trust anchor; `civic-issuer dev-ca` makes one for
+    /// development). Credentials and status list tokens signed with that key carry it in
+    /// `x5c` (HAIP 1.0 §6.1.1), beside their `kid`. The leaf must name the public URL's host.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signing_certificate: Option<String>,
+    /// The chain's DER, read from `signing_certificate` by [`Config::load`].
+    #[serde(skip)]
+    pub signing_chain_der: Vec<Vec<u8>>,
 }
 
 fn default_agency() -> String {
@@ -184,7 +193,46 @@ impl Config {
             toml::from_str(&text).map_err(|e| ConfigError::Parse(name, e.to_string()))?;
         config.validate()?;
         config.platform_anchor_der = config.read_platform_anchors(dir)?;
+        config.signing_chain_der = config.read_signing_chain(dir)?;
         Ok(config)
+    }
+
+    /// Reads the `signing_certificate` chain and checks that its leaf names the public host
+    /// (verifiers match it against `iss`).
+    fn read_signing_chain(&self, dir: &Path) -> Result<Vec<Vec<u8>>, ConfigError> {
+        let Some(file) = &self.signing_certificate else {
+            return Ok(Vec::new());
+        };
+        let path = dir.join(file);
+        let name = path.display().to_string();
+        let text = std::fs::read_to_string(&path).map_err(|e| ConfigError::Io(name.clone(), e))?;
+        let (chain, leaf) = civic_service::certificate::chain_from_pem(&text)
+            .map_err(|e| ConfigError::Invalid(format!("{name}: {e}")))?;
+        let host = self.host()?;
+        if !leaf.names_host(&host) {
+            return Err(ConfigError::Invalid(format!(
+                "{name}: the certificate does not name {host} (the public URL's host), so \
+                 verifiers would refuse what it signs; it names {:?}",
+                leaf.names()
+            )));
+        }
+        Ok(chain)
+    }
+
+    /// The algorithm credentials are signed with (`credential_alg`).
+    pub fn credential_algorithm(&self) -> civic_credential::crypto::Algorithm {
+        match self.credential_alg.as_str() {
+            "EdDSA" => civic_credential::crypto::Algorithm::EdDsa,
+            _ => civic_credential::crypto::Algorithm::Es256,
+        }
+    }
+
+    /// The public URL's host.
+    pub fn host(&self) -> Result<String, ConfigError> {
+        url::Url::parse(&self.public_url)
+            .ok()
+            .and_then(|u| u.host_str().map(str::to_owned))
+            .ok_or_else(|| ConfigError::Invalid("public URL has no host".into()))
     }
 
     /// Reads each `platform_trust_anchors` file: one or more PEM certificates, each a CA.

@@ -73,10 +73,7 @@ impl Context {
 
     /// The algorithm credentials are signed with.
     pub fn credential_alg(&self) -> Algorithm {
-        match self.config.credential_alg.as_str() {
-            "EdDSA" => Algorithm::EdDsa,
-            _ => Algorithm::Es256,
-        }
+        self.config.credential_algorithm()
     }
 
     /// Runs `sign` with the current credential signer (falling back to ES256).

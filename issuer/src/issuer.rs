@@ -4,6 +4,7 @@
 use std::path::Path;
 use std::sync::Arc;
 
+use civic_credential::crypto::{Algorithm, JwsSigner as _};
 use civic_service::{SharedClock, SystemClock};
 
 use crate::account::Accounts;
@@ -38,6 +39,31 @@ pub enum OpenError {
     /// The key ring could not be read.
     #[error(transparent)]
     KeysUnavailable(#[from] crate::context::KeysUnavailable),
+}
+
+/// Attaches the `signing_certificate` chain to the key it certifies. A chain for none of the
+/// keys is a configuration error; one for a key that no longer signs (after a rotation) is
+/// logged, since credentials then go out without `x5c` and verifiers that trust the issuer by
+/// certificate refuse them until a certificate for the new key is configured.
+fn certify(keys: &mut KeyRing, config: &Config) -> Result<(), OpenError> {
+    let Some(kid) = keys.attach_certificate(&config.signing_chain_der)? else {
+        return Err(ConfigError::Invalid(
+            "signing_certificate certifies none of the issuer's keys (keys.json)".into(),
+        )
+        .into());
+    };
+    let alg = config.credential_algorithm();
+    let current = keys.signer(alg).or_else(|| keys.signer(Algorithm::Es256));
+    if current.is_none_or(|s| s.x5c().is_none()) {
+        tracing::error!(
+            certified = %kid,
+            signing = current.and_then(|s| s.key_id()).unwrap_or_default(),
+            "signing_certificate is for a key that no longer signs: credentials go out \
+             without x5c (run `civic-issuer dev-ca` in development, or configure a certificate \
+             for the current key)"
+        );
+    }
+    Ok(())
 }
 
 /// The running issuer: one service per step, sharing one [`Context`].
@@ -93,6 +119,10 @@ impl Issuer {
         store: Arc<dyn Store>,
         clock: SharedClock,
     ) -> Result<Self, OpenError> {
+        let mut keys = keys;
+        if !config.signing_chain_der.is_empty() {
+            certify(&mut keys, &config)?;
+        }
         let context = Arc::new(Context::new(config, keys, store, clock));
         let sessions = Sessions::new(context.clone());
         let passkeys = Passkeys::new(context.clone(), sessions.clone())

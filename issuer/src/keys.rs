@@ -156,6 +156,31 @@ impl KeyRing {
             .collect()
     }
 
+    /// Attaches a certificate chain (DER, leaf first) to the key its leaf certifies, so that
+    /// what that key signs carries it in `x5c`. Returns the key's kid, or `None` when the leaf
+    /// is for none of the keys.
+    pub fn attach_certificate(&mut self, chain: &[Vec<u8>]) -> Result<Option<String>, KeyError> {
+        let invalid = |e: String| KeyError::Invalid("signing certificate".into(), e);
+        let Some(leaf) = chain.first() else {
+            return Ok(None);
+        };
+        let leaf = civic_credential::x509::Certificate::parse(leaf)
+            .and_then(|c| c.verifying_key())
+            .map_err(|e| invalid(e.to_string()))?;
+        let (x, y) = (&leaf.jwk().x, &leaf.jwk().y);
+        for (entry, signer) in self.entries.iter().zip(self.signers.iter_mut()) {
+            if &signer.public_jwk().x == x && &signer.public_jwk().y == y {
+                let key = SigningKey::from_jwk(&entry.private_jwk)
+                    .map_err(|e| invalid(e.to_string()))?
+                    .with_kid(entry.kid.clone())
+                    .with_x5c(chain.to_vec());
+                *signer = key;
+                return Ok(Some(entry.kid.clone()));
+            }
+        }
+        Ok(None)
+    }
+
     /// The secret for [`civic_credential::pseudonym::pairwise_pseudonym`].
     pub fn pseudonym_secret(&self) -> &[u8] {
         &self.pseudonym_secret

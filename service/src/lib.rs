@@ -5,7 +5,8 @@
 //!
 //! - [`clock`]: the time services read ([`SystemClock`]), and the clocks tests move
 //!   ([`ShiftedClock`], [`ManualClock`]);
-//! - [`html`]: escaping text into server-rendered pages.
+//! - [`html`]: escaping text into server-rendered pages;
+//! - [`certificate`]: PEM certificate chains, and (feature `dev-ca`) development CAs.
 //!
 //! With feature `http` (axum):
 //!
@@ -24,6 +25,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod certificate;
 pub mod clock;
 pub mod html;
 

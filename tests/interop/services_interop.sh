@@ -15,6 +15,9 @@
 #      POST, encrypted answers) with a development CA from `civic-verifier dev-ca`, whose CA the
 #      issuer publishes in its platform registry: answered by the npm wallet (chain checked with
 #      node:crypto) and by ours (the registry read when receiving); a rogue CA is not trusted.
+#      It trusts the issuer by certificate: the issuer signs with a `civic-issuer dev-ca`
+#      certificate (x5c on credentials and status lists, checked with npm jose and node:crypto),
+#      and the request's DCQL names the issuer CA in trusted_authorities (aki).
 # Needs: cargo build -p civic-issuer -p civic-verifier, and tests/interop/setup.sh.
 # Ends with "N passed, N failed".
 set -uo pipefail
@@ -59,6 +62,8 @@ new_offer() {
 }
 
 "$BIN" init --data "$WORK/data" --public-url "$BASE" --agency "Gemeente Interop" --did-docs "$WORK/did-docs" >/dev/null
+# The issuer's signing key gets a development certificate: credentials and status lists carry x5c.
+"$BIN" dev-ca --data "$WORK/data" >/dev/null
 cat > "$WORK/register.csv" <<'CSV'
 register_id,given_name,family_name,birthdate,street_address,postal_code,locality,country,municipality,municipality_code,district,resident_since,valid_until
 R-0001,Anna,de Vries,1990-04-12,Dam 1,1012 JS,Amsterdam,NL,Amsterdam,0363,3,2015-06-01,2099-12-31
@@ -100,6 +105,7 @@ check openid4vci-offer-needs-tx-code refused node "$HERE/js/oid4vci_wallet.mjs" 
 check openid4vci-wallet node "$HERE/js/oid4vci_wallet.mjs" --offer "$OFFER" --tx-code "$TX" --copies 3 --out "$WORK/wallet.json"
 check openid4vci-offer-single-use refused node "$HERE/js/oid4vci_wallet.mjs" --offer "$OFFER" --tx-code "$TX" --copies 1 --out "$WORK/wallet2.json"
 check sd-jwt-verifies "$PY" "$HERE/python/verify_issued.py" "$BASE" "$WORK/wallet.json" --vct "$BASE/credentials/residency"
+check issuer-x5c-jose node "$HERE/js/issuer_x5c.mjs" --wallet "$WORK/wallet.json" --anchor "$WORK/data/issuer-ca.pem"
 check chromium-pages node "$ROOT/tests/browser/issuer_pages.mjs" "$BASE" "$CODE3" Chloe
 
 # --- The verifier service, answered by wallets we did not write ------------------------------
@@ -142,7 +148,18 @@ wait_up "$VPORT"
 # The certificate verifier: x509_hash client id, request objects signed with the dev CA's leaf.
 sed -e "s|^listen = .*|listen = \"127.0.0.1:$XPORT\"|" -e "s|^public_url = .*|public_url = \"$XBASE\"|" \
     -e "s|^data_dir = .*|data_dir = \"sessions-x509\"|" -e "s|^id = \"$VBASE\"|id = \"$XBASE\"|" \
-    -e '/^requests_by_value/d' "$WORK/verifier.toml" > "$WORK/verifier-x509.toml"
+    -e '/^requests_by_value/d' -e 's|^trust_list = .*|trust_list = "trust-x509.toml"|' \
+    "$WORK/verifier.toml" > "$WORK/verifier-x509.toml"
+# It trusts the issuer by certificate (HAIP): keys from x5c, the anchor in DCQL trusted_authorities.
+cat > "$WORK/trust-x509.toml" <<TOML
+[[issuer]]
+id = "$BASE"
+vct = ["$BASE/credentials/residency"]
+municipality_codes = ["0363"]
+trust_anchors = ['''
+$(cat "$WORK/data/issuer-ca.pem")
+''']
+TOML
 cat >> "$WORK/verifier-x509.toml" <<TOML
 [request_certificate]
 chain = "pki/verifier-chain.pem"

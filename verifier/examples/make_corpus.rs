@@ -154,6 +154,7 @@ fn main() -> std::io::Result<()> {
     };
     let session = Session::new(
         NewSession {
+            trusted_authorities: Vec::new(),
             check_municipality: true,
             base_url: "https://verifier.teststad.example",
             platform_id: PLATFORM,

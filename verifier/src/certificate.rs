@@ -12,7 +12,6 @@ use serde::{Deserialize, Serialize};
 use civic_credential::crypto::SigningKey;
 use civic_credential::oid4vp::{AuthorizationRequest, X509_HASH_PREFIX, X509_SAN_DNS_PREFIX};
 use civic_credential::origin::Origin;
-use civic_credential::x509::{Certificate, MAX_CHAIN};
 
 /// Which certificate client identifier the verifier asks under.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -42,36 +41,13 @@ impl RequestCertificate {
         prefix: X509Prefix,
         public_url: &str,
     ) -> Result<Self, String> {
-        let chain: Vec<Vec<u8>> = pem::parse_many(chain_pem)
-            .map_err(|e| format!("certificate chain: {e}"))?
-            .into_iter()
-            .filter(|p| p.tag() == "CERTIFICATE")
-            .map(|p| p.into_contents())
-            .collect();
-        if chain.is_empty() || chain.len() > MAX_CHAIN {
-            return Err(format!(
-                "certificate chain: expected 1 to {MAX_CHAIN} CERTIFICATE blocks, leaf first"
-            ));
-        }
+        let (chain, leaf) = civic_service::certificate::chain_from_pem(chain_pem)?;
         let key = pem::parse(key_pem).map_err(|e| format!("certificate key: {e}"))?;
         if key.tag() != "PRIVATE KEY" {
             return Err("certificate key: expected a PKCS#8 PRIVATE KEY block (P-256)".into());
         }
         let key =
             SigningKey::from_pkcs8(key.contents()).map_err(|e| format!("certificate key: {e}"))?;
-        let parsed = chain
-            .iter()
-            .map(|der| Certificate::parse(der))
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| format!("certificate chain: {e}"))?;
-        if parsed.iter().any(Certificate::is_self_issued) {
-            return Err(
-                "certificate chain: a self-signed certificate (the trust anchor) does \
-                        not go in the chain, and the leaf may not be one (HAIP 1.0 §5)"
-                    .into(),
-            );
-        }
-        let leaf = parsed.first().ok_or("certificate chain: empty")?;
         let leaf_key = leaf
             .verifying_key()
             .map_err(|e| format!("certificate chain: {e}"))?;
@@ -113,78 +89,15 @@ impl RequestCertificate {
     }
 }
 
-/// A development CA and a verifier certificate it signed, as PEM.
 #[cfg(not(target_arch = "wasm32"))]
-pub struct DevCa {
-    /// The CA certificate: the trust anchor to put in the platform registry.
-    pub ca_pem: String,
-    /// The leaf certificate (the chain, without the anchor).
-    pub chain_pem: String,
-    /// The leaf's private key (PKCS#8).
-    pub key_pem: String,
-}
-
-#[cfg(not(target_arch = "wasm32"))]
-impl DevCa {
-    /// The CA certificate as DER (as a trust anchor is given to wallets).
-    pub fn ca_der(&self) -> Result<Vec<u8>, String> {
-        first_der(&self.ca_pem)
-    }
-
-    /// The leaf certificate as DER.
-    pub fn leaf_der(&self) -> Result<Vec<u8>, String> {
-        first_der(&self.chain_pem)
-    }
-}
-
-/// The first PEM block of `text`, as DER.
-#[cfg(not(target_arch = "wasm32"))]
-fn first_der(text: &str) -> Result<Vec<u8>, String> {
-    pem::parse(text)
-        .map(pem::Pem::into_contents)
-        .map_err(|e| e.to_string())
-}
+pub use civic_service::certificate::DevCa;
 
 /// Makes a development CA named `organization` and a verifier certificate for `hosts` (DNS names
 /// or IP addresses), valid for `days` days from now. For local use only: the CA's key is not
 /// kept, so nothing else can ever be signed under it.
 #[cfg(not(target_arch = "wasm32"))]
 pub fn dev_ca(organization: &str, hosts: &[String], days: i64) -> Result<DevCa, String> {
-    use rcgen::{
-        BasicConstraints, CertificateParams, DnType, IsCa, KeyPair, KeyUsagePurpose,
-        PKCS_ECDSA_P256_SHA256,
-    };
-    let err = |e: rcgen::Error| e.to_string();
-    let now = time::OffsetDateTime::now_utc();
-    let window = |p: &mut CertificateParams, days: i64| {
-        p.not_before = now - time::Duration::minutes(5);
-        p.not_after = now + time::Duration::days(days);
-    };
-    let ca_key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256).map_err(err)?;
-    let mut ca = CertificateParams::new(Vec::<String>::new()).map_err(err)?;
-    ca.distinguished_name
-        .push(DnType::CommonName, format!("{organization} development CA"));
-    ca.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
-    ca.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
-    window(&mut ca, days.saturating_add(1));
-    let ca = ca.self_signed(&ca_key).map_err(err)?;
-
-    let key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256).map_err(err)?;
-    let mut leaf = CertificateParams::new(hosts.to_vec()).map_err(err)?;
-    leaf.distinguished_name
-        .push(DnType::OrganizationName, organization);
-    leaf.distinguished_name.push(
-        DnType::CommonName,
-        hosts.first().cloned().unwrap_or_default(),
-    );
-    leaf.key_usages = vec![KeyUsagePurpose::DigitalSignature];
-    window(&mut leaf, days);
-    let leaf = leaf.signed_by(&key, &ca, &ca_key).map_err(err)?;
-    Ok(DevCa {
-        ca_pem: ca.pem(),
-        chain_pem: leaf.pem(),
-        key_pem: key.serialize_pem(),
-    })
+    civic_service::certificate::dev_ca(organization, hosts, days, None)
 }
 
 #[cfg(test)]

@@ -331,12 +331,14 @@ impl Flow {
             .issuers
             .iter()
             .any(|i| !i.municipality_codes.is_empty());
+        let trusted_authorities = self.verifier.trust_list().authority_key_ids(&vct);
         let session = Session::new(
             NewSession {
                 base_url: &self.settings.public_url,
                 platform_id: &platform.id,
                 policy,
                 vct,
+                trusted_authorities,
                 check_municipality,
                 redirect_uri,
                 now: self.now(),

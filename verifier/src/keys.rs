@@ -10,6 +10,7 @@ use civic_credential::did_web;
 use civic_credential::jwk::Jwk;
 use civic_credential::sd_jwt_vc::issuer_metadata::{IssuerMetadata, JwkSet};
 use civic_credential::sd_jwt_vc::IssuerKeys;
+use civic_credential::x509::Certificate;
 
 use crate::cache::Cache;
 use crate::fetch::{check_url, Fetcher};
@@ -20,6 +21,8 @@ use crate::trust::TrustedIssuer;
 pub struct KeySet {
     issuer: String,
     keys: HashMap<String, VerifyingKey>,
+    /// For an issuer trusted by certificate: its anchors (and no keys).
+    anchors: Option<Vec<Certificate>>,
 }
 
 impl KeySet {
@@ -38,6 +41,12 @@ impl IssuerKeys for KeySet {
     fn issuer_key(&self, iss: &str, kid: &str) -> Option<&VerifyingKey> {
         (iss == self.issuer).then(|| self.keys.get(kid)).flatten()
     }
+
+    fn certificate_anchors(&self, iss: &str) -> Option<&[Certificate]> {
+        (iss == self.issuer)
+            .then_some(self.anchors.as_deref())
+            .flatten()
+    }
 }
 
 /// Finds and caches issuer keys.
@@ -54,6 +63,7 @@ fn key_set(issuer: &str, keys: &[Jwk]) -> Result<KeySet, String> {
     let mut set = KeySet {
         issuer: issuer.to_owned(),
         keys: HashMap::new(),
+        anchors: None,
     };
     for jwk in keys {
         let Some(kid) = jwk.kid.clone() else { continue };
@@ -98,6 +108,23 @@ impl KeyResolver {
 
     /// The keys of a trusted issuer (fetched at most once per `ttl`).
     pub async fn keys(&self, issuer: &TrustedIssuer, now: i64) -> Result<Arc<KeySet>, String> {
+        if !issuer.trust_anchors.is_empty() {
+            // Trusted by certificate: the keys travel in `x5c`; nothing is fetched.
+            let entry = issuer.clone();
+            return self
+                .cache
+                .get(&issuer.id, now, || {
+                    Box::pin(async move {
+                        let set = KeySet {
+                            issuer: entry.id.clone(),
+                            keys: HashMap::new(),
+                            anchors: Some(entry.anchors()?),
+                        };
+                        Ok((Arc::new(set), i64::MAX))
+                    })
+                })
+                .await;
+        }
         if let Some(jwks) = &issuer.jwks {
             let set = JwkSet::parse_published(jwks).map_err(|e| e.to_string())?;
             return key_set(&issuer.id, &set.keys).map(Arc::new);
@@ -135,6 +162,7 @@ impl KeyResolver {
     /// sent by an attacker cannot make us hammer the issuer). Returns whether a refetch will happen.
     pub fn refresh(&self, issuer: &TrustedIssuer, now: i64) -> bool {
         issuer.jwks.is_none()
+            && issuer.trust_anchors.is_empty()
             && self
                 .cache
                 .forget_if_expiring_before(&issuer.id, now + self.ttl - self.min_refresh)

@@ -100,6 +100,7 @@ impl Rejection {
                 E::UnexpectedType { .. } => "unexpected_typ",
                 E::IssuerKeyNotFound { .. } => "issuer_key_not_found",
                 E::KidNotBoundToIssuer { .. } => "kid_not_bound_to_issuer",
+                E::Certificate(_) => "issuer_certificate",
                 E::Expired => "expired",
                 E::NotYetValid => "not_yet_valid",
                 E::IssuedInFuture => "issued_in_future",

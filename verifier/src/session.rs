@@ -8,8 +8,9 @@ use civic_credential::encoding::b64_encode;
 use civic_credential::jwe::{Enc, ResponseEncryption};
 use civic_credential::jwk::Jwk;
 use civic_credential::oid4vp::{
-    is_x509_client, sd_jwt_client_metadata, AuthorizationRequest, DcqlQuery, RequestLink,
-    DID_PREFIX, DIRECT_POST, DIRECT_POST_JWT, REDIRECT_URI_PREFIX, REQUEST_URI_METHOD_POST,
+    is_x509_client, sd_jwt_client_metadata, trusted_authorities, AuthorizationRequest, DcqlQuery,
+    RequestLink, AKI, DID_PREFIX, DIRECT_POST, DIRECT_POST_JWT, REDIRECT_URI_PREFIX,
+    REQUEST_URI_METHOD_POST,
 };
 
 use civic_credential::sd_jwt::ClaimPath;
@@ -67,6 +68,10 @@ pub struct Session {
     pub response_uri: String,
     /// Where the wallet fetches the request object.
     pub request_uri: String,
+    /// The `aki` values of the DCQL `trusted_authorities` (the anchors of the issuers trusted
+    /// by certificate); empty when some accepted issuer is trusted otherwise.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub trusted_authorities: Vec<String>,
     /// Fresh nonce for the KB-JWT.
     pub nonce: String,
     /// Fresh OAuth `state`, echoed by the wallet.
@@ -112,6 +117,8 @@ pub struct NewSession<'a> {
     pub policy: &'a Policy,
     /// Accepted credential types (the policy's, or the trust list's).
     pub vct: Vec<String>,
+    /// The `aki` values for DCQL `trusted_authorities` ([`crate::trust::TrustList::authority_key_ids`]).
+    pub trusted_authorities: Vec<String>,
     /// Ask for the municipality code whatever the policy says: a trusted issuer speaks for some
     /// municipalities only, and the verifier checks it on every presentation.
     pub check_municipality: bool,
@@ -150,6 +157,7 @@ impl Session {
             platform_id: n.platform_id.to_owned(),
             policy: n.policy.clone(),
             vct: n.vct,
+            trusted_authorities: n.trusted_authorities,
             redirect_uri: n.redirect_uri,
             response_code_hash: None,
             created: n.now,
@@ -199,12 +207,24 @@ impl Session {
             response_uri: self.response_uri.clone(),
             nonce: self.nonce.clone(),
             state: Some(self.state.clone()),
-            dcql_query: DcqlQuery::sd_jwt_vc(QUERY_ID, &self.vct, &paths),
+            dcql_query: self.dcql_query(&paths),
             client_metadata: Some(client_metadata),
             aud: Some("https://self-issued.me/v2".into()),
             iat: Some(self.created),
             wallet_nonce: None,
         }
+    }
+
+    /// The DCQL query: one SD-JWT VC of an accepted type with exactly `paths`, from an issuer
+    /// certified by one of the `trusted_authorities` when there are some.
+    fn dcql_query(&self, paths: &[ClaimPath]) -> DcqlQuery {
+        let mut query = DcqlQuery::sd_jwt_vc(QUERY_ID, &self.vct, paths);
+        if !self.trusted_authorities.is_empty() {
+            for c in &mut query.credentials {
+                c.trusted_authorities = Some(trusted_authorities(AKI, &self.trusted_authorities));
+            }
+        }
+        query
     }
 
     /// The `openid4vp://` link (or the same query on a web wallet's base URL); a signed

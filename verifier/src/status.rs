@@ -1,10 +1,10 @@
 //! Status checks: the status list token a credential points to is fetched, its signature checked
-//! with the issuer's keys, and cached per its `ttl`; concurrent lookups share one fetch.
+//! with the issuer's keys (or its `x5c` chain, for an issuer trusted by certificate), and cached per its `ttl`; concurrent lookups share one fetch.
 
 use std::sync::Arc;
 
 use civic_credential::jws::Jws;
-use civic_credential::sd_jwt_vc::{absolute_kid, IssuerKeys};
+use civic_credential::sd_jwt_vc::issuer_key;
 use civic_credential::status_list::{Status, StatusList, StatusListToken};
 
 use crate::cache::Cache;
@@ -72,12 +72,9 @@ impl StatusLists {
                         .map_err(|_| "status list token is not UTF-8".to_owned())?;
                     let token = token.trim();
                     let jws = Jws::parse(token).map_err(|e| e.to_string())?;
-                    let kid = jws.kid().ok_or("status list token has no kid")?;
-                    let kid = absolute_kid(&iss, kid).map_err(|e| e.to_string())?;
-                    let key = keys
-                        .issuer_key(&iss, &kid)
-                        .ok_or_else(|| format!("status list signed with unknown key {kid}"))?;
-                    let parsed = StatusListToken::verify(token, key, &url, now, skew)
+                    let key = issuer_key(&jws, &iss, keys.as_ref(), now)
+                        .map_err(|e| format!("status list token: {e}"))?;
+                    let parsed = StatusListToken::verify(token, key.key(), &url, now, skew)
                         .map_err(|e| e.to_string())?;
                     let ttl = parsed.ttl.map_or(DEFAULT_TTL, |t| (t as i64).min(MAX_TTL));
                     let expires = parsed.exp.map_or(now + ttl, |e| e.min(now + ttl));

@@ -15,6 +15,7 @@ use serde_json::Value;
 use civic_credential::did_web;
 use civic_credential::origin::Origin;
 use civic_credential::sd_jwt_vc::issuer_metadata::metadata_url;
+use civic_credential::x509::Certificate;
 
 /// One trusted issuer.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -40,6 +41,12 @@ pub struct TrustedIssuer {
     /// lists. A status list anywhere else is not fetched.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub status_list_origins: Vec<String>,
+    /// X.509 trust anchors (PEM blocks, or base64 DER) for an issuer trusted by certificate
+    /// (HAIP 1.0 §6.1.1): then its credentials and status list tokens must carry an `x5c` chain
+    /// to one of them whose leaf names the issuer's host, and nothing is fetched for its keys.
+    /// Their key identifiers go into DCQL `trusted_authorities` (`aki`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub trust_anchors: Vec<String>,
 }
 
 /// The trust list.
@@ -78,6 +85,17 @@ impl TrustList {
                 || i.id.starts_with(did_web::PREFIX)
                 || offline;
             let keys_found = offline || i.jwks.is_some() || i.key_document_url().is_ok();
+            if !i.trust_anchors.is_empty() {
+                if !i.id.starts_with("https://") && !i.id.starts_with("http://") {
+                    return Err(TrustListError(format!(
+                        "issuer {:?}: trust_anchors need an https issuer (its certificate names \
+                         the host)",
+                        i.id
+                    )));
+                }
+                i.anchors()
+                    .map_err(|e| TrustListError(format!("issuer {:?}: {e}", i.id)))?;
+            }
             if !ok || i.vct.is_empty() || !keys_found {
                 return Err(TrustListError(format!(
                     "issuer {:?}: id must be an https URL, did:web, did:jwk or did:key, with at \
@@ -87,6 +105,29 @@ impl TrustList {
             }
         }
         Ok(list)
+    }
+
+    /// The `aki` values for a DCQL query accepting `vct`: the key identifiers of the anchors
+    /// of every issuer that may issue one of them, when each such issuer is trusted by
+    /// certificate; otherwise none, so that the query does not turn away a credential of an
+    /// issuer trusted another way.
+    pub fn authority_key_ids(&self, vct: &[String]) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        for issuer in self
+            .issuers
+            .iter()
+            .filter(|i| vct.iter().any(|v| i.allows_vct(v)))
+        {
+            match issuer.authority_key_ids() {
+                Some(ids) => out.extend(
+                    ids.into_iter()
+                        .filter(|id| !out.contains(id))
+                        .collect::<Vec<_>>(),
+                ),
+                None => return Vec::new(),
+            }
+        }
+        out
     }
 
     /// The entry for `iss`, if trusted.
@@ -134,6 +175,47 @@ impl TrustedIssuer {
                 .status_list_origins
                 .iter()
                 .any(|o| Origin::of(o).is_ok_and(|o| o == at))
+    }
+
+    /// The parsed [`TrustedIssuer::trust_anchors`].
+    pub fn anchors(&self) -> Result<Vec<Certificate>, String> {
+        use base64::Engine as _;
+        let mut out = Vec::new();
+        for text in &self.trust_anchors {
+            let ders = if text.contains("-----BEGIN") {
+                pem::parse_many(text)
+                    .map_err(|e| format!("trust anchor: {e}"))?
+                    .into_iter()
+                    .filter(|p| p.tag() == "CERTIFICATE")
+                    .map(pem::Pem::into_contents)
+                    .collect()
+            } else {
+                let der = base64::engine::general_purpose::STANDARD
+                    .decode(text.split_whitespace().collect::<String>())
+                    .map_err(|_| "trust anchor: neither PEM nor base64 DER".to_owned())?;
+                vec![der]
+            };
+            for der in ders {
+                out.push(Certificate::parse(&der).map_err(|e| format!("trust anchor: {e}"))?);
+            }
+        }
+        if out.is_empty() && !self.trust_anchors.is_empty() {
+            return Err("trust anchor: no CERTIFICATE block".into());
+        }
+        Ok(out)
+    }
+
+    /// The `aki` values of its anchors (base64url `subjectKeyIdentifier`s, OpenID4VP
+    /// §6.1.1.1), or `None` unless it is trusted by certificate and every anchor has one.
+    pub fn authority_key_ids(&self) -> Option<Vec<String>> {
+        let anchors = self.anchors().ok().filter(|a| !a.is_empty())?;
+        anchors
+            .iter()
+            .map(|a| {
+                a.subject_key_id()
+                    .map(civic_credential::encoding::b64_encode)
+            })
+            .collect()
     }
 
     /// Whether this issuer may issue `vct`.

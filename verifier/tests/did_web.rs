@@ -90,6 +90,7 @@ fn setup_for(issuer: &str, fetcher: StaticFetcher) -> (Verifier, Session) {
     };
     let session = Session::new(
         NewSession {
+            trusted_authorities: Vec::new(),
             check_municipality: true,
             base_url: "https://verifier.example",
             platform_id: "https://petition.example",

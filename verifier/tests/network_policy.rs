@@ -157,6 +157,7 @@ async fn issuer_keys_come_over_https_only() {
             did_document_url: None,
             jwks: None,
             status_list_origins: vec![],
+            trust_anchors: vec![],
         };
         assert!(resolver.keys(&trusted, NOW).await.is_err(), "{id}");
     }

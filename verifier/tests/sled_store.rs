@@ -20,6 +20,7 @@ fn session() -> Session {
     };
     Session::new(
         NewSession {
+            trusted_authorities: Vec::new(),
             check_municipality: true,
             base_url: "https://verifier.example",
             platform_id: "https://budget.example",

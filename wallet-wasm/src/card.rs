@@ -39,6 +39,22 @@ pub fn card(issued: &str) -> Result<CredentialCard, WalletError> {
     ))
 }
 
+/// The `authorityKeyIdentifier`s (base64url) of the certificates in a stored credential's
+/// `x5c`, which DCQL `trusted_authorities` of type `aki` name. None without `x5c`.
+pub fn authority_key_ids(issued: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    if let Ok(sd) = SdJwt::parse(issued) {
+        if let Ok(Some(chain)) = civic_credential::x509::chain_from_header(&sd.jwt.header) {
+            for c in &chain {
+                if let Some(aki) = c.authority_key_id() {
+                    out.push(civic_credential::encoding::b64_encode(aki));
+                }
+            }
+        }
+    }
+    out
+}
+
 /// How far the device clock may differ from the issuer's, in seconds.
 pub const CLOCK_SKEW: i64 = 60;
 

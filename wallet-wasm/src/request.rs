@@ -16,7 +16,7 @@ use civic_credential::x509::Certificate;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::card::card;
+use crate::card::{authority_key_ids, card};
 use crate::WalletError;
 
 /// One requested claim, as the consent screen shows it.
@@ -421,7 +421,7 @@ fn best_match(
     let mut best: Option<Match> = None;
     for (index, issued) in credentials.iter().enumerate() {
         let Ok(c) = card(issued) else { continue };
-        if !query.accepts_vct(&c.vct) {
+        if !query.accepts_vct(&c.vct) || !query.accepts_authorities(|| authority_key_ids(issued)) {
             continue;
         }
         let root = Value::Object(c.claims);

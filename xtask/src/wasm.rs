@@ -44,6 +44,7 @@ const WASM_OPT_FLAGS: &[&str] = &[
     "--enable-reference-types",
     "--enable-multivalue",
     "-Os",
+    "--converge",
 ];
 
 /// The size budget of the wallet module, gzipped (issue 14: 200 KB with response encryption).

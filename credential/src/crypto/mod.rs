@@ -61,6 +61,10 @@ pub trait JwsSigner {
     fn key_id(&self) -> Option<&str>;
     /// Signs the JWS signing input, returning the raw JWS signature bytes.
     fn sign(&self, message: &[u8]) -> Result<Vec<u8>>;
+    /// The certificate chain of the key (DER, leaf first) to put in `x5c`, if it has one.
+    fn x5c(&self) -> Option<&[Vec<u8>]> {
+        None
+    }
 }
 
 /// Wraps a signer so that no `kid` goes into the header (KB-JWTs and proof JWTs, whose key travels
@@ -102,6 +106,7 @@ pub struct SigningKey {
     secret: backend::SecretKey,
     public: Jwk,
     private_bytes: Zeroizing<Vec<u8>>,
+    x5c: Option<Vec<Vec<u8>>>,
 }
 
 impl SigningKey {
@@ -141,6 +146,7 @@ impl SigningKey {
             secret,
             public,
             private_bytes: bytes,
+            x5c: None,
         })
     }
 
@@ -179,6 +185,34 @@ impl SigningKey {
         self
     }
 
+    /// Sets the certificate chain (DER, leaf first, without the trust anchor) written into
+    /// JOSE headers as `x5c`. The caller checks that the leaf is for this key.
+    pub fn with_x5c(mut self, chain: Vec<Vec<u8>>) -> Self {
+        self.x5c = Some(chain);
+        self
+    }
+
+    /// The key as PKCS#8 DER (RFC 5958 with an RFC 5915 `ECPrivateKey`, public key included),
+    /// for certificate tools. P-256 only.
+    pub fn to_pkcs8_der(&self) -> Result<Zeroizing<Vec<u8>>> {
+        const PREFIX: &[u8] = &[
+            0x30, 0x81, 0x87, 0x02, 0x01, 0x00, 0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce,
+            0x3d, 0x02, 0x01, 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07, 0x04,
+            0x6d, 0x30, 0x6b, 0x02, 0x01, 0x01, 0x04, 0x20,
+        ];
+        if self.alg != Algorithm::Es256 {
+            return Err(Error::InvalidKey("PKCS#8 export is for P-256 keys"));
+        }
+        let x = b64_decode(self.public.x.as_deref().unwrap_or_default(), "jwk x")?;
+        let y = b64_decode(self.public.y.as_deref().unwrap_or_default(), "jwk y")?;
+        let mut der = Zeroizing::new(PREFIX.to_vec());
+        der.extend_from_slice(&self.private_bytes);
+        der.extend_from_slice(&[0xa1, 0x44, 0x03, 0x42, 0x00, 0x04]);
+        der.extend_from_slice(&x);
+        der.extend_from_slice(&y);
+        Ok(der)
+    }
+
     /// The public key as a JWK (with `kid` and `alg` when known).
     pub fn public_jwk(&self) -> &Jwk {
         &self.public
@@ -207,6 +241,9 @@ impl JwsSigner for SigningKey {
     }
     fn sign(&self, message: &[u8]) -> Result<Vec<u8>> {
         self.secret.sign(message)
+    }
+    fn x5c(&self) -> Option<&[Vec<u8>]> {
+        self.x5c.as_deref()
     }
 }
 

@@ -23,7 +23,7 @@ use crate::crypto::JwsSigner;
 use crate::error::{Error, Result};
 use crate::jws::{self, Jws};
 use crate::origin::Origin;
-use crate::x509::{verify_chain, Certificate, MAX_CHAIN};
+use crate::x509::{chain_from_header, verify_chain, x5c_value, Certificate};
 
 /// The Client Identifier Prefix for a verifier named by the hash of its certificate.
 pub const X509_HASH_PREFIX: &str = "x509_hash:";
@@ -58,17 +58,12 @@ impl AuthorizationRequest {
     /// The request as a request object signed by `signer`, the key of `chain`'s first
     /// certificate, with `chain` (DER, leaf first, without the trust anchor) in `x5c`.
     pub fn to_signed_jwt_x5c(&self, signer: &dyn JwsSigner, chain: &[Vec<u8>]) -> Result<String> {
-        use base64::Engine as _;
         let payload = match serde_json::to_value(self) {
             Ok(Value::Object(m)) => m,
             _ => return Err(Error::Json("authorization request")),
         };
-        let x5c: Vec<Value> = chain
-            .iter()
-            .map(|der| base64::engine::general_purpose::STANDARD.encode(der).into())
-            .collect();
         let mut header = Map::new();
-        header.insert("x5c".into(), Value::Array(x5c));
+        header.insert("x5c".into(), x5c_value(chain));
         jws::sign(REQUEST_OBJECT_TYP, header, &payload, signer)
     }
 
@@ -81,15 +76,7 @@ impl AuthorizationRequest {
         now: i64,
     ) -> Result<(Self, CertifiedVerifier)> {
         let jws = Jws::parse(jwt)?;
-        let chain = match jws.header.get("x5c") {
-            Some(Value::Array(list)) if !list.is_empty() && list.len() <= MAX_CHAIN => list
-                .iter()
-                .map(|c| c.as_str().ok_or(Error::InvalidClaim("x5c")))
-                .map(|c| c.and_then(Certificate::from_x5c))
-                .collect::<Result<Vec<_>>>()?,
-            Some(_) => return Err(Error::InvalidClaim("x5c")),
-            None => return Err(Error::MissingClaim("x5c")),
-        };
+        let chain = chain_from_header(&jws.header)?.ok_or(Error::MissingClaim("x5c"))?;
         let leaf = chain.first().ok_or(Error::MissingClaim("x5c"))?;
         let request = Self::from_jwt(jwt, Some(&leaf.verifying_key()?))?;
         let named = if let Some(hash) = request.client_id.strip_prefix(X509_HASH_PREFIX) {

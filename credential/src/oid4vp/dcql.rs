@@ -60,6 +60,23 @@ pub struct CredentialQuery {
     /// Key binding required (the default).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub require_cryptographic_holder_binding: Option<bool>,
+    /// The authorities that must have certified the issuer (§6.1.1): an array of
+    /// `{"type", "values"}` ([`trusted_authorities`] makes one); none means any. Kept as JSON
+    /// and read by [`CredentialQuery::accepts_authorities`]: typed decoding of it cost the
+    /// browser wallet 2 KB.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trusted_authorities: Option<Value>,
+}
+
+/// The `type` of a trusted authority named by the key identifier of a certificate
+/// authority (§6.1.1.1; HAIP 1.0 asks for it).
+pub const AKI: &str = "aki";
+
+/// A `trusted_authorities` value of one entry of type `kind` (`aki`, `etsi_tl`,
+/// `openid_federation`) with `values` (for `aki`: base64url `keyIdentifier`s, one of which must
+/// be the `authorityKeyIdentifier` of a certificate in the credential's `x5c` chain).
+pub fn trusted_authorities(kind: &str, values: &[String]) -> Value {
+    serde_json::json!([{ "type": kind, "values": values }])
 }
 
 /// `meta` for SD-JWT VC.
@@ -114,6 +131,7 @@ impl DcqlQuery {
                 ),
                 require_cryptographic_holder_binding: None,
                 claim_sets: None,
+                trusted_authorities: None,
             }],
             credential_sets: None,
         }
@@ -235,6 +253,27 @@ impl CredentialQuery {
             .flatten()
             .map(|q| q.path.clone())
             .collect()
+    }
+
+    /// Whether a credential whose `x5c` chain carries the `authorityKeyIdentifier`s `akis`
+    /// (base64url; read only when the query has `trusted_authorities`) meets them: one `aki` entry must name one of them. Entries
+    /// of other types name trust frameworks a browser wallet cannot evaluate; a query with only
+    /// those is not narrowed here (the verifier still checks what it receives).
+    pub fn accepts_authorities(&self, akis: impl FnOnce() -> Vec<String>) -> bool {
+        let Some(list) = self.trusted_authorities.as_ref().and_then(Value::as_array) else {
+            return true;
+        };
+        let mut aki = list
+            .iter()
+            .filter(|t| t.get("type").and_then(Value::as_str) == Some(AKI))
+            .filter_map(|t| t.get("values").and_then(Value::as_array))
+            .peekable();
+        if aki.peek().is_none() {
+            return true;
+        }
+        let akis = akis();
+        aki.flatten()
+            .any(|v| v.as_str().is_some_and(|v| akis.iter().any(|a| a == v)))
     }
 
     /// Whether a credential of type `vct` may answer.

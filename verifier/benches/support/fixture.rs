@@ -122,6 +122,7 @@ pub(crate) fn fixture() -> Fixture {
     };
     let session = Session::new(
         NewSession {
+            trusted_authorities: Vec::new(),
             check_municipality: true,
             base_url: "https://verifier.example",
             platform_id: PLATFORM,

@@ -54,6 +54,17 @@ pub(crate) fn flow_with(
     public_url: &str,
     platforms: Vec<Platform>,
 ) -> Flow {
+    flow_at(trust_list, fetcher, public_url, platforms, NOW)
+}
+
+/// [`flow_with`] with the clock stopped at `now` (the wall clock, for certificates made now).
+pub(crate) fn flow_at(
+    trust_list: &str,
+    fetcher: Arc<dyn Fetcher>,
+    public_url: &str,
+    platforms: Vec<Platform>,
+    now: i64,
+) -> Flow {
     let trust = TrustList::parse(trust_list).expect("trust list");
     let verifier = Verifier::new(trust, fetcher, VerifierOptions::default());
     let settings = FlowSettings {
@@ -64,7 +75,7 @@ pub(crate) fn flow_with(
     Flow::new(
         verifier,
         Arc::new(MemoryStore::default()),
-        ManualClock::at(NOW),
+        ManualClock::at(now),
         settings,
         platforms,
     )

@@ -31,7 +31,7 @@ pub(super) fn issue_for_tests() -> (Vec<String>, Jwk) {
     )
 }
 
-fn issue(issuer: &SigningKey, holder: &Jwk, birth: &str) -> String {
+pub(super) fn issue(issuer: &SigningKey, holder: &Jwk, birth: &str) -> String {
     let record = ResidentRecord {
         given_name: "Noor".into(),
         family_name: "Bakker".into(),

@@ -9,7 +9,7 @@ use rcgen::{
     PKCS_ECDSA_P256_SHA256,
 };
 
-use super::tests::{issue_for_tests, request, NOW, PLATFORM};
+use super::tests::{issue, issue_for_tests, request, NOW, PLATFORM};
 use super::*;
 
 struct Pki {
@@ -204,4 +204,57 @@ fn a_registry_entry_that_is_not_a_certificate_is_left_out_not_fatal() {
     let only_bad = Anchors::parse(&["bm90IGEgY2VydA==".into()], NOW);
     let p = prepare(&jwt, &link, None, &creds, None, &only_bad).unwrap();
     assert!(!p.authenticated && p.refused.is_some());
+}
+
+/// DCQL `trusted_authorities` of type `aki`: only a credential whose `x5c` chain carries one of
+/// the named authority key identifiers answers; without the constraint, any does.
+#[test]
+fn trusted_authorities_pick_the_credential_certified_by_a_named_authority() {
+    use civic_credential::crypto::Algorithm;
+    use civic_credential::oid4vp::{trusted_authorities, AKI};
+    let pki = pki("Teststad issuer CA");
+    let key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256).unwrap();
+    let mut p = CertificateParams::new(vec!["id.example".to_string()]).unwrap();
+    p.use_authority_key_identifier_extension = true;
+    p.not_before = rcgen::date_time_ymd(2026, 1, 1);
+    p.not_after = rcgen::date_time_ymd(2028, 1, 1);
+    let leaf = p.signed_by(&key, &pki.ca, &pki.ca_key).unwrap();
+    let certified = SigningKey::from_pkcs8(&key.serialize_der())
+        .unwrap()
+        .with_kid("k1")
+        .with_x5c(vec![leaf.der().to_vec()]);
+    let plain = SigningKey::generate(Algorithm::Es256, &mut rand_core::OsRng)
+        .unwrap()
+        .with_kid("k1");
+    let holder = crate::holder::generate_holder_key().unwrap().to_public();
+    let creds = vec![
+        issue(&plain, &holder, "1980-05-05"),
+        issue(&certified, &holder, "1980-05-05"),
+    ];
+    let ski = civic_credential::x509::Certificate::parse(pki.ca.der())
+        .unwrap()
+        .subject_key_id()
+        .map(civic_credential::encoding::b64_encode)
+        .unwrap();
+    let paths = [ClaimPath::keys(["age_equal_or_over", "16"])];
+    let chosen = |values: Option<Vec<String>>| {
+        let (_, link, mut req) = request(&paths);
+        req.dcql_query.credentials[0].trusted_authorities =
+            values.map(|values| trusted_authorities(AKI, &values));
+        let jwt = req.to_unsigned_jwt().unwrap();
+        prepare(&jwt, &link, None, &creds, None, &Anchors::default())
+            .unwrap()
+            .credential
+    };
+    assert_eq!(
+        chosen(None),
+        Some(0),
+        "without the constraint the first answers"
+    );
+    assert_eq!(
+        chosen(Some(vec![ski])),
+        Some(1),
+        "only the certified one is from the CA"
+    );
+    assert_eq!(chosen(Some(vec!["c29tZW9uZSBlbHNl".into()])), None);
 }

@@ -1,0 +1,80 @@
+/*
+ * Checks, with npm jose, @sd-jwt/jwt-status-list and node:crypto (code we did not write), that
+ * civic-issuer's credentials and status list tokens carry the issuer's certificate chain in
+ * `x5c` (HAIP 1.0 §6.1.1) and verify through it: each certificate chains to the trust anchor
+ * the issuer's `dev-ca` wrote, the leaf names the issuer's host, and the leaf's key verifies
+ * the JWT.
+ *
+ * usage: issuer_x5c.mjs --wallet wallet.json --anchor issuer-ca.pem
+ * Exit 0 when every check passes, 1 otherwise.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import crypto from 'node:crypto';
+import { createRequire } from 'node:module';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const resolvers = [
+  createRequire(import.meta.url),
+  createRequire(path.join(here, '..', '..', '..', '.tools', 'node', 'package.json')),
+];
+async function load(name) {
+  for (const r of resolvers) {
+    let resolved;
+    try { resolved = r.resolve(name); } catch { continue; }
+    return import(pathToFileURL(resolved).href);
+  }
+  throw new Error(`cannot find npm package ${name}: run tests/interop/setup.sh`);
+}
+const log = (msg) => process.stderr.write(`${msg}\n`);
+
+const { values: opts } = parseArgs({ options: { wallet: { type: 'string' }, anchor: { type: 'string' } } });
+if (!opts.wallet || !opts.anchor) {
+  log('usage: issuer_x5c.mjs --wallet wallet.json --anchor issuer-ca.pem');
+  process.exit(2);
+}
+const jose = await load('jose');
+const { getListFromStatusListJWT } = await load('@sd-jwt/jwt-status-list');
+const anchor = new crypto.X509Certificate(fs.readFileSync(opts.anchor));
+const wallet = JSON.parse(fs.readFileSync(opts.wallet, 'utf8'));
+
+/** Verifies `jwt` through its x5c chain to the anchor; returns the payload. */
+async function verifyThroughChain(what, jwt, host) {
+  const header = jose.decodeProtectedHeader(jwt);
+  if (!Array.isArray(header.x5c) || header.x5c.length === 0) throw new Error(`${what}: no x5c in the header`);
+  const chain = header.x5c.map((c) => new crypto.X509Certificate(Buffer.from(c, 'base64')));
+  const now = new Date();
+  for (let i = 0; i < chain.length; i++) {
+    const cert = chain[i];
+    const issuer = chain[i + 1] ?? anchor;
+    if (new Date(cert.validFrom) > now || new Date(cert.validTo) < now) throw new Error(`${what}: certificate ${i} is outside its validity`);
+    if (!cert.checkIssued(issuer) || !cert.verify(issuer.publicKey)) throw new Error(`${what}: certificate ${i} does not chain to the anchor`);
+  }
+  if (chain.some((c) => c.fingerprint256 === anchor.fingerprint256)) throw new Error(`${what}: the anchor is in x5c`);
+  const leaf = chain[0];
+  if (!leaf.checkHost(host) && !leaf.checkIP(host)) throw new Error(`${what}: the leaf does not name ${host}`);
+  const key = await jose.importX509(leaf.toString(), header.alg);
+  const { payload } = await jose.compactVerify(jwt, key);
+  log(`${what}: x5c chain to the anchor verified (${leaf.subject.replace(/\n/g, ', ')}), kid ${header.kid}`);
+  return JSON.parse(new TextDecoder().decode(payload));
+}
+
+try {
+  const issuerJwt = wallet.credentials[0].split('~')[0];
+  const claims = await verifyThroughChain('credential', issuerJwt, new URL(wallet.credential_issuer).hostname);
+  if (claims.iss !== wallet.credential_issuer) throw new Error(`credential iss ${claims.iss}`);
+  const ref = claims.status?.status_list;
+  if (!ref) throw new Error('credential has no status reference');
+  const res = await fetch(ref.uri, { headers: { accept: 'application/statuslist+jwt' } });
+  if (res.status !== 200) throw new Error(`status list ${ref.uri} answered ${res.status}`);
+  const token = (await res.text()).trim();
+  await verifyThroughChain('status list token', token, new URL(ref.uri).hostname);
+  const status = getListFromStatusListJWT(token).getStatus(ref.idx);
+  if (status !== 0) throw new Error(`status of index ${ref.idx} is ${status}, expected 0 (valid)`);
+  log(`status list: index ${ref.idx} is valid`);
+} catch (e) {
+  log(`FAILED: ${e.message}`);
+  process.exit(1);
+}
