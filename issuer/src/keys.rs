@@ -209,3 +209,41 @@ impl KeyRing {
             .map_err(|e| KeyError::Io(self.path.display().to_string(), e))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)] // test code: a failure stops at its line
+    use super::*;
+    use civic_credential::crypto::JwsSigner as _;
+
+    /// A certificate for the current ES256 key puts `x5c` on what it signs; one for another key
+    /// attaches to nothing.
+    #[test]
+    fn a_certificate_attaches_to_the_key_it_certifies_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut ring = KeyRing::create(dir.path(), false, 0).unwrap();
+        let signer = ring.signer(Algorithm::Es256).unwrap();
+        let pkcs8 = signer.to_pkcs8_der().unwrap();
+        let made = civic_service::certificate::dev_ca(
+            "Teststad",
+            &["id.teststad.example".into()],
+            30,
+            Some(&pkcs8),
+        )
+        .unwrap();
+        let (chain, _) = civic_service::certificate::chain_from_pem(&made.chain_pem).unwrap();
+        let other =
+            civic_service::certificate::dev_ca("x", &["x.example".into()], 30, None).unwrap();
+        let (other_chain, _) =
+            civic_service::certificate::chain_from_pem(&other.chain_pem).unwrap();
+        assert_eq!(ring.attach_certificate(&other_chain).unwrap(), None);
+        assert!(ring.signer(Algorithm::Es256).unwrap().x5c().is_none());
+        let kid = ring.attach_certificate(&chain).unwrap().unwrap();
+        let signer = ring.signer(Algorithm::Es256).unwrap();
+        assert_eq!(signer.key_id(), Some(kid.as_str()));
+        assert_eq!(signer.x5c(), Some(chain.as_slice()));
+        // After a rotation the new key signs without a certificate.
+        ring.rotate(1).unwrap();
+        assert!(ring.signer(Algorithm::Es256).unwrap().x5c().is_none());
+    }
+}
