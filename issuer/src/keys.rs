@@ -214,7 +214,6 @@ impl KeyRing {
 mod tests {
     #![allow(clippy::unwrap_used)] // test code: a failure stops at its line
     use super::*;
-    use civic_credential::crypto::JwsSigner as _;
 
     /// A certificate for the current ES256 key puts `x5c` on what it signs; one for another key
     /// attaches to nothing.
