@@ -59,6 +59,10 @@ pub struct TrustList {
     /// The trusted issuers.
     #[serde(default, rename = "issuer")]
     pub issuers: Vec<TrustedIssuer>,
+    /// The `aki` values of each issuer trusted by certificate (by id), read once by
+    /// [`TrustList::parse`]; absent when an anchor has no `subjectKeyIdentifier`.
+    #[serde(skip)]
+    anchor_key_ids: std::collections::BTreeMap<String, Vec<String>>,
 }
 
 fn default_key_cache() -> i64 {
@@ -73,11 +77,12 @@ pub struct TrustListError(pub String);
 impl TrustList {
     /// Parses TOML (`[[issuer]]` tables) or, if it starts with `{`, JSON (`"issuer": [...]`).
     pub fn parse(text: &str) -> Result<Self, TrustListError> {
-        let list: TrustList = if text.trim_start().starts_with('{') {
+        let mut list: TrustList = if text.trim_start().starts_with('{') {
             serde_json::from_str(text).map_err(|e| TrustListError(e.to_string()))?
         } else {
             toml::from_str(text).map_err(|e| TrustListError(e.to_string()))?
         };
+        let mut anchor_key_ids = std::collections::BTreeMap::new();
         for i in &list.issuers {
             let offline = crate::did::resolves_offline(&i.id);
             let ok = i.id.starts_with("https://")
@@ -93,8 +98,19 @@ impl TrustList {
                         i.id
                     )));
                 }
-                i.anchors()
+                let anchors = i
+                    .anchors()
                     .map_err(|e| TrustListError(format!("issuer {:?}: {e}", i.id)))?;
+                let ids: Option<Vec<String>> = anchors
+                    .iter()
+                    .map(|a| {
+                        a.subject_key_id()
+                            .map(civic_credential::encoding::b64_encode)
+                    })
+                    .collect();
+                if let Some(ids) = ids {
+                    anchor_key_ids.insert(i.id.clone(), ids);
+                }
             }
             if !ok || i.vct.is_empty() || !keys_found {
                 return Err(TrustListError(format!(
@@ -104,6 +120,7 @@ impl TrustList {
                 )));
             }
         }
+        list.anchor_key_ids = anchor_key_ids;
         Ok(list)
     }
 
@@ -118,13 +135,13 @@ impl TrustList {
             .iter()
             .filter(|i| vct.iter().any(|v| i.allows_vct(v)))
         {
-            match issuer.authority_key_ids() {
-                Some(ids) => out.extend(
-                    ids.into_iter()
-                        .filter(|id| !out.contains(id))
-                        .collect::<Vec<_>>(),
-                ),
-                None => return Vec::new(),
+            let Some(ids) = self.anchor_key_ids.get(&issuer.id) else {
+                return Vec::new();
+            };
+            for id in ids {
+                if !out.contains(id) {
+                    out.push(id.clone());
+                }
             }
         }
         out
@@ -203,19 +220,6 @@ impl TrustedIssuer {
             return Err("trust anchor: no CERTIFICATE block".into());
         }
         Ok(out)
-    }
-
-    /// The `aki` values of its anchors (base64url `subjectKeyIdentifier`s, OpenID4VP
-    /// §6.1.1.1), or `None` unless it is trusted by certificate and every anchor has one.
-    pub fn authority_key_ids(&self) -> Option<Vec<String>> {
-        let anchors = self.anchors().ok().filter(|a| !a.is_empty())?;
-        anchors
-            .iter()
-            .map(|a| {
-                a.subject_key_id()
-                    .map(civic_credential::encoding::b64_encode)
-            })
-            .collect()
     }
 
     /// Whether this issuer may issue `vct`.

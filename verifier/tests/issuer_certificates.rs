@@ -27,16 +27,10 @@ use civic_verifier::fetch::StaticFetcher;
 use civic_verifier::flow::Flow;
 use civic_verifier::session::SessionStatus;
 use civic_verifier::TrustList;
+use support::wall_clock;
 
 const HOST: &str = "id.teststad.example";
 const STATUS_URI: &str = "https://id.teststad.example/status/0";
-
-fn wall_clock() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64
-}
 
 /// The issuer's key, and a development CA that certified it for `host`.
 fn certified(host: &str) -> (SigningKey, DevCa) {
@@ -170,7 +164,7 @@ async fn a_credential_and_status_list_with_x5c_are_verified_against_the_anchor()
 async fn a_chain_to_another_anchor_a_leaf_for_another_host_or_no_x5c_is_refused() {
     let now = wall_clock();
     let (key, ca) = certified(HOST);
-    let flow = flow(&ca.ca_pem, &status_token(&key, now), now);
+    let trusted = flow(&ca.ca_pem, &status_token(&key, now), now);
 
     // The same key, certified by a CA the verifier does not trust.
     let (_, rogue) = certified(HOST);
@@ -179,13 +173,13 @@ async fn a_chain_to_another_anchor_a_leaf_for_another_host_or_no_x5c_is_refused(
         .unwrap()
         .with_x5c(vec![rogue.leaf_der().unwrap()]);
     assert_eq!(
-        rule(&present(&flow, &rogue_key, 0, now).await),
+        rule(&present(&trusted, &rogue_key, 0, now).await),
         "issuer_certificate"
     );
 
     // A leaf the trusted CA made for another host does not speak for this issuer.
     let (elsewhere_key, elsewhere) = certified("elsewhere.example");
-    let flow_elsewhere = flow_for_other_host(&elsewhere, &elsewhere_key, now);
+    let flow_elsewhere = flow(&elsewhere.ca_pem, &status_token(&elsewhere_key, now), now);
     assert_eq!(
         rule(&present(&flow_elsewhere, &elsewhere_key, 0, now).await),
         "issuer_certificate"
@@ -193,14 +187,9 @@ async fn a_chain_to_another_anchor_a_leaf_for_another_host_or_no_x5c_is_refused(
 
     // Without x5c the kid alone names nothing: the issuer is trusted by certificate only.
     assert_eq!(
-        rule(&present(&flow, &plain, 0, now).await),
+        rule(&present(&trusted, &plain, 0, now).await),
         "issuer_key_not_found"
     );
-}
-
-/// A flow trusting `ca` (which certified `key` for another host) for the test issuer.
-fn flow_for_other_host(ca: &DevCa, key: &SigningKey, now: i64) -> Flow {
-    flow(&ca.ca_pem, &status_token(key, now), now)
 }
 
 #[tokio::test]

@@ -21,17 +21,9 @@ use civic_testkit::credentials::{aged, resident, TestIssuer, PLATFORMS};
 use civic_verifier::certificate::{dev_ca, DevCa, RequestCertificate, X509Prefix};
 use civic_verifier::flow::{Flow, FlowError};
 use civic_verifier::session::SessionStatus;
-use support::{answer_form, form, params, NOW};
+use support::{answer_form, form, params, wall_clock, NOW};
 
 const HOST: &str = "budget.teststad.example";
-
-/// Now, for certificate validity (the certificates are made now; the flow's clock is fixed).
-fn wall_clock() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64
-}
 
 fn anchor(ca: &DevCa) -> Certificate {
     Certificate::parse(&ca.ca_der().unwrap()).unwrap()

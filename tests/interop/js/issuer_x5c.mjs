@@ -9,25 +9,10 @@
  * Exit 0 when every check passes, 1 otherwise.
  */
 import fs from 'node:fs';
-import path from 'node:path';
 import crypto from 'node:crypto';
-import { createRequire } from 'node:module';
-import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
+import { load } from './npm_load.mjs';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const resolvers = [
-  createRequire(import.meta.url),
-  createRequire(path.join(here, '..', '..', '..', '.tools', 'node', 'package.json')),
-];
-async function load(name) {
-  for (const r of resolvers) {
-    let resolved;
-    try { resolved = r.resolve(name); } catch { continue; }
-    return import(pathToFileURL(resolved).href);
-  }
-  throw new Error(`cannot find npm package ${name}: run tests/interop/setup.sh`);
-}
 const log = (msg) => process.stderr.write(`${msg}\n`);
 
 const { values: opts } = parseArgs({ options: { wallet: { type: 'string' }, anchor: { type: 'string' } } });

@@ -19,27 +19,10 @@
  */
 import crypto from 'node:crypto';
 import fs from 'node:fs';
-import path from 'node:path';
-import { createRequire } from 'node:module';
-import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
+import { load } from './npm_load.mjs';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
 
-// ESM `import` ignores NODE_PATH, so resolve through require (which honours NODE_PATH) and
-// fall back to the project-local install in .tools/node.
-const resolvers = [
-  createRequire(import.meta.url),
-  createRequire(path.join(here, '..', '..', '..', '.tools', 'node', 'package.json')),
-];
-async function load(name) {
-  for (const r of resolvers) {
-    let resolved;
-    try { resolved = r.resolve(name); } catch { continue; }
-    return import(pathToFileURL(resolved).href);
-  }
-  throw new Error(`cannot find npm package ${name}: run tests/interop/setup.sh and set NODE_PATH=.tools/node/node_modules`);
-}
 function pkgVersion(name) {
   for (const r of resolvers) {
     try { return JSON.parse(fs.readFileSync(r.resolve(`${name}/package.json`), 'utf8')).version; } catch { /* next */ }

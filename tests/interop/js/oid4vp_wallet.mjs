@@ -23,25 +23,9 @@
  * Exit 0 on a 2xx answer, 1 otherwise (FAIL: on stderr), 2 usage.
  */
 import fs from 'node:fs';
-import path from 'node:path';
-import { createRequire } from 'node:module';
-import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
+import { load } from './npm_load.mjs';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-// ESM `import` ignores NODE_PATH: resolve through require, then the project-local install.
-const resolvers = [
-  createRequire(import.meta.url),
-  createRequire(path.join(here, '..', '..', '..', '.tools', 'node', 'package.json')),
-];
-async function load(name) {
-  for (const r of resolvers) {
-    let resolved;
-    try { resolved = r.resolve(name); } catch { continue; }
-    return import(pathToFileURL(resolved).href);
-  }
-  throw new Error(`cannot find npm package ${name}: run tests/interop/setup.sh and set NODE_PATH=.tools/node/node_modules`);
-}
 
 const KB_ALG = 'ES256';
 const log = (msg) => process.stderr.write(`${msg}\n`);

@@ -25,6 +25,14 @@ use civic_verifier::{Platform, Policy, Rule, TrustList, Verifier, VerifierOption
 /// The flows' clock.
 pub(crate) const NOW: i64 = 1_800_000_000;
 
+/// Now, for certificate validity (development certificates are made now, valid for days).
+pub(crate) fn wall_clock() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}
+
 /// A platform `id` whose policy `policy` asks for 16 or older and the platform's pseudonym;
 /// `encrypt` asks for encrypted answers.
 pub(crate) fn platform(id: &str, policy: &str, encrypt: bool) -> Platform {
