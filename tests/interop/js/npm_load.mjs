@@ -3,6 +3,7 @@
  * resolved through require (which honours NODE_PATH), falling back to the project-local install
  * in .tools/node.
  */
+import fs from 'node:fs';
 import path from 'node:path';
 import { createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -21,4 +22,12 @@ export async function load(name) {
     return import(pathToFileURL(resolved).href);
   }
   throw new Error(`cannot find npm package ${name}: run tests/interop/setup.sh and set NODE_PATH=.tools/node/node_modules`);
+}
+
+/** The installed version of npm package `name`, or `unknown`. */
+export function pkgVersion(name) {
+  for (const r of resolvers) {
+    try { return JSON.parse(fs.readFileSync(r.resolve(`${name}/package.json`), 'utf8')).version; } catch { /* next */ }
+  }
+  return 'unknown';
 }

@@ -20,15 +20,7 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import { parseArgs } from 'node:util';
-import { load } from './npm_load.mjs';
-
-
-function pkgVersion(name) {
-  for (const r of resolvers) {
-    try { return JSON.parse(fs.readFileSync(r.resolve(`${name}/package.json`), 'utf8')).version; } catch { /* next */ }
-  }
-  return 'unknown';
-}
+import { load, pkgVersion } from './npm_load.mjs';
 
 const PROOF_ALG = 'ES256';
 const log = (msg) => process.stderr.write(`${msg}\n`);
