@@ -16,8 +16,14 @@
 /// assert_eq!(bearer_token("Basic abc"), None);
 /// ```
 pub fn bearer_token(header: &str) -> Option<&str> {
-    let (scheme, rest) = header.split_once(' ')?;
-    if !scheme.eq_ignore_ascii_case("bearer") {
+    scheme_token(header, "Bearer")
+}
+
+/// The token of an `Authorization` header value that uses `scheme` (`Bearer`, `DPoP`), read as
+/// [`bearer_token`] reads Bearer.
+pub fn scheme_token<'a>(header: &'a str, scheme: &str) -> Option<&'a str> {
+    let (given, rest) = header.split_once(' ')?;
+    if !given.eq_ignore_ascii_case(scheme) {
         return None;
     }
     let token = rest.trim_start_matches(' ');

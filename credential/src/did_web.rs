@@ -1,6 +1,7 @@
 //! did:web (W3C CCG did:web method): the DID of an https base URL, where its document is served,
-//! and the DID document itself. The issuer and the verifier service build their documents here;
-//! verifiers and wallets read them here.
+//! and reading a fetched DID document (the wallet reads verifiers' documents here; it cannot
+//! afford ssi). The services build the documents they publish with ssi, in
+//! `civic_service::did_document`.
 //!
 //! ```
 //! # use civic_credential::did_web::{did_for_url, document_url};
@@ -11,7 +12,7 @@
 
 use core::fmt;
 
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use crate::jwk::Jwk;
 
@@ -213,69 +214,6 @@ pub struct DidDocument {
 }
 
 impl DidDocument {
-    /// An empty document for `did`.
-    pub fn new(did: impl Into<String>) -> Self {
-        DidDocument {
-            id: did.into(),
-            also_known_as: Vec::new(),
-            methods: Vec::new(),
-        }
-    }
-
-    /// Adds a public key as `did#fragment` for `purposes` (a private key is made public).
-    pub fn with_key(mut self, fragment: &str, jwk: &Jwk, purposes: &[Purpose]) -> Self {
-        let mut purposes = purposes.to_vec();
-        purposes.sort();
-        purposes.dedup();
-        self.methods.push(VerificationMethod {
-            id: format!("{}#{fragment}", self.id),
-            jwk: jwk.to_public(),
-            purposes,
-        });
-        self
-    }
-
-    /// The document as served (`application/did+json`).
-    pub fn to_json(&self) -> Value {
-        let methods: Vec<Value> = self
-            .methods
-            .iter()
-            .map(|m| {
-                json!({
-                    "id": m.id,
-                    "type": "JsonWebKey2020",
-                    "controller": self.id,
-                    "publicKeyJwk": m.jwk,
-                })
-            })
-            .collect();
-        let mut doc = serde_json::Map::new();
-        doc.insert(
-            "@context".into(),
-            json!([
-                "https://www.w3.org/ns/did/v1",
-                "https://w3id.org/security/suites/jws-2020/v1"
-            ]),
-        );
-        doc.insert("id".into(), json!(self.id));
-        doc.insert("verificationMethod".into(), json!(methods));
-        if !self.also_known_as.is_empty() {
-            doc.insert("alsoKnownAs".into(), json!(self.also_known_as));
-        }
-        for purpose in [Purpose::Authentication, Purpose::Assertion] {
-            let ids: Vec<&str> = self
-                .methods
-                .iter()
-                .filter(|m| m.purposes.contains(&purpose))
-                .map(|m| m.id.as_str())
-                .collect();
-            if !ids.is_empty() {
-                doc.insert(purpose.member().into(), json!(ids));
-            }
-        }
-        Value::Object(doc)
-    }
-
     /// Reads a fetched document of `did`: its `id` must be `did`; keys are the verification
     /// methods of this DID that carry a `publicKeyJwk` (relative ids are made absolute; a method
     /// of another DID, or a private key, is refused), with the purposes that reference them.
@@ -300,7 +238,7 @@ impl DidDocument {
                 .map(absolute)
                 .collect()
         };
-        // In the order of `Purpose`, as `with_key` keeps them.
+        // In the order of `Purpose`.
         let refs = [
             (Purpose::Assertion, referenced(Purpose::Assertion)),
             (Purpose::Authentication, referenced(Purpose::Authentication)),

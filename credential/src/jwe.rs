@@ -8,6 +8,9 @@
 //! ([`ResponseEncryption::from_client_metadata`]) and seals the response parameters
 //! ([`ResponseEncryption::seal`]). This module is pure Rust (p256, aes-gcm) so the wallet can
 //! use it in WebAssembly; verifiers decrypt with a JOSE library (josekit in civic-verifier).
+//!
+//! The other way round, an issuer seals a credential response to the wallet's key (OID4VCI 1.0
+//! §8.3, josekit in civic-issuer) and the wallet opens it with [`open`].
 
 use aes_gcm::{AeadInOut, Aes128Gcm, Aes256Gcm, KeyInit};
 use p256::elliptic_curve::sec1::{FromEncodedPoint, ToEncodedPoint};
@@ -207,6 +210,87 @@ impl ResponseEncryption {
     }
 }
 
+/// Opens a compact JWE sealed to `recipient` (a private P-256 JWK) with ECDH-ES direct key
+/// agreement and A128GCM or A256GCM: the plaintext. Anything else (another algorithm, an
+/// encrypted key, a missing or off-curve `epk`, a wrong tag) is refused.
+pub fn open(jwe: &str, recipient: &Jwk) -> Result<Vec<u8>> {
+    let bad = Error::MalformedJws;
+    let mut parts = jwe.split('.');
+    let (Some(protected), Some(encrypted_key), Some(iv), Some(data), Some(tag), None) = (
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+    ) else {
+        return Err(bad("a compact JWE has five parts"));
+    };
+    if !encrypted_key.is_empty() {
+        return Err(bad("ECDH-ES direct agreement has no encrypted key"));
+    }
+    let header = crate::encoding::b64_json_object(protected, "JWE header")?;
+    let member = |name: &'static str| header.get(name).and_then(Value::as_str);
+    if member("alg") != Some(ECDH_ES) {
+        return Err(Error::AlgorithmNotAllowed(
+            member("alg").unwrap_or_default().to_owned(),
+        ));
+    }
+    let enc = member("enc")
+        .and_then(Enc::from_name)
+        .ok_or(Error::InvalidClaim("enc"))?;
+    // Nothing this reader does not understand (RFC 7516 §4.1.13), and no compression.
+    if header.contains_key("crit") || header.contains_key("zip") {
+        return Err(Error::InvalidClaim("crit"));
+    }
+    let epk: Jwk = header
+        .get("epk")
+        .and_then(|v| serde_json::from_value(v.clone()).ok())
+        .filter(|k: &Jwk| k.kty == "EC" && k.crv.as_deref() == Some("P-256") && !k.is_private())
+        .ok_or(Error::MissingClaim("epk"))?;
+    let party = |name: &'static str| match member(name) {
+        Some(v) => b64_decode(v, name),
+        None => Ok(Vec::new()),
+    };
+    let (apu, apv) = (party("apu")?, party("apv")?);
+    let d = recipient
+        .d
+        .as_ref()
+        .ok_or(Error::InvalidKey("no private key"))?;
+    let secret = Zeroizing::new(b64_decode(d.expose(), "d")?);
+    let secret = SecretKey::from_slice(&secret).map_err(|_| Error::InvalidKey("d"))?;
+    let z = Zeroizing::new(shared_secret(&secret, &public_key(&epk)?));
+    let key = concat_kdf(z.as_slice(), enc.name(), enc.key_len(), &apu, &apv);
+    let iv: [u8; 12] = b64_decode(iv, "iv")?
+        .try_into()
+        .map_err(|_| bad("a 96-bit iv"))?;
+    let tag: [u8; 16] = b64_decode(tag, "tag")?
+        .try_into()
+        .map_err(|_| bad("a 128-bit tag"))?;
+    let mut plain = b64_decode(data, "ciphertext")?;
+    let (nonce, tag) = ((&iv).into(), (&tag).into());
+    let opened = match enc {
+        Enc::A128Gcm => Aes128Gcm::new_from_slice(&key)
+            .map_err(|_| Error::InvalidKey("A128GCM key"))?
+            .decrypt_inout_detached(
+                nonce,
+                protected.as_bytes(),
+                plain.as_mut_slice().into(),
+                tag,
+            ),
+        Enc::A256Gcm => Aes256Gcm::new_from_slice(&key)
+            .map_err(|_| Error::InvalidKey("A256GCM key"))?
+            .decrypt_inout_detached(
+                nonce,
+                protected.as_bytes(),
+                plain.as_mut_slice().into(),
+                tag,
+            ),
+    };
+    opened.map_err(|_| Error::InvalidSignature)?;
+    Ok(plain)
+}
+
 /// The P-256 public key of `jwk`.
 fn public_key(jwk: &Jwk) -> Result<PublicKey> {
     let coord = |c: &Option<String>, what| -> Result<[u8; 32]> {
@@ -330,5 +414,79 @@ mod tests {
         assert_ne!(parts[0], other[0], "a fresh ephemeral key each time");
         assert_ne!(parts[2], other[2], "a fresh iv each time");
         assert!(!a.contains("\"s\""));
+    }
+
+    #[test]
+    fn what_is_sealed_opens_with_the_recipient_key_only_and_untampered() {
+        let key = ResponseEncryption::generate_key(&mut OsRng);
+        let other = ResponseEncryption::generate_key(&mut OsRng);
+        let params = json!({ "credentials": [{ "credential": "a~b~" }] })
+            .as_object()
+            .cloned()
+            .unwrap();
+        for enc in Enc::ALL {
+            let sealer = ResponseEncryption {
+                jwk: key.to_public(),
+                enc,
+            };
+            let jwe = sealer.seal(&params, &mut OsRng).unwrap();
+            let plain = open(&jwe, &key).unwrap();
+            assert_eq!(
+                serde_json::from_slice::<Value>(&plain).unwrap(),
+                Value::Object(params.clone())
+            );
+            assert!(open(&jwe, &other).is_err(), "another key");
+            assert!(open(&jwe, &key.to_public()).is_err(), "no private key");
+            let mut parts: Vec<String> = jwe.split('.').map(str::to_owned).collect();
+            let last = parts[4].pop().unwrap();
+            parts[4].push(if last == 'A' { 'B' } else { 'A' });
+            assert!(open(&parts.join("."), &key).is_err(), "a wrong tag");
+            parts[1] = "x".into();
+            assert!(open(&parts.join("."), &key).is_err(), "an encrypted key");
+        }
+        assert!(open("a.b.c", &key).is_err());
+    }
+
+    /// A JWE to `recipient` whose protected header also has `extra` (made here, as no sealer
+    /// of ours writes such headers).
+    fn sealed_with(recipient: &Jwk, extra: Map<String, Value>) -> String {
+        let ephemeral = SecretKey::random(&mut OsRng);
+        let z = shared_secret(&ephemeral, &public_key(recipient).unwrap());
+        let key = concat_kdf(&z, "A128GCM", 16, b"", b"");
+        let epk = ephemeral.public_key().to_encoded_point(false);
+        let mut header = extra;
+        header.insert("alg".into(), ECDH_ES.into());
+        header.insert("enc".into(), "A128GCM".into());
+        header.insert(
+            "epk".into(),
+            json!({"kty": "EC", "crv": "P-256", "x": b64_encode(epk.x().unwrap()), "y": b64_encode(epk.y().unwrap())}),
+        );
+        let protected = json_b64(&header).unwrap();
+        let iv = [7u8; 12];
+        let mut data = b"{}".to_vec();
+        let tag = Aes128Gcm::new_from_slice(&key)
+            .unwrap()
+            .encrypt_inout_detached(&iv.into(), protected.as_bytes(), data.as_mut_slice().into())
+            .unwrap();
+        format!(
+            "{protected}..{}.{}.{}",
+            b64_encode(&iv),
+            b64_encode(&data),
+            b64_encode(&tag)
+        )
+    }
+
+    #[test]
+    fn headers_this_reader_does_not_understand_are_refused() {
+        let key = ResponseEncryption::generate_key(&mut OsRng);
+        assert_eq!(
+            open(&sealed_with(&key, Map::new()), &key).unwrap(),
+            b"{}".to_vec()
+        );
+        for (name, value) in [("crit", json!(["exp"])), ("zip", json!("DEF"))] {
+            let mut extra = Map::new();
+            extra.insert(name.into(), value);
+            assert!(open(&sealed_with(&key, extra), &key).is_err(), "{name}");
+        }
     }
 }

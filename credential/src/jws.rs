@@ -5,6 +5,7 @@ use serde_json::{Map, Value};
 use crate::crypto::{Algorithm, JwsSigner, VerifyingKey};
 use crate::encoding::{b64_decode, b64_json_object, json_b64, MAX_TOKEN_BYTES};
 use crate::error::{Error, Result};
+use crate::jwk::Jwk;
 
 /// A parsed compact JWS. The signature is not checked until [`Jws::verify`].
 #[derive(Debug, Clone)]
@@ -87,6 +88,40 @@ pub fn chain_header(signer: &dyn JwsSigner) -> Map<String, Value> {
         header.insert("x5c".into(), crate::x509::x5c_value(chain));
     }
     header
+}
+
+/// Signs a JWS with header `{alg, typ, jwk}` over `payload`: the public key travels in the
+/// header and no `kid` is set (OID4VCI proofs, DPoP proofs).
+pub fn sign_with_jwk(
+    typ: &str,
+    public: &Jwk,
+    payload: &Map<String, Value>,
+    signer: &dyn JwsSigner,
+) -> Result<String> {
+    let mut header = Map::new();
+    let jwk = serde_json::to_value(public.to_public()).map_err(|_| Error::Json("jwk"))?;
+    header.insert("jwk".into(), jwk);
+    sign(typ, header, payload, &crate::crypto::WithoutKid(signer))
+}
+
+/// The public key in a JWS's `jwk` header, which must be the only key reference (no `kid`, no
+/// `x5c`) and hold no private part. The signature is not checked here.
+pub fn embedded_jwk(jws: &Jws<'_>) -> Result<Jwk> {
+    if jws.header.contains_key("kid") || jws.header.contains_key("x5c") {
+        return Err(Error::ProofKey(
+            "use exactly one of jwk, kid, x5c; a jwk is required here",
+        ));
+    }
+    let jwk: Jwk = match jws.header.get("jwk") {
+        Some(v @ Value::Object(_)) => serde_json::from_value(v.clone())
+            .map_err(|_| Error::ProofKey("jwk is not a valid JWK"))?,
+        Some(_) => return Err(Error::ProofKey("jwk is not an object")),
+        None => return Err(Error::ProofKey("missing jwk header")),
+    };
+    if jwk.is_private() {
+        return Err(Error::ProofKey("jwk contains a private key"));
+    }
+    Ok(jwk)
 }
 
 /// Signs a JWS with header `{alg, typ, kid?}` plus `extra_header`, over `payload`.

@@ -4,14 +4,15 @@
 //! - [`key_binding`]: key-binding JWTs (`kb+jwt`).
 //! - [`sd_jwt_vc`]: the SD-JWT VC profile (`dc+sd-jwt`) with issuer key binding and validity.
 //! - [`status_list`]: IETF Token Status List (`statuslist+jwt`).
-//! - [`oid4vci`]: OpenID for Verifiable Credential Issuance 1.0 messages and proof JWTs.
+//! - [`oid4vci`]: OpenID for Verifiable Credential Issuance 1.0 messages and proof JWTs;
+//!   [`dpop`]: DPoP proofs (RFC 9449) that bind access tokens to the wallet's key.
 //! - [`oid4vp`]: OpenID for Verifiable Presentations 1.0 requests, DCQL and `vp_token`;
 //!   [`jwe`]: encrypted answers (`direct_post.jwt`, ECDH-ES with AES-GCM, pure Rust).
 //! - [`residency`]: the residency credential's claims and age predicates.
 //! - [`pseudonym`]: pairwise pseudonyms for civic platforms.
 //! - [`crypto`] and [`jwk`]: ES256 / EdDSA behind an allow-list; aws-lc-rs natively, RustCrypto on
 //!   wasm32; HMAC-SHA-256 ([`crypto::hmac_sha256`]).
-//! - [`did_web`]: did:web identifiers and DID documents (build and read).
+//! - [`did_web`]: did:web identifiers, and reading DID documents.
 //! - [`form`]: `application/x-www-form-urlencoded` bodies and queries; [`bearer`]: `Authorization:
 //!   Bearer` headers.
 //!
@@ -23,6 +24,7 @@
 pub mod bearer;
 pub mod crypto;
 pub mod did_web;
+pub mod dpop;
 pub mod encoding;
 pub mod error;
 pub mod form;

@@ -2,6 +2,8 @@
 //! issuer metadata, and proof JWTs. The issuer serves them and the wallet sends them; both use
 //! these types so the wire format lives in one place.
 
+pub mod attestation;
+pub mod authorization;
 pub mod metadata;
 pub mod proof;
 
@@ -34,6 +36,10 @@ pub struct CredentialOffer {
 /// The grants of a credential offer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Grants {
+    /// The authorization code grant (the wallet pushes an authorization request, the resident
+    /// signs in at the issuer).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub authorization_code: Option<AuthorizationCodeGrant>,
     /// The pre-authorized code grant.
     #[serde(
         rename = "urn:ietf:params:oauth:grant-type:pre-authorized_code",
@@ -41,6 +47,14 @@ pub struct Grants {
         skip_serializing_if = "Option::is_none"
     )]
     pub pre_authorized_code: Option<PreAuthorizedCodeGrant>,
+}
+
+/// The authorization code grant of an offer (OID4VCI §4.1.1).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuthorizationCodeGrant {
+    /// Ties the wallet's authorization request to this offer; the wallet sends it back as is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub issuer_state: Option<String>,
 }
 
 /// A pre-authorized code and whether a transaction code must accompany it.
@@ -112,10 +126,11 @@ impl OfferLocation {
     }
 }
 
-/// A token request of the pre-authorized code grant (form-encoded on the wire).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// A token request of the pre-authorized code or the authorization code grant (form-encoded on
+/// the wire).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct TokenRequest {
-    /// Must be [`PRE_AUTHORIZED_GRANT`].
+    /// [`PRE_AUTHORIZED_GRANT`] or [`authorization::AUTHORIZATION_CODE_GRANT`].
     pub grant_type: String,
     /// The code from the offer.
     #[serde(rename = "pre-authorized_code")]
@@ -123,21 +138,53 @@ pub struct TokenRequest {
     /// The transaction code, when the offer asked for one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tx_code: Option<String>,
+    /// The authorization code (authorization code grant).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// The redirect URI the code was sent to (authorization code grant).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub redirect_uri: Option<String>,
+    /// The PKCE code verifier (authorization code grant).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code_verifier: Option<String>,
+    /// The wallet's client identifier (a public client names itself).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
+    /// The refresh token (refresh token grant).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
 }
 
 impl TokenRequest {
     /// Reads a token request from its `application/x-www-form-urlencoded` body. A parameter
     /// given twice is refused (RFC 6749 §3.2), as is a request without `grant_type`.
     pub fn from_form(body: &[u8]) -> Result<Self, ProtocolError> {
-        let [grant_type, pre_authorized_code, tx_code] =
-            form::fields(body, ["grant_type", "pre-authorized_code", "tx_code"])
-                .map_err(|e| ProtocolError::new(ErrorCode::InvalidRequest, e.to_string()))?;
+        let [grant_type, pre_authorized_code, tx_code, code, redirect_uri, code_verifier, client_id, refresh_token] =
+            form::fields(
+                body,
+                [
+                    "grant_type",
+                    "pre-authorized_code",
+                    "tx_code",
+                    "code",
+                    "redirect_uri",
+                    "code_verifier",
+                    "client_id",
+                    "refresh_token",
+                ],
+            )
+            .map_err(|e| ProtocolError::new(ErrorCode::InvalidRequest, e.to_string()))?;
         Ok(TokenRequest {
             grant_type: grant_type.ok_or_else(|| {
                 ProtocolError::new(ErrorCode::InvalidRequest, "grant_type is required")
             })?,
             pre_authorized_code,
             tx_code,
+            code,
+            redirect_uri,
+            code_verifier,
+            client_id,
+            refresh_token,
         })
     }
 }
@@ -147,10 +194,14 @@ impl TokenRequest {
 pub struct TokenResponse {
     /// The access token for the credential endpoint.
     pub access_token: String,
-    /// Always `Bearer`.
+    /// `DPoP` for a token bound to the wallet's key, `Bearer` otherwise.
     pub token_type: String,
     /// Lifetime in seconds.
     pub expires_in: u64,
+    /// For a fresh batch later without signing in again (authorization code flow, bound to the
+    /// same DPoP key); single use: each use gives the next one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
 }
 
 /// The nonce endpoint's response.
@@ -229,6 +280,14 @@ pub enum ErrorCode {
     CredentialRequestDenied,
     /// The user (or wallet) declined.
     AccessDenied,
+    /// The authorization request asks for another response type than `code`.
+    UnsupportedResponseType,
+    /// The scope is missing or names no credential this issuer offers.
+    InvalidScope,
+    /// The client is unknown, or did not authenticate as it must.
+    InvalidClient,
+    /// The client attestation or its PoP is refused.
+    InvalidClientAttestation,
 }
 
 impl ErrorCode {
@@ -246,6 +305,10 @@ impl ErrorCode {
             ErrorCode::InvalidEncryptionParameters => "invalid_encryption_parameters",
             ErrorCode::CredentialRequestDenied => "credential_request_denied",
             ErrorCode::AccessDenied => "access_denied",
+            ErrorCode::UnsupportedResponseType => "unsupported_response_type",
+            ErrorCode::InvalidScope => "invalid_scope",
+            ErrorCode::InvalidClient => "invalid_client",
+            ErrorCode::InvalidClientAttestation => "invalid_client_attestation",
         }
     }
 

@@ -28,7 +28,7 @@ pub mod services;
 pub use certificates::x509_chain;
 pub use credential::{kb_jwt, sd_jwt, sd_jwt_claims, status_list};
 pub use protocol::{
-    dcql, oid4vci_credential_request, oid4vci_messages, oid4vci_proof, oid4vci_token,
+    dcql, dpop_proof, oid4vci_credential_request, oid4vci_messages, oid4vci_proof, oid4vci_token,
     oid4vp_request, vp_token,
 };
 pub use services::{register_csv, verifier_presentation};
@@ -50,6 +50,7 @@ pub const TARGETS: &[(&str, Body)] = &[
         protocol::oid4vci_credential_request,
     ),
     ("oid4vci_proof", protocol::oid4vci_proof),
+    ("dpop_proof", protocol::dpop_proof),
     ("oid4vci_token", protocol::oid4vci_token),
     ("oid4vci_messages", protocol::oid4vci_messages),
     ("register_csv", services::register_csv),

@@ -6,9 +6,13 @@ use std::collections::HashSet;
 use serde_json::Map;
 
 use civic_credential::crypto::WithoutKid;
+use civic_credential::dpop;
 use civic_credential::encoding::json_b64;
 use civic_credential::form::{percent_decode, percent_encode};
 use civic_credential::jws;
+use civic_credential::oid4vci::authorization::{
+    PushedAuthorizationRequest, AUTHORIZATION_CODE_GRANT,
+};
 use civic_credential::oid4vci::{
     verify_proof, AuthorizationServerMetadata, CredentialRequest, IssuerMetadata, OfferLocation,
     ProofExpectation, TokenRequest, PRE_AUTHORIZED_GRANT, PROOF_TYP,
@@ -194,29 +198,34 @@ pub fn oid4vci_credential_request(data: &[u8]) -> bool {
     true
 }
 
+/// The token of a proof target's input: raw, or structured (`{"typ", "header", "claims"}`,
+/// `typ` defaulting to `default_typ`) signed with the holder key, whose public `jwk` goes in the
+/// header unless it names its own. `None` for input that is neither.
+fn holder_signed(data: &[u8], default_typ: &str) -> Option<String> {
+    let f = fixture();
+    match input(data) {
+        Input::Invalid => None,
+        Input::Raw(text) => Some(text.to_owned()),
+        Input::Structured(m) => {
+            let mut header = object(&m, "header");
+            if !header.contains_key("jwk") {
+                header.insert(
+                    "jwk".into(),
+                    serde_json::to_value(f.holder.public_jwk()).ok()?,
+                );
+            }
+            let typ = string(&m, "typ", default_typ);
+            jws::sign(typ, header, &object(&m, "claims"), &WithoutKid(&f.holder)).ok()
+        }
+    }
+}
+
 /// OID4VCI proof JWTs. Raw: a proof verified for [`ISSUER`]. Structured: `{"typ", "header",
 /// "claims"}` signed with the holder key; the header gets the holder's public `jwk` unless it
 /// names its own.
 pub fn oid4vci_proof(data: &[u8]) -> bool {
-    let f = fixture();
-    let jwt = match input(data) {
-        Input::Invalid => return false,
-        Input::Raw(text) => text.to_owned(),
-        Input::Structured(m) => {
-            let mut header = object(&m, "header");
-            if !header.contains_key("jwk") {
-                let Ok(jwk) = serde_json::to_value(f.holder.public_jwk()) else {
-                    return false;
-                };
-                header.insert("jwk".into(), jwk);
-            }
-            let typ = string(&m, "typ", PROOF_TYP);
-            let signer = WithoutKid(&f.holder);
-            match jws::sign(typ, header, &object(&m, "claims"), &signer) {
-                Ok(jwt) => jwt,
-                Err(_) => return false,
-            }
-        }
+    let Some(jwt) = holder_signed(data, PROOF_TYP) else {
+        return false;
     };
     match verify_proof(&jwt, &proof_expectation()) {
         Ok(proof) => {
@@ -228,8 +237,42 @@ pub fn oid4vci_proof(data: &[u8]) -> bool {
     }
 }
 
+/// The URL the DPoP target's proofs are for, and the access token they present.
+pub const DPOP_URL: &str = "https://id.example/credential";
+/// The access token the DPoP target's proofs present.
+pub const DPOP_TOKEN: &str = "access-token-1";
+
+/// DPoP proofs (RFC 9449) as the issuer's credential endpoint checks them. Raw: a proof for a
+/// POST to [`DPOP_URL`] presenting [`DPOP_TOKEN`]. Structured: `{"typ", "header", "claims"}`
+/// signed with the holder key; the header gets the holder's public `jwk` unless it names its own.
+pub fn dpop_proof(data: &[u8]) -> bool {
+    let Some(jwt) = holder_signed(data, dpop::DPOP_TYP) else {
+        return false;
+    };
+    let expect = dpop::Expectation {
+        htm: "POST",
+        htu: DPOP_URL,
+        now: NOW,
+        max_age: MAX_AGE,
+        clock_skew: CLOCK_SKEW,
+        access_token: Some(DPOP_TOKEN),
+    };
+    match dpop::verify(&jwt, &expect) {
+        Ok(proof) => {
+            assert!(!proof.jti.is_empty(), "an accepted proof has a jti");
+            assert_eq!(proof.jkt.len(), 43, "a SHA-256 thumbprint");
+            true
+        }
+        Err(e) => {
+            assert!(!e.code().is_empty());
+            false
+        }
+    }
+}
+
 /// The token endpoint's form parser (`application/x-www-form-urlencoded`, the one the issuer
-/// uses), with a round trip through our own percent-encoding. Accepted for a pre-authorized code grant.
+/// uses), with a round trip through our own percent-encoding, and the PAR endpoint's parser on
+/// the same bytes. Accepted for a pre-authorized or an authorization code grant.
 pub fn oid4vci_token(data: &[u8]) -> bool {
     let Ok(req) = TokenRequest::from_form(data) else {
         return false;
@@ -238,6 +281,11 @@ pub fn oid4vci_token(data: &[u8]) -> bool {
     for (name, value) in [
         ("pre-authorized_code", &req.pre_authorized_code),
         ("tx_code", &req.tx_code),
+        ("code", &req.code),
+        ("redirect_uri", &req.redirect_uri),
+        ("code_verifier", &req.code_verifier),
+        ("client_id", &req.client_id),
+        ("refresh_token", &req.refresh_token),
     ] {
         if let Some(v) = value {
             form.push_str(&format!("&{name}={}", percent_encode(v)));
@@ -245,7 +293,13 @@ pub fn oid4vci_token(data: &[u8]) -> bool {
     }
     let again = TokenRequest::from_form(form.as_bytes()).map_err(|e| e.to_string());
     assert_eq!(again, Ok(req.clone()), "token request round trip");
-    req.grant_type == PRE_AUTHORIZED_GRANT && req.pre_authorized_code.is_some()
+    // The same bytes as a pushed authorization request: what reads writes back the same.
+    if let Ok(pushed) = PushedAuthorizationRequest::from_form(data) {
+        let again = PushedAuthorizationRequest::from_form(pushed.to_form().as_bytes());
+        assert_eq!(again.as_ref().ok(), Some(&pushed), "PAR round trip");
+    }
+    (req.grant_type == PRE_AUTHORIZED_GRANT && req.pre_authorized_code.is_some())
+        || (req.grant_type == AUTHORIZATION_CODE_GRANT && req.code.is_some())
 }
 
 /// What a wallet reads from an issuer: offer links (with a round trip), percent-decoding, the

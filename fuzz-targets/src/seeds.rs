@@ -21,6 +21,7 @@ use civic_credential::status_list::{Status, StatusList, StatusListToken};
 use civic_verifier::Session;
 
 use crate::fixtures::{fixture, requested_paths, ISSUER, NOW, STATUS_URI, VCT};
+use crate::protocol::{DPOP_TOKEN, DPOP_URL};
 
 /// One seed input.
 #[derive(Debug, Clone)]
@@ -476,10 +477,39 @@ fn oid4vci_seeds(s: &mut Seeds) {
     let aud = json!({ "claims": { "aud": [ISSUER, "x"], "iat": NOW - 10 } });
     s.add("oid4vci_proof", "claims_aud_list", aud.to_string(), true);
 
+    let dpop_claims = json!({ "jti": "j-1", "htm": "POST", "htu": DPOP_URL, "iat": NOW,
+        "nonce": "n", "ath": civic_credential::dpop::access_token_hash(DPOP_TOKEN) });
+    s.add(
+        "dpop_proof",
+        "claims",
+        json!({ "claims": dpop_claims }).to_string(),
+        true,
+    );
+    let raw = civic_credential::dpop::proof(
+        &f.holder,
+        f.holder.public_jwk(),
+        &civic_credential::dpop::ProofClaims {
+            htm: "POST",
+            htu: DPOP_URL,
+            iat: NOW,
+            jti: "j-2",
+            nonce: None,
+            access_token: Some(DPOP_TOKEN),
+        },
+    )
+    .expect("proof");
+    s.add("dpop_proof", "raw", raw, true);
+    let wrong_htu = json!({ "claims": { "jti": "j", "htm": "POST",
+        "htu": "https://id.example/token", "iat": NOW } });
+    s.add("dpop_proof", "wrong_htu", wrong_htu.to_string(), false);
+    let kid = json!({ "header": { "kid": "k" }, "claims": dpop_claims });
+    s.add("dpop_proof", "header_kid", kid.to_string(), false);
+
     let offer = CredentialOffer {
         credential_issuer: ISSUER.into(),
         credential_configuration_ids: vec!["residency_sd_jwt".into()],
         grants: Some(Grants {
+            authorization_code: None,
             pre_authorized_code: Some(PreAuthorizedCodeGrant {
                 pre_authorized_code: "code-123".into(),
                 tx_code: Some(TxCodeSpec {
@@ -497,6 +527,18 @@ fn oid4vci_seeds(s: &mut Seeds) {
     );
     s.add(t, "pre_authorized", grant, true);
     s.add(t, "no_code", "grant_type=authorization_code", false);
+    s.add(
+        t,
+        "authorization_code",
+        "grant_type=authorization_code&code=c-1&code_verifier=dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk&redirect_uri=https%3A%2F%2Fw.example%2Fcb&client_id=https%3A%2F%2Fw.example",
+        true,
+    );
+    s.add(
+        t,
+        "pushed_request",
+        "grant_type=x&client_id=w&response_type=code&redirect_uri=https%3A%2F%2Fw.example%2Fcb&scope=residency&state=s&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256&dpop_jkt=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+        false,
+    );
     s.add(t, "repeated", "grant_type=a&grant_type=b", false);
     let m = "oid4vci_messages";
     s.add(

@@ -107,7 +107,9 @@ const handlers = {
         status('Follow the prompt on your device…');
         const cred = await navigator.credentials.get(requestOptions(options));
         const done = await api('/api/login/finish', authenticationJSON(cred));
-        location.assign(done.redirect || '/me');
+        // Signing in on the authorization page: back to it, now signed in.
+        if (btn.dataset.returnHere !== undefined) location.reload();
+        else location.assign(done.redirect || '/me');
       } catch (e) {
         status(explain(e), true);
       }
@@ -148,6 +150,23 @@ const handlers = {
 for (const [id, attach] of Object.entries(handlers)) {
   const el = document.getElementById(id);
   if (el) attach(el);
+}
+// The authorization page: the resident's decision, then on to the wallet.
+for (const btn of document.querySelectorAll('[data-authorize]')) {
+  btn.addEventListener('click', async () => {
+    try {
+      const { clientId, requestUri } = document.getElementById('authorization').dataset;
+      const done = await api('/api/authorize', {
+        client_id: clientId,
+        request_uri: requestUri,
+        approve: btn.dataset.authorize === 'approve',
+      });
+      status('Returning to your wallet…');
+      location.assign(done.redirect);
+    } catch (e) {
+      status(explain(e), true);
+    }
+  });
 }
 for (const btn of document.querySelectorAll('[data-remove-passkey]')) {
   btn.addEventListener('click', async () => {

@@ -8,6 +8,10 @@
 //!    the counter service redeemed for an access token (tokens are single use), a nonce, and a
 //!    credential request with B proofs, each with a fresh holder key. Every credential is
 //!    durably recorded before its response. Any unexpected answer fails the run.
+//! 3. The same twice in one run: with Bearer tokens (`allow_bearer_tokens`, no proofs) and with
+//!    DPoP (RFC 9449, the default). Each batch is a new wallet: a fresh DPoP key, no nonce yet,
+//!    so its token request is sent back once for the issuer's `DPoP-Nonce` (one more round
+//!    trip), and the credential request carries a second proof.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -71,17 +75,83 @@ fn raw_rates() -> (f64, f64) {
     (sign, verify)
 }
 
+/// How a wallet connection presents its tokens.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Binding {
+    Bearer,
+    Dpop,
+}
+
+/// A wallet's DPoP key and the issuer's latest nonce.
+struct Dpop {
+    key: SigningKey,
+    nonce: Option<String>,
+}
+
+impl Dpop {
+    fn proof(&self, url: &str, token: Option<&str>) -> String {
+        let jti = civic_credential::encoding::b64_encode(&rand::random::<[u8; 16]>());
+        civic_credential::dpop::proof(
+            &self.key,
+            self.key.public_jwk(),
+            &civic_credential::dpop::ProofClaims {
+                htm: "POST",
+                htu: url,
+                iat: now(),
+                jti: &jti,
+                nonce: self.nonce.as_deref(),
+                access_token: token,
+            },
+        )
+        .expect("proof")
+    }
+}
+
+/// POSTs `build`'s request (with `bearer` as a Bearer token, or `dpop`'s proof and the token)
+/// and reads the JSON answer; with DPoP, once more with the issuer's nonce when it asks.
 async fn post_json(
     http: &reqwest::Client,
     url: String,
     bearer: &str,
-    body: Option<Value>,
+    dpop: Option<&mut Dpop>,
+    build: impl Fn(reqwest::RequestBuilder) -> reqwest::RequestBuilder,
 ) -> Option<Value> {
-    let mut req = http.post(url).bearer_auth(bearer);
-    if let Some(b) = body {
-        req = req.json(&b);
+    let Some(dpop) = dpop else {
+        let mut req = http.post(&url);
+        if !bearer.is_empty() {
+            req = req.bearer_auth(bearer);
+        }
+        return answer(build(req).send().await.ok()?).await;
+    };
+    let token = (!bearer.is_empty()).then_some(bearer);
+    for _ in 0..2 {
+        let mut req = http.post(&url).header("DPoP", dpop.proof(&url, token));
+        if let Some(t) = token {
+            req = req.header("Authorization", format!("DPoP {t}"));
+        }
+        let resp = build(req).send().await.ok()?;
+        if let Some(n) = resp
+            .headers()
+            .get(civic_credential::dpop::DPOP_NONCE)
+            .and_then(|v| v.to_str().ok())
+        {
+            dpop.nonce = Some(n.to_owned());
+        }
+        if resp.status().is_success() {
+            return resp.json().await.ok();
+        }
+        let status = resp.status();
+        let body: Value = resp.json().await.unwrap_or_default();
+        if body["error"] != "use_dpop_nonce" {
+            eprintln!("unexpected {status}: {body}");
+            return None;
+        }
     }
-    let resp = req.send().await.ok()?;
+    eprintln!("sent back for a DPoP nonce twice");
+    None
+}
+
+async fn answer(resp: reqwest::Response) -> Option<Value> {
     if !resp.status().is_success() {
         eprintln!(
             "unexpected {}: {}",
@@ -99,34 +169,27 @@ async fn access_token(
     base: &str,
     admin: &str,
     resident: &str,
+    dpop: Option<&mut Dpop>,
 ) -> Option<String> {
     let offer = post_json(
         http,
         format!("{base}/admin/api/residents/{resident}/offer"),
         admin,
         None,
+        |r| r,
     )
     .await?;
     let code = offer["credential_offer"]["grants"][PRE_AUTHORIZED_GRANT]["pre-authorized_code"]
         .as_str()
         .unwrap_or_default()
         .to_owned();
-    let tx_code = offer["tx_code"].as_str().unwrap_or_default();
-    let resp = http
-        .post(format!("{base}/token"))
-        .form(&[
-            ("grant_type", PRE_AUTHORIZED_GRANT),
-            ("pre-authorized_code", &code),
-            ("tx_code", tx_code),
-        ])
-        .send()
-        .await
-        .ok()?;
-    if !resp.status().is_success() {
-        eprintln!("unexpected {} from /token", resp.status());
-        return None;
-    }
-    let tok = resp.json::<Value>().await.ok()?;
+    let tx_code = offer["tx_code"].as_str().unwrap_or_default().to_owned();
+    let form = [
+        ("grant_type", PRE_AUTHORIZED_GRANT.to_owned()),
+        ("pre-authorized_code", code),
+        ("tx_code", tx_code),
+    ];
+    let tok = post_json(http, format!("{base}/token"), "", dpop, |r| r.form(&form)).await?;
     tok["access_token"].as_str().map(str::to_owned)
 }
 
@@ -135,7 +198,7 @@ async fn access_token(
 async fn client(
     base: String,
     admin: String,
-    resident: &'static str,
+    (resident, binding): (&'static str, Binding),
     batch: usize,
     (start_at, until): (Instant, Instant),
     issued: Arc<AtomicU64>,
@@ -157,10 +220,15 @@ async fn client(
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     while Instant::now() < until {
-        let Some(access) = access_token(&http, &base, &admin, resident).await else {
+        // A new wallet for each batch: a fresh DPoP key, and no nonce yet.
+        let mut dpop = (binding == Binding::Dpop).then(|| Dpop {
+            key: SigningKey::generate(Algorithm::Es256, &mut rand::rngs::OsRng).expect("key"),
+            nonce: None,
+        });
+        let Some(access) = access_token(&http, &base, &admin, resident, dpop.as_mut()).await else {
             return false;
         };
-        let Some(n) = post_json(&http, format!("{base}/nonce"), "", None).await else {
+        let Some(n) = post_json(&http, format!("{base}/nonce"), "", None, |r| r).await else {
             return false;
         };
         let nonce = n["c_nonce"].as_str().unwrap_or_default().to_owned();
@@ -172,7 +240,8 @@ async fn client(
             })
             .collect();
         let body = json!({ "credential_configuration_id": "residency_sd_jwt", "proofs": { "jwt": proofs } });
-        let Some(resp) = post_json(&http, format!("{base}/credential"), &access, Some(body)).await
+        let url = format!("{base}/credential");
+        let Some(resp) = post_json(&http, url, &access, dpop.as_mut(), |r| r.json(&body)).await
         else {
             return false;
         };
@@ -202,6 +271,8 @@ fn main() -> anyhow::Result<()> {
     let mut config = Config::new(&base)?;
     config.status_list_size = 1 << 20;
     config.rate_limit_per_minute = u32::MAX;
+    // Both kinds of wallet in one run: Bearer (no proof) and DPoP.
+    config.allow_bearer_tokens = true;
     config.save(tmp.path())?;
     let keys = KeyRing::create(tmp.path(), false, now())?;
     let store = Arc::new(SledStore::open(
@@ -224,56 +295,74 @@ fn main() -> anyhow::Result<()> {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    let issued = Arc::new(AtomicU64::new(0));
-    let elapsed = rt.block_on(async {
+    let rates = rt.block_on(async {
         listener.set_nonblocking(true)?;
         let listener = tokio::net::TcpListener::from_std(listener)?;
         let app = civic_issuer::http::router(issuer.clone());
         tokio::spawn(async move { axum::serve(listener, app).await });
-        // Warm up, then measure.
-        let warm = Instant::now();
-        let warmed = client(
-            base.clone(),
-            admin.clone(),
-            "D-0001",
-            batch,
-            (warm, warm + Duration::from_millis(500)),
-            Arc::new(AtomicU64::new(0)),
-        )
-        .await;
-        anyhow::ensure!(warmed, "the warm-up batch failed");
-        let start = Instant::now() + Duration::from_millis(500);
-        let until = start + Duration::from_secs(seconds);
-        let residents = ["D-0001", "D-0003", "D-0004", "D-0005", "D-0007", "D-0008"];
-        let tasks: Vec<_> = (0..connections)
-            .map(|i| {
-                tokio::spawn(client(
-                    base.clone(),
-                    admin.clone(),
-                    residents[i % residents.len()],
-                    batch,
-                    (start, until),
-                    issued.clone(),
-                ))
-            })
-            .collect();
-        for t in tasks {
-            anyhow::ensure!(t.await?, "a client got an unexpected answer");
+        let mut rates = Vec::new();
+        for binding in [Binding::Bearer, Binding::Dpop] {
+            rates.push(measure(&base, &admin, binding, (seconds, connections, batch)).await?);
         }
-        anyhow::Ok((Instant::now() - start).as_secs_f64())
+        anyhow::Ok(rates)
     })?;
-    let issue_rate = issued.load(Ordering::Relaxed) as f64 / elapsed;
+    let [bearer, dpop] = rates[..] else {
+        anyhow::bail!("two phases were measured");
+    };
+    let limit = per_core * cores;
     // This run's own baselines (the verification bench prints the headline ones).
     println!("issue_es256_sign_per_s: {sign:.0}");
     println!("issue_es256_verify_per_s: {verify:.0}");
     println!("cores: {cores}");
-    println!("issue_limit_per_s: {:.0}", per_core * cores);
-    println!("issue_http_per_s: {issue_rate:.0}");
-    println!(
-        "issue_ratio_to_limit: {:.3}",
-        issue_rate / (per_core * cores)
-    );
+    println!("issue_limit_per_s: {limit:.0}");
+    println!("issue_http_per_s: {dpop:.0}");
+    println!("issue_ratio_to_limit: {:.3}", dpop / limit);
+    println!("issue_bearer_http_per_s: {bearer:.0}");
+    println!("issue_bearer_ratio_to_limit: {:.3}", bearer / limit);
+    println!("issue_dpop_to_bearer_ratio: {:.3}", dpop / bearer);
     println!("issue_batch_size: {batch}");
     println!("issue_connections: {connections}");
     Ok(())
+}
+
+/// Credentials per second over HTTP with tokens presented as `binding` says: a warm-up, then
+/// `connections` wallets for `seconds`.
+async fn measure(
+    base: &str,
+    admin: &str,
+    binding: Binding,
+    (seconds, connections, batch): (u64, usize, usize),
+) -> anyhow::Result<f64> {
+    let warm = Instant::now();
+    let warmed = client(
+        base.to_owned(),
+        admin.to_owned(),
+        ("D-0001", binding),
+        batch,
+        (warm, warm + Duration::from_millis(500)),
+        Arc::new(AtomicU64::new(0)),
+    )
+    .await;
+    anyhow::ensure!(warmed, "the warm-up batch failed");
+    let issued = Arc::new(AtomicU64::new(0));
+    let start = Instant::now() + Duration::from_millis(500);
+    let until = start + Duration::from_secs(seconds);
+    let residents = ["D-0001", "D-0003", "D-0004", "D-0005", "D-0007", "D-0008"];
+    let tasks: Vec<_> = (0..connections)
+        .map(|i| {
+            tokio::spawn(client(
+                base.to_owned(),
+                admin.to_owned(),
+                (residents[i % residents.len()], binding),
+                batch,
+                (start, until),
+                issued.clone(),
+            ))
+        })
+        .collect();
+    for t in tasks {
+        anyhow::ensure!(t.await?, "a client got an unexpected answer");
+    }
+    let elapsed = (Instant::now() - start).as_secs_f64();
+    Ok(issued.load(Ordering::Relaxed) as f64 / elapsed)
 }

@@ -34,6 +34,14 @@ pub struct Config {
     /// Lifetime of an access token.
     #[serde(default = "d300")]
     pub access_token_ttl_secs: u32,
+    /// Also hand out plain Bearer access tokens to wallets that send no DPoP proof (RFC 9449),
+    /// for older wallets. Off, as HAIP 1.0 asks: every token is bound to the wallet's key, and a
+    /// token request without a proof is refused with `invalid_dpop_proof`.
+    #[serde(default)]
+    pub allow_bearer_tokens: bool,
+    /// How long a `DPoP-Nonce` this issuer hands out stays acceptable.
+    #[serde(default = "d300")]
+    pub dpop_nonce_ttl_secs: u32,
     /// Lifetime of a `c_nonce`.
     #[serde(default = "d300")]
     pub nonce_ttl_secs: u32,
@@ -103,6 +111,58 @@ pub struct Config {
     /// The chain's DER, read from `signing_certificate` by [`Config::load`].
     #[serde(skip)]
     pub signing_chain_der: Vec<Vec<u8>>,
+    /// Lifetime of a pushed authorization request and of an authorization code.
+    #[serde(default = "d60")]
+    pub authorization_ttl_secs: u32,
+    /// How many days after the resident's authorization a wallet may still fetch fresh batches
+    /// with refresh tokens, without signing in again (HAIP 1.0 §4.4 recommends refresh tokens
+    /// and a limit; 0: none are handed out).
+    #[serde(default = "d30")]
+    pub refresh_token_days: u32,
+    /// Whether wallets must authenticate with a wallet provider's attestation
+    /// (`OAuth-Client-Attestation` and its PoP, HAIP 1.0 §4.4.1) at PAR and the token endpoint:
+    /// `optional` (checked when sent; registered public clients may come without) or `required`.
+    /// The pre-authorized code flow stays anonymous either way.
+    #[serde(default)]
+    pub client_attestation: AttestationPolicy,
+    /// The wallet providers' trust anchors (PEM CA certificate files, relative to the data
+    /// directory): an attestation's `x5c` chain must lead to one.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub wallet_provider_anchors: Vec<String>,
+    /// The anchors' DER, read from `wallet_provider_anchors` by [`Config::load`].
+    #[serde(skip)]
+    pub wallet_provider_anchor_der: Vec<Vec<u8>>,
+    /// The wallets the authorization code flow serves (`[[wallet_client]]`).
+    #[serde(
+        default,
+        rename = "wallet_client",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub wallet_clients: Vec<WalletClient>,
+}
+
+/// Whether client attestations are asked for.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AttestationPolicy {
+    /// Checked when a wallet sends one.
+    #[default]
+    Optional,
+    /// Every PAR and token request of the authorization code flow needs one.
+    Required,
+}
+
+/// A wallet the authorization code flow serves: residents see its name, and the flow's answer
+/// goes only to one of its redirect URIs (exact match).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WalletClient {
+    /// Its OAuth client identifier.
+    pub client_id: String,
+    /// Its name, as the resident knows it.
+    pub name: String,
+    /// Where authorization responses may go (https, or http on this machine).
+    pub redirect_uris: Vec<String>,
 }
 
 fn default_agency() -> String {
@@ -192,7 +252,23 @@ impl Config {
         let mut config: Config =
             toml::from_str(&text).map_err(|e| ConfigError::Parse(name, e.to_string()))?;
         config.validate()?;
-        config.platform_anchor_der = config.read_platform_anchors(dir)?;
+        config.platform_anchor_der = read_anchors(
+            dir,
+            &config.platform_trust_anchors,
+            "platform_trust_anchors",
+        )?;
+        config.wallet_provider_anchor_der = read_anchors(
+            dir,
+            &config.wallet_provider_anchors,
+            "wallet_provider_anchors",
+        )?;
+        if config.client_attestation == AttestationPolicy::Required
+            && config.wallet_provider_anchor_der.is_empty()
+        {
+            return Err(ConfigError::Invalid(
+                "client_attestation = \"required\" needs wallet_provider_anchors".into(),
+            ));
+        }
         config.signing_chain_der = config.read_signing_chain(dir)?;
         Ok(config)
     }
@@ -235,31 +311,6 @@ impl Config {
             .ok_or_else(|| ConfigError::Invalid("public URL has no host".into()))
     }
 
-    /// Reads each `platform_trust_anchors` file: one or more PEM certificates, each a CA.
-    fn read_platform_anchors(&self, dir: &Path) -> Result<Vec<Vec<u8>>, ConfigError> {
-        let mut anchors = Vec::new();
-        for file in &self.platform_trust_anchors {
-            let path = dir.join(file);
-            let name = path.display().to_string();
-            let text =
-                std::fs::read_to_string(&path).map_err(|e| ConfigError::Io(name.clone(), e))?;
-            let blocks =
-                pem::parse_many(&text).map_err(|e| ConfigError::Invalid(format!("{name}: {e}")))?;
-            let before = anchors.len();
-            for block in blocks.into_iter().filter(|b| b.tag() == "CERTIFICATE") {
-                civic_credential::x509::Certificate::parse(block.contents())
-                    .map_err(|e| ConfigError::Invalid(format!("{name}: {e}")))?;
-                anchors.push(block.into_contents());
-            }
-            if anchors.len() == before {
-                return Err(ConfigError::Invalid(format!(
-                    "{name}: no CERTIFICATE block (platform_trust_anchors)"
-                )));
-            }
-        }
-        Ok(anchors)
-    }
-
     /// Writes `config.toml` into `dir`.
     pub fn save(&self, dir: &Path) -> Result<(), ConfigError> {
         let path = dir.join("config.toml");
@@ -299,7 +350,32 @@ impl Config {
                 "status_list_size must be 1024..=16777216".into(),
             ));
         }
+        for client in &self.wallet_clients {
+            let trustworthy = |uri: &String| {
+                !uri.contains('#')
+                    && civic_credential::origin::Origin::of(uri)
+                        .is_ok_and(|o| o.is_trustworthy(true))
+            };
+            if client.client_id.is_empty() || client.redirect_uris.is_empty() {
+                return Err(ConfigError::Invalid(
+                    "a wallet_client needs a client_id and redirect_uris".into(),
+                ));
+            }
+            if let Some(bad) = client.redirect_uris.iter().find(|u| !trustworthy(u)) {
+                return Err(ConfigError::Invalid(format!(
+                    "wallet_client {}: redirect URI {bad} must be https (or http on this machine) without a fragment",
+                    client.client_id
+                )));
+            }
+        }
         Ok(())
+    }
+
+    /// The registered wallet `client_id`, if there is one.
+    pub fn wallet_client(&self, client_id: &str) -> Option<&WalletClient> {
+        self.wallet_clients
+            .iter()
+            .find(|c| c.client_id == client_id)
     }
 
     /// Whether cookies must be `Secure`.
@@ -332,4 +408,29 @@ impl Config {
     pub fn status_list_uri(&self, list: u32) -> String {
         self.url(&format!("/status/{list}"))
     }
+}
+
+/// Reads each of `files` (relative to `dir`): one or more PEM certificates, each a CA; `what`
+/// names the setting in errors.
+fn read_anchors(dir: &Path, files: &[String], what: &str) -> Result<Vec<Vec<u8>>, ConfigError> {
+    let mut anchors = Vec::new();
+    for file in files {
+        let path = dir.join(file);
+        let name = path.display().to_string();
+        let text = std::fs::read_to_string(&path).map_err(|e| ConfigError::Io(name.clone(), e))?;
+        let blocks =
+            pem::parse_many(&text).map_err(|e| ConfigError::Invalid(format!("{name}: {e}")))?;
+        let before = anchors.len();
+        for block in blocks.into_iter().filter(|b| b.tag() == "CERTIFICATE") {
+            civic_credential::x509::Certificate::parse(block.contents())
+                .map_err(|e| ConfigError::Invalid(format!("{name}: {e}")))?;
+            anchors.push(block.into_contents());
+        }
+        if anchors.len() == before {
+            return Err(ConfigError::Invalid(format!(
+                "{name}: no CERTIFICATE block ({what})"
+            )));
+        }
+    }
+    Ok(anchors)
 }

@@ -1,15 +1,20 @@
 //! [`TrustMaterial`]: what the issuer publishes for wallets and verifiers: the did:web document,
 //! SD-JWT VC issuer metadata (`jwt-vc-issuer`), OID4VCI credential issuer metadata and OAuth
 //! authorization server metadata. The formats are `civic-credential`'s; the DID document is built
-//! with the `ssi` crate's DID document type.
+//! by `civic_service::did_document` (ssi's DID document types).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use civic_credential::did_web;
+use civic_credential::did_web::{self, Purpose};
+use civic_credential::jwe::{Enc, ECDH_ES};
 use civic_credential::jwk::Jwk;
+use civic_credential::oid4vci::authorization::{
+    AUTHORIZATION_CODE_GRANT, PKCE_S256, REFRESH_TOKEN_GRANT,
+};
 use civic_credential::oid4vci::metadata::{
     BatchIssuance, ClaimDescription, CredentialMetadata, Display, ProofType,
+    ResponseEncryptionMetadata,
 };
 use civic_credential::oid4vci::{
     AuthorizationServerMetadata, CredentialConfiguration, IssuerMetadata, FORMAT_SD_JWT_VC,
@@ -18,19 +23,20 @@ use civic_credential::oid4vci::{
 use civic_credential::residency::labels::described_claims;
 use civic_credential::sd_jwt_vc::issuer_metadata::IssuerMetadata as JwtVcIssuerMetadata;
 
-use crate::config::Config;
+use civic_service::did_document::{self, DidDocumentError, PublishedKey};
+
+use civic_credential::oid4vci::attestation::AUTH_METHOD;
+
+use crate::config::{AttestationPolicy, Config};
 use crate::context::Context;
+use crate::issuance::authorize::RESIDENCY_SCOPE;
+use crate::issuance::dpop::DPOP_ALGS;
 use crate::issuance::RESIDENCY_CONFIGURATION;
 
 /// The issuer's did:web: `did:web:<host>[%3A<port>][:<path>]` for its public URL.
 pub fn did_web(config: &Config) -> Result<String, did_web::DidError> {
     did_web::did_for_url(&config.public_url)
 }
-
-/// Why the DID document could not be made (a public URL or key id a DID cannot hold).
-#[derive(Debug, thiserror::Error)]
-#[error("DID document: {0}")]
-pub struct DidDocumentError(pub String);
 
 /// The published trust material.
 pub struct TrustMaterial {
@@ -53,45 +59,19 @@ impl TrustMaterial {
     }
 
     /// The did:web document (`application/did+json`) listing the published keys as assertion
-    /// methods (`JsonWebKey2020`, `did#<kid>`), built with ssi's [`ssi::dids::Document`].
+    /// methods (`JsonWebKey2020`, `did#<kid>`), with the public URL as `alsoKnownAs`.
     pub fn did_document(&self) -> Result<serde_json::Value, DidDocumentError> {
-        use ssi::dids::document::verification_method::ValueOrReference;
-        use ssi::dids::document::DIDVerificationMethod;
-        use ssi::dids::{DIDBuf, DIDURLBuf, Document};
         let did = did_web(&self.context.config).map_err(|e| DidDocumentError(e.to_string()))?;
-        let bad = |what: &str| DidDocumentError(format!("{what} is not valid in a DID document"));
-        let id = DIDBuf::from_string(did.clone()).map_err(|_| bad(&did))?;
-        let mut doc = Document::new(id.clone());
-        // The issuer's https identifier: ssi's IRI type, read from its JSON form.
-        doc.also_known_as.push(
-            serde_json::from_value(self.context.config.public_url.clone().into())
-                .map_err(|_| bad("public_url"))?,
-        );
-        for key in self.published_keys() {
-            let method = format!("{did}#{}", key.kid.clone().unwrap_or_default());
-            let method = DIDURLBuf::from_string(method.clone()).map_err(|_| bad(&method))?;
-            let jwk = serde_json::to_value(key.to_public()).map_err(|_| bad("a key"))?;
-            doc.verification_method.push(DIDVerificationMethod {
-                id: method.clone(),
-                type_: "JsonWebKey2020".into(),
-                controller: id.clone(),
-                properties: BTreeMap::from([("publicKeyJwk".to_owned(), jwk)]),
-            });
-            doc.verification_relationships
-                .assertion_method
-                .push(ValueOrReference::Reference(method.into()));
-        }
-        let mut json = serde_json::to_value(&doc).map_err(|_| bad("the document"))?;
-        if let serde_json::Value::Object(members) = &mut json {
-            members.insert(
-                "@context".into(),
-                serde_json::json!([
-                    "https://www.w3.org/ns/did/v1",
-                    "https://w3id.org/security/suites/jws-2020/v1"
-                ]),
-            );
-        }
-        Ok(json)
+        let keys = self.published_keys();
+        let published: Vec<PublishedKey<'_>> = keys
+            .iter()
+            .map(|jwk| PublishedKey {
+                fragment: jwk.kid.as_deref().unwrap_or_default(),
+                jwk,
+                purposes: &[Purpose::Assertion],
+            })
+            .collect();
+        did_document::build(&did, Some(&self.context.config.public_url), &published)
     }
 
     /// `/.well-known/jwt-vc-issuer`.
@@ -123,7 +103,7 @@ impl TrustMaterial {
         let config = CredentialConfiguration {
             format: FORMAT_SD_JWT_VC.into(),
             vct: Some(c.vct()),
-            scope: Some("residency".into()),
+            scope: Some(RESIDENCY_SCOPE.into()),
             cryptographic_binding_methods_supported: vec!["jwk".into()],
             credential_signing_alg_values_supported: algs,
             proof_types_supported: BTreeMap::from([(
@@ -155,6 +135,11 @@ impl TrustMaterial {
                 RESIDENCY_CONFIGURATION.to_owned(),
                 config,
             )]),
+            credential_response_encryption: Some(ResponseEncryptionMetadata {
+                alg_values_supported: vec![ECDH_ES.into()],
+                enc_values_supported: Enc::ALL.iter().map(|e| e.name().to_owned()).collect(),
+                encryption_required: false,
+            }),
         }
     }
 
@@ -164,10 +149,28 @@ impl TrustMaterial {
         AuthorizationServerMetadata {
             issuer: c.public_url.clone(),
             token_endpoint: c.url("/token"),
-            grant_types_supported: vec![PRE_AUTHORIZED_GRANT.into()],
+            authorization_endpoint: Some(c.url("/authorize")),
+            pushed_authorization_request_endpoint: Some(c.url("/par")),
+            require_pushed_authorization_requests: Some(true),
+            code_challenge_methods_supported: vec![PKCE_S256.into()],
+            authorization_response_iss_parameter_supported: Some(true),
+            scopes_supported: vec![RESIDENCY_SCOPE.into()],
+            grant_types_supported: vec![
+                AUTHORIZATION_CODE_GRANT.into(),
+                REFRESH_TOKEN_GRANT.into(),
+                PRE_AUTHORIZED_GRANT.into(),
+            ],
             pre_authorized_grant_anonymous_access_supported: Some(true),
-            response_types_supported: Vec::new(),
-            token_endpoint_auth_methods_supported: vec!["none".into()],
+            response_types_supported: vec!["code".into()],
+            token_endpoint_auth_methods_supported: match (
+                c.client_attestation,
+                c.wallet_provider_anchor_der.is_empty(),
+            ) {
+                (AttestationPolicy::Required, _) => vec![AUTH_METHOD.into()],
+                (AttestationPolicy::Optional, false) => vec![AUTH_METHOD.into(), "none".into()],
+                (AttestationPolicy::Optional, true) => vec!["none".into()],
+            },
+            dpop_signing_alg_values_supported: DPOP_ALGS.map(str::to_owned).to_vec(),
         }
     }
 }

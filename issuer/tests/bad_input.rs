@@ -283,7 +283,15 @@ async fn token_and_credential_endpoints_use_oid4vci_error_codes() {
                 400,
                 "unsupported_grant_type",
             )
-            .form("grant_type=authorization_code&code=x"),
+            .form("grant_type=client_credentials&code=x"),
+            BadInput::new(
+                "an authorization code grant without a code",
+                Method::POST,
+                "/token",
+                400,
+                "invalid_request",
+            )
+            .form("grant_type=authorization_code&code_verifier=x"),
             BadInput::new("no code", Method::POST, "/token", 400, "invalid_request")
                 .form(&format!("grant_type={pre}")),
             BadInput::new("code twice", Method::POST, "/token", 400, "invalid_request").form(
@@ -321,6 +329,7 @@ async fn token_and_credential_endpoints_use_oid4vci_error_codes() {
     );
 
     // Credential endpoint: authentication and request shape.
+    let credential_url = format!("{base}/credential");
     let key = wallet::holder_key();
     let n = wallet::nonce(http, &base).await;
     let good = wallet::proof(&key, &base, Some(&n), now());
@@ -338,27 +347,27 @@ async fn token_and_credential_endpoints_use_oid4vci_error_codes() {
                 .header("authorization", format!("Basic {access}"))
                 .json(&configuration),
             BadInput::new("unknown configuration", Method::POST, "/credential", 400, "unknown_credential_configuration")
-                .bearer(&access)
+                .headers(wallet::access_headers(&credential_url, &access))
                 .json(&json!({ "credential_configuration_id": "other", "proofs": { "jwt": [good] } })),
             BadInput::new("no configuration", Method::POST, "/credential", 400, "invalid_credential_request")
-                .bearer(&access)
+                .headers(wallet::access_headers(&credential_url, &access))
                 .json(&json!({ "proofs": { "jwt": [good] } })),
             BadInput::new("single proof", Method::POST, "/credential", 400, "invalid_proof")
-                .bearer(&access)
+                .headers(wallet::access_headers(&credential_url, &access))
                 .json(&json!({ "credential_configuration_id": "residency_sd_jwt", "proof": { "proof_type": "jwt", "jwt": good } })),
             BadInput::new("no proofs", Method::POST, "/credential", 400, "invalid_proof")
-                .bearer(&access)
+                .headers(wallet::access_headers(&credential_url, &access))
                 .json(&json!({ "credential_configuration_id": "residency_sd_jwt", "proofs": { "jwt": [] } })),
             BadInput::new("encryption", Method::POST, "/credential", 400, "invalid_encryption_parameters")
-                .bearer(&access)
+                .headers(wallet::access_headers(&credential_url, &access))
                 .json(&json!({ "credential_configuration_id": "residency_sd_jwt", "proofs": { "jwt": [good] }, "credential_response_encryption": { "enc": "A128GCM" } })),
             BadInput::new("not JSON", Method::POST, "/credential", 400, "invalid_credential_request")
-                .bearer(&access)
+                .headers(wallet::access_headers(&credential_url, &access))
                 .header("content-type", "application/json")
                 .body("{nope"),
             // Oversized bodies, unknown paths and methods get the JSON error shape too.
             BadInput::new("oversized credential request", Method::POST, "/credential", 413, "request_too_large")
-                .bearer(&access)
+                .headers(wallet::access_headers(&credential_url, &access))
                 .header("content-type", "application/json")
                 .body("x".repeat(70_000)),
             BadInput::new("oversized passkey answer", Method::POST, "/api/enroll/finish", 413, "request_too_large")

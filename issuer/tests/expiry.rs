@@ -57,12 +57,19 @@ async fn codes_offers_and_access_tokens_expire_on_the_issuers_clock() {
     // An offer's pre-authorized code lives 5 minutes.
     let stale = offer(&issuer, "D-0001").await;
     issuer.clock.advance(301);
-    let (status, body) = wallet::token(http, base, &stale.0, Some(&stale.1)).await;
+    // The wallet's DPoP proofs are made at the issuer's time.
+    let clock = issuer.clock.clone();
+    let dpop = std::sync::Arc::new(wallet::DpopKey::with_clock(move || clock.now()));
+    let (status, body) = wallet::token_with(http, base, &stale.0, Some(&stale.1), &dpop)
+        .await
+        .expect("token");
     assert_eq!((status, err(&body)), (400, "invalid_grant"), "{body}");
 
-    // An access token lives 5 minutes too; the answer says so in the Bearer challenge.
+    // An access token lives 5 minutes too; the answer says so in the DPoP challenge.
     let fresh = offer(&issuer, "D-0001").await;
-    let (status, token) = wallet::token(http, base, &fresh.0, Some(&fresh.1)).await;
+    let (status, token) = wallet::token_with(http, base, &fresh.0, Some(&fresh.1), &dpop)
+        .await
+        .expect("token");
     assert_eq!(status, 200, "{token}");
     assert_eq!(token["expires_in"], 300);
     let access = token["access_token"].as_str().expect("token");
@@ -70,16 +77,21 @@ async fn codes_offers_and_access_tokens_expire_on_the_issuers_clock() {
     let key = wallet::holder_key();
     let proof = wallet::proof(&key, base, Some(&n), issuer.clock.now());
     issuer.clock.advance(301);
-    let resp = http
-        .post(format!("{base}/credential"))
-        .bearer_auth(access)
+    let url = format!("{base}/credential");
+    let presented = wallet::access_headers(&url, access)
+        .into_iter()
+        .fold(http.post(&url), |req, (name, value)| {
+            req.header(name, value)
+        });
+    let resp = presented
         .json(&json!({ "credential_configuration_id": "residency_sd_jwt", "proofs": { "jwt": [proof] } }))
         .send()
         .await
         .expect("credential");
     assert_eq!(resp.status(), 401);
-    assert!(resp.headers()["www-authenticate"]
-        .to_str()
-        .expect("header")
-        .contains("invalid_token"));
+    let challenge = resp.headers()["www-authenticate"].to_str().expect("header");
+    assert!(
+        challenge.starts_with("DPoP ") && challenge.contains("invalid_token"),
+        "{challenge}"
+    );
 }

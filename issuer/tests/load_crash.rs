@@ -32,7 +32,7 @@ use std::time::{Duration, Instant};
 
 use rand::Rng;
 use reqwest::Method;
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use civic_credential::jwk::Jwk;
 use civic_credential::jws::Jws;
@@ -148,15 +148,11 @@ async fn try_batch(t: &Target, resident: &str, proofs: usize) -> Result<Batch, B
         .as_str()
         .ok_or(Batch::Down)?
         .to_owned();
-    let form = [
-        (
-            "grant_type",
-            civic_credential::oid4vci::PRE_AUTHORIZED_GRANT,
-        ),
-        ("pre-authorized_code", code.as_str()),
-        ("tx_code", offer["tx_code"].as_str().unwrap_or_default()),
-    ];
-    let (s, tok) = send(http.post(format!("{}/token", t.base)).form(&form)).await?;
+    // The token bound to a fresh DPoP key, as a HAIP wallet gets it.
+    let tx_code = offer["tx_code"].as_str().unwrap_or_default();
+    let (s, tok) = wallet::try_token(http, &t.base, &code, Some(tx_code))
+        .await
+        .map_err(|_| Batch::Down)?;
     step(s, &tok, "token")?;
     let (s, n) = send(http.post(format!("{}/nonce", t.base))).await?;
     step(s, &n, "nonce")?;
@@ -171,14 +167,10 @@ async fn try_batch(t: &Target, resident: &str, proofs: usize) -> Result<Batch, B
             )
         })
         .collect();
-    let body =
-        json!({ "credential_configuration_id": "residency_sd_jwt", "proofs": { "jwt": proofs } });
-    let (s, body) = send(
-        http.post(format!("{}/credential", t.base))
-            .bearer_auth(tok["access_token"].as_str().ok_or(Batch::Down)?)
-            .json(&body),
-    )
-    .await?;
+    let access = tok["access_token"].as_str().ok_or(Batch::Down)?;
+    let (s, body) = wallet::try_credential(http, &t.base, access, &proofs)
+        .await
+        .map_err(|_| Batch::Down)?;
     step(s, &body, "credential")?;
     Ok(Batch::Issued(
         body["credentials"]

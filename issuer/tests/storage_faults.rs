@@ -80,6 +80,15 @@ async fn send(step: &'static str, req: reqwest::RequestBuilder) -> Result<Value,
     }
 }
 
+/// The body of a 200 answer of `step`, or why there was none.
+fn answered(step: &'static str, answer: reqwest::Result<(u16, Value)>) -> Result<Value, Refusal> {
+    match answer {
+        Ok((200, body)) => Ok(body),
+        Ok((status, body)) => Err((step, status, body)),
+        Err(e) => Err((step, 0, json!({ "no_answer": e.to_string() }))),
+    }
+}
+
 /// Counter-service offer → token → nonce → credential with 5 proofs: the credentials, or the
 /// first step that did not answer 200.
 async fn batch(t: &Target, resident: &str) -> Result<Vec<String>, Refusal> {
@@ -91,19 +100,12 @@ async fn batch(t: &Target, resident: &str) -> Result<Vec<String>, Refusal> {
     )
     .await?;
     let code = wallet::pre_authorized_code(&offer["credential_offer"]);
-    let form = [
-        (
-            "grant_type",
-            civic_credential::oid4vci::PRE_AUTHORIZED_GRANT,
-        ),
-        ("pre-authorized_code", code.as_str()),
-        ("tx_code", offer["tx_code"].as_str().unwrap_or_default()),
-    ];
-    let tok = send(
+    // The token bound to a fresh DPoP key, as a HAIP wallet gets it.
+    let tx_code = offer["tx_code"].as_str().unwrap_or_default();
+    let tok = answered(
         "token",
-        t.http.post(format!("{}/token", t.base)).form(&form),
-    )
-    .await?;
+        wallet::try_token(&t.http, &t.base, &code, Some(tx_code)).await,
+    )?;
     let n = send("nonce", t.http.post(format!("{}/nonce", t.base))).await?;
     let n = n["c_nonce"].as_str().unwrap_or_default().to_owned();
     let proofs: Vec<String> = (0..5)
@@ -116,15 +118,11 @@ async fn batch(t: &Target, resident: &str) -> Result<Vec<String>, Refusal> {
             )
         })
         .collect();
-    let body = send(
+    let access = tok["access_token"].as_str().unwrap_or_default();
+    let body = answered(
         "credential",
-        t.http
-            .post(format!("{}/credential", t.base))
-            .bearer_auth(tok["access_token"].as_str().unwrap_or_default())
-            .json(&json!({ "credential_configuration_id": "residency_sd_jwt",
-                           "proofs": { "jwt": proofs } })),
-    )
-    .await?;
+        wallet::try_credential(&t.http, &t.base, access, &proofs).await,
+    )?;
     Ok(body["credentials"]
         .as_array()
         .map(|a| {

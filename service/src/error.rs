@@ -23,6 +23,11 @@ pub struct ApiError {
     pub code: &'static str,
     /// What went wrong, for people.
     pub description: String,
+    /// The authentication scheme a 401 challenges with (`Bearer` unless set), and its extra
+    /// parameters (`algs="ES256"` for DPoP).
+    challenge: (&'static str, &'static str),
+    /// Headers the answer carries besides (a `DPoP-Nonce` to retry with).
+    headers: Vec<(&'static str, String)>,
 }
 
 #[derive(Serialize)]
@@ -38,7 +43,22 @@ impl ApiError {
             status,
             code,
             description: description.into(),
+            challenge: ("Bearer", ""),
+            headers: Vec::new(),
         }
+    }
+
+    /// With a 401's challenge in `scheme` (`DPoP`) and its extra auth parameters, instead of
+    /// Bearer (RFC 9449 §7.1).
+    pub fn with_challenge(mut self, scheme: &'static str, params: &'static str) -> Self {
+        self.challenge = (scheme, params);
+        self
+    }
+
+    /// With a header `name: value` besides (a value that is not a valid header is left out).
+    pub fn with_header(mut self, name: &'static str, value: String) -> Self {
+        self.headers.push((name, value));
+        self
     }
 
     /// 400 with `code`.
@@ -112,13 +132,23 @@ impl IntoResponse for ApiError {
         }
         if self.status == StatusCode::UNAUTHORIZED {
             // RFC 6750 §3: the challenge names the error; quotes in the text would end it early.
-            let challenge = format!(
-                "Bearer error=\"{}\", error_description=\"{}\"",
+            let (scheme, params) = self.challenge;
+            let mut challenge = format!(
+                "{scheme} error=\"{}\", error_description=\"{}\"",
                 self.code,
                 self.description.replace(['"', '\\'], "'")
             );
+            if !params.is_empty() {
+                challenge.push_str(", ");
+                challenge.push_str(params);
+            }
             if let Ok(v) = HeaderValue::from_str(&challenge) {
                 h.insert(header::WWW_AUTHENTICATE, v);
+            }
+        }
+        for (name, value) in self.headers {
+            if let Ok(v) = HeaderValue::from_str(&value) {
+                h.insert(name, v);
             }
         }
         resp

@@ -6,7 +6,8 @@
 //! - [`clock`]: the time services read ([`SystemClock`]), and the clocks tests move
 //!   ([`ShiftedClock`], [`ManualClock`]);
 //! - [`html`]: escaping text into server-rendered pages;
-//! - [`certificate`]: PEM certificate chains, and (feature `dev-ca`) development CAs.
+//! - [`certificate`]: PEM certificate chains, and (feature `dev-ca`) development CAs;
+//! - (feature `did`) [`did_document`]: the DID documents the services publish, built with ssi.
 //!
 //! With feature `http` (axum):
 //!
@@ -27,6 +28,8 @@
 
 pub mod certificate;
 pub mod clock;
+#[cfg(feature = "did")]
+pub mod did_document;
 pub mod html;
 
 #[cfg(feature = "http")]

@@ -20,3 +20,13 @@ pub fn asset(body: &'static str, content_type: &'static str, cache: &'static str
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
     resp
 }
+
+/// A DID document, as `application/did+json`.
+pub fn did_document(doc: serde_json::Value) -> Response {
+    let mut resp = axum::Json(doc).into_response();
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(civic_credential::did_web::MEDIA_TYPE),
+    );
+    resp
+}

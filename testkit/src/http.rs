@@ -106,6 +106,12 @@ impl BadInput {
     pub fn bearer(self, token: &str) -> Self {
         self.header("authorization", format!("Bearer {token}"))
     }
+
+    /// With these headers (`crate::wallet::access_headers`: a token and its DPoP proof).
+    pub fn headers(mut self, headers: Vec<(&'static str, String)>) -> Self {
+        self.headers.extend(headers);
+        self
+    }
 }
 
 /// Sends every case to `base` and checks its status and error code (and that no case gets a

@@ -42,6 +42,11 @@ pub struct IssuerSetup {
     pub storage_reserve_mib: u32,
     /// The register it imports.
     pub register: &'static str,
+    /// Hand out Bearer tokens to wallets that send no DPoP proof (off by default, as in the
+    /// issuer's own configuration).
+    pub allow_bearer_tokens: bool,
+    /// The wallets the authorization code flow serves.
+    pub wallet_clients: Vec<civic_issuer::config::WalletClient>,
 }
 
 impl Default for IssuerSetup {
@@ -50,6 +55,8 @@ impl Default for IssuerSetup {
             status_ttl_secs: 300,
             storage_reserve_mib: 0,
             register: demo_register(),
+            allow_bearer_tokens: false,
+            wallet_clients: Vec::new(),
         }
     }
 }
@@ -77,6 +84,8 @@ pub async fn start_issuer(dir: &Path, setup: IssuerSetup) -> IssuerHandle {
     let mut config = Config::new(&base).expect("config");
     config.status_ttl_secs = setup.status_ttl_secs;
     config.storage_reserve_mib = setup.storage_reserve_mib;
+    config.allow_bearer_tokens = setup.allow_bearer_tokens;
+    config.wallet_clients = setup.wallet_clients;
     config.save(dir).expect("save");
     let keys = KeyRing::create(dir, false, clock.now()).expect("keys");
     let store = Arc::new(SledStore::open(&dir.join("db"), config.storage_options()).expect("db"));

@@ -20,13 +20,147 @@ pub fn proof(key: &SigningKey, aud: &str, nonce: Option<&str>, iat: i64) -> Stri
     build_proof(key, key.public_jwk(), aud, nonce, iat).expect("proof")
 }
 
-/// POST /token with a pre-authorized code (and tx_code).
+/// A wallet's DPoP key (RFC 9449) and the issuer's latest `DPoP-Nonce`.
+pub struct DpopKey {
+    key: SigningKey,
+    nonce: std::sync::Mutex<Option<String>>,
+    clock: Box<dyn Fn() -> i64 + Send + Sync>,
+}
+
+impl Default for DpopKey {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl DpopKey {
+    /// A fresh P-256 key, with no nonce yet, signing at the system clock's time.
+    pub fn new() -> Self {
+        Self::with_clock(crate::now)
+    }
+
+    /// A fresh key whose proofs carry `clock`'s time as `iat` (an issuer on a test clock).
+    pub fn with_clock(clock: impl Fn() -> i64 + Send + Sync + 'static) -> Self {
+        DpopKey {
+            key: holder_key(),
+            nonce: std::sync::Mutex::new(None),
+            clock: Box::new(clock),
+        }
+    }
+
+    /// The key's RFC 7638 thumbprint.
+    pub fn thumbprint(&self) -> String {
+        self.key.public_jwk().thumbprint().expect("thumbprint")
+    }
+
+    /// A proof for a POST to `url`, presenting `access_token`, with the last nonce seen.
+    pub fn proof(&self, url: &str, access_token: Option<&str>) -> String {
+        let nonce = self.nonce.lock().expect("nonce").clone();
+        self.proof_with(url, access_token, nonce.as_deref(), (self.clock)())
+    }
+
+    /// A proof for a POST to `url` with exactly these `nonce` and `iat`.
+    pub fn proof_with(
+        &self,
+        url: &str,
+        access_token: Option<&str>,
+        nonce: Option<&str>,
+        iat: i64,
+    ) -> String {
+        let jti = civic_credential::encoding::b64_encode(&rand::random::<[u8; 16]>());
+        civic_credential::dpop::proof(
+            &self.key,
+            self.key.public_jwk(),
+            &civic_credential::dpop::ProofClaims {
+                htm: "POST",
+                htu: url,
+                iat,
+                jti: &jti,
+                nonce,
+                access_token,
+            },
+        )
+        .expect("DPoP proof")
+    }
+
+    /// Keeps the `DPoP-Nonce` of an answer, if it has one.
+    pub fn remember(&self, resp: &reqwest::Response) {
+        if let Some(n) = resp
+            .headers()
+            .get(civic_credential::dpop::DPOP_NONCE)
+            .and_then(|v| v.to_str().ok())
+        {
+            *self.nonce.lock().expect("nonce") = Some(n.to_owned());
+        }
+    }
+
+    /// Sends `request` (built afresh by `build` with a proof for each try) and, when the issuer
+    /// asks for its nonce (`use_dpop_nonce`), once more with it. `Err` when no answer came.
+    pub async fn send(
+        &self,
+        build: impl Fn(String) -> reqwest::RequestBuilder,
+        url: &str,
+        access_token: Option<&str>,
+    ) -> reqwest::Result<(u16, Value)> {
+        let mut answer = (0, Value::Null);
+        for _ in 0..2 {
+            let resp = build(self.proof(url, access_token)).send().await?;
+            self.remember(&resp);
+            answer = json(resp).await;
+            if answer.1["error"] != "use_dpop_nonce" {
+                break;
+            }
+        }
+        Ok(answer)
+    }
+}
+
+/// The DPoP keys of the access tokens this test wallet got, as a wallet keeps them: each token
+/// is used with the key it is bound to.
+fn dpop_keys(
+) -> &'static std::sync::Mutex<std::collections::HashMap<String, std::sync::Arc<DpopKey>>> {
+    static KEYS: std::sync::OnceLock<
+        std::sync::Mutex<std::collections::HashMap<String, std::sync::Arc<DpopKey>>>,
+    > = std::sync::OnceLock::new();
+    KEYS.get_or_init(Default::default)
+}
+
+/// POST /token with a pre-authorized code (and tx_code), with a DPoP proof of a fresh key (and
+/// the issuer's nonce when it asks for one). The token's key is kept for [`credential`].
 pub async fn token(
     http: &reqwest::Client,
     base: &str,
     code: &str,
     tx_code: Option<&str>,
 ) -> (u16, Value) {
+    try_token(http, base, code, tx_code).await.expect("token")
+}
+
+/// [`token`], with `Err` when the issuer did not answer.
+pub async fn try_token(
+    http: &reqwest::Client,
+    base: &str,
+    code: &str,
+    tx_code: Option<&str>,
+) -> reqwest::Result<(u16, Value)> {
+    token_with(
+        http,
+        base,
+        code,
+        tx_code,
+        &std::sync::Arc::new(DpopKey::new()),
+    )
+    .await
+}
+
+/// [`try_token`] with the given DPoP key.
+pub async fn token_with(
+    http: &reqwest::Client,
+    base: &str,
+    code: &str,
+    tx_code: Option<&str>,
+    dpop: &std::sync::Arc<DpopKey>,
+) -> reqwest::Result<(u16, Value)> {
     let mut form = vec![
         ("grant_type", PRE_AUTHORIZED_GRANT),
         ("pre-authorized_code", code),
@@ -34,14 +168,45 @@ pub async fn token(
     if let Some(tx) = tx_code {
         form.push(("tx_code", tx));
     }
-    json(
-        http.post(format!("{base}/token"))
-            .form(&form)
-            .send()
-            .await
-            .expect("token"),
-    )
-    .await
+    token_form(http, base, &form, dpop).await
+}
+
+/// POST /token with `form` and a DPoP proof of `dpop` (once more with the issuer's nonce when
+/// it asks). The token's key is kept for [`credential`].
+pub async fn token_form(
+    http: &reqwest::Client,
+    base: &str,
+    form: &[(&str, &str)],
+    dpop: &std::sync::Arc<DpopKey>,
+) -> reqwest::Result<(u16, Value)> {
+    let url = format!("{base}/token");
+    let (status, body) = dpop
+        .send(
+            |proof| http.post(&url).header("DPoP", proof).form(form),
+            &url,
+            None,
+        )
+        .await?;
+    if let Some(t) = body["access_token"].as_str() {
+        dpop_keys()
+            .lock()
+            .expect("keys")
+            .insert(t.to_owned(), dpop.clone());
+    }
+    Ok((status, body))
+}
+
+/// The headers that present `access_token` at `url` the way [`credential`] does: `DPoP` with a
+/// fresh proof (with the last nonce the issuer gave) for a token [`token`] got bound to a key,
+/// `Bearer` otherwise.
+pub fn access_headers(url: &str, access_token: &str) -> Vec<(&'static str, String)> {
+    match dpop_keys().lock().expect("keys").get(access_token) {
+        Some(dpop) => vec![
+            ("authorization", format!("DPoP {access_token}")),
+            ("dpop", dpop.proof(url, Some(access_token))),
+        ],
+        None => vec![("authorization", format!("Bearer {access_token}"))],
+    }
 }
 
 /// POST /nonce → c_nonce.
@@ -57,23 +222,54 @@ pub async fn nonce(http: &reqwest::Client, base: &str) -> String {
     body["c_nonce"].as_str().expect("c_nonce").to_owned()
 }
 
-/// POST /credential with the given proofs.
+/// POST /credential with the given proofs, presenting the access token with its DPoP key (as
+/// Bearer if [`token`] did not get it).
 pub async fn credential(
     http: &reqwest::Client,
     base: &str,
     access_token: &str,
     proofs: &[String],
 ) -> (u16, Value) {
+    try_credential(http, base, access_token, proofs)
+        .await
+        .expect("credential")
+}
+
+/// [`credential`], with `Err` when the issuer did not answer.
+pub async fn try_credential(
+    http: &reqwest::Client,
+    base: &str,
+    access_token: &str,
+    proofs: &[String],
+) -> reqwest::Result<(u16, Value)> {
     let body =
         json!({ "credential_configuration_id": "residency_sd_jwt", "proofs": { "jwt": proofs } });
-    let resp = http
-        .post(format!("{base}/credential"))
-        .bearer_auth(access_token)
-        .json(&body)
-        .send()
-        .await
-        .expect("credential");
-    json(resp).await
+    let url = format!("{base}/credential");
+    let key = dpop_keys().lock().expect("keys").get(access_token).cloned();
+    match key {
+        Some(dpop) => {
+            dpop.send(
+                |proof| {
+                    http.post(&url)
+                        .header("Authorization", format!("DPoP {access_token}"))
+                        .header("DPoP", proof)
+                        .json(&body)
+                },
+                &url,
+                Some(access_token),
+            )
+            .await
+        }
+        None => {
+            let resp = http
+                .post(&url)
+                .bearer_auth(access_token)
+                .json(&body)
+                .send()
+                .await?;
+            Ok(json(resp).await)
+        }
+    }
 }
 
 /// The pre-authorized code of an offer.

@@ -28,7 +28,8 @@
  * (ok/FAIL counting, screenshots, authenticator, accessibility), wallet_e2e_pages.mjs (page
  * helpers), and the steps: wallet_e2e_steps_receive.mjs (1-4), wallet_e2e_steps_present.mjs (5-7),
  * wallet_e2e_steps_x509.mjs (5b), wallet_e2e_steps_hostile.mjs (7b),
- * wallet_e2e_steps_revoke_lock.mjs (8, 9, the fallback without PRF). This file runs them in order.
+ * wallet_e2e_steps_revoke_lock.mjs (8, 9, the fallback without PRF), wallet_e2e_steps_authorize.mjs (10,
+ * the authorization code flow from the wallet page). This file runs them in order.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -42,6 +43,7 @@ import { presentSteps } from './wallet_e2e_steps_present.mjs';
 import { hostileSteps } from './wallet_e2e_steps_hostile.mjs';
 import { x509Steps } from './wallet_e2e_steps_x509.mjs';
 import { revokeAndLockSteps, withoutPrfSteps } from './wallet_e2e_steps_revoke_lock.mjs';
+import { authorizationCodeSteps } from './wallet_e2e_steps_authorize.mjs';
 
 async function run(browser) {
   fs.mkdirSync(ARTIFACTS, { recursive: true });
@@ -57,6 +59,7 @@ async function run(browser) {
   await ctx.close();
 
   await withoutPrfSteps(browser);
+  await authorizationCodeSteps(browser);
 
   await check('no-page-errors', () => (pageErrors.length ? pageErrors.join('; ') : { detail: 'no uncaught exceptions' }));
   await check('no-csp-violations', () => (cspViolations.length ? cspViolations.join('; ') : { detail: 'none reported' }));

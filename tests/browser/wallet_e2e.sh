@@ -53,7 +53,9 @@ wait_http() { # url name
 }
 
 IPORT="$(free_port)"; BPORT="$(free_port)"; WPORT="$(free_port)"; XPORT="$(free_port)"
-ISSUER="http://localhost:$IPORT"; BUDGET="http://localhost:$BPORT"; WALLET="http://localhost:$WPORT"
+# The wallet on its own host name (Chromium resolves *.localhost to this machine): its passkey's
+# RP ID is then wallet.localhost, apart from the issuer's (localhost), as on two real domains.
+ISSUER="http://localhost:$IPORT"; BUDGET="http://localhost:$BPORT"; WALLET="http://wallet.localhost:$WPORT"
 XBUDGET="http://localhost:$XPORT"
 VBIN="${CIVIC_VERIFIER_BIN:-$ROOT/target/debug/civic-verifier}"
 # A development CA for the certificate budget (step 5b); the issuer publishes it in its platform
@@ -69,6 +71,14 @@ sed -i 's/^status_ttl_secs = .*/status_ttl_secs = 1/' "$WORK/issuer/config.toml"
 grep -q '^status_ttl_secs = 1$' "$WORK/issuer/config.toml" || echo 'status_ttl_secs = 1' >> "$WORK/issuer/config.toml"
 echo "wallet_url = \"$WALLET/receive\"" >> "$WORK/issuer/config.toml"
 echo 'platform_trust_anchors = ["../pki/ca.pem"]' >> "$WORK/issuer/config.toml"
+# The wallet page as a client of the authorization code flow (step 10); a table, so last.
+cat >> "$WORK/issuer/config.toml" <<TOML
+
+[[wallet_client]]
+client_id = "$WALLET"
+name = "Civic wallet"
+redirect_uris = ["$WALLET/callback"]
+TOML
 "$BIN" import-register --data "$WORK/issuer" "$ROOT/issuer/demo/register.csv" > /dev/null
 # The budget platform is named by the budget app's origin; a second platform gives the wallet a
 # pseudonym that no verifier here may get (step 7b).
@@ -77,7 +87,9 @@ echo 'platform_trust_anchors = ["../pki/ca.pem"]' >> "$WORK/issuer/config.toml"
 "$BIN" add-platform --data "$WORK/issuer" --id "$XBUDGET" --name "Participatory budget (certificate)" > /dev/null
 "$BIN" enrollment-codes --data "$WORK/issuer" --resident D-0001 --out "$WORK/codes.csv" > /dev/null
 CODE="$(sed -n 2p "$WORK/codes.csv" | cut -d, -f2)"
-[ -n "$CODE" ] && [ -n "$ADMIN" ] || { echo "FAIL no enrollment code or admin token"; echo "0 passed, 1 failed"; exit 1; }
+"$BIN" enrollment-codes --data "$WORK/issuer" --resident D-0003 --out "$WORK/codes2.csv" > /dev/null
+CODE2="$(sed -n 2p "$WORK/codes2.csv" | cut -d, -f2)"
+[ -n "$CODE" ] && [ -n "$CODE2" ] && [ -n "$ADMIN" ] || { echo "FAIL no enrollment code or admin token"; echo "0 passed, 1 failed"; exit 1; }
 RUST_LOG=warn "$BIN" serve --data "$WORK/issuer" --listen "127.0.0.1:$IPORT" > "$WORK/issuer.log" 2>&1 &
 PIDS+=($!)
 
@@ -131,7 +143,7 @@ for probe in "$ISSUER/credential POST authorization,content-type" "$BUDGET/v1/re
 done
 echo "issuer $ISSUER  budget $BUDGET  wallet $WALLET"
 
-timeout -k 5 150 node "$ROOT/tests/browser/wallet_e2e.mjs" --issuer "$ISSUER" --code "$CODE" --admin-token "$ADMIN" \
+timeout -k 5 150 node "$ROOT/tests/browser/wallet_e2e.mjs" --issuer "$ISSUER" --code "$CODE" --code2 "$CODE2" --admin-token "$ADMIN" \
   --wallet "$WALLET" --budget "$BUDGET" --x509-budget "$XBUDGET" --artifacts "$ARTIFACTS" 2> "$WORK/browser.err"
 RC=$?
 [ "$RC" -eq 124 ] || [ "$RC" -eq 137 ] && { echo "FAIL wallet_e2e.mjs timed out"; echo "0 passed, 1 failed"; }

@@ -26,14 +26,16 @@ const log = (msg) => process.stderr.write(`${msg}\n`);
 const { values: opts } = parseArgs({
   options: {
     issuer: { type: 'string' }, code: { type: 'string' }, 'admin-token': { type: 'string' },
+    // A second resident's enrollment code (step 10, the authorization code flow).
+    code2: { type: 'string' },
     wallet: { type: 'string' }, budget: { type: 'string' }, artifacts: { type: 'string' },
     resident: { type: 'string', default: 'D-0001' },
     // A second budget that asks as a certificate verifier (x509_hash, HAIP 1.0).
     'x509-budget': { type: 'string' },
   },
 });
-if (!opts.issuer || !opts.code || !opts['admin-token'] || !opts.wallet || !opts.budget || !opts['x509-budget']) {
-  log('usage: wallet_e2e.mjs --issuer URL --code CODE --admin-token TOKEN --wallet URL --budget URL --x509-budget URL [--artifacts DIR]');
+if (!opts.issuer || !opts.code || !opts.code2 || !opts['admin-token'] || !opts.wallet || !opts.budget || !opts['x509-budget']) {
+  log('usage: wallet_e2e.mjs --issuer URL --code CODE --code2 CODE --admin-token TOKEN --wallet URL --budget URL --x509-budget URL [--artifacts DIR]');
   process.exit(2);
 }
 const trim = (u) => u.replace(/\/+$/, '');

@@ -2,7 +2,13 @@
 # Drives a real civic-issuer on 127.0.0.1 with clients we did not write:
 #   1. PyPI soft-webauthn enrolls a passkey with a code and signs in (discoverable login),
 #      then asks for a credential offer; the unpatched device (no UV flag) is refused.
-#   2. npm @openid4vc/openid4vci 0.4.6 redeems the offer: metadata, token, nonce, 3 proofs.
+#   2. npm @openid4vc/openid4vci 0.4.6 redeems the offer: metadata, token (DPoP), nonce, 3
+#      proofs. And the authorization code flow (HAIP 1.0 §4) with the same library and
+#      @openid4vc/oauth2: PAR with PKCE S256, the resident signing in with the soft-webauthn
+#      passkey at /authorize and confirming, the code redeemed with PKCE and DPoP, a batch of 2;
+#      and issuer-initiated, from an offer with the authorization_code grant and issuer_state;
+#      and with wallet attestation (the library's client attestation and PoP, x5c to a provider
+#      CA the issuer trusts).
 #   3. PyPI sd-jwt verifies every credential with the key from /.well-known/jwt-vc-issuer.
 #   4. Headless Chromium (npm playwright-core) with a WebAuthn virtual authenticator uses the
 #      resident pages: enroll, /me, offer QR, sign out, passkey sign-in, a wrong code, a11y basics.
@@ -86,6 +92,18 @@ XBASE="http://localhost:$XPORT"
 "$VBIN" dev-ca --dir "$WORK/pki" --host localhost --organization "Participatory Budget Interop" >/dev/null
 "$VBIN" dev-ca --dir "$WORK/rogue" --host localhost --organization "Rogue Budget" >/dev/null
 echo 'platform_trust_anchors = ["../pki/ca.pem"]' >> "$WORK/data/config.toml"
+# A wallet provider (a development CA and certificate) whose attestations the issuer trusts.
+"$VBIN" dev-ca --dir "$WORK/provider" --host provider.interop.example --organization "Interop Wallet Provider" >/dev/null
+echo 'wallet_provider_anchors = ["../provider/ca.pem"]' >> "$WORK/data/config.toml"
+# A wallet the authorization code flow serves (a table: after every top-level key).
+WALLET_CLIENT="https://wallet.interop.example"
+cat >> "$WORK/data/config.toml" <<TOML
+
+[[wallet_client]]
+client_id = "$WALLET_CLIENT"
+name = "Interop wallet"
+redirect_uris = ["$WALLET_CLIENT/callback"]
+TOML
 "$BIN" add-platform --data "$WORK/data" --id "$OTHER_PLATFORM" --name Consultation >/dev/null
 "$BIN" enrollment-codes --data "$WORK/data" --all-unenrolled --out "$WORK/codes.csv" >/dev/null
 CODE1="$(sed -n 2p "$WORK/codes.csv" | cut -d, -f2)"
@@ -105,6 +123,32 @@ check openid4vci-offer-needs-tx-code refused node "$HERE/js/oid4vci_wallet.mjs" 
 check openid4vci-wallet node "$HERE/js/oid4vci_wallet.mjs" --offer "$OFFER" --tx-code "$TX" --copies 3 --out "$WORK/wallet.json"
 check openid4vci-offer-single-use refused node "$HERE/js/oid4vci_wallet.mjs" --offer "$OFFER" --tx-code "$TX" --copies 1 --out "$WORK/wallet2.json"
 check sd-jwt-verifies "$PY" "$HERE/python/verify_issued.py" "$BASE" "$WORK/wallet.json" --vct "$BASE/credentials/residency"
+# The authorization code flow: the npm client pushes its request, the resident (soft-webauthn)
+# signs in and confirms at the page it is sent to, the npm client redeems the code.
+check openid4vci-auth-code-par node "$HERE/js/oid4vci_auth_code.mjs" start --issuer "$BASE" --client-id "$WALLET_CLIENT" --redirect-uri "$WALLET_CLIENT/callback" --session "$WORK/authz.json"
+check soft-webauthn-authorize "$PY" "$HERE/python/passkey_client.py" authorize "$BASE" "$(cat "$WORK/openid4vci-auth-code-par.out")" --state "$WORK/pk.json"
+AUTHZ_REDIRECT="$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["redirect"])' "$WORK/soft-webauthn-authorize.out" 2>/dev/null)"
+check openid4vci-auth-code-dpop node "$HERE/js/oid4vci_auth_code.mjs" finish --redirect "$AUTHZ_REDIRECT" --session "$WORK/authz.json" --copies 2 --out "$WORK/wallet-authz.json"
+check openid4vci-auth-code-code-single-use refused node "$HERE/js/oid4vci_auth_code.mjs" finish --redirect "$AUTHZ_REDIRECT" --session "$WORK/authz.json" --copies 1 --out "$WORK/wallet-authz2.json"
+check sd-jwt-verifies-auth-code "$PY" "$HERE/python/verify_issued.py" "$BASE" "$WORK/wallet-authz.json" --vct "$BASE/credentials/residency"
+# The same with wallet attestation (HAIP 1.0 §4.4.1): the library makes the attestation (x5c of
+# the provider's certificate) and a PoP per request at PAR and the token endpoint.
+check openid4vci-attested-par node "$HERE/js/oid4vci_auth_code.mjs" start --issuer "$BASE" --client-id "$WALLET_CLIENT" --redirect-uri "$WALLET_CLIENT/callback" --provider "$WORK/provider" --session "$WORK/authz-att.json"
+check soft-webauthn-authorize-attested "$PY" "$HERE/python/passkey_client.py" authorize "$BASE" "$(cat "$WORK/openid4vci-attested-par.out")" --state "$WORK/pk.json"
+AUTHZ_REDIRECT="$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["redirect"])' "$WORK/soft-webauthn-authorize-attested.out" 2>/dev/null)"
+check openid4vci-attested-token-dpop node "$HERE/js/oid4vci_auth_code.mjs" finish --redirect "$AUTHZ_REDIRECT" --session "$WORK/authz-att.json" --copies 1 --out "$WORK/wallet-att.json"
+# Issuer-initiated: an offer with the authorization_code grant, its issuer_state sent back by the
+# library; the offer is then used up (its pre-authorized code too).
+new_offer 9
+check openid4vci-offer-auth-code-par node "$HERE/js/oid4vci_auth_code.mjs" start --offer "$OFFER" --client-id "$WALLET_CLIENT" --redirect-uri "$WALLET_CLIENT/callback" --session "$WORK/authz-offer.json"
+check soft-webauthn-authorize-offer "$PY" "$HERE/python/passkey_client.py" authorize "$BASE" "$(cat "$WORK/openid4vci-offer-auth-code-par.out")" --state "$WORK/pk.json"
+AUTHZ_REDIRECT="$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["redirect"])' "$WORK/soft-webauthn-authorize-offer.out" 2>/dev/null)"
+check openid4vci-offer-auth-code-dpop node "$HERE/js/oid4vci_auth_code.mjs" finish --redirect "$AUTHZ_REDIRECT" --session "$WORK/authz-offer.json" --copies 1 --out "$WORK/wallet-authz-offer.json"
+check openid4vci-offer-used-up refused node "$HERE/js/oid4vci_wallet.mjs" --offer "$OFFER" --tx-code "$TX" --copies 1 --out "$WORK/wallet-offer-used.json"
+# Credential response encryption: the answer sealed to the wallet's key, opened with npm jose.
+new_offer 10
+check openid4vci-sealed-response-jose node "$HERE/js/oid4vci_wallet.mjs" --offer "$OFFER" --tx-code "$TX" --copies 2 --encrypt-response A256GCM --out "$WORK/wallet-sealed.json"
+check sd-jwt-verifies-sealed "$PY" "$HERE/python/verify_issued.py" "$BASE" "$WORK/wallet-sealed.json" --vct "$BASE/credentials/residency"
 check issuer-x5c-jose node "$HERE/js/issuer_x5c.mjs" --wallet "$WORK/wallet.json" --anchor "$WORK/data/issuer-ca.pem"
 check chromium-pages node "$ROOT/tests/browser/issuer_pages.mjs" "$BASE" "$CODE3" Chloe
 

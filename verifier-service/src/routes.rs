@@ -12,11 +12,10 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::json;
 
-use civic_credential::did_web;
 use civic_credential::oid4vp::RequestUriPost;
 use civic_service::extract::JsonBody;
 use civic_service::layers::{json_rejections, wallet_cors, SecurityHeaders};
-use civic_service::respond::{asset, no_store};
+use civic_service::respond::{self, asset, no_store};
 use civic_service::run::blocking;
 use civic_service::ApiError;
 use civic_verifier::flow::FlowError;
@@ -214,13 +213,9 @@ fn did_answer(service: &Service, did: &str) -> Result<Response, ApiError> {
     let doc = service
         .flow
         .did_document(did)
-        .ok_or_else(|| ApiError::not_found("no such DID (or request signing is not configured)"))?;
-    let mut resp = Json(doc.to_json()).into_response();
-    resp.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static(did_web::MEDIA_TYPE),
-    );
-    Ok(resp)
+        .ok_or_else(|| ApiError::not_found("no such DID (or request signing is not configured)"))?
+        .map_err(|e| ApiError::not_found(e.to_string()))?;
+    Ok(respond::did_document(doc))
 }
 
 async fn metrics(State(service): S) -> Response {

@@ -27,10 +27,11 @@ pub struct Platform {
     /// Pages the same-device flow may return to (exact match).
     #[serde(default)]
     pub redirect_uris: Vec<String>,
-    /// Ask wallets for encrypted answers (`direct_post.jwt`) in this platform's sessions, as
-    /// HAIP 1.0 does (the deployment-wide `encrypt_responses` turns it on for every platform).
+    /// Whether this platform's sessions ask wallets for encrypted answers (`direct_post.jwt`, as
+    /// HAIP 1.0 does). Unset, the deployment-wide `encrypt_responses` decides (on by default);
+    /// `false` lets a platform whose residents' wallets cannot encrypt receive plain answers.
     #[serde(default)]
-    pub encrypt_responses: bool,
+    pub encrypt_responses: Option<bool>,
     /// Put this platform's unsigned (`redirect_uri:`) requests in the link itself, by value,
     /// instead of behind a `request_uri` (OpenID4VP §5; some wallets read only that form for
     /// unsigned requests). Signed requests always go by reference.
@@ -87,9 +88,10 @@ pub struct VerifierConfig {
     /// certificate's key, the chain in `x5c` ([`crate::certificate`]).
     #[serde(default)]
     pub request_certificate: Option<CertificateFiles>,
-    /// Ask wallets for encrypted answers (`direct_post.jwt`, as HAIP 1.0 does) for every
-    /// platform: each request carries a fresh ephemeral key, and a plain answer is refused.
-    #[serde(default)]
+    /// Ask wallets for encrypted answers (`direct_post.jwt`, as HAIP 1.0 does): each request
+    /// carries a fresh ephemeral key, and a plain answer is refused. On by default; a platform's
+    /// own `encrypt_responses` overrides it.
+    #[serde(default = "default_encrypt")]
     pub encrypt_responses: bool,
     /// Put every platform's unsigned (`redirect_uri:`) requests in the link by value (see
     /// [`Platform::requests_by_value`]).
@@ -127,6 +129,9 @@ pub struct CertificateFiles {
 
 fn default_listen() -> String {
     "127.0.0.1:8090".into()
+}
+fn default_encrypt() -> bool {
+    true
 }
 fn default_ttl() -> i64 {
     600

@@ -19,7 +19,6 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use civic_credential::did_web::DidDocument;
 use civic_credential::encoding::{b64_encode, ct_eq, sha256_hex};
 use civic_credential::form::FormError;
 use civic_credential::oid4vp::{
@@ -225,14 +224,14 @@ impl Flow {
             signer: None,
             certificate: None,
             notifier: None,
-            encrypt_responses: false,
+            encrypt_responses: true,
             requests_by_value: false,
         }
     }
 
-    /// With `on`, every platform's sessions ask for encrypted answers (`direct_post.jwt`, each
-    /// to a fresh ephemeral key) and refuse plain ones; off, only those of platforms that set
-    /// [`Platform::encrypt_responses`].
+    /// With `on` (the default), sessions ask for encrypted answers (`direct_post.jwt`, each to a
+    /// fresh ephemeral key) and refuse plain ones; off, they take plain `direct_post` answers. A
+    /// platform's own [`Platform::encrypt_responses`] overrides it.
     pub fn with_encrypted_responses(mut self, on: bool) -> Self {
         self.encrypt_responses = on;
         self
@@ -352,7 +351,7 @@ impl Flow {
             },
             &mut OsRng,
         );
-        let session = if self.encrypt_responses || platform.encrypt_responses {
+        let session = if platform.encrypt_responses.unwrap_or(self.encrypt_responses) {
             session.with_encrypted_response(&mut OsRng)
         } else {
             session
@@ -558,9 +557,13 @@ impl Flow {
         self.finish(checked)
     }
 
-    /// The DID document of `did` when this verifier speaks as it (its own DID, or a platform's,
-    /// [`crate::identity`]) and signs requests; `None` otherwise.
-    pub fn did_document(&self, did: &str) -> Option<DidDocument> {
+    /// The DID document of `did` (`application/did+json`) when this verifier speaks as it (its
+    /// own DID, or a platform's, [`crate::identity`]) and signs requests; `None` otherwise.
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn did_document(
+        &self,
+        did: &str,
+    ) -> Option<Result<serde_json::Value, civic_service::did_document::DidDocumentError>> {
         let signer = self.signer.as_ref()?;
         let ours = did == signer.did()
             || (did.starts_with(civic_credential::did_web::PREFIX)

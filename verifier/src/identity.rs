@@ -10,7 +10,7 @@
 //! platform of a shared REST service, all signed with the one request signing key.
 
 use civic_credential::crypto::{JwsSigner, SigningKey, WithKid};
-use civic_credential::did_web::{self, DidDocument, Purpose};
+use civic_credential::did_web::{self, Purpose};
 use civic_credential::oid4vp::DID_PREFIX;
 use civic_credential::origin::Origin;
 use civic_credential::pseudonym;
@@ -54,13 +54,20 @@ impl RequestSigner {
         f(&WithKid(&self.key, &kid))
     }
 
-    /// The DID document of `did`.
-    pub fn document(&self, did: &str) -> DidDocument {
-        DidDocument::new(did.to_owned()).with_key(
-            Self::FRAGMENT,
-            self.key.public_jwk(),
-            &[Purpose::Authentication, Purpose::Assertion],
-        )
+    /// The DID document of `did` (`application/did+json`): the signing key, for authentication
+    /// and assertion.
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn document(
+        &self,
+        did: &str,
+    ) -> Result<serde_json::Value, civic_service::did_document::DidDocumentError> {
+        use civic_service::did_document::{build, PublishedKey};
+        let key = PublishedKey {
+            fragment: Self::FRAGMENT,
+            jwk: self.key.public_jwk(),
+            purposes: &[Purpose::Authentication, Purpose::Assertion],
+        };
+        build(did, None, &[key])
     }
 }
 
@@ -155,7 +162,7 @@ mod tests {
             webhook_url: None,
             webhook_secret: None,
             redirect_uris: vec![],
-            encrypt_responses: false,
+            encrypt_responses: None,
             requests_by_value: false,
             policies: vec![Policy {
                 name: "vote".into(),

@@ -24,23 +24,20 @@ use civic_verifier::flow::{Flow, FlowError};
 use civic_verifier::session::SessionStatus;
 use support::{form, sealed, NOW};
 
-/// A flow that encrypts every platform's answers (`encrypt`), or only the platform's
-/// (`platform_encrypts`).
-fn flow_with(issuer: &TestIssuer, encrypt: bool, platform_encrypts: bool) -> Flow {
-    support::flow(
-        &issuer.trust_list(),
-        PLATFORMS[0],
-        vec![support::platform(
-            PLATFORMS[0],
-            "sixteen",
-            platform_encrypts,
-        )],
-    )
-    .with_encrypted_responses(encrypt)
+/// A flow whose deployment-wide setting is `encrypt` (`None`: the library's default) and whose
+/// platform overrides it with `platform_encrypts` (`None`: it follows the deployment).
+fn flow_with(issuer: &TestIssuer, encrypt: Option<bool>, platform_encrypts: Option<bool>) -> Flow {
+    let mut platform = support::platform(PLATFORMS[0], "sixteen", false);
+    platform.encrypt_responses = platform_encrypts;
+    let flow = support::flow(&issuer.trust_list(), PLATFORMS[0], vec![platform]);
+    match encrypt {
+        Some(on) => flow.with_encrypted_responses(on),
+        None => flow,
+    }
 }
 
 fn flow(issuer: &TestIssuer, encrypt: bool) -> Flow {
-    flow_with(issuer, encrypt, false)
+    flow_with(issuer, Some(encrypt), None)
 }
 
 fn open(flow: &Flow) -> (String, AuthorizationRequest) {
@@ -235,7 +232,7 @@ async fn a_plain_or_broken_answer_to_an_encrypted_session_is_refused_and_uses_no
 #[tokio::test]
 async fn a_platform_can_ask_for_encryption_on_its_own() {
     let issuer = TestIssuer::new();
-    let flow = flow_with(&issuer, false, true);
+    let flow = flow_with(&issuer, Some(false), Some(true));
     let noor = issuer.issue(&resident("Noor", aged(30, NOW), "0363", None), "R-1", NOW);
     let (id, req) = open(&flow);
     assert_eq!(req.response_mode, DIRECT_POST_JWT);
@@ -268,5 +265,24 @@ async fn a_plain_session_refuses_an_encrypted_answer() {
     );
     assert!(pending(&plain, &id));
     let answered = plain.answer(&id, &plain_form(&p)).await.expect("answered");
+    assert!(matches!(answered.outcome, SessionStatus::Complete { .. }));
+}
+
+#[tokio::test]
+async fn answers_are_encrypted_by_default_and_a_platform_may_opt_out() {
+    let issuer = TestIssuer::new();
+    let (_, req) = open(&flow_with(&issuer, None, None));
+    assert_eq!(req.response_mode, DIRECT_POST_JWT);
+    let jwks = req.client_metadata.as_ref().and_then(|m| m.get("jwks"));
+    assert!(jwks.is_some(), "an encrypted session offers its key");
+
+    let opted_out = flow_with(&issuer, None, Some(false));
+    let noor = issuer.issue(&resident("Noor", aged(30, NOW), "0363", None), "R-1", NOW);
+    let (id, req) = open(&opted_out);
+    assert_eq!(req.response_mode, DIRECT_POST);
+    let answered = opted_out
+        .answer(&id, &plain_form(&params(&req, &noor)))
+        .await
+        .expect("answered");
     assert!(matches!(answered.outcome, SessionStatus::Complete { .. }));
 }

@@ -13,6 +13,7 @@
 mod support;
 
 use civic_credential::crypto::{Algorithm, SigningKey};
+use civic_credential::did_web::DidDocument;
 use civic_credential::oid4vp::AuthorizationRequest;
 use civic_credential::pseudonym;
 use civic_testkit::credentials::TestIssuer;
@@ -86,7 +87,10 @@ fn each_platform_asks_for_its_own_pseudonym_under_the_identity_it_is_bound_to() 
             session.client_id
         );
         let jwt = flow.request_object(&created.id).expect("request");
-        let doc = flow.did_document(id);
+        // The published document (built with ssi), read the way wallets read it.
+        let doc = flow.did_document(id).map(|doc| {
+            DidDocument::parse(&doc.expect("built"), id).expect("a readable DID document")
+        });
         let request = match &doc {
             Some(doc) => AuthorizationRequest::from_jwt_with_did_document(&jwt, doc),
             None => AuthorizationRequest::from_jwt(&jwt, None),

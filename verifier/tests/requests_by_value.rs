@@ -21,6 +21,7 @@ use support::{answer_form, NOW};
 fn flow(issuer: &TestIssuer, by_value: bool, platform_by_value: bool, encrypt: bool) -> Flow {
     let mut platform = support::platform(PLATFORMS[0], "sixteen", false);
     platform.requests_by_value = platform_by_value;
+    platform.encrypt_responses = None;
     support::flow(&issuer.trust_list(), PLATFORMS[0], vec![platform])
         .with_requests_by_value(by_value)
         .with_encrypted_responses(encrypt)

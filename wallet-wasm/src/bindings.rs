@@ -61,44 +61,20 @@ pub fn parse_offer_link(url: &str) -> Result<String, JsValue> {
     to_json(&crate::receive::parse_offer_link(url).map_err(js_err)?)
 }
 
-/// The URL of the verifier's DID document to fetch before `prepareRequest`, for a link that
-/// names a `decentralized_identifier:` client; an empty string for a `redirect_uri:` client.
-#[wasm_bindgen(js_name = verifierDocumentUrl)]
-pub fn verifier_document_url(link: &str) -> Result<String, JsValue> {
-    Ok(crate::request::verifier_document_url(link)
-        .map_err(js_err)?
-        .unwrap_or_default())
-}
-
-/// The `request_uri` to fetch the request object from, or an empty string for a link that
-/// carries the request by value (then `prepareRequest` reads it from the link).
-#[wasm_bindgen(js_name = requestUri)]
-pub fn request_uri(link: &str) -> Result<String, JsValue> {
-    Ok(crate::request::request_uri(link)
-        .map_err(js_err)?
-        .map(|(uri, _)| uri)
-        .unwrap_or_default())
-}
-
-/// For a link that asks for `request_uri_method=post`: `{"form": …, "wallet_nonce": …}`, the
-/// form body to POST to its `request_uri` and the nonce to give `prepareRequest`; an empty
-/// string for a link fetched with GET.
-#[wasm_bindgen(js_name = requestUriPost)]
-pub fn request_uri_post(link: &str) -> Result<String, JsValue> {
-    if !matches!(
-        crate::request::request_uri(link).map_err(js_err)?,
-        Some((_, true))
-    ) {
-        return Ok(String::new());
-    }
-    let post = crate::request::request_uri_post().map_err(js_err)?;
-    to_json(&serde_json::json!({ "form": post.to_form(), "wallet_nonce": post.wallet_nonce }))
+/// What to fetch before `prepareRequest`, read from the link once, as JSON:
+/// `{"request_uri", "post": {"form", "wallet_nonce"}, "did_document_url"}`. `request_uri` is
+/// null for a link that carries the request by value; `post` is null unless the link asks for
+/// `request_uri_method=post` (then POST `form` and give `wallet_nonce` to `prepareRequest`);
+/// `did_document_url` is null unless the client is a `decentralized_identifier:`.
+#[wasm_bindgen(js_name = fetchPlan)]
+pub fn fetch_plan(link: &str) -> Result<String, JsValue> {
+    to_json(&crate::request::fetch_plan(link).map_err(js_err)?)
 }
 
 /// Checks a request object against its link and matches it with the stored credentials
 /// (`credentials_json`: a JSON array of issuance forms); `did_document_json` is the document
-/// fetched from `verifierDocumentUrl`, or empty; `wallet_nonce` the nonce sent with
-/// `requestUriPost`, or empty; `anchors_json` a JSON array of the trust anchors for certificate
+/// fetched from `fetchPlan`'s `did_document_url`, or empty; `wallet_nonce` the nonce of its
+/// `post`, or empty; `anchors_json` a JSON array of the trust anchors for certificate
 /// verifiers (base64 DER, as in `x5c`; the platform registry's `trust_anchors`), checked at
 /// `now` (seconds). Returns the prepared request as JSON; its `refused` says why the wallet
 /// will not answer (another platform's pseudonym).
@@ -221,6 +197,35 @@ impl KeyVault {
                 .proofs(&ids, credential_issuer, nonce, now as i64)
                 .map_err(js_err)?,
         )
+    }
+
+    /// A DPoP proof (RFC 9449) with key `id` for a POST to `url` at `now`, with the issuer's
+    /// latest `DPoP-Nonce` and the access token it presents (each empty when there is none).
+    #[wasm_bindgen(js_name = dpopProof)]
+    pub fn dpop_proof(
+        &self,
+        id: &str,
+        url: &str,
+        nonce: &str,
+        access_token: &str,
+        now: f64,
+    ) -> Result<String, JsValue> {
+        let given = |s: &str| (!s.is_empty()).then(|| s.to_owned());
+        self.0
+            .dpop_proof(
+                id,
+                url,
+                given(nonce).as_deref(),
+                given(access_token).as_deref(),
+                now as i64,
+            )
+            .map_err(js_err)
+    }
+
+    /// Opens a credential response the issuer sealed (a JWE, ECDH-ES) to key `id`.
+    #[wasm_bindgen(js_name = openSealed)]
+    pub fn open_sealed(&self, id: &str, jwe: &str) -> Result<String, JsValue> {
+        self.0.open_sealed(id, jwe).map_err(js_err)
     }
 
     /// The `vp_token` for a prepared request with the copy whose holder key is `id`.

@@ -3,7 +3,7 @@
 //! `civic_credential::oid4vci`.
 
 use civic_credential::jwk::Jwk;
-use civic_credential::oid4vci::{build_proof, OfferLocation};
+use civic_credential::oid4vci::build_proof;
 use serde::Serialize;
 
 use crate::holder::load_holder_key;
@@ -14,26 +14,37 @@ use crate::WalletError;
 pub struct OfferLink {
     /// The offer itself, when passed by value.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub credential_offer: Option<civic_credential::oid4vci::CredentialOffer>,
+    pub credential_offer: Option<serde_json::Value>,
     /// Where to fetch it, when passed by reference.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub credential_offer_uri: Option<String>,
 }
 
-/// Reads `openid-credential-offer://?…`, or the wallet's own `/receive?…` link.
+/// Reads `openid-credential-offer://?…`, or the wallet's own `/receive?…` link. An offer by
+/// value is kept as the JSON object it is, like one fetched by reference: the wallet reads the
+/// members it uses where it uses them (a typed decoding of the offer cost the wallet module
+/// about 4.8 KB gzipped).
 pub fn parse_offer_link(url: &str) -> Result<OfferLink, WalletError> {
-    match OfferLocation::parse(url).map_err(|e| WalletError::new("invalid_offer", e.to_string()))? {
-        OfferLocation::ByValue(offer) => Ok(OfferLink {
-            credential_offer: Some(offer),
-            credential_offer_uri: None,
-        }),
-        OfferLocation::ByReference(uri) => {
+    let bad = |why: &str| WalletError::new("invalid_offer", why.to_owned());
+    let fields = civic_credential::form::fields(
+        url.as_bytes(),
+        ["credential_offer_uri", "credential_offer"],
+    )
+    .map_err(|e| WalletError::new("invalid_offer", e.to_string()))?;
+    match fields {
+        [None, Some(json)] => match serde_json::from_str(&json) {
+            Ok(v @ serde_json::Value::Object(_)) => Ok(OfferLink {
+                credential_offer: Some(v),
+                credential_offer_uri: None,
+            }),
+            _ => Err(bad("credential_offer JSON")),
+        },
+        [Some(uri), None] => {
             // The host is parsed: `http://localhost.evil.example` is not this device.
             let trustworthy =
                 civic_credential::origin::Origin::of(&uri).is_ok_and(|o| o.is_trustworthy(true));
             if !trustworthy {
-                return Err(WalletError::new(
-                    "invalid_offer",
+                return Err(bad(
                     "credential_offer_uri must be https (or http on this device)",
                 ));
             }
@@ -42,6 +53,9 @@ pub fn parse_offer_link(url: &str) -> Result<OfferLink, WalletError> {
                 credential_offer_uri: Some(uri),
             })
         }
+        _ => Err(bad(
+            "an offer link names exactly one of credential_offer, credential_offer_uri",
+        )),
     }
 }
 
@@ -71,6 +85,35 @@ pub fn proofs(
             )?)
         })
         .collect()
+}
+
+/// A DPoP proof (RFC 9449) with `dpop_key` for a POST to `url` at `now`, with the issuer's latest
+/// `nonce` and the `access_token` it presents, if any.
+pub fn dpop_proof(
+    dpop_key: &Jwk,
+    url: &str,
+    nonce: Option<&str>,
+    access_token: Option<&str>,
+    now: i64,
+) -> Result<String, WalletError> {
+    let key = load_holder_key(dpop_key)?;
+    let mut jti = [0u8; 16];
+    rand_core::RngCore::try_fill_bytes(&mut rand_core::OsRng, &mut jti)
+        .map_err(|_| WalletError::new("no_randomness", "no random numbers"))?;
+    let jti = civic_credential::encoding::b64_encode(&jti);
+    let claims = civic_credential::dpop::ProofClaims {
+        htm: "POST",
+        htu: url,
+        iat: now,
+        jti: &jti,
+        nonce,
+        access_token,
+    };
+    Ok(civic_credential::dpop::proof(
+        &key,
+        key.public_jwk(),
+        &claims,
+    )?)
 }
 
 #[cfg(test)]
@@ -115,6 +158,30 @@ mod tests {
             parse_offer_link("nothing here").map_err(|e| e.code),
             Err("invalid_offer")
         );
+        // By value: a JSON object, read like one fetched by reference; anything else, or both
+        // forms at once, is refused.
+        let by_value = parse_offer_link(
+            "openid-credential-offer://?credential_offer=%7B%22credential_issuer%22%3A%22https%3A%2F%2Fid.example%22%7D",
+        )
+        .expect("by value");
+        assert_eq!(
+            by_value
+                .credential_offer
+                .as_ref()
+                .map(|o| &o["credential_issuer"]),
+            Some(&serde_json::json!("https://id.example"))
+        );
+        for bad in [
+            "credential_offer=%5B1%5D",
+            "credential_offer=%7Bnot",
+            "credential_offer=%7B%7D&credential_offer_uri=https%3A%2F%2Fid.example%2Fo",
+        ] {
+            assert_eq!(
+                parse_offer_link(&format!("openid-credential-offer://?{bad}")).map_err(|e| e.code),
+                Err("invalid_offer"),
+                "{bad}"
+            );
+        }
 
         let keys: Vec<Jwk> = (0..3)
             .map(|_| crate::holder::generate_holder_key().expect("key"))
@@ -133,5 +200,30 @@ mod tests {
             assert_eq!(v.nonce.as_deref(), Some("n-1"));
         }
         assert!(proofs(&[], "https://id.example", "n", 1).is_err());
+    }
+
+    #[test]
+    fn dpop_proofs_verify_for_their_url_token_and_key() {
+        use civic_credential::dpop::{verify, Expectation};
+        let key = crate::holder::generate_holder_key().expect("key");
+        let url = "https://id.example/credential";
+        let proof = dpop_proof(&key, url, Some("n-1"), Some("tok"), 1000).expect("proof");
+        let expect = Expectation {
+            htm: "POST",
+            htu: url,
+            now: 1000,
+            max_age: 60,
+            clock_skew: 5,
+            access_token: Some("tok"),
+        };
+        let v = verify(&proof, &expect).expect("verifies");
+        assert_eq!(v.jkt, key.thumbprint().expect("thumbprint"));
+        assert_eq!(v.nonce.as_deref(), Some("n-1"));
+        let again = dpop_proof(&key, url, Some("n-1"), Some("tok"), 1000).expect("proof");
+        assert_ne!(
+            verify(&again, &expect).expect("verifies").jti,
+            v.jti,
+            "a fresh jti each time"
+        );
     }
 }

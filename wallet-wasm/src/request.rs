@@ -122,35 +122,65 @@ pub fn verifier_host(client_id: &str) -> String {
     }
 }
 
-/// The URL of the DID document to fetch before [`prepare`] for a signed request whose link
-/// names a `decentralized_identifier:` client, or `None` for a `redirect_uri:` client. A
-/// did:web on this device's loopback address is read over plain http (a verifier under
-/// development beside the wallet); every other over https.
-pub fn verifier_document_url(link: &str) -> Result<Option<String>, WalletError> {
+/// What to fetch before [`prepare`], read from a request link in one pass.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FetchPlan {
+    /// Where to fetch the request object; `None` when the link carries the request by value.
+    pub request_uri: Option<String>,
+    /// For a link that asks for `request_uri_method=post`: the form body to POST to
+    /// `request_uri` and the `wallet_nonce` in it, which [`prepare`] checks the request echoes.
+    pub post: Option<PostBody>,
+    /// The verifier's DID document, for a link that names a `decentralized_identifier:` client.
+    /// A did:web on this device's loopback address is read over plain http (a verifier under
+    /// development beside the wallet); every other over https.
+    pub did_document_url: Option<String>,
+}
+
+/// The body of a `request_uri` POST (OpenID4VP §5.10), and the nonce in it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PostBody {
+    /// `wallet_metadata` and `wallet_nonce`, form-encoded.
+    pub form: String,
+    /// The fresh nonce the request must echo.
+    pub wallet_nonce: String,
+}
+
+/// Reads `link` (by reference, a request object by value, or parameters by value) and says
+/// what to fetch for it.
+pub fn fetch_plan(link: &str) -> Result<FetchPlan, WalletError> {
     let link = read_link(link)?;
-    let Some(did) = link.client_id().strip_prefix(DID_PREFIX) else {
-        return Ok(None);
+    let did_document_url = match link.client_id().strip_prefix(DID_PREFIX) {
+        Some(did) => Some(
+            did_web::resolution_url(did, true)
+                .map_err(|e| WalletError::new("invalid_request", e.to_string()))?,
+        ),
+        None => None,
     };
-    did_web::resolution_url(did, true)
-        .map(Some)
-        .map_err(|e| WalletError::new("invalid_request", e.to_string()))
+    let (request_uri, post) = match link {
+        LinkedRequest::ByReference(l) => {
+            let post = if l.wants_post() {
+                let body = request_uri_post()?;
+                Some(PostBody {
+                    form: body.to_form(),
+                    wallet_nonce: body.wallet_nonce.unwrap_or_default(),
+                })
+            } else {
+                None
+            };
+            (Some(l.request_uri), post)
+        }
+        LinkedRequest::Object { .. } | LinkedRequest::Parameters(_) => (None, None),
+    };
+    Ok(FetchPlan {
+        request_uri,
+        post,
+        did_document_url,
+    })
 }
 
 /// Reads a request link: by reference, a request object by value, or parameters by value.
 fn read_link(link: &str) -> Result<LinkedRequest, WalletError> {
     LinkedRequest::parse(link).map_err(|e| WalletError::new("invalid_request", e.to_string()))
-}
-
-/// Where to fetch the request object a link refers to, and whether by POST
-/// ([`request_uri_post`]); `None` when the link carries the request by value.
-pub fn request_uri(link: &str) -> Result<Option<(String, bool)>, WalletError> {
-    Ok(match read_link(link)? {
-        LinkedRequest::ByReference(l) => {
-            let post = l.wants_post();
-            Some((l.request_uri, post))
-        }
-        LinkedRequest::Object { .. } | LinkedRequest::Parameters(_) => None,
-    })
 }
 
 /// This wallet's metadata (OpenID4VP §10), sent when it fetches a request by POST.
@@ -208,7 +238,7 @@ impl Anchors {
 /// request is `request_object`, fetched from the link's `request_uri` ([`request_uri`]), or
 /// the one the link carries by value (then `request_object` is not read). A `redirect_uri:`
 /// client's request is unsigned; a `decentralized_identifier:` client's is verified with
-/// `did_document`, the document fetched from [`verifier_document_url`]; an `x509_hash:` or
+/// `did_document`, the document fetched from [`FetchPlan::did_document_url`]; an `x509_hash:` or
 /// `x509_san_dns:` client's is checked against its `x5c` chain and `anchors`. A request for a
 /// pseudonym other than the verifier's own is marked [`PreparedRequest::refused`].
 pub fn prepare(

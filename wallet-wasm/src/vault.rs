@@ -89,6 +89,26 @@ impl Vault {
         crate::receive::proofs(&keys, credential_issuer, nonce, now)
     }
 
+    /// A DPoP proof with key `id` (one [`Vault::generate`] made for the issuer's tokens) for a
+    /// POST to `url` ([`crate::receive::dpop_proof`]).
+    pub fn dpop_proof(
+        &self,
+        id: &str,
+        url: &str,
+        nonce: Option<&str>,
+        access_token: Option<&str>,
+        now: i64,
+    ) -> Result<String, WalletError> {
+        crate::receive::dpop_proof(self.key(id)?, url, nonce, access_token, now)
+    }
+
+    /// Opens a response the issuer sealed to key `id` (credential response encryption, ECDH-ES):
+    /// the plaintext, as text.
+    pub fn open_sealed(&self, id: &str, jwe: &str) -> Result<String, WalletError> {
+        let plain = civic_credential::jwe::open(jwe, self.key(id)?)?;
+        String::from_utf8(plain).map_err(|_| WalletError::new("invalid_response", "not text"))
+    }
+
     /// The `vp_token` for a prepared request, with the copy whose holder key is `id`.
     pub fn vp_token(
         &self,

@@ -45,8 +45,30 @@ try {
 
   const withoutCode = await rejects(() => wallet.receive(opts.offer, { copies: 3 }));
   check('an offer asks for its transaction code', withoutCode?.code === 'tx_code_required', String(withoutCode));
-  const card = await wallet.receive(opts.offer, { copies: 3, txCode: opts['tx-code'] });
+  // What the wallet sends the issuer's token and credential endpoints, as the issuer sees it.
+  const sent = [];
+  const realFetch = globalThis.fetch;
+  globalThis.fetch = async (url, init = {}) => {
+    const res = await realFetch(url, init);
+    if (/\/(token|credential)$/.test(String(url))) {
+      sent.push({ url: String(url), headers: init.headers ?? {}, body: String(init.body ?? ''), status: res.status, type: res.headers.get('content-type') ?? '' });
+    }
+    return res;
+  };
+  const card = await wallet.receive(opts.offer, { copies: 3, txCode: opts['tx-code'] }).finally(() => { globalThis.fetch = realFetch; });
   check('receives a verified batch of 3 copies', card.unused_copies === 3 && card.vct.endsWith('/credentials/residency'), JSON.stringify(card));
+  const tokenCalls = sent.filter((r) => r.url.endsWith('/token'));
+  const credentialCall = sent.find((r) => r.url.endsWith('/credential') && r.status === 200);
+  check('the token is bound to a DPoP key: sent back once for the issuer nonce, then granted',
+    tokenCalls.length === 2 && tokenCalls.every((r) => typeof r.headers.dpop === 'string') && tokenCalls[0].status === 400 && tokenCalls[1].status === 200,
+    JSON.stringify(tokenCalls.map((r) => r.status)));
+  check('the credential request presents it as DPoP with a proof',
+    credentialCall?.headers.authorization?.startsWith('DPoP ') && typeof credentialCall?.headers.dpop === 'string',
+    JSON.stringify(credentialCall?.headers.authorization?.slice(0, 5)));
+  const asked = JSON.parse(credentialCall?.body || '{}').credential_response_encryption;
+  check('the credentials come sealed to a key made for the response (A256GCM), opened in WebAssembly',
+    asked?.enc === 'A256GCM' && asked.jwk?.alg === 'ECDH-ES' && !('d' in asked.jwk) && credentialCall.type.startsWith('application/jwt'),
+    JSON.stringify({ enc: asked?.enc, type: credentialCall?.type }));
   // The stored wallet as it is now, with three unused copies (for the rollback check below).
   const before = { vault: await storage.get('vault'), keys: await storage.get('keys') };
   const [listed] = await wallet.list({ liveStatus: true });

@@ -58,8 +58,7 @@ check('the platform reads eligible, with its pseudonym', result?.status === 'com
 const core = await loadCore(wasm);
 const s2 = await session();
 const link = s2.openid4vp_url;
-const requestUri = core.requestUri(link);
-const post = JSON.parse(core.requestUriPost(link));
+const { request_uri: requestUri, post } = JSON.parse(core.fetchPlan(link));
 const object = await (await fetch(requestUri, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: post.form })).text();
 const rogue = opts['rogue-anchor'] ? [fs.readFileSync(opts['rogue-anchor'], 'utf8').split('\n').filter((l) => l && !l.startsWith('-----')).join('')] : [];
 // No credentials: what is checked here is who asks, not what the wallet holds.

@@ -4,8 +4,10 @@
 // Screens: #setup (no wallet yet), #unlock (locked), #receive (an offer), #consent (a request),
 // #present-done, #wallet (credentials, history, settings); #open (paste a link) under them.
 // A link opens the page as /receive?credential_offer_uri=… or /present?client_id=…&request_uri=…
-// (or the request by value: /present?client_id=…&response_type=…&dcql_query=…);
-// it is kept while the resident creates or unlocks the wallet, then handled.
+// (or the request by value: /present?client_id=…&response_type=…&dcql_query=…); an issuer sends
+// the browser back to /callback?code=…&state=…&iss=… after the resident signed in there
+// ("Get my residency credential", the authorization code flow). Each is kept while the resident
+// creates or unlocks the wallet, then handled.
 import {
   Wallet, WalletError, IndexedDbStorage, createPasskey, deviceKeySource, hasWebAuthn,
   passkeyAssertion, passkeyKeySource, readOffer,
@@ -19,7 +21,7 @@ const storage = new IndexedDbStorage('civic-wallet');
 let meta = null; // {version, protection: 'prf'|'device', credentialId, created}: not secret
 let settings = { ...DEFAULTS };
 let wallet = null; // a Wallet once the WASM is loaded (lazily, on the first create or unlock)
-let pending = null; // {kind: 'receive'|'present', url}
+let pending = null; // {kind: 'receive'|'present'|'callback', url}
 let prepared = null; // the request on the consent screen
 let lastPrepared = null; // the last request seen, for the measurement hook
 let busy = false;
@@ -70,6 +72,11 @@ function explain(e) {
     case 'invalid_offer': return `This offer cannot be used: ${msg}`;
     case 'no_unused_copy': return 'All single-use copies of this credential are used.';
     case 'invalid_request_uri': return 'This request is no longer open. Start again on the platform.';
+    case 'access_denied': return 'You cancelled at your municipality. Nothing was added.';
+    case 'no_refresh': return `No fresh copies without signing in again: ${msg}.`;
+    case 'credential_request_denied': return 'Your municipality no longer issues this credential to you.';
+    case 'invalid_issuer': return `This address cannot give you a credential: ${msg}`;
+    case 'invalid_response': return `Your municipality's answer cannot be used: ${msg}. Start again.`;
     default: return msg.replace(/^POST |^GET /, '');
   }
 }
@@ -190,6 +197,7 @@ function linkFromLocation() {
   const { pathname, search } = location;
   if (!search) return null;
   if (pathname === '/receive' || pathname === '/present') return linkKind(location.href);
+  if (pathname === '/callback') return { kind: 'callback', url: location.href };
   return null;
 }
 
@@ -214,12 +222,49 @@ async function render() {
       ? 'Unlock your wallet with your passkey to add the offered credential.'
       : pending?.kind === 'present'
         ? 'Unlock your wallet with your passkey to see what is asked.'
-        : 'Unlock it with your passkey to see your credentials.';
+        : pending?.kind === 'callback'
+          ? 'Unlock your wallet with your passkey to add the credential from your municipality.'
+          : 'Unlock it with your passkey to see your credentials.';
     return show('unlock', 'open');
   }
   if (pending?.kind === 'receive') return showReceive();
   if (pending?.kind === 'present') return showConsent();
+  if (pending?.kind === 'callback') return finishIssuance();
   return showWallet();
+}
+
+/** Back from the issuer (the authorization code flow): the credential, or why not. */
+async function finishIssuance() {
+  show();
+  status('Fetching your credential: making fresh keys, one per copy…');
+  const url = pending.url;
+  forgetLink();
+  try {
+    const card = await wallet.finishIssuance(url, { copies: settings.copies });
+    await showWallet();
+    status(`Added: residency credential from ${hostOf(card.issuer)}, with ${plural(card.unused_copies, 'single-use copy', 'single-use copies')}.`, 'success');
+  } catch (e) {
+    await showWallet();
+    status(explain(e), 'error');
+  }
+}
+
+/** "Get my residency credential": to the issuer's sign-in page, coming back to /callback. */
+async function getCredential() {
+  const issuer = $('issuer-url').value.trim().replace(/\/+$/, '');
+  if (!/^https?:\/\/[^/]+/.test(issuer)) {
+    status('Enter your municipality’s web address, starting with https://.', 'error');
+    $('issuer-url').focus();
+    return;
+  }
+  status(`Asking ${hostOf(issuer)}…`);
+  const next = await wallet.startIssuance(issuer, {
+    clientId: location.origin, redirectUri: `${location.origin}/callback`, copies: settings.copies,
+  });
+  settings = { ...settings, lastIssuer: issuer };
+  await storage.put('settings', settings);
+  status(`Going to ${hostOf(issuer)}: sign in there with your passkey.`);
+  location.assign(next);
 }
 
 async function showReceive() {
@@ -330,6 +375,11 @@ async function share() {
   }
   forgetLink();
   prepared = null;
+  // Copies running low: topped up with the refresh token, when the issuer gave one.
+  const left = (await wallet.list()).find((x) => x.id === req.credential_id);
+  if (left?.refreshable && left.unused_copies <= 1) {
+    await wallet.refresh(left.id, { copies: settings.copies }).catch((e) => console.warn('refresh', e));
+  }
   const next = answer?.redirect_uri;
   if (next && /^https?:\/\//i.test(next)) {
     status('Shared. Going back to the platform…', 'success');
@@ -378,7 +428,14 @@ function cardNode(c) {
     el('p', {}, el('button', {
       type: 'button', class: 'delete-credential secondary', 'data-id': c.id, 'aria-label': `Delete ${name.toLowerCase()} from ${hostOf(c.issuer)}`, text: 'Delete',
     })));
-  if (c.unused_copies === 0) li.append(el('p', { class: 'notice', text: `${freshBatchHelp(c.issuer)} ` }, freshBatchLink(c.issuer)));
+  if (c.refreshable) {
+    li.append(el('p', {}, el('button', {
+      type: 'button', class: 'refresh-credential secondary', 'data-id': c.id, text: 'Get fresh copies',
+      'aria-label': `Get fresh copies of the ${name.toLowerCase()} from ${hostOf(c.issuer)}`,
+    })));
+  } else if (c.unused_copies === 0) {
+    li.append(el('p', { class: 'notice', text: `${freshBatchHelp(c.issuer)} ` }, freshBatchLink(c.issuer)));
+  }
   return li;
 }
 
@@ -399,6 +456,9 @@ async function showWallet() {
   const hist = wallet.history().reverse();
   $('history').replaceChildren(...hist.map(historyNode));
   $('no-history').hidden = hist.length > 0;
+  const issuers = [...new Set([settings.lastIssuer, ...cards.map((c) => c.issuer)].filter(Boolean))];
+  $('known-issuers').replaceChildren(...issuers.map((i) => el('option', { value: i })));
+  if (!$('issuer-url').value && issuers.length) $('issuer-url').value = issuers[0];
   $('clear-history').hidden = hist.length === 0;
   show('wallet', 'open');
   // Then the live status from each issuer's status list.
@@ -438,6 +498,7 @@ action('create-wallet', async () => {
 action('unlock-button', async () => { await unlock(); await render(); });
 action('lock-button', async () => { wallet?.lock(); });
 action('receive-button', receive);
+action('get-credential', getCredential);
 action('receive-cancel', async () => { forgetLink(); await showWallet(); status('Offer not used.'); });
 action('share', share);
 action('decline', decline);
@@ -482,6 +543,22 @@ action('reset-button', async () => {
   status('The wallet was reset. Its passkey may still be listed on your device; you can remove it there.');
 });
 $('credentials').addEventListener('click', async (ev) => {
+  const fresh = ev.target.closest('.refresh-credential');
+  if (fresh && !busy) {
+    busy = true;
+    try {
+      status('Fetching fresh copies from your municipality…');
+      const card = await wallet.refresh(fresh.dataset.id, { copies: settings.copies });
+      await showWallet();
+      status(`Fresh copies: ${plural(card.unused_copies, 'unused copy', 'unused copies')}; ${plural(card.deleted_copies, 'used copy', 'used copies')} deleted.`, 'success');
+    } catch (e) {
+      await showWallet();
+      status(explain(e), 'error');
+    } finally {
+      busy = false;
+    }
+    return;
+  }
   const btn = ev.target.closest('.delete-credential');
   if (!btn || busy) return;
   if (!window.confirm('Delete this credential and all its copies?')) return;
@@ -497,7 +574,7 @@ $('credentials').addEventListener('click', async (ev) => {
   }
 });
 // Enter in a field clicks the form's submit button (handled above); the form itself never posts.
-for (const form of ['receive-form', 'open-form', 'settings-form']) $(form).addEventListener('submit', (ev) => ev.preventDefault());
+for (const form of ['receive-form', 'open-form', 'settings-form', 'get-form']) $(form).addEventListener('submit', (ev) => ev.preventDefault());
 
 // Any activity keeps an unlocked wallet open; idleness locks it (settings: minutes).
 let lastTouch = 0;
@@ -533,7 +610,13 @@ try {
   }
   await render();
   if (!meta && pending) status('Create your wallet to continue.');
-  else if (pending && !wallet?.unlocked) status(pending.kind === 'receive' ? 'A credential offer is waiting. Unlock your wallet.' : 'A platform asks you to share. Unlock your wallet.');
+  else if (pending && !wallet?.unlocked) {
+    status({
+      receive: 'A credential offer is waiting. Unlock your wallet.',
+      present: 'A platform asks you to share. Unlock your wallet.',
+      callback: 'Your municipality answered. Unlock your wallet to add the credential.',
+    }[pending.kind]);
+  }
   document.documentElement.dataset.ready = 'true';
 } catch (e) {
   status(`The wallet could not start: ${explain(e)}`, 'error');

@@ -4,7 +4,7 @@
 //
 //   node wallet-wasm/web/serve.mjs --port 8094 [--host 127.0.0.1]
 //
-// `/`, `/receive` and `/present` answer index.html (the page reads its query itself); other paths
+// `/`, `/receive`, `/present` and `/callback` answer index.html (the page reads its query itself); other paths
 // answer the file of that name under web/ (never anything outside it), or 404.
 import { createServer } from 'node:http';
 import { readFile, stat } from 'node:fs/promises';
@@ -38,7 +38,7 @@ const TYPES = {
   '.txt': 'text/plain; charset=utf-8',
   '.ts': 'text/plain; charset=utf-8',
 };
-const PAGES = new Set(['/', '/index.html', '/receive', '/present']);
+const PAGES = new Set(['/', '/index.html', '/receive', '/present', '/callback']);
 
 function headers(type, length) {
   return {

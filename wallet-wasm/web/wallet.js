@@ -203,14 +203,18 @@ const b64u = {
   dec: (s) => Uint8Array.from(atob(s.replace(/-/g, '+').replace(/_/g, '/')), (c) => c.charCodeAt(0)),
 };
 
-async function http(method, url, { form, json, bearer, body: formBody } = {}) {
+async function http(method, url, { form, json, bearer, dpop, body: formBody } = {}) {
   const headers = {};
   let body;
   if (form) { headers['content-type'] = 'application/x-www-form-urlencoded'; body = new URLSearchParams(form).toString(); }
   if (formBody !== undefined) { headers['content-type'] = 'application/x-www-form-urlencoded'; body = formBody; }
   if (json) { headers['content-type'] = 'application/json'; body = JSON.stringify(json); }
-  if (bearer) headers.authorization = `Bearer ${bearer}`;
+  if (bearer) headers.authorization = `${dpop ? 'DPoP' : 'Bearer'} ${bearer}`;
+  if (dpop) headers.dpop = dpop.proof;
   const res = await fetch(url, { method, headers, body, redirect: 'error' });
+  // DPoP (RFC 9449): every answer may carry the nonce for the next proof.
+  const nonce = res.headers.get('dpop-nonce');
+  if (dpop && nonce) dpop.key.nonce = nonce;
   const text = await res.text();
   let data = text;
   try { data = JSON.parse(text); } catch { /* not JSON */ }
@@ -363,7 +367,6 @@ export class Wallet {
     this.#saves = n;
   }
 
-
   /** Receives credentials from an offer link: `copies` single-use copies, each with its own key. */
   async receive(offerUrl, { txCode, copies = 5 } = {}) {
     const vault = this.#open();
@@ -381,25 +384,224 @@ export class Wallet {
     if (grant.tx_code && !txCode) throw new WalletError('tx_code_required', grant.tx_code.description ?? 'enter the transaction code');
     const form = { grant_type: 'urn:ietf:params:oauth:grant-type:pre-authorized_code', 'pre-authorized_code': grant['pre-authorized_code'] };
     if (txCode) form.tx_code = txCode;
-    const token = await http('POST', asMeta.token_endpoint, { form });
+    // The token is bound to a key made for this issuance (DPoP, RFC 9449) when the issuer
+    // supports it, as HAIP asks; the key stays in WebAssembly and is forgotten afterwards.
+    const dpop = this.#dpopKey(asMeta);
+    try {
+      const token = await this.#post(asMeta.token_endpoint, dpop, { form });
+      return await this.#issue(vault, { issuer, meta, configId, token, dpop, copies });
+    } finally {
+      if (dpop) this.#keys.remove(JSON.stringify([dpop.id]));
+    }
+  }
+
+  /**
+   * Starts getting a credential from `issuer` by the authorization code flow (HAIP 1.0 §4), as
+   * the wallet `clientId` registered with it, coming back to `redirectUri`: pushes the request
+   * (PAR, RFC 9126) with PKCE S256 and the credential's scope, and returns the issuer's
+   * authorization page to send the browser to. The resident signs in there with the passkey and
+   * confirms; the wallet finishes with {@link Wallet#finishIssuance}. What it needs then (the
+   * PKCE verifier, the state, the DPoP key) is saved, encrypted, with the vault.
+   */
+  async startIssuance(issuer, { clientId, redirectUri, copies = 5 }) {
+    const vault = this.#open();
+    issuer = String(issuer).replace(/\/+$/, '');
+    if (!/^https:\/\/|^http:\/\/(localhost|127\.0\.0\.1)(:|\/|$)/.test(issuer)) throw new WalletError('invalid_issuer', 'the issuer must be an https URL');
+    const meta = await http('GET', `${issuer}/.well-known/openid-credential-issuer`);
+    if (meta.credential_issuer !== issuer) throw new WalletError('invalid_issuer', 'issuer metadata names another issuer');
+    const [configId, config] = Object.entries(meta.credential_configurations_supported ?? {}).find(([, c]) => c?.scope) ?? [];
+    if (!config) throw new WalletError('invalid_issuer', 'the issuer offers no credential a wallet can ask for');
+    const as = meta.authorization_servers?.[0] ?? issuer;
+    const asMeta = await http('GET', `${as}/.well-known/oauth-authorization-server`);
+    if (!asMeta.pushed_authorization_request_endpoint || !asMeta.authorization_endpoint || !asMeta.code_challenge_methods_supported?.includes('S256')) {
+      throw new WalletError('invalid_issuer', 'the issuer does not take pushed authorization requests with PKCE');
+    }
+    const verifier = b64u.enc(globalThis.crypto.getRandomValues(new Uint8Array(32)));
+    const challenge = b64u.enc(await subtle().digest('SHA-256', new TextEncoder().encode(verifier)));
+    const state = b64u.enc(globalThis.crypto.getRandomValues(new Uint8Array(16)));
+    const pushed = await http('POST', asMeta.pushed_authorization_request_endpoint, {
+      form: {
+        client_id: clientId, response_type: 'code', redirect_uri: redirectUri, scope: config.scope, state,
+        code_challenge: challenge, code_challenge_method: 'S256',
+      },
+    });
+    const dpop = this.#dpopKey(asMeta);
+    vault.pending_issuance = {
+      issuer, configId, state, verifier, clientId, redirectUri, copies, dpopId: dpop?.id ?? null,
+      tokenEndpoint: asMeta.token_endpoint, started_at: now(),
+    };
+    await this.#save();
+    const page = new URL(asMeta.authorization_endpoint);
+    page.searchParams.set('client_id', clientId);
+    page.searchParams.set('request_uri', pushed.request_uri);
+    return page.toString();
+  }
+
+  /** Whether an issuance started with {@link Wallet#startIssuance} waits for the issuer's answer. */
+  get issuancePending() {
+    return !!this.#open().pending_issuance;
+  }
+
+  /**
+   * Finishes the issuance the browser came back from (`callbackUrl`: the redirect URI with
+   * `code`, `state` and `iss`, or an `error`): checks the state and the issuer (RFC 9207),
+   * redeems the code with the PKCE verifier and a DPoP proof, and receives the batch.
+   */
+  async finishIssuance(callbackUrl, { copies } = {}) {
+    const vault = this.#open();
+    const pendingIssuance = vault.pending_issuance;
+    const answer = new URL(callbackUrl).searchParams;
+    if (!pendingIssuance || answer.get('state') !== pendingIssuance.state) {
+      throw new WalletError('invalid_response', 'no request of this wallet waits for this answer');
+    }
+    if (answer.get('iss') !== pendingIssuance.issuer) throw new WalletError('invalid_response', 'the answer comes from another issuer than the one asked');
+    delete vault.pending_issuance;
+    const dpop = pendingIssuance.dpopId ? { id: pendingIssuance.dpopId, nonce: '' } : null;
+    let keepKey = false;
+    try {
+      if (answer.get('error')) throw new WalletError(answer.get('error'), answer.get('error_description') ?? 'the issuer did not grant the credential');
+      const meta = await http('GET', `${pendingIssuance.issuer}/.well-known/openid-credential-issuer`);
+      const token = await this.#post(pendingIssuance.tokenEndpoint, dpop, {
+        form: {
+          grant_type: 'authorization_code', code: answer.get('code') ?? '', code_verifier: pendingIssuance.verifier,
+          redirect_uri: pendingIssuance.redirectUri, client_id: pendingIssuance.clientId,
+        },
+      });
+      // A refresh token stays with the credential, with the DPoP key it is bound to.
+      const refresh = token.refresh_token && dpop
+        ? { token: token.refresh_token, dpopId: dpop.id, tokenEndpoint: pendingIssuance.tokenEndpoint, clientId: pendingIssuance.clientId }
+        : null;
+      const card = await this.#issue(vault, {
+        issuer: pendingIssuance.issuer, meta, configId: pendingIssuance.configId, token, dpop, copies: copies ?? pendingIssuance.copies, refresh,
+      });
+      if (refresh) keepKey = true;
+      return card;
+    } finally {
+      if (dpop && !keepKey) this.#keys.remove(JSON.stringify([dpop.id]));
+      await this.#save();
+    }
+  }
+
+  /** A DPoP key made in WebAssembly for one issuance, when the authorization server takes ES256. */
+  #dpopKey(asMeta) {
+    return asMeta.dpop_signing_alg_values_supported?.includes('ES256')
+      ? { id: JSON.parse(fromCore(() => this.#keys.generate(1)))[0], nonce: '' }
+      : null;
+  }
+
+  /**
+   * With an access token: a fresh holder key per copy, their proofs, one batch request; every
+   * credential verified before it is stored.
+   */
+  async #issue(vault, { issuer, meta, configId, token, dpop, copies, refresh = null }) {
+    const received = await this.#batch({ issuer, meta, configId, token, dpop, copies });
+    const id = b64u.enc(globalThis.crypto.getRandomValues(new Uint8Array(12)));
+    const record = { id, issuer, config: configId, received_at: now(), copies: received.map((r) => r.copy) };
+    if (refresh) record.refresh = refresh;
+    vault.credentials.push(record);
+    await this.#readRegistry(vault, issuer);
+    await this.#save();
+    return { id, ...received[0].card, unused_copies: received.length };
+  }
+
+  /** The nonce, `copies` fresh holder keys and their proofs, one batch request, each credential verified. */
+  async #batch({ issuer, meta, configId, token, dpop, copies }) {
     const n = Math.min(copies, meta.batch_credential_issuance?.batch_size ?? 1);
     const { c_nonce } = await http('POST', meta.nonce_endpoint);
     const holders = JSON.parse(fromCore(() => this.#keys.generate(n)));
     const proofs = JSON.parse(fromCore(() => this.#keys.proofs(JSON.stringify(holders), issuer, c_nonce, now())));
-    const resp = await http('POST', meta.credential_endpoint, {
-      bearer: token.access_token,
-      json: { credential_configuration_id: configId, proofs: { jwt: proofs } },
-    });
+    const request = { credential_configuration_id: configId, proofs: { jwt: proofs } };
+    // Sealed to a key made for this response when the issuer offers it (OID4VCI §8.2): nothing
+    // between the issuer and this page reads the credentials.
+    const offered = meta.credential_response_encryption;
+    const enc = offered?.alg_values_supported?.includes('ECDH-ES')
+      ? ['A256GCM', 'A128GCM'].find((e) => offered.enc_values_supported?.includes(e))
+      : undefined;
+    const sealKey = enc ? JSON.parse(fromCore(() => this.#keys.generate(1)))[0] : null;
+    let resp;
+    try {
+      if (sealKey) {
+        const jwk = JSON.parse(fromCore(() => this.#keys.publicKey(sealKey)));
+        request.credential_response_encryption = { jwk: { ...jwk, alg: 'ECDH-ES', use: 'enc' }, enc };
+      }
+      resp = await this.#post(meta.credential_endpoint, dpop, { bearer: token.access_token, json: request });
+      if (sealKey) {
+        if (typeof resp !== 'string') throw new WalletError('invalid_response', 'the issuer answered in plain text though asked to seal');
+        resp = JSON.parse(fromCore(() => this.#keys.openSealed(sealKey, resp.trim())));
+      }
+    } finally {
+      if (sealKey) this.#keys.remove(JSON.stringify([sealKey]));
+    }
     const keys = await issuerKeys(this.#core, issuer);
-    const received = resp.credentials.map((c, i) => {
+    return resp.credentials.map((c, i) => {
       const card = JSON.parse(fromCore(() => this.#core.verifyReceived(c.credential, JSON.stringify(keys), issuer, now())));
       return { card, copy: { credential: c.credential, holder: holders[i], used: false } };
     });
-    const id = b64u.enc(globalThis.crypto.getRandomValues(new Uint8Array(12)));
-    vault.credentials.push({ id, issuer, config: configId, received_at: now(), copies: received.map((r) => r.copy) });
-    await this.#readRegistry(vault, issuer);
+  }
+
+  /** Whether credential `id` can be topped up without signing in at the issuer (a refresh token). */
+  canRefresh(id) {
+    return !!this.#open().credentials.find((c) => c.id === id)?.refresh;
+  }
+
+  /**
+   * Tops credential `id` up to `copies` unused copies with the refresh token the issuer gave
+   * (HAIP 1.0 §4.4), presented with its DPoP key; the used copies and their keys are deleted.
+   * A refresh token the issuer no longer honours (used, expired, the resident revoked) is
+   * forgotten: the next batch then needs a sign-in at the issuer.
+   */
+  async refresh(id, { copies = 5 } = {}) {
+    const vault = this.#open();
+    const c = vault.credentials.find((x) => x.id === id);
+    if (!c?.refresh) throw new WalletError('no_refresh', 'get this credential again from your municipality');
+    const meta = await http('GET', `${c.issuer}/.well-known/openid-credential-issuer`);
+    const dpop = { id: c.refresh.dpopId, nonce: '' };
+    const forget = () => {
+      this.#keys.remove(JSON.stringify([c.refresh.dpopId]));
+      delete c.refresh;
+    };
+    let token;
+    try {
+      token = await this.#post(c.refresh.tokenEndpoint, dpop, {
+        form: { grant_type: 'refresh_token', refresh_token: c.refresh.token, client_id: c.refresh.clientId },
+      });
+    } catch (e) {
+      if (['invalid_grant', 'credential_request_denied', 'invalid_dpop_proof'].includes(e.code)) {
+        forget();
+        await this.#save();
+      }
+      throw e;
+    }
+    // The next refresh token is kept before anything else can fail: the old one is spent.
+    if (token.refresh_token) c.refresh.token = token.refresh_token;
+    else forget();
     await this.#save();
-    return { id, ...received[0].card, unused_copies: received.length };
+    const unused = c.copies.filter((k) => !k.used);
+    const fresh = await this.#batch({
+      issuer: c.issuer, meta, configId: c.config, token, dpop, copies: Math.max(1, copies - unused.length),
+    });
+    const used = c.copies.filter((k) => k.used).map((k) => k.holder);
+    this.#keys.remove(JSON.stringify(used));
+    c.copies = [...unused, ...fresh.map((r) => r.copy)];
+    c.received_at = now();
+    await this.#save();
+    return { id, ...fresh[0].card, unused_copies: c.copies.length, deleted_copies: used.length };
+  }
+
+  /**
+   * POSTs to an issuer endpoint: with a DPoP proof of `dpop`'s key when there is one (sent
+   * once more with the issuer's nonce when it asks for one), as Bearer otherwise.
+   */
+  async #post(url, dpop, options) {
+    if (!dpop) return http('POST', url, options);
+    for (let attempt = 0; ; attempt++) {
+      const proof = fromCore(() => this.#keys.dpopProof(dpop.id, url, dpop.nonce, options.bearer ?? '', now()));
+      try {
+        return await http('POST', url, { ...options, dpop: { proof, key: dpop } });
+      } catch (e) {
+        if (e.code !== 'use_dpop_nonce' || attempt > 0) throw e;
+      }
+    }
   }
 
   /**
@@ -427,7 +629,7 @@ export class Wallet {
     const vault = this.#open();
     return Promise.all(vault.credentials.map(async (c) => {
       const card = JSON.parse(fromCore(() => this.#core.credentialCard(c.copies[0].credential)));
-      const out = { id: c.id, ...card, unused_copies: c.copies.filter((k) => !k.used).length };
+      const out = { id: c.id, ...card, unused_copies: c.copies.filter((k) => !k.used).length, refreshable: !!c.refresh };
       if (liveStatus) out.status = await this.#status(c).catch((e) => `unknown (${e.code ?? e.message})`);
       return out;
     }));
@@ -445,7 +647,8 @@ export class Wallet {
   /** Deletes one credential (all its copies). */
   async delete(id) {
     const vault = this.#open();
-    const gone = vault.credentials.filter((c) => c.id === id).flatMap((c) => c.copies.map((k) => k.holder));
+    const gone = vault.credentials.filter((c) => c.id === id)
+      .flatMap((c) => [...c.copies.map((k) => k.holder), ...(c.refresh ? [c.refresh.dpopId] : [])]);
     vault.credentials = vault.credentials.filter((c) => c.id !== id);
     this.#keys.remove(JSON.stringify(gone));
     await this.#save();
@@ -462,18 +665,16 @@ export class Wallet {
   /** Opens a presentation request and explains it for the consent screen. */
   async prepare(requestUrl) {
     const vault = this.#open();
-    // By reference (request_uri) the request object is fetched; by value the core reads it
-    // from the link itself.
-    const requestUri = fromCore(() => this.#core.requestUri(requestUrl));
-    // request_uri_method=post: the wallet's metadata and a nonce the request must echo.
-    const post = requestUri ? fromCore(() => this.#core.requestUriPost(requestUrl)) : '';
-    const { form: postBody = '', wallet_nonce: walletNonce = '' } = post ? JSON.parse(post) : {};
+    // By reference (request_uri) the request object is fetched, by POST with the wallet's
+    // metadata and a nonce the request must echo where the link asks; by value the core reads
+    // it from the link itself. A DID verifier's request is signed: the core checks it with the
+    // DID's document.
+    const plan = JSON.parse(fromCore(() => this.#core.fetchPlan(requestUrl)));
     let requestObject = '';
-    if (requestUri) requestObject = post ? await http('POST', requestUri, { body: postBody }) : await http('GET', requestUri);
+    if (plan.request_uri) requestObject = plan.post ? await http('POST', plan.request_uri, { body: plan.post.form }) : await http('GET', plan.request_uri);
+    const walletNonce = plan.post?.wallet_nonce ?? '';
     const unused = vault.credentials.map((c) => c.copies.find((k) => !k.used)?.credential ?? c.copies[0].credential);
-    // A DID verifier's request is signed: the core checks it with the DID's document.
-    const docUrl = fromCore(() => this.#core.verifierDocumentUrl(requestUrl));
-    const didDocument = docUrl ? JSON.stringify(await http('GET', docUrl)) : '';
+    const didDocument = plan.did_document_url ? JSON.stringify(await http('GET', plan.did_document_url)) : '';
     // A certificate verifier's chain is checked against the anchors (the platform registries).
     const anchors = JSON.stringify(this.#anchors(vault));
     const prepared = JSON.parse(fromCore(() => this.#core.prepareRequest(String(requestObject), requestUrl, didDocument, JSON.stringify(unused), walletNonce, anchors, now())));

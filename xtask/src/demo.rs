@@ -116,14 +116,21 @@ fn issuer(args: &[String]) -> Result<()> {
     let text = std::fs::read_to_string(&codes)?;
     let first: Vec<&str> = text.lines().nth(1).unwrap_or_default().split(',').collect();
     let wport = port + 12;
-    let wallet = format!("http://localhost:{wport}");
-    // Same-device offers open the demo wallet.
+    // The wallet on its own host name (browsers resolve *.localhost to this machine), so its
+    // passkey (RP ID wallet.localhost) is apart from the issuer's (localhost).
+    let wallet = format!("http://wallet.localhost:{wport}");
+    // Same-device offers open the demo wallet, and it may ask for credentials itself (the
+    // authorization code flow): a table, after every top-level key.
     let mut config = std::fs::OpenOptions::new()
         .append(true)
         .open(data.join("config.toml"))?;
     std::io::Write::write_all(
         &mut config,
-        format!("wallet_url = \"{wallet}/receive\"\n").as_bytes(),
+        format!(
+            "wallet_url = \"{wallet}/receive\"\n\n[[wallet_client]]\nclient_id = \"{wallet}\"\n\
+             name = \"Civic wallet (demo)\"\nredirect_uris = [\"{wallet}/callback\"]\n"
+        )
+        .as_bytes(),
     )?;
     if !crate::wasm::pkg_dir()
         .join("civic_wallet_bg.wasm")
@@ -216,7 +223,7 @@ fn issuer(args: &[String]) -> Result<()> {
     println!("  wallet:   {wallet}/   (create it with a passkey; issuer offers and budget requests open it)");
     println!("  walkthrough: enroll at the issuer with the code, create the wallet, on the issuer's page press");
     println!(
-        "  'Add residency credential to my wallet' and open the link, then vote in the budget."
+        "  'Add residency credential to my wallet' and open the link (or, in the wallet, 'Get my residency credential'), then vote in the budget."
     );
     if check {
         let mut urls: Vec<String> = [port, vport, bport]

@@ -61,36 +61,33 @@ fn urls_become_dids_and_dids_locate_their_documents() {
 }
 
 #[test]
-fn documents_round_trip_and_keep_purposes_apart() {
+fn documents_are_read_with_purposes_apart_and_relative_ids_made_absolute() {
     let key = SigningKey::generate(Algorithm::Es256, &mut rand::rngs::OsRng)
         .unwrap()
         .with_kid("k1");
     let other = SigningKey::generate(Algorithm::EdDsa, &mut rand::rngs::OsRng).unwrap();
     let did = "did:web:id.example";
-    let mut doc = DidDocument::new(did)
-        .with_key("k1", key.public_jwk(), &[Purpose::Assertion])
-        .with_key(
-            "req",
-            other.public_jwk(),
-            &[Purpose::Authentication, Purpose::Assertion],
-        );
-    doc.also_known_as.push("https://id.example".into());
-    let json = doc.to_json();
-    assert_eq!(
-        json["assertionMethod"],
-        json!(["did:web:id.example#k1", "did:web:id.example#req"])
-    );
-    assert_eq!(json["authentication"], json!(["did:web:id.example#req"]));
-    assert_eq!(json["alsoKnownAs"], json!(["https://id.example"]));
-    assert!(json["verificationMethod"][0]["publicKeyJwk"]
-        .get("d")
-        .is_none());
+    let json = json!({
+        "@context": ["https://www.w3.org/ns/did/v1"],
+        "id": did,
+        "alsoKnownAs": ["https://id.example"],
+        "verificationMethod": [
+            {"id": "did:web:id.example#k1", "type": "JsonWebKey2020", "controller": did,
+             "publicKeyJwk": key.public_jwk()},
+            {"id": "#req", "type": "JsonWebKey2020", "controller": did,
+             "publicKeyJwk": other.public_jwk()},
+        ],
+        "assertionMethod": ["did:web:id.example#k1", "#req"],
+        "authentication": [{"id": "did:web:id.example#req"}],
+    });
     let back = DidDocument::parse(&json, did).unwrap();
-    assert_eq!(back, doc);
+    assert_eq!(back.also_known_as, vec!["https://id.example".to_owned()]);
     let auth = back.keys_for(Purpose::Authentication);
     assert_eq!(auth.len(), 1);
     assert_eq!(auth[0].kid.as_deref(), Some("did:web:id.example#req"));
-    assert_eq!(back.keys_for(Purpose::Assertion).len(), 2);
+    let assertion = back.keys_for(Purpose::Assertion);
+    assert_eq!(assertion.len(), 2);
+    assert_eq!(assertion[0].kid.as_deref(), Some("did:web:id.example#k1"));
 }
 
 #[test]

@@ -27,6 +27,20 @@ pub struct IssuerMetadata {
     pub display: Vec<Display>,
     /// Credential configuration id → configuration.
     pub credential_configurations_supported: BTreeMap<String, CredentialConfiguration>,
+    /// How the issuer seals credential responses when a wallet asks (OID4VCI §12.2.4).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credential_response_encryption: Option<ResponseEncryptionMetadata>,
+}
+
+/// `credential_response_encryption` of the issuer metadata.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResponseEncryptionMetadata {
+    /// Key management algorithms (`ECDH-ES`).
+    pub alg_values_supported: Vec<String>,
+    /// Content encryption algorithms.
+    pub enc_values_supported: Vec<String>,
+    /// Whether every response is sealed.
+    pub encryption_required: bool,
 }
 
 /// `batch_credential_issuance`.
@@ -115,6 +129,24 @@ pub struct AuthorizationServerMetadata {
     pub issuer: String,
     /// The token endpoint.
     pub token_endpoint: String,
+    /// The authorization endpoint (authorization code flow).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub authorization_endpoint: Option<String>,
+    /// The PAR endpoint (RFC 9126).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pushed_authorization_request_endpoint: Option<String>,
+    /// Whether authorization requests must be pushed (RFC 9126 §5).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub require_pushed_authorization_requests: Option<bool>,
+    /// PKCE methods (`S256` only).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub code_challenge_methods_supported: Vec<String>,
+    /// Whether authorization responses carry `iss` (RFC 9207).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub authorization_response_iss_parameter_supported: Option<bool>,
+    /// The scopes a wallet may ask for.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub scopes_supported: Vec<String>,
     /// Supported grant types.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub grant_types_supported: Vec<String>,
@@ -125,10 +157,14 @@ pub struct AuthorizationServerMetadata {
         skip_serializing_if = "Option::is_none"
     )]
     pub pre_authorized_grant_anonymous_access_supported: Option<bool>,
-    /// Supported response types (empty for this flow, but required by RFC 8414).
+    /// Supported response types (`code`; RFC 8414 requires the member).
     #[serde(default)]
     pub response_types_supported: Vec<String>,
     /// Client authentication methods at the token endpoint.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub token_endpoint_auth_methods_supported: Vec<String>,
+    /// The algorithms of DPoP proofs the server accepts (RFC 9449 §5.1); present when it binds
+    /// tokens with DPoP.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub dpop_signing_alg_values_supported: Vec<String>,
 }

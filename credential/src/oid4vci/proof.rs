@@ -22,21 +22,13 @@ pub fn build_proof(
     nonce: Option<&str>,
     iat: i64,
 ) -> Result<String> {
-    let mut header = Map::new();
-    let jwk = serde_json::to_value(holder_public.to_public()).map_err(|_| Error::Json("jwk"))?;
-    header.insert("jwk".into(), jwk);
     let mut claims = Map::new();
     claims.insert("aud".into(), aud.into());
     claims.insert("iat".into(), iat.into());
     if let Some(nonce) = nonce {
         claims.insert("nonce".into(), nonce.into());
     }
-    jws::sign(
-        PROOF_TYP,
-        header,
-        &claims,
-        &crate::crypto::WithoutKid(holder),
-    )
+    jws::sign_with_jwk(PROOF_TYP, holder_public, &claims, holder)
 }
 
 /// What the issuer requires of a proof.
@@ -62,6 +54,9 @@ pub struct VerifiedProof {
     pub nonce: Option<String>,
     /// The proof's `iat`.
     pub iat: i64,
+    /// The key attestation in the proof's header (OID4VCI 1.0 Appendix D), when it has one:
+    /// the issuer checks it with [`super::attestation::verify_key_attestation`].
+    pub key_attestation: Option<String>,
 }
 
 /// Verifies a proof JWT: allow-listed `alg`, `typ`, a public `jwk` header (and no `kid` or
@@ -69,20 +64,7 @@ pub struct VerifiedProof {
 pub fn verify_proof(jwt: &str, expect: &ProofExpectation<'_>) -> Result<VerifiedProof> {
     let jws = Jws::parse(jwt)?;
     jws.require_typ(PROOF_TYP)?;
-    if jws.header.contains_key("kid") || jws.header.contains_key("x5c") {
-        return Err(Error::ProofKey(
-            "use exactly one of jwk, kid, x5c; this issuer takes jwk",
-        ));
-    }
-    let jwk: Jwk = match jws.header.get("jwk") {
-        Some(v @ Value::Object(_)) => serde_json::from_value(v.clone())
-            .map_err(|_| Error::ProofKey("jwk is not a valid JWK"))?,
-        Some(_) => return Err(Error::ProofKey("jwk is not an object")),
-        None => return Err(Error::ProofKey("missing jwk header")),
-    };
-    if jwk.is_private() {
-        return Err(Error::ProofKey("jwk contains a private key"));
-    }
+    let jwk = jws::embedded_jwk(&jws)?;
     let key = VerifyingKey::from_jwk(&jwk)?;
     jws.verify(&key)?;
     let c = &jws.payload;
@@ -108,9 +90,15 @@ pub fn verify_proof(jwt: &str, expect: &ProofExpectation<'_>) -> Result<Verified
         None => None,
         Some(_) => Some(required_str(c, "nonce")?.to_owned()),
     };
+    let key_attestation = match jws.header.get("key_attestation") {
+        None => None,
+        Some(Value::String(a)) => Some(a.clone()),
+        Some(_) => return Err(Error::InvalidClaim("key_attestation")),
+    };
     Ok(VerifiedProof {
         holder_key: jwk.to_public(),
         nonce,
         iat,
+        key_attestation,
     })
 }

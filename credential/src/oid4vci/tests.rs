@@ -163,6 +163,7 @@ fn offer_urls_round_trip_both_ways() {
         credential_issuer: ISSUER.into(),
         credential_configuration_ids: vec!["residency_sd_jwt".into()],
         grants: Some(Grants {
+            authorization_code: None,
             pre_authorized_code: Some(PreAuthorizedCodeGrant {
                 pre_authorized_code: "abc".into(),
                 tx_code: Some(TxCodeSpec {

@@ -13,6 +13,7 @@ use crate::issuance::IssuanceError;
 use crate::passkeys::PasskeyError;
 use crate::platforms::PlatformError;
 use crate::status::StatusError;
+use civic_credential::dpop::DPOP;
 
 /// An OID4VCI / OAuth error: the protocol's code and the status it gives that code.
 fn protocol(code: ErrorCode, e: &impl ToString) -> ApiError {
@@ -39,12 +40,27 @@ impl From<IssuanceError> for ApiError {
             E::UnsupportedGrant => protocol(ErrorCode::UnsupportedGrantType, &e),
             E::MissingCode => protocol(ErrorCode::InvalidRequest, &e),
             E::UnknownCode | E::WrongTxCode { .. } => protocol(ErrorCode::InvalidGrant, &e),
-            E::MissingToken | E::UnknownToken => protocol(ErrorCode::InvalidToken, &e),
+            E::MissingToken | E::UnknownToken | E::TokenScheme { .. } => {
+                protocol(ErrorCode::InvalidToken, &e)
+            }
+            E::Dpop(d) => ApiError::bad_request(d.code(), d.to_string()),
+            E::Authorization(p) => p.into(),
+            E::UnknownClient => protocol(ErrorCode::InvalidClient, &e),
+            E::UnregisteredRedirect => protocol(ErrorCode::InvalidRequest, &e),
+            E::UnknownScope => protocol(ErrorCode::InvalidScope, &e),
+            E::OfferOfAnotherResident => protocol(ErrorCode::AccessDenied, &e),
+            E::ClientAttestationRequired => protocol(ErrorCode::InvalidClient, &e),
+            E::InvalidClientAttestation(_) => protocol(ErrorCode::InvalidClientAttestation, &e),
+            E::UnknownRequestUri | E::UnknownIssuerState => protocol(ErrorCode::InvalidRequest, &e),
+            E::UnknownAuthorizationCode | E::PkceMismatch | E::UnknownRefreshToken => {
+                protocol(ErrorCode::InvalidGrant, &e)
+            }
+            E::MissingRefreshToken => protocol(ErrorCode::InvalidRequest, &e),
             E::MalformedRequest(_)
             | E::IdentifierUnsupported
             | E::MissingConfiguration
             | E::TooManyProofs { .. } => protocol(ErrorCode::InvalidCredentialRequest, &e),
-            E::EncryptionUnsupported => protocol(ErrorCode::InvalidEncryptionParameters, &e),
+            E::EncryptionParameters(_) => protocol(ErrorCode::InvalidEncryptionParameters, &e),
             E::UnknownConfiguration => protocol(ErrorCode::UnknownCredentialConfiguration, &e),
             E::SingleProofUnsupported
             | E::NoProof
@@ -64,6 +80,24 @@ impl From<IssuanceError> for ApiError {
         }
     }
 }
+
+/// An error of the credential endpoint, a protected resource (RFC 9449 §7.1): the token and
+/// DPoP refusals are 401s that challenge with `DPoP`; the rest as [`From<IssuanceError>`].
+pub(crate) fn at_resource(e: IssuanceError) -> ApiError {
+    use IssuanceError as E;
+    let status = StatusCode::UNAUTHORIZED;
+    let dpop = |code: &'static str, e: &dyn ToString| {
+        ApiError::new(status, code, e.to_string()).with_challenge(DPOP, DPOP_ALGS_PARAM)
+    };
+    match e {
+        E::Dpop(d) => dpop(d.code(), &d),
+        E::MissingToken | E::UnknownToken | E::TokenScheme { .. } => dpop("invalid_token", &e),
+        other => other.into(),
+    }
+}
+
+/// The `algs` auth parameter of a DPoP challenge: [`crate::issuance::dpop::DPOP_ALGS`].
+const DPOP_ALGS_PARAM: &str = "algs=\"ES256 EdDSA\"";
 
 impl From<PasskeyError> for ApiError {
     fn from(e: PasskeyError) -> Self {

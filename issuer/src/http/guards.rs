@@ -6,19 +6,25 @@
 //!   anti-CSRF token in `X-CSRF-Token`.
 //! - [`Ceremony`]: an unauthenticated passkey step: same origin, within the per-address rate
 //!   limit, with the ceremony cookie if the browser has one.
-//! - [`AccessToken`]: the OID4VCI access token, if one was sent.
+//! - [`AccessToken`]: the OID4VCI access token and its scheme, if one was sent; [`DpopProofs`]:
+//!   the request's DPoP proofs; [`ClientAttestation`]: a wallet's attestation and its PoP.
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, StatusCode};
 
 use civic_credential::bearer::bearer_token;
+use civic_credential::dpop::{dpop_token, DPOP};
 use civic_credential::encoding::ct_eq;
 use civic_service::cookies::CookieJar;
 use civic_service::extract::ClientIp;
 use civic_service::ApiError;
 
 use super::AppState;
+use civic_credential::oid4vci::attestation::{ATTESTATION_HEADER, POP_HEADER};
+
+use crate::issuance::client_auth::AttestationHeaders;
+use crate::issuance::dpop::Presented;
 use crate::secrets::hash_hex;
 use crate::sessions::Session;
 
@@ -158,20 +164,63 @@ pub(crate) fn ceremony_cookie(app: &AppState, headers: &HeaderMap) -> Option<Str
     cookie(app, headers, CEREMONY_COOKIE)
 }
 
-/// The Bearer access token of an OID4VCI request, if one was sent.
-pub(crate) struct AccessToken(pub(crate) Option<String>);
+/// The access token of an OID4VCI request and the scheme it came under (`Authorization: DPoP`
+/// or `Bearer`), if one was sent.
+pub(crate) struct AccessToken(pub(crate) Presented);
 
 impl<S: Send + Sync> FromRequestParts<S> for AccessToken {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        Ok(AccessToken(
-            parts
-                .headers
-                .get(header::AUTHORIZATION)
-                .and_then(|v| v.to_str().ok())
-                .and_then(bearer_token)
-                .map(str::to_owned),
-        ))
+        let value = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok());
+        let presented = match value {
+            Some(v) => match (dpop_token(v), bearer_token(v)) {
+                (Some(t), _) => Presented::Dpop(t.to_owned()),
+                (None, Some(t)) => Presented::Bearer(t.to_owned()),
+                (None, None) => Presented::Nothing,
+            },
+            None => Presented::Nothing,
+        };
+        Ok(AccessToken(presented))
     }
+}
+
+/// The values of a request's `DPoP` headers (RFC 9449 §4.1): the endpoint requires exactly one.
+pub(crate) struct DpopProofs(pub(crate) Vec<String>);
+
+impl<S: Send + Sync> FromRequestParts<S> for DpopProofs {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(DpopProofs(header_values(parts, DPOP)))
+    }
+}
+
+/// The values of a request's `OAuth-Client-Attestation` and `-PoP` headers (a wallet
+/// authenticating with its provider's attestation).
+pub(crate) struct ClientAttestation(pub(crate) AttestationHeaders);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientAttestation {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(ClientAttestation(AttestationHeaders {
+            attestation: header_values(parts, ATTESTATION_HEADER),
+            pop: header_values(parts, POP_HEADER),
+        }))
+    }
+}
+
+/// Every value of header `name` (the endpoints want exactly one and say so). A value that is not
+/// text cannot be a JWT; it stays, to be refused as one.
+fn header_values(parts: &Parts, name: &str) -> Vec<String> {
+    parts
+        .headers
+        .get_all(name)
+        .iter()
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+        .collect()
 }

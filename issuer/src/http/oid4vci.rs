@@ -3,19 +3,23 @@
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::{header, HeaderMap, HeaderValue};
+use axum::http::{header, HeaderMap, HeaderName, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 
-use civic_credential::did_web;
+use civic_credential::dpop::DPOP_NONCE;
 use civic_credential::oid4vci::{ErrorCode, ProtocolError, TokenRequest};
 use civic_service::layers::wallet_cors;
-use civic_service::respond::no_store;
+use civic_service::respond::{self, no_store};
 use civic_service::ApiError;
 
-use super::guards::AccessToken;
+use crate::issuance::CredentialAnswer;
+
+use super::error::at_resource;
+use super::guards::{AccessToken, ClientAttestation, DpopProofs};
 use super::AppState;
+use crate::issuance::client_auth::AttestationHeaders;
 
 pub(super) fn routes() -> Router<AppState> {
     Router::new()
@@ -27,13 +31,24 @@ pub(super) fn routes() -> Router<AppState> {
         .route("/.well-known/jwt-vc-issuer", get(jwt_vc_issuer))
         .route("/.well-known/did.json", get(did_document))
         .route("/offers/{id}", get(offer))
+        .route("/par", post(par))
         .route("/token", post(token))
         .route("/nonce", post(nonce))
         .route("/credential", post(credential))
         .route("/status/{list}", get(status_list))
         .route("/platform-registry", get(platform_registry))
-        // Tokens travel as Bearer; no cookies are involved.
-        .layer(wallet_cors([header::AUTHORIZATION, header::CONTENT_TYPE]))
+        // Tokens travel in Authorization (DPoP or Bearer) with a DPoP proof; no cookies are
+        // involved. Browser wallets read the next DPoP nonce from the answers.
+        .layer(
+            wallet_cors([
+                header::AUTHORIZATION,
+                header::CONTENT_TYPE,
+                HeaderName::from_static("dpop"),
+                HeaderName::from_static("oauth-client-attestation"),
+                HeaderName::from_static("oauth-client-attestation-pop"),
+            ])
+            .expose_headers([HeaderName::from_static("dpop-nonce")]),
+        )
 }
 
 async fn platform_registry(State(app): State<AppState>) -> Result<Response, ApiError> {
@@ -59,12 +74,7 @@ async fn did_document(State(app): State<AppState>) -> Result<Response, ApiError>
         .trust
         .did_document()
         .map_err(|e| ApiError::not_found(e.to_string()))?;
-    let mut resp = Json(doc).into_response();
-    resp.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static(did_web::MEDIA_TYPE),
-    );
-    Ok(resp)
+    Ok(respond::did_document(doc))
 }
 
 async fn offer(State(app): State<AppState>, Path(id): Path<String>) -> Result<Response, ApiError> {
@@ -76,25 +86,63 @@ async fn offer(State(app): State<AppState>, Path(id): Path<String>) -> Result<Re
 
 async fn token(
     State(app): State<AppState>,
+    DpopProofs(proofs): DpopProofs,
+    ClientAttestation(attestation): ClientAttestation,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let nonce = app.issuer.issuance.dpop_nonce();
+    with_dpop_nonce(
+        token_answer(app, (proofs, attestation), headers, body).await,
+        nonce,
+    )
+}
+
+async fn token_answer(
+    app: AppState,
+    (proofs, attestation): (Vec<String>, AttestationHeaders),
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
+    require_form(&headers, "the token request")?;
+    let request = TokenRequest::from_form(&body)?;
+    let token = app
+        .run(move |issuer| issuer.issuance.token(&request, &proofs, &attestation))
+        .await?;
+    Ok(no_store(token))
+}
+
+/// The PAR endpoint (RFC 9126): 201 with the `request_uri`.
+async fn par(
+    State(app): State<AppState>,
+    ClientAttestation(attestation): ClientAttestation,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    require_form(&headers, "the pushed authorization request")?;
+    let pushed = app
+        .run(move |issuer| issuer.issuance.push_authorization(&body, &attestation))
+        .await?;
+    let mut resp = no_store(pushed);
+    *resp.status_mut() = axum::http::StatusCode::CREATED;
+    Ok(resp)
+}
+
+/// Refuses a body that is not `application/x-www-form-urlencoded`.
+fn require_form(headers: &HeaderMap, what: &str) -> Result<(), ApiError> {
     let form = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
-    if !form {
-        return Err(ProtocolError::new(
+    if form {
+        Ok(())
+    } else {
+        Err(ProtocolError::new(
             ErrorCode::InvalidRequest,
-            "the token request must be application/x-www-form-urlencoded",
+            format!("{what} must be application/x-www-form-urlencoded"),
         )
-        .into());
+        .into())
     }
-    let request = TokenRequest::from_form(&body)?;
-    let token = app
-        .run(move |issuer| issuer.issuance.token(&request))
-        .await?;
-    Ok(no_store(token))
 }
 
 /// Writes nothing (the nonce is stateless until spent), so it needs no durable sync.
@@ -104,13 +152,49 @@ async fn nonce(State(app): State<AppState>) -> Response {
 
 async fn credential(
     State(app): State<AppState>,
-    AccessToken(token): AccessToken,
+    AccessToken(presented): AccessToken,
+    DpopProofs(proofs): DpopProofs,
     body: Bytes,
-) -> Result<Response, ApiError> {
+) -> Response {
+    let nonce = app.issuer.issuance.dpop_nonce();
     let issued = app
-        .run(move |issuer| issuer.issuance.credential(token.as_deref(), &body))
-        .await?;
-    Ok(no_store(issued))
+        .run(move |issuer| {
+            issuer
+                .issuance
+                .credential(&presented, &proofs, &body)
+                .map_err(at_resource)
+        })
+        .await
+        .map(|answer| match answer {
+            CredentialAnswer::Plain(response) => no_store(response),
+            CredentialAnswer::Sealed(jwe) => {
+                let mut resp = no_store_text(jwe);
+                resp.headers_mut().insert(
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static("application/jwt"),
+                );
+                resp
+            }
+        });
+    with_dpop_nonce(issued, nonce)
+}
+
+/// A text answer that no cache may keep.
+fn no_store_text(body: String) -> Response {
+    let mut resp = body.into_response();
+    resp.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    resp
+}
+
+/// The answer (or error) of a DPoP endpoint, with a fresh `DPoP-Nonce` for the wallet's next
+/// proof (RFC 9449 §8.2).
+fn with_dpop_nonce(answer: Result<Response, ApiError>, nonce: String) -> Response {
+    let mut resp = answer.unwrap_or_else(IntoResponse::into_response);
+    if let Ok(v) = HeaderValue::from_str(&nonce) {
+        resp.headers_mut().insert(DPOP_NONCE, v);
+    }
+    resp
 }
 
 async fn status_list(

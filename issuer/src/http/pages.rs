@@ -1,7 +1,7 @@
 //! The resident pages: server-rendered HTML that works without a framework, with one small script
 //! (`/static/app.js`) for the WebAuthn ceremonies and the offer dialog.
 
-use axum::extract::State;
+use axum::extract::{Query, State};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::get;
 use axum::Router;
@@ -22,6 +22,7 @@ pub(super) fn routes() -> Router<AppState> {
         .route("/enroll", get(enroll))
         .route("/login", get(login))
         .route("/me", get(me))
+        .route("/authorize", get(authorize))
         .route(
             "/static/app.js",
             get(|| async {
@@ -99,6 +100,70 @@ async fn login(State(app): State<AppState>) -> Html<String> {
 <button id="login-button" type="button">Sign in with a passkey</button>
 <p>No passkey yet? <a href="/enroll">Set one up with your enrollment code</a>.</p>"#,
     )
+}
+
+/// `GET /authorize?client_id=…&request_uri=…` (the authorization code flow): the passkey
+/// sign-in, then which credential goes to which wallet, with a button to confirm or cancel.
+async fn authorize(
+    State(app): State<AppState>,
+    Query(query): Query<AuthorizeQuery>,
+    resident: Result<Resident, ApiError>,
+) -> Response {
+    let agency = app.issuer.context.config.agency_name.clone();
+    let (client_id, request_uri) = (query.client_id.clone(), query.request_uri.clone());
+    let pending = app
+        .run(move |issuer| {
+            issuer
+                .issuance
+                .pending_authorization(&client_id, &request_uri)
+        })
+        .await;
+    let pending = match pending {
+        Ok(p) => p,
+        Err(e) => {
+            let main = format!(
+                "<p>This request from your wallet cannot be used: {}.</p><p>Start again from your wallet.</p>",
+                esc(&e.description)
+            );
+            let mut resp = page(&agency, "Request expired", None, &main).into_response();
+            *resp.status_mut() = e.status;
+            return resp;
+        }
+    };
+    let wallet = esc(&pending.wallet);
+    let Ok(resident) = resident else {
+        let main = format!(
+            r#"<p><strong>{wallet}</strong> asks for your residency credential. Sign in with your passkey first.</p>
+<button id="login-button" type="button" data-return-here>Sign in with a passkey</button>
+<p>No passkey yet? <a href="/enroll">Set one up with your enrollment code</a>.</p>"#
+        );
+        return page(&agency, "Sign in", None, &main).into_response();
+    };
+    let main = format!(
+        r#"<section id="authorization" data-client-id="{client}" data-request-uri="{uri}">
+<p><strong>{wallet}</strong> asks for your residency credential.</p>
+<p>It will go to the wallet at <strong>{destination}</strong>: a batch of single-use copies, each bound to a key on your device.</p>
+<p><button type="button" data-authorize="approve">Add to {wallet}</button>
+<button type="button" class="secondary" data-authorize="deny">Cancel</button></p>
+</section>"#,
+        client = esc(&query.client_id),
+        uri = esc(&query.request_uri),
+        destination = esc(&pending.destination),
+    );
+    page(
+        &agency,
+        "Add your residency credential",
+        Some(&resident.session.csrf_token),
+        &main,
+    )
+    .into_response()
+}
+
+/// The query of `GET /authorize`.
+#[derive(serde::Deserialize)]
+struct AuthorizeQuery {
+    client_id: String,
+    request_uri: String,
 }
 
 fn row(label: &str, value: &str) -> String {

@@ -29,6 +29,7 @@ pub(super) fn routes() -> Router<AppState> {
         .route("/api/logout", post(sign_out))
         .route("/api/me", get(me))
         .route("/api/offers", post(create_offer))
+        .route("/api/authorize", post(authorize))
         .route("/api/passkeys/start", post(passkey_start))
         .route("/api/passkeys/finish", post(passkey_finish))
         .route("/api/passkeys/{id}", delete(passkey_remove))
@@ -140,6 +141,33 @@ async fn create_offer(
         .run(move |issuer| issuer.issuance.create_offer(&id, "resident"))
         .await?;
     Ok(no_store(offer))
+}
+
+/// The resident's decision on a wallet's authorization request (the `/authorize` page).
+#[derive(Deserialize)]
+struct Decision {
+    client_id: String,
+    request_uri: String,
+    approve: bool,
+}
+
+async fn authorize(
+    State(app): State<AppState>,
+    ResidentChange(resident): ResidentChange,
+    JsonBody(decision): JsonBody<Decision>,
+) -> Result<Response, ApiError> {
+    let id = resident.session.register_id;
+    let decided = app
+        .run(move |issuer| {
+            issuer.issuance.decide_authorization(
+                &id,
+                &decision.client_id,
+                &decision.request_uri,
+                decision.approve,
+            )
+        })
+        .await?;
+    Ok(no_store(json!({ "redirect": decided.redirect })))
 }
 
 async fn passkey_start(

@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, HashSet};
 
 use civic_credential::crypto::JwsSigner;
 use civic_credential::jwk::Jwk;
+use civic_credential::oid4vci::attestation::verify_key_attestation;
 use civic_credential::oid4vci::{
     verify_proof, CredentialRequest, CredentialResponse, IssuedCredential, NonceResponse,
     ProofExpectation,
@@ -14,6 +15,8 @@ use civic_credential::residency::{Date, ResidencyClaims};
 use civic_credential::sd_jwt_vc::{self, CredentialSpec};
 use civic_credential::status_list::{StatusListRef, StatusReference};
 
+use super::dpop::Presented;
+use super::encryption::ResponseSealer;
 use super::nonce::NonceError;
 use super::times::copy_times;
 use super::token::AccessGrant;
@@ -27,6 +30,15 @@ const DECOYS: usize = 2;
 
 /// The nonce the proofs carried, with its expiry.
 type SpentNonce = Option<(String, i64)>;
+
+/// The credential endpoint's answer: the response as JSON, or sealed to the wallet's key.
+#[derive(Debug)]
+pub enum CredentialAnswer {
+    /// `application/json`.
+    Plain(CredentialResponse),
+    /// A JWE (`application/jwt`), when the wallet asked for `credential_response_encryption`.
+    Sealed(String),
+}
 
 /// A holder key a proof showed possession of, with its thumbprint.
 struct Holder {
@@ -44,24 +56,30 @@ impl Issuance {
         }
     }
 
-    /// The credential endpoint: checks the access token, the request and every proof, and
-    /// issues one credential per proof.
+    /// The credential endpoint: checks the access token (and, for a DPoP-bound one, the
+    /// request's proof in `dpop_proofs`), the request and every proof of possession, and issues
+    /// one credential per proof.
     pub fn credential(
         &self,
-        access_token: Option<&str>,
+        presented: &Presented,
+        dpop_proofs: &[String],
         body: &[u8],
-    ) -> Result<CredentialResponse, IssuanceError> {
+    ) -> Result<CredentialAnswer, IssuanceError> {
         let now = self.context.now();
-        let token = access_token.ok_or(IssuanceError::MissingToken)?;
-        // The token is taken, so two requests never spend it both; a request that fails puts
-        // it back, one that succeeds has spent it.
+        let token = presented.token().ok_or(IssuanceError::MissingToken)?;
         let store = &self.context.store;
         let key = hash_hex(token);
+        // Read first: a request sent back for a DPoP nonce leaves the token as it was.
+        let grant: AccessGrant = store
+            .get_ephemeral(Ephemeral::AccessToken, &key, now)?
+            .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+            .ok_or(IssuanceError::UnknownToken)?;
+        self.check_binding(grant.jkt.as_deref(), presented, dpop_proofs)?;
+        // Then taken, so two requests never spend it both; a request that fails puts it back,
+        // one that succeeds has spent it.
         let bytes = store
             .take_ephemeral(Ephemeral::AccessToken, &key, now)?
             .ok_or(IssuanceError::UnknownToken)?;
-        let grant: AccessGrant =
-            serde_json::from_slice(&bytes).map_err(|_| IssuanceError::UnknownToken)?;
         let issued = self.credential_with(&grant, body, now);
         if issued.is_err() {
             if let Err(e) = store.put_ephemeral(Ephemeral::AccessToken, &key, &bytes, grant.expires)
@@ -77,19 +95,30 @@ impl Issuance {
         grant: &AccessGrant,
         body: &[u8],
         now: i64,
-    ) -> Result<CredentialResponse, IssuanceError> {
+    ) -> Result<CredentialAnswer, IssuanceError> {
         let req: CredentialRequest = serde_json::from_slice(body)
             .map_err(|e| IssuanceError::MalformedRequest(e.to_string()))?;
+        // Checked first: an answer that could not be sealed must not spend the token or nonce.
+        let sealer = req
+            .credential_response_encryption
+            .as_ref()
+            .map(ResponseSealer::from_request)
+            .transpose()?;
         let jwts = self.proof_jwts(req)?;
         let (holders, nonce) = self.check_proofs(&jwts, now)?;
-        self.issue_batch(&grant.register_id, nonce, holders, now)
+        let response = self.issue_batch(&grant.register_id, nonce, holders, now)?;
+        match sealer {
+            None => Ok(CredentialAnswer::Plain(response)),
+            Some(sealer) => {
+                let json = serde_json::to_vec(&response)
+                    .map_err(|e| IssuanceError::Signing(format!("the response: {e}")))?;
+                Ok(CredentialAnswer::Sealed(sealer.seal(&json)?))
+            }
+        }
     }
 
     /// The proof JWTs of a request for the residency credential.
     fn proof_jwts(&self, req: CredentialRequest) -> Result<Vec<String>, IssuanceError> {
-        if req.credential_response_encryption.is_some() {
-            return Err(IssuanceError::EncryptionUnsupported);
-        }
         if req.credential_identifier.is_some() {
             return Err(IssuanceError::IdentifierUnsupported);
         }
@@ -143,6 +172,22 @@ impl Issuance {
                 .holder_key
                 .thumbprint()
                 .map_err(|e| invalid(e.to_string()))?;
+            // A key attestation, when the wallet sends one, must vouch for this key.
+            if let Some(attestation) = &proof.key_attestation {
+                let attested = verify_key_attestation(
+                    attestation,
+                    &self.provider_anchors,
+                    Some(&n),
+                    now,
+                    i64::from(config.clock_skew_secs),
+                )
+                .map_err(|e| invalid(format!("key attestation: {e}")))?;
+                if !attested.contains(&thumbprint) {
+                    return Err(invalid(
+                        "the key attestation does not attest this key".into(),
+                    ));
+                }
+            }
             if !seen.insert(thumbprint.clone()) {
                 return Err(IssuanceError::SharedHolderKey);
             }

@@ -3,7 +3,11 @@
 //! (proof JWTs, offer and token forms) come from `civic_credential::oid4vci`; this module adds
 //! the issuer's state and policy, and says what went wrong in [`IssuanceError`].
 
+pub mod authorize;
+pub mod client_auth;
 mod credential;
+pub mod dpop;
+mod encryption;
 pub mod nonce;
 mod offer;
 mod times;
@@ -17,6 +21,7 @@ use crate::context::{Context, KeysUnavailable};
 pub use crate::store::Blocker;
 use crate::store::{Resident, StorageError, StoreResult};
 
+pub use credential::CredentialAnswer;
 pub use offer::OfferCreated;
 
 use nonce::NonceKey;
@@ -58,12 +63,62 @@ pub enum IssuanceError {
     /// The access token is unknown or expired.
     #[error("the access token is unknown or expired")]
     UnknownToken,
+    /// The access token was presented under the wrong scheme: a DPoP-bound token as Bearer, or
+    /// a Bearer token as DPoP.
+    #[error("present this access token with the {expected} scheme")]
+    TokenScheme {
+        /// The scheme the token is for.
+        expected: &'static str,
+    },
+    /// The DPoP proof is missing or refused (RFC 9449).
+    #[error(transparent)]
+    Dpop(#[from] civic_credential::dpop::DpopError),
+    /// A malformed authorization request (PAR).
+    #[error("{0}")]
+    Authorization(civic_credential::oid4vci::ProtocolError),
+    /// The wallet is not one this issuer serves.
+    #[error("unknown client_id")]
+    UnknownClient,
+    /// The redirect URI is not one of the wallet's.
+    #[error("redirect_uri is not one registered for this client")]
+    UnregisteredRedirect,
+    /// The scope names no credential this issuer offers.
+    #[error("the scope names no credential of this issuer")]
+    UnknownScope,
+    /// The `request_uri` is unknown, used, expired, or another client's.
+    #[error("the request_uri is unknown, used or expired")]
+    UnknownRequestUri,
+    /// The request came from an offer made for another resident than the one signed in.
+    #[error("this offer was made for another resident")]
+    OfferOfAnotherResident,
+    /// The `issuer_state` is not one this issuer handed out, or expired.
+    #[error("the issuer_state is unknown or expired")]
+    UnknownIssuerState,
+    /// The authorization code is unknown, used, expired, or another client's, or was sent to
+    /// another redirect URI.
+    #[error("the authorization code is unknown, used, expired or not this client's")]
+    UnknownAuthorizationCode,
+    /// The configuration requires a client attestation and the request carries none.
+    #[error("a wallet attestation (OAuth-Client-Attestation and -PoP) is required")]
+    ClientAttestationRequired,
+    /// The client attestation or its PoP is refused.
+    #[error("the wallet attestation is refused: {0}")]
+    InvalidClientAttestation(String),
+    /// A refresh token grant without a refresh token.
+    #[error("refresh_token is required")]
+    MissingRefreshToken,
+    /// The refresh token is unknown, used, expired, or another wallet's.
+    #[error("the refresh token is unknown, used, expired or not this client's")]
+    UnknownRefreshToken,
+    /// The PKCE code verifier does not match the challenge.
+    #[error("the code_verifier does not match the code_challenge")]
+    PkceMismatch,
     /// The credential request is not valid JSON of the right shape.
     #[error("malformed credential request: {0}")]
     MalformedRequest(String),
-    /// The request asks for an encrypted response.
-    #[error("response encryption is not supported")]
-    EncryptionUnsupported,
+    /// The request asks for an encrypted response this issuer cannot make.
+    #[error("credential_response_encryption: {0}")]
+    EncryptionParameters(String),
     /// The request names a `credential_identifier` (this issuer uses configuration ids).
     #[error("use credential_configuration_id")]
     IdentifierUnsupported,
@@ -125,6 +180,12 @@ pub enum IssuanceError {
     Storage(#[from] StorageError),
 }
 
+impl From<civic_credential::oid4vci::ProtocolError> for IssuanceError {
+    fn from(e: civic_credential::oid4vci::ProtocolError) -> Self {
+        IssuanceError::Authorization(e)
+    }
+}
+
 impl From<Blocker> for IssuanceError {
     fn from(b: Blocker) -> Self {
         IssuanceError::Denied(b)
@@ -135,13 +196,28 @@ impl From<Blocker> for IssuanceError {
 pub struct Issuance {
     context: Arc<Context>,
     nonces: NonceKey,
+    dpop_nonces: NonceKey,
+    /// The trusted wallet providers' anchors (`wallet_provider_anchors`).
+    provider_anchors: Vec<civic_credential::x509::Certificate>,
 }
 
 impl Issuance {
-    /// Issuance over the shared context; the nonce key is derived from the issuer's secret.
+    /// Issuance over the shared context; the nonce keys are derived from the issuer's secret.
     pub fn new(context: Arc<Context>) -> Result<Self, KeysUnavailable> {
-        let nonces = NonceKey::derive(context.keys()?.pseudonym_secret());
-        Ok(Issuance { context, nonces })
+        let secret = context.keys()?.pseudonym_secret().to_vec();
+        // Checked when the configuration was read.
+        let provider_anchors = context
+            .config
+            .wallet_provider_anchor_der
+            .iter()
+            .filter_map(|der| civic_credential::x509::Certificate::parse(der).ok())
+            .collect();
+        Ok(Issuance {
+            nonces: NonceKey::derive(&secret),
+            dpop_nonces: NonceKey::derive_dpop(&secret),
+            provider_anchors,
+            context,
+        })
     }
 
     /// Why `resident` may not receive a credential at `now`, if they may not.

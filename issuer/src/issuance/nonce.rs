@@ -19,6 +19,8 @@ const TAG_BYTES: usize = 16;
 const NONCE_BYTES: usize = EXPIRY_BYTES + RANDOM_BYTES + TAG_BYTES;
 /// Domain separation for deriving the nonce key from the issuer secret.
 const KEY_LABEL: &[u8] = b"civic-id oid4vci c_nonce v1";
+/// The label of the `DPoP-Nonce` key: a c_nonce is no DPoP nonce, nor the other way round.
+const DPOP_KEY_LABEL: &[u8] = b"civic-id dpop nonce v1";
 
 /// Why a presented nonce is not acceptable.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,10 +37,20 @@ pub struct NonceKey {
 }
 
 impl NonceKey {
-    /// Derives the nonce key from the issuer's long-term secret.
+    /// Derives the `c_nonce` key from the issuer's long-term secret.
     pub fn derive(issuer_secret: &[u8]) -> Self {
+        Self::derive_labelled(issuer_secret, KEY_LABEL)
+    }
+
+    /// Derives the `DPoP-Nonce` key from the issuer's long-term secret. Every instance of the
+    /// issuer derives the same key, so a nonce one hands out is good at all of them.
+    pub fn derive_dpop(issuer_secret: &[u8]) -> Self {
+        Self::derive_labelled(issuer_secret, DPOP_KEY_LABEL)
+    }
+
+    fn derive_labelled(issuer_secret: &[u8], label: &[u8]) -> Self {
         let mut key = zeroize::Zeroizing::new([0u8; 32]);
-        *key = hmac_sha256(issuer_secret, &[KEY_LABEL]);
+        *key = hmac_sha256(issuer_secret, &[label]);
         NonceKey { key }
     }
 
@@ -111,5 +123,11 @@ mod tests {
         assert_eq!(key.check("", 0), Err(NonceError::Unknown));
         assert_eq!(key.check(&"A".repeat(10_000), 0), Err(NonceError::Unknown));
         assert_ne!(n, key.mint(1_000, &mut rand::rngs::OsRng));
+        let dpop = NonceKey::derive_dpop(b"issuer secret");
+        assert_eq!(
+            dpop.check(&n, 0),
+            Err(NonceError::Unknown),
+            "a c_nonce is no DPoP nonce"
+        );
     }
 }

@@ -5,7 +5,8 @@ use serde::{Deserialize, Serialize};
 
 use civic_credential::form::percent_encode;
 use civic_credential::oid4vci::{
-    CredentialOffer, Grants, OfferLocation, PreAuthorizedCodeGrant, TxCodeSpec,
+    AuthorizationCodeGrant, CredentialOffer, Grants, OfferLocation, PreAuthorizedCodeGrant,
+    TxCodeSpec,
 };
 
 use super::{Issuance, IssuanceError, RESIDENCY_CONFIGURATION};
@@ -44,6 +45,19 @@ pub(super) struct PreAuthorized {
     #[serde(default)]
     pub(super) wrong_tx_codes: u32,
     pub(super) expires: i64,
+    /// The hash of the offer's `issuer_state`, when it also has the authorization code grant:
+    /// the offer is used up by whichever grant is used first.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) issuer_state_key: Option<String>,
+}
+
+/// The `issuer_state` of an offer with the authorization code grant, as stored (under its hash):
+/// whose offer it is, and the offer's other keys, to use it all up at once.
+#[derive(Serialize, Deserialize)]
+pub(super) struct IssuerState {
+    pub(super) register_id: String,
+    pub(super) offer_key: String,
+    pub(super) code_key: String,
 }
 
 pub(super) fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, StorageError> {
@@ -54,9 +68,18 @@ pub(super) fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, StorageError> {
 /// the store keeps only hashes of both, so reading the database gives neither the code nor the
 /// link that leads to it.
 fn pre_authorized_code(offer_id: &str) -> String {
+    derived(offer_id, b"civic-id pre-authorized code v1")
+}
+
+/// The `issuer_state` of offer `offer_id`, derived from it like [`pre_authorized_code`].
+fn issuer_state(offer_id: &str) -> String {
+    derived(offer_id, b"civic-id issuer_state v1")
+}
+
+fn derived(offer_id: &str, label: &[u8]) -> String {
     civic_credential::encoding::b64_encode(&civic_credential::crypto::hmac_sha256(
         offer_id.as_bytes(),
-        &[b"civic-id pre-authorized code v1"],
+        &[label],
     ))
 }
 
@@ -80,17 +103,24 @@ impl Issuance {
         let code = pre_authorized_code(&offer_id);
         let tx_code = context.config.tx_code.then(|| numeric_code(6));
         let expires = now + i64::from(context.config.offer_ttl_secs);
+        // With wallets to serve, the offer also has the authorization code grant (HAIP 1.0
+        // §4.2): a wallet may take it there instead, signing the resident in at the issuer.
+        let state = (!context.config.wallet_clients.is_empty()).then(|| issuer_state(&offer_id));
         let grant = PreAuthorized {
             register_id: register_id.to_owned(),
             offer_key: hash_hex(&offer_id),
             tx_code_hash: tx_code.as_deref().map(hash_hex),
             wrong_tx_codes: 0,
             expires,
+            issuer_state_key: state.as_deref().map(hash_hex),
         };
         let offer = CredentialOffer {
             credential_issuer: context.config.public_url.clone(),
             credential_configuration_ids: vec![RESIDENCY_CONFIGURATION.into()],
             grants: Some(Grants {
+                authorization_code: state.as_ref().map(|s| AuthorizationCodeGrant {
+                    issuer_state: Some(s.clone()),
+                }),
                 pre_authorized_code: Some(PreAuthorizedCodeGrant {
                     pre_authorized_code: code.clone(),
                     tx_code: tx_code.as_ref().map(|c| TxCodeSpec {
@@ -102,9 +132,9 @@ impl Issuance {
             }),
         };
         let store = &context.store;
-        // Stored without its code (see `pre_authorized_code`), under the hash of its id.
+        // Stored without its secrets (see `pre_authorized_code`), under the hash of its id.
         let mut stored = offer.clone();
-        set_code(&mut stored, String::new());
+        set_secrets(&mut stored, None);
         store.put_ephemeral(
             Ephemeral::OfferById,
             &hash_hex(&offer_id),
@@ -117,6 +147,19 @@ impl Issuance {
             &encode(&grant)?,
             expires,
         )?;
+        if let Some(state) = &state {
+            let stored = IssuerState {
+                register_id: register_id.to_owned(),
+                offer_key: hash_hex(&offer_id),
+                code_key: hash_hex(&code),
+            };
+            store.put_ephemeral(
+                Ephemeral::IssuerState,
+                &hash_hex(state),
+                &encode(&stored)?,
+                expires,
+            )?;
+        }
         let credential_offer_uri = context.config.url(&format!("/offers/{offer_id}"));
         let url = OfferLocation::ByReference(credential_offer_uri.clone())
             .to_url()
@@ -158,17 +201,20 @@ impl Issuance {
             .ok_or(IssuanceError::NoSuchOffer)?;
         let mut offer: CredentialOffer =
             serde_json::from_slice(&bytes).map_err(|_| IssuanceError::NoSuchOffer)?;
-        set_code(&mut offer, pre_authorized_code(offer_id));
+        set_secrets(&mut offer, Some(offer_id));
         Ok(offer)
     }
 }
 
-fn set_code(offer: &mut CredentialOffer, code: String) {
-    if let Some(g) = offer
-        .grants
-        .as_mut()
-        .and_then(|g| g.pre_authorized_code.as_mut())
-    {
-        g.pre_authorized_code = code;
+/// Puts the secrets derived from `offer_id` into a stored offer (`None`: takes them out).
+fn set_secrets(offer: &mut CredentialOffer, offer_id: Option<&str>) {
+    let Some(grants) = offer.grants.as_mut() else {
+        return;
+    };
+    if let Some(g) = grants.pre_authorized_code.as_mut() {
+        g.pre_authorized_code = offer_id.map(pre_authorized_code).unwrap_or_default();
+    }
+    if let Some(g) = grants.authorization_code.as_mut() {
+        g.issuer_state = offer_id.map(issuer_state);
     }
 }

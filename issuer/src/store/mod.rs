@@ -38,6 +38,22 @@ pub enum Ephemeral {
     AccessToken,
     /// A `c_nonce` handed out by the nonce endpoint.
     Nonce,
+    /// A DPoP proof seen at the token or credential endpoint, keyed by the hash of its key's
+    /// thumbprint and `jti`, until it is too old to be accepted anyway.
+    DpopProof,
+    /// A pushed authorization request, keyed by the hash of its `request_uri`.
+    PushedRequest,
+    /// An authorization code, keyed by its hash.
+    AuthorizationCode,
+    /// The `issuer_state` of an offer with the authorization code grant, keyed by its hash.
+    IssuerState,
+    /// A refresh token, keyed by its hash.
+    RefreshToken,
+    /// A client attestation PoP seen, keyed by the hash of its client and `jti`.
+    AttestationPop,
+    /// An offer used by one of its grants, keyed by the hash of its id: the other grant then
+    /// finds it used, even when both are tried at once.
+    OfferUsed,
 }
 
 impl Ephemeral {
@@ -50,6 +66,13 @@ impl Ephemeral {
             Ephemeral::OfferById => "e/off/",
             Ephemeral::AccessToken => "e/tok/",
             Ephemeral::Nonce => "e/non/",
+            Ephemeral::DpopProof => "e/dpp/",
+            Ephemeral::PushedRequest => "e/par/",
+            Ephemeral::AuthorizationCode => "e/cod/",
+            Ephemeral::IssuerState => "e/ist/",
+            Ephemeral::RefreshToken => "e/rft/",
+            Ephemeral::AttestationPop => "e/cap/",
+            Ephemeral::OfferUsed => "e/ofu/",
         }
     }
 }
@@ -109,6 +132,15 @@ pub trait Store: Send + Sync {
     ) -> StoreResult<()>;
     /// Reads a live object without consuming it.
     fn get_ephemeral(&self, kind: Ephemeral, key: &str, now: i64) -> StoreResult<Option<Vec<u8>>>;
+    /// Stores an empty marker under `key` until `expires` unless a live one is there: `true` for
+    /// exactly one of several callers with the same key (the first), `false` for the rest.
+    fn claim_ephemeral(
+        &self,
+        kind: Ephemeral,
+        key: &str,
+        expires: i64,
+        now: i64,
+    ) -> StoreResult<bool>;
     /// Removes and returns a live object: exactly one caller gets it.
     fn take_ephemeral(&self, kind: Ephemeral, key: &str, now: i64) -> StoreResult<Option<Vec<u8>>>;
     /// Deletes expired objects; returns how many.

@@ -274,6 +274,36 @@ impl Store for SledStore {
             .map(|(_, v)| v.to_vec()))
     }
 
+    fn claim_ephemeral(
+        &self,
+        kind: Ephemeral,
+        key: &str,
+        expires: i64,
+        now: i64,
+    ) -> StoreResult<bool> {
+        let key = Self::ephemeral_key(kind, key);
+        let marker = expires.to_be_bytes();
+        let mut current = self.db.get(&key).map_err(StorageError::from)?;
+        loop {
+            if current
+                .as_deref()
+                .and_then(split_expiry)
+                .is_some_and(|(exp, _)| exp > now)
+            {
+                return Ok(false);
+            }
+            match self
+                .db
+                .compare_and_swap(&key, current.clone(), Some(marker.to_vec()))
+                .map_err(StorageError::from)?
+            {
+                Ok(()) => return Ok(true),
+                // Someone else wrote it meanwhile: look again at what they wrote.
+                Err(e) => current = e.current,
+            }
+        }
+    }
+
     fn take_ephemeral(&self, kind: Ephemeral, key: &str, now: i64) -> StoreResult<Option<Vec<u8>>> {
         let Some(bytes) = self
             .db

@@ -5,26 +5,25 @@
  *
  *   NODE_PATH=$PWD/.tools/node/node_modules node tests/interop/js/oid4vci_wallet.mjs \
  *     --offer 'openid-credential-offer://?credential_offer_uri=...' [--tx-code 123456] \
- *     [--copies N] [--https-only] [--verbose] --out FILE.json
+ *     [--copies N] [--https-only] [--verbose] [--encrypt-response A128GCM|A256GCM] --out FILE.json
  *
  * Steps (all through the library's Openid4vciClient): resolve the offer (by value or by
  * reference), resolve issuer + authorization server metadata, redeem the pre-authorized code
- * (anonymous client), get a c_nonce from the nonce endpoint, sign one openid4vci-proof+jwt per
- * copy with a fresh ES256 holder key, and send one credential request with proofs.jwt[].
+ * (anonymous client) with a DPoP proof of a fresh ES256 key (RFC 9449; the library answers the
+ * issuer's use_dpop_nonce itself), get a c_nonce from the nonce endpoint, sign one
+ * openid4vci-proof+jwt per copy with a fresh ES256 holder key, and send one credential request
+ * with proofs.jwt[] and the DPoP-bound access token.
  *
  * OUT: {producer, credential_issuer, credential_configuration_id, credentials: [sd-jwt...],
  *       holder_public_jwks: [...], holder_private_jwks: [...], issuer_metadata}
  * holder_*_jwks[i] is the key of proofs.jwt[i]; the issuer may return credentials in another
  * order, so verify_issued.py matches by cnf.jwk.  Exit 0 ok, 1 failure (FAIL: on stderr), 2 usage.
  */
-import crypto from 'node:crypto';
-import fs from 'node:fs';
 import { parseArgs } from 'node:util';
-import { load, pkgVersion } from './npm_load.mjs';
-
-const PROOF_ALG = 'ES256';
-const log = (msg) => process.stderr.write(`${msg}\n`);
-class WalletFailure extends Error {}
+import { load } from './npm_load.mjs';
+import {
+  PROOF_ALG, WalletFailure, log, makeCallbacks, newHolderKey, requestBatch, runMain, writeIssued,
+} from './oid4vci_common.mjs';
 
 function usage(msg) {
   log(`usage error: ${msg}`);
@@ -39,6 +38,8 @@ function parseCli() {
       options: {
         offer: { type: 'string' }, 'tx-code': { type: 'string' }, copies: { type: 'string', default: '1' },
         out: { type: 'string' }, 'https-only': { type: 'boolean', default: false }, verbose: { type: 'boolean', default: false },
+        // Ask for credential response encryption with this enc (A128GCM, A256GCM).
+        'encrypt-response': { type: 'string' },
       },
     }));
   } catch (e) { usage(e.message); }
@@ -49,35 +50,6 @@ function parseCli() {
   return { ...values, copies };
 }
 
-/** The library's callbacks, implemented with node:crypto and the global fetch. */
-function makeCallbacks(oauth2, keysByX, verbose) {
-  return {
-    fetch: async (input, init) => {
-      const response = await fetch(input, init);
-      if (verbose) log(`  ${init?.method ?? 'GET'} ${input} -> ${response.status} ${response.headers.get('content-type') ?? ''}`);
-      return response;
-    },
-    hash: (data, alg) => new Uint8Array(crypto.createHash(alg.replace('-', '')).update(data).digest()),
-    generateRandom: (n) => new Uint8Array(crypto.randomBytes(n)),
-    clientAuthentication: oauth2.clientAuthenticationAnonymous(),
-    signJwt: async (signer, { header, payload }) => {
-      if (signer.method !== 'jwk' || signer.alg !== PROOF_ALG) throw new WalletFailure(`unexpected signer ${signer.method}/${signer.alg}`);
-      const key = keysByX.get(signer.publicJwk.x);
-      if (!key) throw new WalletFailure('signJwt called for a key this wallet does not hold');
-      const b64 = (obj) => Buffer.from(JSON.stringify(obj)).toString('base64url');
-      const signingInput = `${b64(header)}.${b64(payload)}`;
-      const sig = crypto.sign('sha256', Buffer.from(signingInput), { key, dsaEncoding: 'ieee-p1363' });
-      return { jwt: `${signingInput}.${sig.toString('base64url')}`, signerJwk: signer.publicJwk };
-    },
-  };
-}
-
-function newHolderKey() {
-  const { privateKey, publicKey } = crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' });
-  const { kty, crv, x, y } = publicKey.export({ format: 'jwk' });
-  return { privateKey, publicJwk: { kty, crv, x, y }, privateJwk: privateKey.export({ format: 'jwk' }) };
-}
-
 async function run(opts) {
   const vci = await load('@openid4vc/openid4vci');
   const oauth2 = await load('@openid4vc/oauth2');
@@ -86,6 +58,9 @@ async function run(opts) {
 
   const keys = Array.from({ length: opts.copies }, newHolderKey);
   const keysByX = new Map(keys.map((k) => [k.publicJwk.x, k.privateKey]));
+  // The DPoP key the access token is bound to (RFC 9449); its own key, not a holder key.
+  const dpopKey = newHolderKey();
+  keysByX.set(dpopKey.publicJwk.x, dpopKey.privateKey);
   const client = new vci.Openid4vciClient({ callbacks: makeCallbacks(oauth2, keysByX, opts.verbose) });
 
   log('resolving credential offer');
@@ -107,69 +82,21 @@ async function run(opts) {
   const batchSize = issuerMetadata.credentialIssuer.batch_credential_issuance?.batch_size ?? 1;
   if (opts.copies > batchSize) throw new WalletFailure(`--copies ${opts.copies} exceeds the issuer's batch_size ${batchSize}`);
 
-  log('redeeming the pre-authorized code');
-  const { accessTokenResponse } = await client.retrievePreAuthorizedCodeAccessTokenFromOffer({
+  log('redeeming the pre-authorized code with DPoP');
+  const { accessTokenResponse, dpop } = await client.retrievePreAuthorizedCodeAccessTokenFromOffer({
     credentialOffer: offer, issuerMetadata, txCode: opts['tx-code'],
+    dpop: { signer: { method: 'jwk', alg: PROOF_ALG, publicJwk: dpopKey.publicJwk } },
   });
-  if (accessTokenResponse.token_type.toLowerCase() !== 'bearer') throw new WalletFailure(`token_type ${accessTokenResponse.token_type} is not Bearer`);
+  if (accessTokenResponse.token_type.toLowerCase() !== 'dpop') throw new WalletFailure(`token_type ${accessTokenResponse.token_type} is not DPoP`);
 
-  let nonce;
-  if (issuerMetadata.credentialIssuer.nonce_endpoint) {
-    ({ c_nonce: nonce } = await client.requestNonce({ issuerMetadata }));
-  } else {
-    nonce = accessTokenResponse.c_nonce;
-    log('note: issuer has no nonce_endpoint; using c_nonce from the token response (pre-1.0 behaviour)');
-  }
-
-  log(`signing ${opts.copies} proof(s) and requesting credential ${configId}`);
-  const jwts = [];
-  for (const key of keys) {
-    const { jwt } = await client.createCredentialRequestJwtProof({
-      issuerMetadata, credentialConfigurationId: configId, nonce,
-      signer: { method: 'jwk', alg: PROOF_ALG, publicJwk: key.publicJwk },
-    });
-    jwts.push(jwt);
-  }
-  const { credentialResponse } = await client.retrieveCredentials({
-    issuerMetadata, credentialConfigurationId: configId, proofs: { jwt: jwts },
-    accessToken: accessTokenResponse.access_token,
+  const callbacks = makeCallbacks(oauth2, keysByX, opts.verbose);
+  const sealed = opts['encrypt-response']
+    ? { oauth: new oauth2.Oauth2Client({ callbacks }), callbacks, jose: await load('jose'), enc: opts['encrypt-response'] }
+    : undefined;
+  const credentials = await requestBatch(client, {
+    issuerMetadata, configId, keys, accessToken: accessTokenResponse.access_token, dpop, accessTokenResponse, sealed,
   });
-  if (credentialResponse.credential !== undefined) throw new WalletFailure("response carries pre-1.0 'credential'; 1.0 uses 'credentials'");
-  if (!credentialResponse.credentials) throw new WalletFailure(`no credentials in response (deferred? ${JSON.stringify(credentialResponse)})`);
-  const credentials = credentialResponse.credentials.map((entry, i) => {
-    const c = typeof entry === 'object' && entry !== null ? entry.credential : entry;
-    if (typeof entry !== 'object') log(`note: credentials[${i}] is a bare value, 1.0 wants {credential: ...}`);
-    if (typeof c !== 'string' || !c.includes('~')) throw new WalletFailure(`credentials[${i}] is not an SD-JWT string`);
-    return c;
-  });
-  if (credentials.length !== opts.copies) throw new WalletFailure(`asked for ${opts.copies} credential(s), got ${credentials.length}`);
-
-  const producer = `@openid4vc/openid4vci ${pkgVersion('@openid4vc/openid4vci')}`;
-  const out = {
-    producer, credential_issuer: offer.credential_issuer, credential_configuration_id: configId,
-    credentials,
-    holder_public_jwks: keys.map((k) => k.publicJwk),
-    holder_private_jwks: keys.map((k) => k.privateJwk),
-    issuer_metadata: issuerMetadata.credentialIssuer,
-  };
-  fs.writeFileSync(opts.out, `${JSON.stringify(out, null, 2)}\n`);
-  log(`ok: ${credentials.length} credential(s) written to ${opts.out}`);
+  writeIssued(opts.out, { credentialIssuer: offer.credential_issuer, configId, credentials, keys, issuerMetadata });
 }
 
-/** The library's errors carry the HTTP response; show what the issuer said. */
-async function describe(err) {
-  let msg = err?.message ?? String(err);
-  const response = err?.response?.response ?? err?.response;
-  if (response && typeof response.status === 'number') {
-    msg += `\n  HTTP ${response.status} ${response.url ?? ''}`;
-    if (err.errorResponse) msg += `\n  error response: ${JSON.stringify(err.errorResponse)}`;
-  }
-  if (err?.cause?.message) msg += `\n  cause: ${err.cause.message}`;
-  return msg;
-}
-
-const opts = parseCli();
-run(opts).catch(async (err) => {
-  log(`FAIL: ${err?.constructor?.name && err.constructor.name !== 'WalletFailure' ? `[${err.constructor.name}] ` : ''}${await describe(err)}`);
-  process.exit(1);
-});
+runMain(() => run(parseCli()));

@@ -4,10 +4,15 @@
     passkey_client.py enroll BASE CODE --state FILE [--origin ORIGIN] [--rp-id RPID] [--no-uv]
     passkey_client.py login  BASE      --state FILE [--origin ORIGIN] [--rp-id RPID] [--no-uv]
     passkey_client.py offer  BASE      --state FILE [--origin ORIGIN]
+    passkey_client.py authorize BASE URL --state FILE [--origin ORIGIN]
 
 ``SoftWebauthnDevice`` plays browser + authenticator.  ``enroll`` registers a passkey with an
 enrolment code; ``login`` signs in with it (discoverable: ``allowCredentials`` empty);
 ``offer`` asks for a credential offer with the session cookie and ``X-CSRF-Token``.
+``authorize`` is the resident at a wallet's authorization request (the authorization code
+flow): it signs in with the passkey, opens URL (the issuer's ``/authorize`` page the wallet
+sent the browser to), checks the page asks for a decision, and confirms; stdout is the answer
+with the ``redirect`` back to the wallet.
 The state FILE (JSON, mode 0600) holds the authenticator (credential id, user handle, P-256
 private key as PKCS#8 PEM, signature counter, RP ID) and the session (cookies, csrf_token).
 
@@ -31,7 +36,7 @@ import urllib.request
 from base64 import urlsafe_b64decode, urlsafe_b64encode
 from http.cookies import SimpleCookie
 from struct import pack
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -112,6 +117,17 @@ class Client:
             return json.loads(raw) if raw else {}
         except ValueError as e:
             raise Failure(f"POST {path}: answer is not JSON: {raw[:200]!r}") from e
+
+    def get_text(self, url):
+        jar = "; ".join(f"{n}={v}" for n, (v, p) in self.cookies.items())
+        req = urllib.request.Request(url, headers={"Cookie": jar} if jar else {}, method="GET")
+        try:
+            with urllib.request.urlopen(req, timeout=30) as resp:
+                return resp.read().decode("utf-8", "replace")
+        except urllib.error.HTTPError as e:
+            raise Failure(f"GET {url}: HTTP {e.code}: {e.read()[:300].decode('utf-8', 'replace')}") from e
+        except urllib.error.URLError as e:
+            raise Failure(f"GET {url}: {e.reason}") from e
 
     def _store(self, set_cookies):
         for header in set_cookies:
@@ -194,18 +210,38 @@ def cmd_login(args, client, state):
     return answer
 
 
+def cmd_authorize(args, client, state):
+    signed_in = cmd_login(args, client, state)
+    csrf = signed_in.get("csrf_token")
+    if not csrf:
+        raise Failure(f"login/finish answer has no csrf_token: {signed_in}")
+    url = args.code
+    if not url.startswith(args.base.rstrip("/") + "/authorize?"):
+        raise Failure(f"not this issuer's authorization page: {url}")
+    page = client.get_text(url)
+    if 'data-authorize="approve"' not in page:
+        raise Failure(f"the authorization page asks for no decision: {page[:300]}")
+    query = dict(parse_qsl(urlsplit(url).query))
+    log(f"authorize: client_id={query.get('client_id')} request_uri={query.get('request_uri', '')[:40]}...")
+    answer = client.post("/api/authorize", {"client_id": query.get("client_id"), "request_uri": query.get("request_uri"),
+                                            "approve": True}, headers={"X-CSRF-Token": csrf})
+    if "redirect" not in answer:
+        raise Failure(f"the decision has no redirect: {answer}")
+    return answer
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("command", choices=["enroll", "login", "offer"])
+    ap.add_argument("command", choices=["enroll", "login", "offer", "authorize"])
     ap.add_argument("base")
-    ap.add_argument("code", nargs="?", help="enrolment code (enroll only)")
+    ap.add_argument("code", nargs="?", help="enrolment code (enroll) or authorization page URL (authorize)")
     ap.add_argument("--state", required=True)
     ap.add_argument("--origin", help="WebAuthn origin (default: BASE)")
     ap.add_argument("--rp-id", help="expected RP ID (default: ORIGIN's host)")
     ap.add_argument("--no-uv", action="store_true", help="unpatched soft-webauthn: UV flag not set")
     args = ap.parse_args()
-    if (args.command == "enroll") != (args.code is not None):
-        ap.error("CODE is required for enroll and only for enroll")
+    if (args.command in ("enroll", "authorize")) != (args.code is not None):
+        ap.error("CODE (URL) is required for enroll (authorize) and only for those")
     state = load_state(args.state) if args.command != "enroll" else None
     # later commands default to the origin / RP ID the passkey was enrolled with
     args.origin = (args.origin or (state or {}).get("origin") or args.base).rstrip("/")
@@ -216,6 +252,11 @@ def main():
         state, answer = cmd_enroll(args, client)
     elif args.command == "login":
         answer = cmd_login(args, client, state)
+    elif args.command == "authorize":
+        answer = cmd_authorize(args, client, state)
+        save_state(args.state, state)
+        print(json.dumps(answer, indent=2))
+        return
     else:
         if not session.get("csrf_token"):
             raise Failure("no session in the state file: run login (or enroll) first")

@@ -34,7 +34,7 @@ pub(crate) fn wall_clock() -> i64 {
 }
 
 /// A platform `id` whose policy `policy` asks for 16 or older and the platform's pseudonym;
-/// `encrypt` asks for encrypted answers.
+/// `encrypt` says whether it asks for encrypted answers, whatever the deployment says.
 pub(crate) fn platform(id: &str, policy: &str, encrypt: bool) -> Platform {
     Platform {
         id: id.into(),
@@ -43,7 +43,7 @@ pub(crate) fn platform(id: &str, policy: &str, encrypt: bool) -> Platform {
         webhook_url: None,
         webhook_secret: None,
         redirect_uris: Vec::new(),
-        encrypt_responses: encrypt,
+        encrypt_responses: Some(encrypt),
         requests_by_value: false,
         policies: vec![Policy {
             name: policy.into(),

@@ -304,7 +304,6 @@ fn a_verifier_gets_no_pseudonym_but_its_own() {
 
 #[test]
 fn a_did_verifier_is_checked_against_its_document_and_gets_its_own_pseudonym() {
-    use civic_credential::did_web::{DidDocument, Purpose};
     let issuer = SigningKey::generate(Algorithm::Es256, &mut OsRng)
         .expect("key")
         .with_kid("k1");
@@ -313,9 +312,12 @@ fn a_did_verifier_is_checked_against_its_document_and_gets_its_own_pseudonym() {
     let verifier = SigningKey::generate(Algorithm::Es256, &mut OsRng)
         .expect("key")
         .with_kid(format!("{DID_PLATFORM}#k"));
-    let doc = DidDocument::new(DID_PLATFORM)
-        .with_key("k", verifier.public_jwk(), &[Purpose::Authentication])
-        .to_json();
+    let doc = serde_json::json!({
+        "id": DID_PLATFORM,
+        "verificationMethod": [{"id": "#k", "type": "JsonWebKey2020",
+            "controller": DID_PLATFORM, "publicKeyJwk": verifier.public_jwk()}],
+        "authentication": ["#k"],
+    });
     let signed = |paths: &[ClaimPath], key: &SigningKey| {
         let (_, _, mut req) = request(paths);
         req.client_id = format!("{DID_PREFIX}{DID_PLATFORM}");
@@ -329,7 +331,7 @@ fn a_did_verifier_is_checked_against_its_document_and_gets_its_own_pseudonym() {
     };
     let (jwt, link) = signed(&[pseudonym::path(DID_PLATFORM)], &verifier);
     assert_eq!(
-        verifier_document_url(&link).expect("url").as_deref(),
+        fetch_plan(&link).expect("url").did_document_url.as_deref(),
         Some("https://verifier.example/platforms/budget/did.json")
     );
     let p = prepare(&jwt, &link, Some(&doc), &creds, None, &Anchors::default()).expect("prepared");
@@ -379,12 +381,12 @@ fn a_did_verifier_is_checked_against_its_document_and_gets_its_own_pseudonym() {
     }
     .to_url("openid4vp://");
     assert_eq!(
-        verifier_document_url(&local).expect("url").as_deref(),
+        fetch_plan(&local).expect("url").did_document_url.as_deref(),
         Some("http://localhost:8090/platforms/b/did.json"),
         "a verifier on this device is read over http"
     );
     let (_, plain, _) = request(&[age()]);
-    assert_eq!(verifier_document_url(&plain).expect("url"), None);
+    assert_eq!(fetch_plan(&plain).expect("url").did_document_url, None);
 }
 
 fn age() -> ClaimPath {
@@ -425,6 +427,22 @@ fn a_request_fetched_by_post_must_echo_the_wallets_nonce() {
             "x509_san_dns"
         ])
     );
+
+    // A link that asks for POST: one pass over it gives the URI, the body and its nonce.
+    let post_link = RequestLink {
+        client_id: "x509_hash:abc".into(),
+        request_uri: "https://verifier.example/v1/request/2".into(),
+        request_uri_method: Some("post".into()),
+    }
+    .to_url("openid4vp://");
+    let plan = fetch_plan(&post_link).expect("plan");
+    assert_eq!(
+        plan.request_uri.as_deref(),
+        Some("https://verifier.example/v1/request/2")
+    );
+    let body = plan.post.expect("a POST body");
+    let read_back = RequestUriPost::from_form(body.form.as_bytes()).expect("form");
+    assert_eq!(read_back.wallet_nonce, Some(body.wallet_nonce));
 
     let (_, link, mut req) = request(&[ClaimPath::keys(["residence", "municipality_code"])]);
     req.wallet_nonce = Some(sent.clone());
@@ -469,12 +487,22 @@ fn requests_by_value_are_read_from_the_link_and_checked_as_fetched_ones() {
 
     // The parameters in the link: nothing to fetch, the same prepared request.
     let by_value = req.to_link("openid4vp://").expect("by value");
-    assert_eq!(request_uri(&by_value).expect("link"), None);
     assert_eq!(
-        request_uri(&by_reference).expect("link"),
-        Some(("https://verifier.example/v1/request/1".to_owned(), false))
+        fetch_plan(&by_value).expect("link"),
+        FetchPlan {
+            request_uri: None,
+            post: None,
+            did_document_url: None
+        }
     );
-    assert_eq!(verifier_document_url(&by_value).expect("link"), None);
+    assert_eq!(
+        fetch_plan(&by_reference).expect("link"),
+        FetchPlan {
+            request_uri: Some("https://verifier.example/v1/request/1".to_owned()),
+            post: None,
+            did_document_url: None
+        }
+    );
     let read = prepare("", &by_value, None, &creds, None, &Anchors::default()).expect("by value");
     assert_eq!(read, fetched);
     // Whatever object a caller hands over, a by-value link's own request is the one read.
@@ -498,7 +526,7 @@ fn requests_by_value_are_read_from_the_link_and_checked_as_fetched_ones() {
         civic_credential::form::percent_encode(&req.client_id),
         civic_credential::form::percent_encode(&jwt)
     );
-    assert_eq!(request_uri(&object_link).expect("link"), None);
+    assert_eq!(fetch_plan(&object_link).expect("link").request_uri, None);
     assert_eq!(
         prepare("", &object_link, None, &creds, None, &Anchors::default())
             .expect("object by value"),

@@ -35,7 +35,7 @@ use serde_json::{json, Value};
 use civic_credential::crypto::SigningKey;
 use civic_credential::did_web::{self, DidDocument};
 use civic_credential::encoding::b64_encode;
-use civic_credential::oid4vp::{AuthorizationRequest, RequestLink, DID_PREFIX};
+use civic_credential::oid4vp::{AuthorizationRequest, RequestLink, DID_PREFIX, DIRECT_POST_JWT};
 use civic_credential::sd_jwt::Disclosure;
 use civic_credential::{key_binding, pseudonym, sd_jwt_vc};
 use civic_testkit::now;
@@ -342,10 +342,22 @@ impl Worker {
         let n = self.counters.requests.load(Ordering::Relaxed) as usize;
         let pool = self.pool.clone();
         let held = &pool[n % pool.len()];
-        let form = vec![
-            ("vp_token".to_owned(), Self::vp_token(held, &req, kind)),
-            ("state".to_owned(), req.state.clone().unwrap_or_default()),
-        ];
+        let vp_token = Self::vp_token(held, &req, kind);
+        let state = req.state.clone().unwrap_or_default();
+        // Sealed to the session's key when it asks (the verifier service's default), as a
+        // wallet answers: the load includes the decryption.
+        let form = if req.response_mode == DIRECT_POST_JWT {
+            let sealed = civic_testkit::wallet::seal(
+                &req,
+                &[("vp_token", vp_token.as_str()), ("state", state.as_str())],
+            );
+            vec![("response".to_owned(), sealed)]
+        } else {
+            vec![
+                ("vp_token".to_owned(), vp_token),
+                ("state".to_owned(), state),
+            ]
+        };
         self.post_response(&req.response_uri, &form, kind).await?;
         self.check_result(&id, kind, &held.pseudonym).await?;
         self.lat.round_trip.push(micros(start));
