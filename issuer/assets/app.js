@@ -151,6 +151,18 @@ for (const [id, attach] of Object.entries(handlers)) {
   const el = document.getElementById(id);
   if (el) attach(el);
 }
+// A page a wallet sent the browser to (another site) is loaded without the session cookie
+// (SameSite=Strict). A resident who is signed in here is asked to sign in only if a request
+// from this page itself, which carries the cookie, finds no session; otherwise the page loads
+// again, now with it.
+if (document.querySelector('#login-button[data-return-here]') && !sessionStorage.getItem('session-probed')) {
+  sessionStorage.setItem('session-probed', '1');
+  fetch('/api/me', { credentials: 'same-origin' })
+    .then((res) => { if (res.ok) location.reload(); })
+    .catch(() => {});
+} else {
+  sessionStorage.removeItem('session-probed');
+}
 // The authorization page: the resident's decision, then on to the wallet.
 for (const btn of document.querySelectorAll('[data-authorize]')) {
   btn.addEventListener('click', async () => {
@@ -160,6 +172,26 @@ for (const btn of document.querySelectorAll('[data-authorize]')) {
         client_id: clientId,
         request_uri: requestUri,
         approve: btn.dataset.authorize === 'approve',
+      });
+      status('Returning to your wallet…');
+      location.assign(done.redirect);
+    } catch (e) {
+      status(explain(e), true);
+    }
+  });
+}
+// The wallet provider's page: the resident confirms the wallet, which comes back with its
+// attestation (or with access_denied).
+for (const btn of document.querySelectorAll('[data-attest]')) {
+  btn.addEventListener('click', async () => {
+    try {
+      const { clientId, redirectUri, state, jwk } = document.getElementById('wallet-attestation').dataset;
+      const done = await api('/api/wallet-attestation', {
+        client_id: clientId,
+        redirect_uri: redirectUri,
+        state,
+        jwk,
+        approve: btn.dataset.attest === 'approve',
       });
       status('Returning to your wallet…');
       location.assign(done.redirect);

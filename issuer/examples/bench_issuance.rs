@@ -271,6 +271,7 @@ fn main() -> anyhow::Result<()> {
     let mut config = Config::new(&base)?;
     config.status_list_size = 1 << 20;
     config.rate_limit_per_minute = u32::MAX;
+    config.oauth_rate_limit_per_minute = u32::MAX;
     // Both kinds of wallet in one run: Bearer (no proof) and DPoP.
     config.allow_bearer_tokens = true;
     config.save(tmp.path())?;

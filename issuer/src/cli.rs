@@ -142,6 +142,10 @@ enum Command {
         /// How many days the certificate is valid.
         #[arg(long, default_value_t = 90)]
         days: i64,
+        /// Certify a fresh key for the issuer's own wallet provider instead (`/wallet-provider`),
+        /// and trust its CA in `wallet_provider_anchors`.
+        #[arg(long)]
+        wallet_provider: bool,
     },
     /// Create another admin API token (printed once, stored hashed).
     AdminToken {
@@ -287,7 +291,14 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             data,
             organization,
             days,
+            wallet_provider: false,
         } => dev_ca(&data.data, organization, days),
+        Command::DevCa {
+            data,
+            organization,
+            days,
+            wallet_provider: true,
+        } => dev_wallet_provider(&data.data, organization, days),
         Command::AdminToken { data, name } => {
             let config = Config::load(&data.data)?;
             let store = SledStore::open(&data.data.join("db"), config.storage_options())?;
@@ -331,6 +342,38 @@ fn dev_ca(dir: &Path, organization: Option<String>, days: i64) -> anyhow::Result
     println!(
         "signing_certificate = \"issuer-chain.pem\" (config.toml); give issuer-ca.pem to \
          verifiers as the issuer's trust_anchors. Restart the issuer to use it."
+    );
+    Ok(())
+}
+
+/// `civic-issuer dev-ca --wallet-provider`: a fresh key for the issuer's wallet provider,
+/// certified under a fresh development CA that this issuer then trusts.
+fn dev_wallet_provider(dir: &Path, organization: Option<String>, days: i64) -> anyhow::Result<()> {
+    let mut config = Config::load(dir)?;
+    let organization =
+        organization.unwrap_or_else(|| format!("{} wallet provider", config.agency_name));
+    let made = civic_service::certificate::dev_ca(&organization, &[config.host()?], days, None)
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    for (name, text, private) in [
+        ("wallet-provider-ca.pem", &made.ca_pem, false),
+        ("wallet-provider-chain.pem", &made.chain_pem, false),
+        ("wallet-provider-key.pem", &made.key_pem, true),
+    ] {
+        let path = dir.join(name);
+        crate::fsutil::write_atomic(&path, text.as_bytes(), private)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        println!("wrote {}", path.display());
+    }
+    config.wallet_provider_certificate = Some("wallet-provider-chain.pem".into());
+    config.wallet_provider_key = Some("wallet-provider-key.pem".into());
+    let anchor = "wallet-provider-ca.pem".to_owned();
+    if !config.wallet_provider_anchors.contains(&anchor) {
+        config.wallet_provider_anchors.push(anchor);
+    }
+    config.save(dir)?;
+    println!(
+        "wallet_provider_certificate and wallet_provider_key set, and wallet-provider-ca.pem \
+         added to wallet_provider_anchors (config.toml). Restart the issuer to use them."
     );
     Ok(())
 }

@@ -72,6 +72,10 @@ pub struct Config {
     /// Enrollment and login attempts per client IP per minute.
     #[serde(default = "d30")]
     pub rate_limit_per_minute: u32,
+    /// PAR and token requests per client IP per minute (a counter-service desk or a shared
+    /// network sends many; a guesser of codes more).
+    #[serde(default = "d600")]
+    pub oauth_rate_limit_per_minute: u32,
     /// The reverse proxies in front of the issuer (addresses or networks, `["10.0.0.0/8"]`):
     /// for requests from them, the client address (for rate limits) is read from `Forwarded` or
     /// `X-Forwarded-For`. Empty: the peer's address, headers ignored.
@@ -132,6 +136,23 @@ pub struct Config {
     /// The anchors' DER, read from `wallet_provider_anchors` by [`Config::load`].
     #[serde(skip)]
     pub wallet_provider_anchor_der: Vec<Vec<u8>>,
+    /// The certificate chain of the issuer's own wallet provider (a PEM file relative to the
+    /// data directory, leaf first, without the anchor): with `wallet_provider_key`, residents who
+    /// sign in with their passkey get a Client Attestation for a registered wallet at
+    /// `/wallet-provider` (HAIP 1.0 §4.4.1). A key of its own, apart from the credential signing
+    /// key; `civic-issuer dev-ca --wallet-provider` makes one for development. Add its CA to
+    /// `wallet_provider_anchors` for this issuer to accept what it vouches for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wallet_provider_certificate: Option<String>,
+    /// The PKCS#8 PEM key (P-256) of the wallet provider's certificate.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wallet_provider_key: Option<String>,
+    /// How many days a wallet attestation is valid.
+    #[serde(default = "d30")]
+    pub wallet_attestation_days: u32,
+    /// The wallet provider's chain and key, read by [`Config::load`].
+    #[serde(skip)]
+    pub wallet_provider_pem: Option<CertifiedKeyPem>,
     /// The wallets the authorization code flow serves (`[[wallet_client]]`).
     #[serde(
         default,
@@ -150,6 +171,25 @@ pub enum AttestationPolicy {
     Optional,
     /// Every PAR and token request of the authorization code flow needs one.
     Required,
+}
+
+/// A certificate chain and its leaf's PKCS#8 key, as PEM text (checked against each other when
+/// read). The key is never printed.
+#[derive(Clone, PartialEq, Eq)]
+pub struct CertifiedKeyPem {
+    /// The chain, leaf first.
+    pub chain: String,
+    /// The leaf's key.
+    pub key: String,
+}
+
+impl std::fmt::Debug for CertifiedKeyPem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CertifiedKeyPem")
+            .field("chain", &self.chain)
+            .field("key", &"<redacted>")
+            .finish()
+    }
 }
 
 /// A wallet the authorization code flow serves: residents see its name, and the flow's answer
@@ -194,6 +234,9 @@ const fn d90() -> u32 {
 }
 const fn d300() -> u32 {
     300
+}
+const fn d600() -> u32 {
+    600
 }
 const fn d1800() -> u32 {
     1800
@@ -270,6 +313,7 @@ impl Config {
             ));
         }
         config.signing_chain_der = config.read_signing_chain(dir)?;
+        config.wallet_provider_pem = config.read_wallet_provider(dir)?;
         Ok(config)
     }
 
@@ -293,6 +337,32 @@ impl Config {
             )));
         }
         Ok(chain)
+    }
+
+    /// Reads the wallet provider's chain and key, when both are configured, and checks that the
+    /// key is the leaf's.
+    fn read_wallet_provider(&self, dir: &Path) -> Result<Option<CertifiedKeyPem>, ConfigError> {
+        let (chain, key) = match (&self.wallet_provider_certificate, &self.wallet_provider_key) {
+            (None, None) => return Ok(None),
+            (Some(chain), Some(key)) => (chain, key),
+            _ => {
+                return Err(ConfigError::Invalid(
+                    "wallet_provider_certificate and wallet_provider_key go together".into(),
+                ))
+            }
+        };
+        let read = |file: &String| {
+            let path = dir.join(file);
+            std::fs::read_to_string(&path)
+                .map_err(|e| ConfigError::Io(path.display().to_string(), e))
+        };
+        let pem = CertifiedKeyPem {
+            chain: read(chain)?,
+            key: read(key)?,
+        };
+        civic_service::certificate::certified_key(&pem.chain, &pem.key)
+            .map_err(|e| ConfigError::Invalid(format!("wallet provider: {e}")))?;
+        Ok(Some(pem))
     }
 
     /// The algorithm credentials are signed with (`credential_alg`).
@@ -348,6 +418,11 @@ impl Config {
         if !(1024..=1 << 24).contains(&self.status_list_size) {
             return Err(ConfigError::Invalid(
                 "status_list_size must be 1024..=16777216".into(),
+            ));
+        }
+        if !(1..=365).contains(&self.wallet_attestation_days) {
+            return Err(ConfigError::Invalid(
+                "wallet_attestation_days must be 1..=365".into(),
             ));
         }
         for client in &self.wallet_clients {

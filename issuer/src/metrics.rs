@@ -21,6 +21,8 @@ pub struct Metrics {
     pub status_changes: AtomicU64,
     /// Rejected proofs.
     pub invalid_proofs: AtomicU64,
+    /// Wallet attestations the issuer's wallet provider signed.
+    pub wallet_attestations: AtomicU64,
     requests: Mutex<BTreeMap<(String, u16), u64>>,
 }
 
@@ -75,6 +77,11 @@ impl Metrics {
                 "civic_issuer_invalid_proofs_total",
                 "Rejected proof JWTs.",
                 &self.invalid_proofs,
+            ),
+            (
+                "civic_issuer_wallet_attestations_total",
+                "Wallet attestations signed by the issuer's wallet provider.",
+                &self.wallet_attestations,
             ),
         ];
         for (name, help, c) in counters {

@@ -171,6 +171,10 @@ impl TrustMaterial {
                 (AttestationPolicy::Optional, true) => vec!["none".into()],
             },
             dpop_signing_alg_values_supported: DPOP_ALGS.map(str::to_owned).to_vec(),
+            civic_wallet_provider_endpoint: c
+                .wallet_provider_pem
+                .as_ref()
+                .map(|_| c.url("/wallet-provider")),
         }
     }
 }

@@ -31,12 +31,7 @@ fn err(v: &Value) -> &str {
 /// its anti-CSRF token.
 async fn issuer_with_a_wallet() -> (TestIssuer, reqwest::Client, String) {
     let mut t = TestIssuer::init(BIN, "");
-    let config = t.data.join("config.toml");
-    let mut text = std::fs::read_to_string(&config).expect("config");
-    text.push_str(&format!(
-        "\n[[wallet_client]]\nclient_id = \"{CLIENT}\"\nname = \"Test wallet\"\nredirect_uris = [\"{REDIRECT}\"]\n"
-    ));
-    std::fs::write(&config, text).expect("config");
+    t.add_wallet_client(CLIENT, "Test wallet", REDIRECT);
     let code = t.code_via_cli("R-0001");
     t.start().await;
     let (browser, _passkey, csrf) = enroll(&t, &code).await;
@@ -103,16 +98,8 @@ async fn decide(
     request_uri: &str,
     approve: bool,
 ) -> (u16, Value) {
-    json(
-        browser
-            .post(t.url("/api/authorize"))
-            .header("x-csrf-token", csrf)
-            .json(&json!({ "client_id": CLIENT, "request_uri": request_uri, "approve": approve }))
-            .send()
-            .await
-            .expect("decide"),
-    )
-    .await
+    t.decide_authorization(browser, csrf, CLIENT, &json!(request_uri), approve)
+        .await
 }
 
 /// The query parameters of a redirect back to the wallet.

@@ -65,7 +65,11 @@ async fn a_code_held_while_the_other_grant_is_used_finds_the_offer_used() {
     let par = issuer
         .issuer
         .issuance
-        .push_authorization(pushed.to_form().as_bytes(), &AttestationHeaders::default())
+        .push_authorization(
+            pushed.to_form().as_bytes(),
+            &[],
+            &AttestationHeaders::default(),
+        )
         .expect("pushed");
     issuer
         .issuer

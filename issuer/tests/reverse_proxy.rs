@@ -1,6 +1,6 @@
-//! Rate limits behind a reverse proxy: with `trusted_proxies`, the limit counts each client the
+//! Rate limits per client address: with `trusted_proxies`, the limit counts each client the
 //! proxy forwards, not the proxy; a client that is not a trusted proxy cannot pick its address
-//! with a forwarding header.
+//! with a forwarding header; PAR and the token endpoint have a limit of their own.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -80,4 +80,51 @@ fn a_bad_trusted_proxies_entry_is_refused_at_start() {
         stderr.contains("\"proxy.example\" is not an IP address or network"),
         "{stderr}"
     );
+}
+
+/// The statuses and `Retry-After` of `n` token requests with a made-up pre-authorized code.
+async fn token_guesses(t: &TestIssuer, n: usize) -> Vec<(u16, Option<String>)> {
+    let mut seen = Vec::new();
+    for i in 0..n {
+        let resp = t
+            .http
+            .post(t.url("/token"))
+            .form(&[
+                (
+                    "grant_type",
+                    "urn:ietf:params:oauth:grant-type:pre-authorized_code",
+                ),
+                ("pre-authorized_code", &format!("guess-{i}")),
+            ])
+            .send()
+            .await
+            .expect("token");
+        let retry = resp
+            .headers()
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        seen.push((resp.status().as_u16(), retry));
+    }
+    seen
+}
+
+#[tokio::test]
+async fn a_code_guesser_at_the_token_endpoint_is_slowed_per_address() {
+    let mut t = TestIssuer::init(BIN, "oauth_rate_limit_per_minute = 3");
+    t.start().await;
+    let seen = token_guesses(&t, 5).await;
+    let statuses: Vec<u16> = seen.iter().map(|(s, _)| *s).collect();
+    // Three wrong guesses get their protocol error, then the address waits.
+    assert_eq!(statuses, [400, 400, 400, 429, 429], "{seen:?}");
+    assert_eq!(seen[3].1.as_deref(), Some("60"));
+    // PAR shares the budget.
+    let par = t
+        .http
+        .post(t.url("/par"))
+        .form(&[("client_id", "x")])
+        .send()
+        .await
+        .expect("par");
+    assert_eq!(par.status(), 429);
 }

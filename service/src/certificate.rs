@@ -3,9 +3,12 @@
 //! - [`chain_from_pem`]: a PEM certificate chain (leaf first, without the trust anchor, as
 //!   `x5c` carries it) read and checked, for the verifier's request certificate and the
 //!   issuer's signing certificate.
+//! - [`certified_key`]: that chain with the PKCS#8 key of its leaf, as a signer that puts the
+//!   chain in `x5c` (the verifier's request certificate, the issuer's wallet provider).
 //! - [`dev_ca`] (feature `dev-ca`, rcgen): a development CA and a leaf it signed, for
 //!   `civic-verifier dev-ca` and `civic-issuer dev-ca`.
 
+use civic_credential::crypto::SigningKey;
 use civic_credential::x509::{Certificate, MAX_CHAIN};
 
 /// Reads a PEM certificate chain: 1 to [`MAX_CHAIN`] `CERTIFICATE` blocks, leaf first, each one
@@ -40,6 +43,26 @@ pub fn chain_from_pem(text: &str) -> Result<(Vec<Vec<u8>>, Certificate), String>
         .next()
         .ok_or("certificate chain: empty")?;
     Ok((chain, leaf))
+}
+
+/// Reads a certificate chain ([`chain_from_pem`]) and the PKCS#8 PEM key (P-256) of its leaf:
+/// the key, which signs with the chain in `x5c`, and the parsed leaf. Refuses a key that is not
+/// the leaf's.
+pub fn certified_key(chain_pem: &str, key_pem: &str) -> Result<(SigningKey, Certificate), String> {
+    let (chain, leaf) = chain_from_pem(chain_pem)?;
+    let key = pem::parse(key_pem).map_err(|e| format!("certificate key: {e}"))?;
+    if key.tag() != "PRIVATE KEY" {
+        return Err("certificate key: expected a PKCS#8 PRIVATE KEY block (P-256)".into());
+    }
+    let key =
+        SigningKey::from_pkcs8(key.contents()).map_err(|e| format!("certificate key: {e}"))?;
+    let leaf_key = leaf
+        .verifying_key()
+        .map_err(|e| format!("certificate chain: {e}"))?;
+    if leaf_key.jwk().x != key.public_jwk().x || leaf_key.jwk().y != key.public_jwk().y {
+        return Err("the certificate key is not the key of the chain's first certificate".into());
+    }
+    Ok((key.with_x5c(chain), leaf))
 }
 
 /// A development CA and a certificate it signed, as PEM.

@@ -268,6 +268,42 @@ impl TestIssuer {
         line.split(',').nth(1).expect("code column").to_owned()
     }
 
+    /// Registers a wallet for the authorization code flow (`[[wallet_client]]`, appended to
+    /// config.toml: tables go last), before the server starts.
+    pub fn add_wallet_client(&self, client_id: &str, name: &str, redirect_uri: &str) {
+        let config = self.data.join("config.toml");
+        let mut text = std::fs::read_to_string(&config).expect("config");
+        text.push_str(&format!(
+            "\n[[wallet_client]]\nclient_id = \"{client_id}\"\nname = \"{name}\"\nredirect_uris = [\"{redirect_uri}\"]\n"
+        ));
+        std::fs::write(&config, text).expect("config");
+    }
+
+    /// The decision of the resident signed in with `browser` (and its anti-CSRF token) on the
+    /// pushed request `request_uri` of wallet `client_id`: the status and the answer (with the
+    /// `redirect` back to the wallet).
+    pub async fn decide_authorization(
+        &self,
+        browser: &reqwest::Client,
+        csrf: &str,
+        client_id: &str,
+        request_uri: &Value,
+        approve: bool,
+    ) -> (u16, Value) {
+        let body =
+            json!({ "client_id": client_id, "request_uri": request_uri, "approve": approve });
+        json(
+            browser
+                .post(self.url("/api/authorize"))
+                .header("x-csrf-token", csrf)
+                .json(&body)
+                .send()
+                .await
+                .expect("decide"),
+        )
+        .await
+    }
+
     /// An admin API call.
     pub async fn admin(
         &self,

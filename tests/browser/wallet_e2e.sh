@@ -79,6 +79,12 @@ client_id = "$WALLET"
 name = "Civic wallet"
 redirect_uris = ["$WALLET/callback"]
 TOML
+# The issuer's own wallet provider, trusted by the issuer, and attestations required (step 10).
+"$BIN" dev-ca --data "$WORK/issuer" --wallet-provider > /dev/null \
+  || { echo "FAIL civic-issuer dev-ca --wallet-provider"; echo "0 passed, 1 failed"; exit 1; }
+sed -i 's/^client_attestation = .*/client_attestation = "required"/' "$WORK/issuer/config.toml"
+grep -q '^client_attestation = "required"$' "$WORK/issuer/config.toml" \
+  || { echo "FAIL client_attestation is not in config.toml"; echo "0 passed, 1 failed"; exit 1; }
 "$BIN" import-register --data "$WORK/issuer" "$ROOT/issuer/demo/register.csv" > /dev/null
 # The budget platform is named by the budget app's origin; a second platform gives the wallet a
 # pseudonym that no verifier here may get (step 7b).

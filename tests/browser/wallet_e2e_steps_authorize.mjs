@@ -3,7 +3,9 @@
  * browser: the authorization code flow (HAIP 1.0 §4). From the wallet page, "Get my residency
  * credential" sends the browser to the issuer, where the resident signs in with the passkey and
  * confirms; back in the wallet with a batch, presented to the budget example: eligible. No offer
- * link, no code typed. Then fresh copies with the refresh token, without signing in again.
+ * link, no code typed. The issuer requires a wallet attestation (HAIP 1.0 §4.4.1): the wallet
+ * gets one from the issuer's own wallet provider first, in the same sign-in. Then fresh copies
+ * with the refresh token (and the attestation), without signing in again.
  */
 import { ISSUER, PHONE, WALLET, opts } from './wallet_e2e_config.mjs';
 import { a11y, check, shot, withAuthenticator } from './wallet_e2e_harness.mjs';
@@ -25,14 +27,27 @@ export async function authorizationCodeSteps(browser) {
     await page.locator('#create-wallet').click();
     await page.locator('#wallet').waitFor({ state: 'visible' });
 
-    // "Get my residency credential": to the issuer's authorization page, signed out.
+    // "Get my residency credential": the issuer requires a wallet attestation, so first to its
+    // wallet provider, signed out: sign in, confirm the wallet.
     await page.locator('#issuer-url').fill(ISSUER);
     const t0 = Date.now();
     await page.locator('#get-credential').click();
-    await page.waitForURL((u) => u.origin === ISSUER && u.pathname === '/authorize');
+    await page.waitForURL((u) => u.origin === ISSUER && u.pathname === '/wallet-provider');
     const signIn = await text(page.locator('main'));
-    if (!/Civic wallet/.test(signIn) || !(await page.locator('#login-button').isVisible())) return `the authorization page does not ask to sign in: ${signIn.slice(0, 160)}`;
+    if (!/Civic wallet/.test(signIn) || !(await page.locator('#login-button').isVisible())) return `the wallet provider does not ask to sign in: ${signIn.slice(0, 160)}`;
     await page.locator('#login-button').click();
+    await page.locator('[data-attest="approve"]').waitFor();
+    const vouch = await text(page.locator('#wallet-attestation'));
+    if (!vouch.includes(new URL(WALLET).host) || !/does not name you/.test(vouch)) return `the wallet provider does not say what it confirms: ${vouch}`;
+    await a11y(page, 'issuer-wallet-provider');
+    await page.locator('[data-attest="approve"]').click();
+
+    // Back in the wallet (locked by the navigation): unlock, and on to the authorization page,
+    // where the resident is still signed in: only the confirmation.
+    await page.waitForURL((u) => u.origin === WALLET);
+    await page.locator('#unlock').waitFor({ state: 'visible' });
+    await page.locator('#unlock-button').click();
+    await page.waitForURL((u) => u.origin === ISSUER && u.pathname === '/authorize');
     await page.locator('[data-authorize="approve"]').waitFor();
     const consent = await text(page.locator('#authorization'));
     if (!consent.includes(new URL(WALLET).host)) return `the confirmation does not say where the credential goes: ${consent}`;
@@ -70,7 +85,7 @@ export async function authorizationCodeSteps(browser) {
     const after = await text(page.locator('.credential-card .copies'));
     if (after !== '5 unused copies' || !/1 used copy deleted/.test(refreshed)) return `after the refresh: ${after}; #status ${JSON.stringify(refreshed)}`;
     if (new URL(page.url()).origin !== WALLET) return `the refresh left the wallet: ${page.url()}`;
-    return { detail: `signed in at the issuer, confirmed, ${unlocked ? 'unlocked, ' : ''}5 copies in ${ms} ms; eligible at the budget; refreshed to 5 copies without a sign-in` };
+    return { detail: `signed in once at the issuer, wallet attested, confirmed, ${unlocked ? 'unlocked, ' : ''}5 copies in ${ms} ms; eligible at the budget; refreshed to 5 copies without a sign-in` };
   });
   await ctx.close();
 }

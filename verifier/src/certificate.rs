@@ -9,7 +9,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use civic_credential::crypto::SigningKey;
+use civic_credential::crypto::{JwsSigner, SigningKey};
 use civic_credential::oid4vp::{AuthorizationRequest, X509_HASH_PREFIX, X509_SAN_DNS_PREFIX};
 use civic_credential::origin::Origin;
 
@@ -26,7 +26,7 @@ pub enum X509Prefix {
 
 /// A certificate chain and its leaf's key, loaded and checked against each other.
 pub struct RequestCertificate {
-    chain: Vec<Vec<u8>>,
+    /// The leaf's key, with the chain (`x5c`).
     key: SigningKey,
     client_id: String,
 }
@@ -41,21 +41,7 @@ impl RequestCertificate {
         prefix: X509Prefix,
         public_url: &str,
     ) -> Result<Self, String> {
-        let (chain, leaf) = civic_service::certificate::chain_from_pem(chain_pem)?;
-        let key = pem::parse(key_pem).map_err(|e| format!("certificate key: {e}"))?;
-        if key.tag() != "PRIVATE KEY" {
-            return Err("certificate key: expected a PKCS#8 PRIVATE KEY block (P-256)".into());
-        }
-        let key =
-            SigningKey::from_pkcs8(key.contents()).map_err(|e| format!("certificate key: {e}"))?;
-        let leaf_key = leaf
-            .verifying_key()
-            .map_err(|e| format!("certificate chain: {e}"))?;
-        if leaf_key.jwk().x != key.public_jwk().x || leaf_key.jwk().y != key.public_jwk().y {
-            return Err(
-                "the certificate key is not the key of the chain's first certificate".into(),
-            );
-        }
+        let (key, leaf) = civic_service::certificate::certified_key(chain_pem, key_pem)?;
         let host = Origin::of(public_url)
             .map_err(|e| format!("public_url: {e}"))?
             .host()
@@ -71,11 +57,7 @@ impl RequestCertificate {
             X509Prefix::X509Hash => format!("{X509_HASH_PREFIX}{}", leaf.x509_hash()),
             X509Prefix::X509SanDns => format!("{X509_SAN_DNS_PREFIX}{host}"),
         };
-        Ok(RequestCertificate {
-            chain,
-            key,
-            client_id,
-        })
+        Ok(RequestCertificate { key, client_id })
     }
 
     /// The client identifier requests go out under.
@@ -85,7 +67,7 @@ impl RequestCertificate {
 
     /// The signed request object (`x5c` in its header).
     pub fn sign(&self, request: &AuthorizationRequest) -> civic_credential::Result<String> {
-        request.to_signed_jwt_x5c(&self.key, &self.chain)
+        request.to_signed_jwt_x5c(&self.key, self.key.x5c().unwrap_or(&[]))
     }
 }
 

@@ -241,6 +241,12 @@ async function finishIssuance() {
   forgetLink();
   try {
     const card = await wallet.finishIssuance(url, { copies: settings.copies });
+    // Back from the wallet provider: on to the issuer's authorization page.
+    if (card.next) {
+      status('Your municipality confirmed this wallet. Going on to ask for your credential…');
+      location.assign(card.next);
+      return;
+    }
     await showWallet();
     status(`Added: residency credential from ${hostOf(card.issuer)}, with ${plural(card.unused_copies, 'single-use copy', 'single-use copies')}.`, 'success');
   } catch (e) {

@@ -203,8 +203,8 @@ const b64u = {
   dec: (s) => Uint8Array.from(atob(s.replace(/-/g, '+').replace(/_/g, '/')), (c) => c.charCodeAt(0)),
 };
 
-async function http(method, url, { form, json, bearer, dpop, body: formBody } = {}) {
-  const headers = {};
+async function http(method, url, { form, json, bearer, dpop, body: formBody, headers: extra } = {}) {
+  const headers = { ...extra };
   let body;
   if (form) { headers['content-type'] = 'application/x-www-form-urlencoded'; body = new URLSearchParams(form).toString(); }
   if (formBody !== undefined) { headers['content-type'] = 'application/x-www-form-urlencoded'; body = formBody; }
@@ -226,6 +226,22 @@ async function http(method, url, { form, json, bearer, dpop, body: formBody } = 
 }
 
 const now = () => Math.floor(Date.now() / 1000);
+
+/** The storage record of the WebCrypto keys client attestations bind, by authorization server. */
+const ATTESTATION_KEYS = 'attestation-keys';
+
+/** A compact ES256 JWS of `header` and `payload` with a WebCrypto P-256 key (its signature is r‖s). */
+async function signEs256(privateKey, header, payload) {
+  const text = (o) => b64u.enc(new TextEncoder().encode(JSON.stringify(o)));
+  const input = `${text(header)}.${text(payload)}`;
+  const sig = await subtle().sign({ name: 'ECDSA', hash: 'SHA-256' }, privateKey, new TextEncoder().encode(input));
+  return `${input}.${b64u.enc(sig)}`;
+}
+
+/** The payload of a compact JWS, or null. */
+function jwtPayload(jwt) {
+  try { return JSON.parse(new TextDecoder().decode(b64u.dec(String(jwt).split('.')[1] ?? ''))); } catch { return null; }
+}
 
 /** The save number of a sealed record (0 for one written before records were numbered). */
 const sealedNumber = (record) => (record.v === 2 && Number.isSafeInteger(record.n) ? record.n : 0);
@@ -416,6 +432,13 @@ export class Wallet {
     if (!asMeta.pushed_authorization_request_endpoint || !asMeta.authorization_endpoint || !asMeta.code_challenge_methods_supported?.includes('S256')) {
       throw new WalletError('invalid_issuer', 'the issuer does not take pushed authorization requests with PKCE');
     }
+    // Wallet attestation (HAIP 1.0 §4.4.1): from the issuer's own wallet provider, when it runs
+    // one and this wallet holds no valid attestation for it yet. The resident signs in there;
+    // the browser comes back to `redirectUri` and on to the authorization page.
+    const clientAuth = await this.#clientAuth(as, clientId);
+    if (!clientAuth && asMeta.civic_wallet_provider_endpoint && asMeta.token_endpoint_auth_methods_supported?.includes('attest_jwt_client_auth')) {
+      return this.#askAttestation(asMeta.civic_wallet_provider_endpoint, { issuer, as, clientId, redirectUri, copies });
+    }
     const verifier = b64u.enc(globalThis.crypto.getRandomValues(new Uint8Array(32)));
     const challenge = b64u.enc(await subtle().digest('SHA-256', new TextEncoder().encode(verifier)));
     const state = b64u.enc(globalThis.crypto.getRandomValues(new Uint8Array(16)));
@@ -424,10 +447,11 @@ export class Wallet {
         client_id: clientId, response_type: 'code', redirect_uri: redirectUri, scope: config.scope, state,
         code_challenge: challenge, code_challenge_method: 'S256',
       },
+      headers: clientAuth,
     });
     const dpop = this.#dpopKey(asMeta);
     vault.pending_issuance = {
-      issuer, configId, state, verifier, clientId, redirectUri, copies, dpopId: dpop?.id ?? null,
+      issuer, as, configId, state, verifier, clientId, redirectUri, copies, dpopId: dpop?.id ?? null,
       tokenEndpoint: asMeta.token_endpoint, started_at: now(),
     };
     await this.#save();
@@ -439,18 +463,80 @@ export class Wallet {
 
   /** Whether an issuance started with {@link Wallet#startIssuance} waits for the issuer's answer. */
   get issuancePending() {
-    return !!this.#open().pending_issuance;
+    const vault = this.#open();
+    return !!(vault.pending_issuance || vault.pending_attestation);
+  }
+
+  /**
+   * Sends the resident to the wallet provider `endpoint` to have a fresh WebCrypto key of this
+   * wallet attested (non-extractable, kept in the wallet's storage): returns the page.
+   */
+  async #askAttestation(endpoint, { issuer, as, clientId, redirectUri, copies }) {
+    const vault = this.#open();
+    const pair = await subtle().generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, false, ['sign']);
+    const { kty, crv, x, y } = await subtle().exportKey('jwk', pair.publicKey);
+    await this.#storage.put(ATTESTATION_KEYS, { ...(await this.#storage.get(ATTESTATION_KEYS)), [as]: pair });
+    const state = b64u.enc(globalThis.crypto.getRandomValues(new Uint8Array(16)));
+    vault.pending_attestation = { issuer, as, clientId, redirectUri, copies, state, x, y, started_at: now() };
+    await this.#save();
+    const page = new URL(endpoint);
+    for (const [k, v] of Object.entries({ client_id: clientId, redirect_uri: redirectUri, state, jwk: JSON.stringify({ kty, crv, x, y }) })) {
+      page.searchParams.set(k, v);
+    }
+    return page.toString();
+  }
+
+  /**
+   * Back from the wallet provider: checks the state, the provider (`iss`) and that the
+   * attestation is for this wallet and its key; keeps it; returns the issuer's authorization
+   * page to go on to.
+   */
+  async #finishAttestation(answer, asked) {
+    const vault = this.#open();
+    delete vault.pending_attestation;
+    await this.#save();
+    if (answer.get('iss') !== asked.as) throw new WalletError('invalid_response', 'the answer comes from another issuer than the one asked');
+    if (answer.get('error')) throw new WalletError(answer.get('error'), answer.get('error_description') ?? 'the municipality did not confirm this wallet');
+    const jwt = answer.get('client_attestation') ?? '';
+    const claims = jwtPayload(jwt);
+    const key = claims?.cnf?.jwk;
+    if (claims?.sub !== asked.clientId || key?.x !== asked.x || key?.y !== asked.y || !(claims.exp > now())) {
+      throw new WalletError('invalid_response', 'the attestation is not for this wallet’s key');
+    }
+    vault.attestations = { ...(vault.attestations ?? {}), [asked.as]: { jwt, clientId: asked.clientId, exp: claims.exp } };
+    await this.#save();
+    return this.startIssuance(asked.issuer, { clientId: asked.clientId, redirectUri: asked.redirectUri, copies: asked.copies });
+  }
+
+  /**
+   * The headers of client attestation-based authentication at `as` (HAIP 1.0 §4.4.1): the
+   * attestation this wallet holds for `clientId` and a fresh PoP for `as`; null without one.
+   */
+  async #clientAuth(as, clientId) {
+    const held = this.#open().attestations?.[as];
+    if (!held || held.clientId !== clientId || held.exp <= now() + 60) return null;
+    const pair = (await this.#storage.get(ATTESTATION_KEYS))?.[as];
+    if (!pair?.privateKey) return null;
+    const t = now();
+    const pop = await signEs256(pair.privateKey, { alg: 'ES256', typ: 'oauth-client-attestation-pop+jwt' }, {
+      iss: clientId, aud: as, jti: b64u.enc(globalThis.crypto.getRandomValues(new Uint8Array(16))), iat: t, exp: t + 60,
+    });
+    return { 'OAuth-Client-Attestation': held.jwt, 'OAuth-Client-Attestation-PoP': pop };
   }
 
   /**
    * Finishes the issuance the browser came back from (`callbackUrl`: the redirect URI with
    * `code`, `state` and `iss`, or an `error`): checks the state and the issuer (RFC 9207),
-   * redeems the code with the PKCE verifier and a DPoP proof, and receives the batch.
+   * redeems the code with the PKCE verifier and a DPoP proof, and receives the batch. Back from
+   * the wallet provider instead (the state of the attestation request): keeps the attestation
+   * and returns `{ next }`, the issuer's authorization page to go on to.
    */
   async finishIssuance(callbackUrl, { copies } = {}) {
     const vault = this.#open();
     const pendingIssuance = vault.pending_issuance;
     const answer = new URL(callbackUrl).searchParams;
+    const asked = vault.pending_attestation;
+    if (asked && answer.get('state') === asked.state) return { next: await this.#finishAttestation(answer, asked) };
     if (!pendingIssuance || answer.get('state') !== pendingIssuance.state) {
       throw new WalletError('invalid_response', 'no request of this wallet waits for this answer');
     }
@@ -461,15 +547,17 @@ export class Wallet {
     try {
       if (answer.get('error')) throw new WalletError(answer.get('error'), answer.get('error_description') ?? 'the issuer did not grant the credential');
       const meta = await http('GET', `${pendingIssuance.issuer}/.well-known/openid-credential-issuer`);
+      const as = pendingIssuance.as ?? pendingIssuance.issuer;
       const token = await this.#post(pendingIssuance.tokenEndpoint, dpop, {
         form: {
           grant_type: 'authorization_code', code: answer.get('code') ?? '', code_verifier: pendingIssuance.verifier,
           redirect_uri: pendingIssuance.redirectUri, client_id: pendingIssuance.clientId,
         },
+        headers: await this.#clientAuth(as, pendingIssuance.clientId),
       });
       // A refresh token stays with the credential, with the DPoP key it is bound to.
       const refresh = token.refresh_token && dpop
-        ? { token: token.refresh_token, dpopId: dpop.id, tokenEndpoint: pendingIssuance.tokenEndpoint, clientId: pendingIssuance.clientId }
+        ? { token: token.refresh_token, dpopId: dpop.id, tokenEndpoint: pendingIssuance.tokenEndpoint, clientId: pendingIssuance.clientId, as }
         : null;
       const card = await this.#issue(vault, {
         issuer: pendingIssuance.issuer, meta, configId: pendingIssuance.configId, token, dpop, copies: copies ?? pendingIssuance.copies, refresh,
@@ -564,6 +652,7 @@ export class Wallet {
     try {
       token = await this.#post(c.refresh.tokenEndpoint, dpop, {
         form: { grant_type: 'refresh_token', refresh_token: c.refresh.token, client_id: c.refresh.clientId },
+        headers: await this.#clientAuth(c.refresh.as ?? c.issuer, c.refresh.clientId),
       });
     } catch (e) {
       if (['invalid_grant', 'credential_request_denied', 'invalid_dpop_proof'].includes(e.code)) {
@@ -659,6 +748,7 @@ export class Wallet {
     await this.#storage.delete('vault');
     await this.#storage.delete('keys');
     await this.#storage.delete('saves');
+    await this.#storage.delete(ATTESTATION_KEYS);
     this.lock();
   }
 

@@ -45,6 +45,10 @@ pub(crate) fn run_all() -> Result<String> {
         run(cmd.args(["check"]))?;
         return Ok("advisories: the current RustSec database (fetched)".into());
     }
+    // cargo-deny reads `cargo metadata` for every target, offline: on a fresh machine the
+    // crates only other targets use (wasm32, Android, Windows) are not downloaded yet. The
+    // registry is reachable; fetch them first.
+    run(util::cargo().current_dir(&root).args(["fetch", "--locked"]))?;
     let dbs = root.join("target").join("advisory-dbs");
     unpack_snapshot(&dbs)?;
     run(cmd

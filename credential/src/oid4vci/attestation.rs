@@ -7,11 +7,11 @@
 
 use serde_json::Value;
 
-use crate::crypto::VerifyingKey;
+use crate::crypto::{JwsSigner, VerifyingKey};
 use crate::encoding::{numeric_date, required_str};
 use crate::error::Error;
 use crate::jwk::Jwk;
-use crate::jws::Jws;
+use crate::jws::{self, Jws};
 use crate::x509::{self, Certificate};
 
 /// The header that carries the Client Attestation JWT.
@@ -139,6 +139,52 @@ pub fn verify(
         // One second past the last one `verify` accepts it in.
         pop_until: iat.saturating_add(expect.max_age + expect.clock_skew + 1),
     })
+}
+
+/// What a wallet provider vouches for in a Client Attestation JWT: the wallet implementation
+/// (`client_id`, its name) and the key the wallet proves possession of (`cnf`). Nothing in it
+/// names a person or a device.
+#[derive(Debug, Clone, Copy)]
+pub struct Vouch<'a> {
+    /// The wallet provider (`iss`).
+    pub provider: &'a str,
+    /// The wallet implementation's client id (`sub`).
+    pub client_id: &'a str,
+    /// The wallet's name (`wallet_name`).
+    pub wallet_name: &'a str,
+    /// The attested key (`cnf.jwk`): public.
+    pub key: &'a Jwk,
+    /// Issued at.
+    pub iat: i64,
+    /// Expires at.
+    pub exp: i64,
+}
+
+/// Signs a Client Attestation JWT for `vouch` with the provider's certified key: `typ`
+/// [`ATTESTATION_TYP`] and the signer's chain in `x5c`, as [`verify`] wants it.
+pub fn issue(vouch: &Vouch<'_>, signer: &dyn JwsSigner) -> Result<String, Error> {
+    if signer.x5c().is_none() {
+        return Err(Error::Certificate(
+            "a wallet provider signs with a certified key (x5c)",
+        ));
+    }
+    if vouch.key.is_private() {
+        return Err(Error::InvalidKey("cnf.jwk is private"));
+    }
+    let mut claims = serde_json::Map::new();
+    claims.insert("iss".into(), vouch.provider.into());
+    claims.insert("sub".into(), vouch.client_id.into());
+    claims.insert("wallet_name".into(), vouch.wallet_name.into());
+    claims.insert("iat".into(), vouch.iat.into());
+    claims.insert("exp".into(), vouch.exp.into());
+    let jwk = serde_json::to_value(vouch.key.to_public()).map_err(|_| Error::Json("jwk"))?;
+    claims.insert("cnf".into(), serde_json::json!({ "jwk": jwk }));
+    jws::sign(
+        ATTESTATION_TYP,
+        jws::chain_header(signer),
+        &claims,
+        &crate::crypto::WithoutKid(signer),
+    )
 }
 
 /// Checks a key attestation (OID4VCI 1.0 Appendix D, HAIP 1.0 §4.5.1): its `typ`, its `x5c`

@@ -167,4 +167,9 @@ pub struct AuthorizationServerMetadata {
     /// tokens with DPoP.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub dpop_signing_alg_values_supported: Vec<String>,
+    /// Where a resident's wallet gets a Client Attestation from this server's own wallet
+    /// provider, after the passkey sign-in (a civic-id extension: the query carries
+    /// `client_id`, `redirect_uri`, `state` and the public `jwk` to attest).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub civic_wallet_provider_endpoint: Option<String>,
 }

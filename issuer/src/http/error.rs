@@ -35,7 +35,10 @@ impl From<IssuanceError> for ApiError {
     fn from(e: IssuanceError) -> Self {
         use IssuanceError as E;
         match e {
-            E::NoSuchResident | E::NoSuchOffer => ApiError::not_found(e.to_string()),
+            E::NoSuchResident | E::NoSuchOffer | E::NoWalletProvider => {
+                ApiError::not_found(e.to_string())
+            }
+            E::InvalidWalletKey(_) => protocol(ErrorCode::InvalidRequest, &e),
             E::Denied(_) => protocol(ErrorCode::CredentialRequestDenied, &e),
             E::UnsupportedGrant => protocol(ErrorCode::UnsupportedGrantType, &e),
             E::MissingCode => protocol(ErrorCode::InvalidRequest, &e),

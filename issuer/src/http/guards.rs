@@ -159,6 +159,27 @@ impl FromRequestParts<AppState> for Ceremony {
     }
 }
 
+/// A request to PAR or the token endpoint within the per-address rate limit
+/// (`oauth_rate_limit_per_minute`); over it, 429 with `Retry-After`.
+pub(crate) struct OAuthThrottle;
+
+impl FromRequestParts<AppState> for OAuthThrottle {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, app: &AppState) -> Result<Self, ApiError> {
+        let Ok(ClientIp(ip)) = ClientIp::from_request_parts(parts, app).await;
+        app.oauth_limiter.check(ip).map_err(|_| {
+            ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate_limited",
+                "too many requests from this address; wait a minute",
+            )
+            .with_header("retry-after", "60".into())
+        })?;
+        Ok(OAuthThrottle)
+    }
+}
+
 /// The ceremony cookie of a request, if any.
 pub(crate) fn ceremony_cookie(app: &AppState, headers: &HeaderMap) -> Option<String> {
     cookie(app, headers, CEREMONY_COOKIE)

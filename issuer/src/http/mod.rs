@@ -34,13 +34,15 @@ use crate::issuer::Issuer;
 const CSP: &str = "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; \
                    frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
 
-/// What handlers share: the issuer, the per-address rate limit of the ceremony endpoints, and
-/// how cookies are made.
+/// What handlers share: the issuer, the per-address rate limits of the ceremony endpoints and of
+/// PAR and the token endpoint, and how cookies are made.
 #[derive(Clone)]
 pub struct AppState {
     /// The issuer.
     pub issuer: Arc<Issuer>,
     limiter: Arc<PerAddress>,
+    /// The per-address rate limit of PAR and the token endpoint.
+    oauth_limiter: Arc<PerAddress>,
     cookies: CookiePolicy,
 }
 
@@ -74,6 +76,7 @@ pub fn router(issuer: Arc<Issuer>) -> Router {
     let proxies = TrustedProxies::parse(&config.trusted_proxies).unwrap_or_default();
     let state = AppState {
         limiter: Arc::new(PerAddress::per_minute(config.rate_limit_per_minute)),
+        oauth_limiter: Arc::new(PerAddress::per_minute(config.oauth_rate_limit_per_minute)),
         cookies: CookiePolicy::for_url(&config.public_url),
         issuer,
     };

@@ -17,7 +17,7 @@ use civic_service::ApiError;
 use crate::issuance::CredentialAnswer;
 
 use super::error::at_resource;
-use super::guards::{AccessToken, ClientAttestation, DpopProofs};
+use super::guards::{AccessToken, ClientAttestation, DpopProofs, OAuthThrottle};
 use super::AppState;
 use crate::issuance::client_auth::AttestationHeaders;
 
@@ -86,6 +86,7 @@ async fn offer(State(app): State<AppState>, Path(id): Path<String>) -> Result<Re
 
 async fn token(
     State(app): State<AppState>,
+    _: OAuthThrottle,
     DpopProofs(proofs): DpopProofs,
     ClientAttestation(attestation): ClientAttestation,
     headers: HeaderMap,
@@ -115,13 +116,32 @@ async fn token_answer(
 /// The PAR endpoint (RFC 9126): 201 with the `request_uri`.
 async fn par(
     State(app): State<AppState>,
+    _: OAuthThrottle,
+    DpopProofs(proofs): DpopProofs,
     ClientAttestation(attestation): ClientAttestation,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let nonce = app.issuer.issuance.dpop_nonce();
+    with_dpop_nonce(
+        par_answer(app, (proofs, attestation), headers, body).await,
+        nonce,
+    )
+}
+
+async fn par_answer(
+    app: AppState,
+    (proofs, attestation): (Vec<String>, AttestationHeaders),
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
     require_form(&headers, "the pushed authorization request")?;
     let pushed = app
-        .run(move |issuer| issuer.issuance.push_authorization(&body, &attestation))
+        .run(move |issuer| {
+            issuer
+                .issuance
+                .push_authorization(&body, &proofs, &attestation)
+        })
         .await?;
     let mut resp = no_store(pushed);
     *resp.status_mut() = axum::http::StatusCode::CREATED;

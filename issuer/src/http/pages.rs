@@ -23,6 +23,7 @@ pub(super) fn routes() -> Router<AppState> {
         .route("/login", get(login))
         .route("/me", get(me))
         .route("/authorize", get(authorize))
+        .route("/wallet-provider", get(wallet_provider))
         .route(
             "/static/app.js",
             get(|| async {
@@ -164,6 +165,64 @@ async fn authorize(
 struct AuthorizeQuery {
     client_id: String,
     request_uri: String,
+}
+
+/// `GET /wallet-provider?client_id=…&redirect_uri=…&state=…&jwk=…`: the issuer's wallet
+/// provider. After the passkey sign-in the resident confirms that this issuer may vouch for the
+/// wallet on their device (HAIP 1.0 §4.4.1); the wallet comes back with the attestation.
+async fn wallet_provider(
+    State(app): State<AppState>,
+    Query(query): Query<crate::issuance::wallet_provider::AttestationRequest>,
+    resident: Result<Resident, ApiError>,
+) -> Response {
+    let agency = app.issuer.context.config.agency_name.clone();
+    let request = query.clone();
+    let asked = app
+        .run(move |issuer| issuer.issuance.attestation_asked(&request))
+        .await;
+    let asked = match asked {
+        Ok(a) => a,
+        Err(e) => {
+            let main = format!(
+                "<p>This request from your wallet cannot be used: {}.</p><p>Start again from your wallet.</p>",
+                esc(&e.description)
+            );
+            let mut resp = page(&agency, "Request refused", None, &main).into_response();
+            *resp.status_mut() = e.status;
+            return resp;
+        }
+    };
+    let wallet = esc(&asked.wallet);
+    let Ok(resident) = resident else {
+        let main = format!(
+            r#"<p><strong>{wallet}</strong> asks {agency} to confirm that it is a genuine civic wallet. Sign in with your passkey first.</p>
+<button id="login-button" type="button" data-return-here>Sign in with a passkey</button>
+<p>No passkey yet? <a href="/enroll">Set one up with your enrollment code</a>.</p>"#,
+            agency = esc(&agency),
+        );
+        return page(&agency, "Sign in", None, &main).into_response();
+    };
+    let main = format!(
+        r#"<section id="wallet-attestation" data-client-id="{client}" data-redirect-uri="{redirect}" data-state="{state}" data-jwk="{jwk}">
+<p><strong>{wallet}</strong> at <strong>{destination}</strong> asks {agency} to confirm that it is a genuine civic wallet, so that it can ask for your residency credential.</p>
+<p>The confirmation names the wallet and a key it made on this device. It does not name you or your device, and {agency} keeps no record of it.</p>
+<p><button type="button" data-attest="approve">Confirm {wallet}</button>
+<button type="button" class="secondary" data-attest="deny">Cancel</button></p>
+</section>"#,
+        client = esc(&query.client_id),
+        redirect = esc(&query.redirect_uri),
+        state = esc(&query.state),
+        jwk = esc(&query.jwk),
+        destination = esc(&asked.destination),
+        agency = esc(&agency),
+    );
+    page(
+        &agency,
+        "Confirm your wallet",
+        Some(&resident.session.csrf_token),
+        &main,
+    )
+    .into_response()
 }
 
 fn row(label: &str, value: &str) -> String {

@@ -30,6 +30,7 @@ pub(super) fn routes() -> Router<AppState> {
         .route("/api/me", get(me))
         .route("/api/offers", post(create_offer))
         .route("/api/authorize", post(authorize))
+        .route("/api/wallet-attestation", post(wallet_attestation))
         .route("/api/passkeys/start", post(passkey_start))
         .route("/api/passkeys/finish", post(passkey_finish))
         .route("/api/passkeys/{id}", delete(passkey_remove))
@@ -165,6 +166,29 @@ async fn authorize(
                 &decision.request_uri,
                 decision.approve,
             )
+        })
+        .await?;
+    Ok(no_store(json!({ "redirect": decided.redirect })))
+}
+
+/// The resident's answer to a wallet's request for an attestation (`/wallet-provider`).
+#[derive(Deserialize)]
+struct AttestationDecision {
+    #[serde(flatten)]
+    request: crate::issuance::wallet_provider::AttestationRequest,
+    approve: bool,
+}
+
+async fn wallet_attestation(
+    State(app): State<AppState>,
+    ResidentChange(_resident): ResidentChange,
+    JsonBody(decision): JsonBody<AttestationDecision>,
+) -> Result<Response, ApiError> {
+    let decided = app
+        .run(move |issuer| {
+            issuer
+                .issuance
+                .vouch_for_wallet(&decision.request, decision.approve)
         })
         .await?;
     Ok(no_store(json!({ "redirect": decided.redirect })))

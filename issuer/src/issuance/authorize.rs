@@ -13,7 +13,7 @@ use civic_credential::oid4vci::authorization::{
 use civic_credential::oid4vci::{ErrorCode, TokenRequest, TokenResponse};
 
 use super::client_auth::AttestationHeaders;
-use super::dpop::TOKEN_PATH;
+use super::dpop::{PAR_PATH, TOKEN_PATH};
 use super::offer::{encode, IssuerState};
 use super::token::{Granted, RefreshBasis, RefreshGrant};
 use super::{Issuance, IssuanceError};
@@ -77,14 +77,26 @@ impl Issuance {
     /// The PAR endpoint: checks a pushed authorization request (a registered wallet, one of its
     /// redirect URIs, the residency scope, PKCE S256) and keeps it under a fresh `request_uri`.
     /// A wallet that sends a client attestation (`attestation`) is authenticated by it, and
-    /// must be when the configuration requires it.
+    /// must be when the configuration requires it. A DPoP proof sent with the request
+    /// (`dpop_proofs`, RFC 9449 §10.1) binds the code to its key, as `dpop_jkt` does; when both
+    /// are sent they must name the same key.
     pub fn push_authorization(
         &self,
         body: &[u8],
+        dpop_proofs: &[String],
         attestation: &AttestationHeaders,
     ) -> Result<ParResponse, IssuanceError> {
-        let req = PushedAuthorizationRequest::from_form(body)?;
+        let mut req = PushedAuthorizationRequest::from_form(body)?;
+        // The attestation, then the proof (which may send the wallet back for a nonce), then
+        // the attestation's PoP is spent.
         let attested = self.check_client(attestation, Some(&req.client_id))?;
+        if !dpop_proofs.is_empty() {
+            let jkt = self.check_dpop(dpop_proofs, PAR_PATH, None)?.jkt;
+            if req.dpop_jkt.as_deref().is_some_and(|bound| bound != jkt) {
+                return Err(civic_credential::dpop::DpopError::WrongKey.into());
+            }
+            req.dpop_jkt = Some(jkt);
+        }
         if let Some(a) = &attested {
             self.spend_attestation_pop(a)?;
         }

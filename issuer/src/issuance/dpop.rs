@@ -14,6 +14,8 @@ use crate::store::Ephemeral;
 
 /// The endpoints that take DPoP proofs, by path.
 pub const TOKEN_PATH: &str = "/token";
+/// The path of the PAR endpoint (a DPoP proof there binds the code).
+pub const PAR_PATH: &str = "/par";
 /// The credential endpoint.
 pub const CREDENTIAL_PATH: &str = "/credential";
 

@@ -12,6 +12,7 @@ pub mod nonce;
 mod offer;
 mod times;
 mod token;
+pub mod wallet_provider;
 
 use std::sync::Arc;
 
@@ -104,6 +105,12 @@ pub enum IssuanceError {
     /// The client attestation or its PoP is refused.
     #[error("the wallet attestation is refused: {0}")]
     InvalidClientAttestation(String),
+    /// This issuer runs no wallet provider (`wallet_provider_certificate` is not configured).
+    #[error("this issuer does not vouch for wallets")]
+    NoWalletProvider,
+    /// The key a wallet asks an attestation for is not usable.
+    #[error("the wallet's key is refused: {0}")]
+    InvalidWalletKey(String),
     /// A refresh token grant without a refresh token.
     #[error("refresh_token is required")]
     MissingRefreshToken,
@@ -199,6 +206,8 @@ pub struct Issuance {
     dpop_nonces: NonceKey,
     /// The trusted wallet providers' anchors (`wallet_provider_anchors`).
     provider_anchors: Vec<civic_credential::x509::Certificate>,
+    /// The key of the issuer's own wallet provider, with its chain, if it runs one.
+    wallet_provider: Option<civic_credential::crypto::SigningKey>,
 }
 
 impl Issuance {
@@ -212,7 +221,15 @@ impl Issuance {
             .iter()
             .filter_map(|der| civic_credential::x509::Certificate::parse(der).ok())
             .collect();
+        // Also checked when the configuration was read.
+        let wallet_provider = context
+            .config
+            .wallet_provider_pem
+            .as_ref()
+            .and_then(|p| civic_service::certificate::certified_key(&p.chain, &p.key).ok())
+            .map(|(key, _)| key);
         Ok(Issuance {
+            wallet_provider,
             nonces: NonceKey::derive(&secret),
             dpop_nonces: NonceKey::derive_dpop(&secret),
             provider_anchors,
