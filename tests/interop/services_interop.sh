@@ -278,6 +278,10 @@ sed 's/^/     /' "$WORK/civic-wallet-encrypted-answers.out"
 new_offer 4
 check civic-wallet-npm-verifier node "$ROOT/wallet-wasm/tests/node_wallet_npm_verifier.mjs" --offer "$OFFER" --tx-code "$TX"
 sed 's/^/     /' "$WORK/civic-wallet-npm-verifier.out"
+# Our wallet gets a credential by the authorization code flow (PAR, PKCE, DPoP) from an issuer
+# built from npm @openid4vc/oauth2 + openid4vci and @sd-jwt/sd-jwt-vc (its own server, no offer).
+check civic-wallet-npm-issuer node "$ROOT/wallet-wasm/tests/node_wallet_npm_issuer.mjs"
+sed 's/^/     /' "$WORK/civic-wallet-npm-issuer.out"
 # Our wallet and the certificate verifier: the registry read when receiving, the chain checked.
 new_offer 5
 check civic-wallet-x509-verifier node "$ROOT/wallet-wasm/tests/node_wallet_x509.mjs" --offer "$OFFER" --tx-code "$TX" --verifier "$XBASE" --platform-key "$KEY" --rogue-anchor "$WORK/rogue/ca.pem"

@@ -219,8 +219,12 @@ async function http(method, url, { form, json, bearer, dpop, body: formBody, hea
   let data = text;
   try { data = JSON.parse(text); } catch { /* not JSON */ }
   if (!res.ok) {
-    const msg = typeof data === 'object' ? `${data.error}: ${data.error_description ?? ''}` : text.slice(0, 200);
-    throw new WalletError(typeof data === 'object' && data.error ? data.error : 'http_error', `${method} ${url}: ${res.status} ${msg}`);
+    // A protected resource may say why only in its challenge (RFC 6750 §3, RFC 9449 §7.1, §9:
+    // `WWW-Authenticate: DPoP error="use_dpop_nonce"` with an empty body).
+    const challenge = /\berror="([^"]*)"/.exec(res.headers.get('www-authenticate') ?? '')?.[1];
+    const code = typeof data === 'object' && data?.error ? data.error : challenge ?? 'http_error';
+    const msg = typeof data === 'object' ? `${data.error}: ${data.error_description ?? ''}` : `${challenge ?? ''} ${text.slice(0, 200)}`;
+    throw new WalletError(code, `${method} ${url}: ${res.status} ${msg}`);
   }
   return data;
 }

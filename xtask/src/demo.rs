@@ -132,6 +132,10 @@ fn issuer(args: &[String]) -> Result<()> {
         )
         .as_bytes(),
     )?;
+    drop(config);
+    // The issuer's own wallet provider: the demo wallet gets its attestation in the resident's
+    // sign-in (HAIP 1.0 §4.4.1), as a production deployment would require.
+    cli(&["dev-ca", "--wallet-provider"])?;
     if !crate::wasm::pkg_dir()
         .join("civic_wallet_bg.wasm")
         .is_file()

@@ -47,7 +47,10 @@ pub(super) fn routes() -> Router<AppState> {
                 HeaderName::from_static("oauth-client-attestation"),
                 HeaderName::from_static("oauth-client-attestation-pop"),
             ])
-            .expose_headers([HeaderName::from_static("dpop-nonce")]),
+            .expose_headers([
+                HeaderName::from_static("dpop-nonce"),
+                HeaderName::from_static("www-authenticate"),
+            ]),
         )
 }
 
