@@ -6,6 +6,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use civic_credential::crypto::JwsSigner;
 use civic_credential::did_web::{self, Purpose};
 use civic_credential::jwe::{Enc, ECDH_ES};
 use civic_credential::jwk::Jwk;
@@ -77,6 +78,30 @@ impl TrustMaterial {
     /// `/.well-known/jwt-vc-issuer`.
     pub fn jwt_vc_issuer(&self) -> JwtVcIssuerMetadata {
         JwtVcIssuerMetadata::new(&self.context.config.public_url, &self.published_keys())
+    }
+
+    /// `/.well-known/openid-credential-issuer` as a signed JWT, when the signing key has a
+    /// certificate (`signing_certificate`); `None` otherwise, or when signing fails (logged).
+    pub fn signed_issuer_metadata(&self) -> Option<String> {
+        let metadata = self.issuer_metadata();
+        let now = self.context.now();
+        let signed = self.context.with_signer(|signer| {
+            Ok::<_, crate::context::KeysUnavailable>(signer.x5c().map(|_| {
+                metadata
+                    .to_signed_jwt(now, signer)
+                    .map_err(|e| e.to_string())
+            }))
+        });
+        match signed
+            .map_err(|e| e.to_string())
+            .and_then(Option::transpose)
+        {
+            Ok(jwt) => jwt,
+            Err(e) => {
+                tracing::error!(error = %e, "signed issuer metadata");
+                None
+            }
+        }
     }
 
     /// `/.well-known/openid-credential-issuer`.

@@ -32,6 +32,43 @@ pub struct IssuerMetadata {
     pub credential_response_encryption: Option<ResponseEncryptionMetadata>,
 }
 
+/// The `typ` of signed credential issuer metadata (OID4VCI 1.0 §12.2.3).
+pub const SIGNED_METADATA_TYP: &str = "openidvci-issuer-metadata+jwt";
+
+/// The media type a wallet asks for (`Accept`) to get the metadata signed.
+pub const SIGNED_METADATA_MEDIA_TYPE: &str = "application/jwt";
+
+impl IssuerMetadata {
+    /// The metadata as a signed JWT (OID4VCI 1.0 §12.2.3, HAIP 1.0 §4.1): its members, `sub`
+    /// and `iss` (the credential issuer) and `iat`, signed by the issuer's certified key with its
+    /// chain in `x5c`.
+    pub fn to_signed_jwt(
+        &self,
+        iat: i64,
+        signer: &dyn crate::crypto::JwsSigner,
+    ) -> Result<String, crate::error::Error> {
+        use crate::error::Error;
+        if signer.x5c().is_none() {
+            return Err(Error::Certificate(
+                "signed metadata needs a certified key (x5c)",
+            ));
+        }
+        let mut claims = match serde_json::to_value(self) {
+            Ok(serde_json::Value::Object(map)) => map,
+            _ => return Err(Error::Json("issuer metadata")),
+        };
+        claims.insert("sub".into(), self.credential_issuer.clone().into());
+        claims.insert("iss".into(), self.credential_issuer.clone().into());
+        claims.insert("iat".into(), iat.into());
+        crate::jws::sign(
+            SIGNED_METADATA_TYP,
+            crate::jws::chain_header(signer),
+            &claims,
+            signer,
+        )
+    }
+}
+
 /// `credential_response_encryption` of the issuer metadata.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ResponseEncryptionMetadata {

@@ -9,6 +9,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 
 use civic_credential::dpop::DPOP_NONCE;
+use civic_credential::oid4vci::metadata::SIGNED_METADATA_MEDIA_TYPE;
 use civic_credential::oid4vci::{ErrorCode, ProtocolError, TokenRequest};
 use civic_service::layers::wallet_cors;
 use civic_service::respond::{self, no_store};
@@ -59,8 +60,23 @@ async fn platform_registry(State(app): State<AppState>) -> Result<Response, ApiE
     Ok(Json(registry).into_response())
 }
 
-async fn issuer_metadata(State(app): State<AppState>) -> Response {
-    Json(app.issuer.trust.issuer_metadata()).into_response()
+/// The credential issuer metadata: as JSON, or signed (`application/jwt`) to a wallet that asks
+/// for it with `Accept` when the signing key has a certificate (OID4VCI 1.0 §12.2.3).
+async fn issuer_metadata(State(app): State<AppState>, headers: HeaderMap) -> Response {
+    let wants_jwt = headers
+        .get_all(header::ACCEPT)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|v| v.split(';').next().unwrap_or_default().trim() == SIGNED_METADATA_MEDIA_TYPE);
+    let vary = [(header::VARY, "accept")];
+    if wants_jwt {
+        if let Some(jwt) = app.issuer.trust.signed_issuer_metadata() {
+            let media = [(header::CONTENT_TYPE, SIGNED_METADATA_MEDIA_TYPE)];
+            return (vary, media, jwt).into_response();
+        }
+    }
+    (vary, Json(app.issuer.trust.issuer_metadata())).into_response()
 }
 
 async fn as_metadata(State(app): State<AppState>) -> Response {

@@ -3,7 +3,9 @@
  * civic-issuer's credentials and status list tokens carry the issuer's certificate chain in
  * `x5c` (HAIP 1.0 §6.1.1) and verify through it: each certificate chains to the trust anchor
  * the issuer's `dev-ca` wrote, the leaf names the issuer's host, and the leaf's key verifies
- * the JWT.
+ * the JWT. And that npm `@openid4vc/openid4vci`'s client, given a JWT verifier, gets the issuer
+ * metadata signed (OID4VCI 1.0 §12.2.3: it asks with `Accept: application/jwt`) and accepts it
+ * through the same chain.
  *
  * usage: issuer_x5c.mjs --wallet wallet.json --anchor issuer-ca.pem
  * Exit 0 when every check passes, 1 otherwise.
@@ -59,6 +61,40 @@ try {
   const status = getListFromStatusListJWT(token).getStatus(ref.idx);
   if (status !== 0) throw new Error(`status of index ${ref.idx} is ${status}, expected 0 (valid)`);
   log(`status list: index ${ref.idx} is valid`);
+
+  // Signed issuer metadata, read by the npm OID4VCI client the way its types show: with a
+  // verifyJwt callback it takes the JWT form (the callback checks the x5c chain to the anchor).
+  // Its fetcher sends no Accept header, so this wallet's `fetch` callback asks for the JWT as
+  // OID4VCI 1.0 §12.2.2 has a wallet do (`Accept: application/jwt`).
+  const vci = await load('@openid4vc/openid4vci');
+  const oauth2 = await load('@openid4vc/oauth2');
+  oauth2.setGlobalConfig({ allowInsecureUrls: true });
+  let checked = 0;
+  const client = new vci.Openid4vciClient({
+    callbacks: {
+      fetch: (url, init) => (String(url).includes('/.well-known/openid-credential-issuer') && !init
+        ? fetch(url, { headers: { accept: 'application/jwt, application/json;q=0.5' } })
+        : fetch(url, init)),
+      hash: (data, alg) => new Uint8Array(crypto.createHash(alg.replace('-', '').toLowerCase()).update(data).digest()),
+      generateRandom: (n) => new Uint8Array(crypto.randomBytes(n)),
+      signJwt: async () => { throw new Error('this client signs nothing'); },
+      verifyJwt: async (signer, { compact }) => {
+        if (signer.method !== 'x5c') return { verified: false };
+        const host = new URL(wallet.credential_issuer).hostname;
+        await verifyThroughChain('signed issuer metadata', compact, host);
+        checked += 1;
+        const key = await jose.importX509(new crypto.X509Certificate(Buffer.from(signer.x5c[0], 'base64')).toString(), signer.alg);
+        return { verified: true, signerJwk: await jose.exportJWK(key) };
+      },
+    },
+  });
+  const resolved = await client.resolveIssuerMetadata(wallet.credential_issuer);
+  const signed = resolved.signedCredentialIssuer;
+  if (!signed || checked !== 1) throw new Error(`the client did not get signed metadata (${checked} JWTs checked)`);
+  if (signed.jwt.header.typ !== 'openidvci-issuer-metadata+jwt') throw new Error(`signed metadata typ ${signed.jwt.header.typ}`);
+  if (signed.jwt.payload.sub !== wallet.credential_issuer || resolved.credentialIssuer.credential_issuer !== wallet.credential_issuer) throw new Error('signed metadata for another issuer');
+  if (!resolved.credentialIssuer.credential_configurations_supported?.residency_sd_jwt) throw new Error('signed metadata lacks the residency configuration');
+  log('signed issuer metadata: read by @openid4vc/openid4vci, x5c chain to the anchor verified');
 } catch (e) {
   log(`FAILED: ${e.message}`);
   process.exit(1);
