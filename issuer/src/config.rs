@@ -136,6 +136,9 @@ pub struct Config {
     /// The anchors' DER, read from `wallet_provider_anchors` by [`Config::load`].
     #[serde(skip)]
     pub wallet_provider_anchor_der: Vec<Vec<u8>>,
+    /// For each anchor in `wallet_provider_anchor_der`, the file it came from.
+    #[serde(skip)]
+    pub wallet_provider_anchor_files: Vec<String>,
     /// The certificate chain of the issuer's own wallet provider (a PEM file relative to the
     /// data directory, leaf first, without the anchor): with `wallet_provider_key`, residents who
     /// sign in with their passkey get a Client Attestation for a registered wallet at
@@ -203,6 +206,10 @@ pub struct WalletClient {
     pub name: String,
     /// Where authorization responses may go (https, or http on this machine).
     pub redirect_uris: Vec<String>,
+    /// The wallet providers that may vouch for this wallet: files of `wallet_provider_anchors`.
+    /// Empty: any trusted provider may.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub wallet_providers: Vec<String>,
 }
 
 fn default_agency() -> String {
@@ -300,11 +307,14 @@ impl Config {
             &config.platform_trust_anchors,
             "platform_trust_anchors",
         )?;
-        config.wallet_provider_anchor_der = read_anchors(
-            dir,
-            &config.wallet_provider_anchors,
-            "wallet_provider_anchors",
-        )?;
+        for file in config.wallet_provider_anchors.clone() {
+            let anchors =
+                read_anchors(dir, std::slice::from_ref(&file), "wallet_provider_anchors")?;
+            config
+                .wallet_provider_anchor_files
+                .extend(std::iter::repeat_n(file, anchors.len()));
+            config.wallet_provider_anchor_der.extend(anchors);
+        }
         if config.client_attestation == AttestationPolicy::Required
             && config.wallet_provider_anchor_der.is_empty()
         {
@@ -435,6 +445,16 @@ impl Config {
                 return Err(ConfigError::Invalid(
                     "a wallet_client needs a client_id and redirect_uris".into(),
                 ));
+            }
+            if let Some(bad) = client
+                .wallet_providers
+                .iter()
+                .find(|p| !self.wallet_provider_anchors.contains(p))
+            {
+                return Err(ConfigError::Invalid(format!(
+                    "wallet_client {}: wallet provider {bad} is not one of wallet_provider_anchors",
+                    client.client_id
+                )));
             }
             if let Some(bad) = client.redirect_uris.iter().find(|u| !trustworthy(u)) {
                 return Err(ConfigError::Invalid(format!(

@@ -491,3 +491,56 @@ async fn a_wallet_that_authenticated_by_attestation_must_keep_doing_so() {
     let (s, b) = send(form, true).await;
     assert_eq!(s, 200, "{b}");
 }
+
+#[tokio::test]
+async fn a_wallet_registered_with_its_providers_is_vouched_for_only_by_them() {
+    let own = Provider::new("Own Provider");
+    let other = Provider::new("Other Provider");
+    let mut t = TestIssuer::init(BIN, "");
+    std::fs::write(t.data.join("own-ca.pem"), &own.ca_pem).expect("anchor");
+    std::fs::write(t.data.join("other-ca.pem"), &other.ca_pem).expect("anchor");
+    let config = t.data.join("config.toml");
+    let mut text = std::fs::read_to_string(&config).expect("config");
+    // Both providers are trusted; this wallet names only its own.
+    text.push_str(&format!(
+        "wallet_provider_anchors = [\"own-ca.pem\", \"other-ca.pem\"]\n\n\
+         [[wallet_client]]\nclient_id = \"{CLIENT}\"\nname = \"Test wallet\"\nredirect_uris = [\"{REDIRECT}\"]\n\
+         wallet_providers = [\"own-ca.pem\"]\n"
+    ));
+    std::fs::write(&config, text).expect("config");
+    t.start().await;
+    let wallet_key = SigningKey::generate(Algorithm::Es256, &mut rand::rngs::OsRng).expect("key");
+    let exp = civic_testkit::now() + 3600;
+    let verifier = civic_credential::encoding::b64_encode(&rand::random::<[u8; 32]>());
+    let body = pushed_request(&verifier);
+
+    // A trusted provider, but not this wallet's: refused, before and after a valid one.
+    let headers = |p: &Provider| {
+        [
+            (ATTESTATION_HEADER, p.attest(CLIENT, &wallet_key, exp)),
+            (POP_HEADER, pop(&wallet_key, &t.base)),
+        ]
+    };
+    let (s, b) = par(&t, &headers(&other), &body).await;
+    assert_eq!(
+        (s, err(&b)),
+        (400, "invalid_client_attestation"),
+        "another provider: {b}"
+    );
+    let (s, b) = par(&t, &headers(&own), &body).await;
+    assert_eq!(s, 201, "its own provider: {b}");
+
+    // A wallet_providers entry that is not a trusted anchor stops the issuer at start.
+    t.kill();
+    let text = std::fs::read_to_string(&config).expect("config").replace(
+        "wallet_providers = [\"own-ca.pem\"]",
+        "wallet_providers = [\"unknown-ca.pem\"]",
+    );
+    std::fs::write(&config, text).expect("config");
+    let (ok, _, stderr) = t.try_cli(&["admin-token", "--name", "x"]);
+    assert!(!ok);
+    assert!(
+        stderr.contains("unknown-ca.pem is not one of wallet_provider_anchors"),
+        "{stderr}"
+    );
+}

@@ -30,6 +30,7 @@ async fn a_code_held_while_the_other_grant_is_used_finds_the_offer_used() {
                 client_id: CLIENT.into(),
                 name: "Test wallet".into(),
                 redirect_uris: vec![REDIRECT.into()],
+                wallet_providers: Vec::new(),
             }],
             ..IssuerSetup::default()
         },

@@ -5,6 +5,7 @@
 //! and one use per PoP.
 
 use civic_credential::oid4vci::attestation::{self, AttestedClient, Expectation};
+use civic_credential::x509::Certificate;
 
 use super::{Issuance, IssuanceError};
 use crate::config::AttestationPolicy;
@@ -41,22 +42,44 @@ impl Issuance {
             ([a], [p]) => (a, p),
             _ => return Err(invalid("one attestation and one PoP are required".into())),
         };
-        let attested = attestation::verify(
-            attestation,
-            pop,
-            &Expectation {
-                anchors: &self.provider_anchors,
-                audience: &config.public_url,
-                now: self.context.now(),
-                max_age: i64::from(config.proof_max_age_secs),
-                clock_skew: i64::from(config.clock_skew_secs),
-            },
-        )
-        .map_err(|e| invalid(e.to_string()))?;
+        let now = self.context.now();
+        let expect = |anchors| Expectation {
+            anchors,
+            audience: &config.public_url,
+            now,
+            max_age: i64::from(config.proof_max_age_secs),
+            clock_skew: i64::from(config.clock_skew_secs),
+        };
+        let attested = attestation::verify(attestation, pop, &expect(&self.provider_anchors))
+            .map_err(|e| invalid(e.to_string()))?;
         if client_id.is_some_and(|c| c != attested.client_id) {
             return Err(invalid("client_id is not the attestation's sub".into()));
         }
+        // A wallet registered with its own providers: the chain must lead to one of theirs.
+        if let Some(own) = self.own_provider_anchors(&attested.client_id) {
+            attestation::verify(attestation, pop, &expect(&own)).map_err(|_| {
+                invalid("this wallet is vouched for only by its own wallet providers".into())
+            })?;
+        }
         Ok(Some(attested))
+    }
+
+    /// The anchors of the providers a registered wallet lists (`wallet_providers`), if it
+    /// lists any.
+    fn own_provider_anchors(&self, client_id: &str) -> Option<Vec<Certificate>> {
+        let own = &self
+            .context
+            .config
+            .wallet_client(client_id)?
+            .wallet_providers;
+        (!own.is_empty()).then(|| {
+            self.provider_anchors
+                .iter()
+                .zip(&self.provider_anchor_files)
+                .filter(|(_, file)| own.contains(file))
+                .map(|(anchor, _)| anchor.clone())
+                .collect()
+        })
     }
 
     /// Records the PoP of a checked attestation: a PoP works once.

@@ -206,6 +206,8 @@ pub struct Issuance {
     dpop_nonces: NonceKey,
     /// The trusted wallet providers' anchors (`wallet_provider_anchors`).
     provider_anchors: Vec<civic_credential::x509::Certificate>,
+    /// For each of `provider_anchors`, the file it was read from.
+    provider_anchor_files: Vec<String>,
     /// The key of the issuer's own wallet provider, with its chain, if it runs one.
     wallet_provider: Option<civic_credential::crypto::SigningKey>,
 }
@@ -215,12 +217,17 @@ impl Issuance {
     pub fn new(context: Arc<Context>) -> Result<Self, KeysUnavailable> {
         let secret = context.keys()?.pseudonym_secret().to_vec();
         // Checked when the configuration was read.
-        let provider_anchors = context
+        let (provider_anchors, provider_anchor_files) = context
             .config
             .wallet_provider_anchor_der
             .iter()
-            .filter_map(|der| civic_credential::x509::Certificate::parse(der).ok())
-            .collect();
+            .zip(&context.config.wallet_provider_anchor_files)
+            .filter_map(|(der, file)| {
+                civic_credential::x509::Certificate::parse(der)
+                    .ok()
+                    .map(|c| (c, file.clone()))
+            })
+            .unzip();
         // Also checked when the configuration was read.
         let wallet_provider = context
             .config
@@ -233,6 +240,7 @@ impl Issuance {
             nonces: NonceKey::derive(&secret),
             dpop_nonces: NonceKey::derive_dpop(&secret),
             provider_anchors,
+            provider_anchor_files,
             context,
         })
     }
