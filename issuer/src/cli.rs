@@ -17,7 +17,7 @@ use crate::issuer::Issuer;
 use crate::keys::KeyRing;
 use crate::register::{write_rejections, ImportOptions, ImportReport, RegisterError};
 use crate::secrets::{hash_hex, random_token};
-use crate::store::{AdminToken, SledStore, Store};
+use crate::store::{AdminToken, Store};
 
 /// civic-issuer: issue residency credentials (SD-JWT VC over OID4VCI) to residents who enrolled
 /// a passkey with a one-time code.
@@ -58,6 +58,10 @@ enum Command {
         /// Where to write a copy of the DID document.
         #[arg(long, default_value = "did-docs")]
         did_docs: PathBuf,
+        /// Keep the issuer's state in this PostgreSQL database (`postgres://user@host/db`)
+        /// instead of sled in the data directory; several instances can then share it.
+        #[arg(long)]
+        database: Option<String>,
     },
     /// Import the resident register (CSV); revokes credentials of residents who left, moved or
     /// whose data changed. An export that looks broken changes nothing without --force.
@@ -198,6 +202,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             ed25519,
             no_tx_code,
             did_docs,
+            database,
         } => init(
             &data.data,
             &public_url,
@@ -205,6 +210,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             ed25519,
             !no_tx_code,
             &did_docs,
+            database,
         ),
         Command::ImportRegister {
             data,
@@ -301,8 +307,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         } => dev_wallet_provider(&data.data, organization, days),
         Command::AdminToken { data, name } => {
             let config = Config::load(&data.data)?;
-            let store = SledStore::open(&data.data.join("db"), config.storage_options())?;
-            let token = new_admin_token(&store, &name, SystemClock.now())?;
+            let store = config.open_store(&data.data, false)?;
+            let token = new_admin_token(store.as_ref(), &name, SystemClock.now())?;
             store.sync()?;
             println!("{token}");
             Ok(())
@@ -418,6 +424,7 @@ fn init(
     ed25519: bool,
     tx_code: bool,
     did_docs: &Path,
+    database: Option<String>,
 ) -> anyhow::Result<()> {
     if dir.join("config.toml").exists() || dir.join("keys.json").exists() {
         anyhow::bail!("{} is already initialised", dir.display());
@@ -426,10 +433,11 @@ fn init(
     let mut config = Config::new(public_url)?;
     config.agency_name = agency.to_owned();
     config.tx_code = tx_code;
+    config.database = database;
     config.save(dir)?;
     let clock = SystemClock::shared();
     let keys = KeyRing::create(dir, ed25519, clock.now())?;
-    let store = Arc::new(SledStore::open(&dir.join("db"), config.storage_options())?);
+    let store = config.open_store(dir, false)?;
     let token = new_admin_token(store.as_ref(), "initial", clock.now())?;
     let issuer = Issuer::assemble(config, keys, store, clock)?;
     let doc = serde_json::to_string_pretty(&issuer.trust.did_document()?)?;

@@ -89,6 +89,14 @@ pub struct Config {
     /// never meets a full disk; 0 turns the check off.
     #[serde(default = "d64")]
     pub storage_reserve_mib: u32,
+    /// A PostgreSQL URL (`postgres://user@host:5432/db`): the issuer's state is kept there, so
+    /// several instances can serve from it (keys and this file stay in the data directory of
+    /// each). When absent, state is kept in sled in the data directory's `db`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub database: Option<String>,
+    /// Connections each instance keeps to `database` at most.
+    #[serde(default = "d16")]
+    pub database_max_connections: u32,
     /// A register import that would remove more than this share of the residents (in percent)
     /// stops and changes nothing unless forced: a truncated export must not revoke most of the
     /// register.
@@ -269,7 +277,40 @@ pub enum ConfigError {
     Invalid(String),
 }
 
+fn d16() -> u32 {
+    16
+}
+
 impl Config {
+    /// Opens the store this configuration names: PostgreSQL when `database` is set (its schema
+    /// brought up to date), otherwise sled in `data_dir/db`. `for_service`: a sled database the
+    /// disk keeps from opening still opens, answering 503 until the disk can be written.
+    pub fn open_store(
+        &self,
+        data_dir: &std::path::Path,
+        for_service: bool,
+    ) -> Result<std::sync::Arc<dyn crate::store::Store>, crate::store::StorageError> {
+        use crate::store::{PgStore, SledStore};
+        Ok(match &self.database {
+            Some(url) => std::sync::Arc::new(PgStore::open(
+                url,
+                &civic_storage::postgres::PgOptions {
+                    max_connections: self.database_max_connections,
+                    application_name: "civic-issuer".into(),
+                    ..Default::default()
+                },
+            )?),
+            None if for_service => std::sync::Arc::new(SledStore::open_for_service(
+                &data_dir.join("db"),
+                self.storage_options(),
+            )?),
+            None => std::sync::Arc::new(SledStore::open(
+                &data_dir.join("db"),
+                self.storage_options(),
+            )?),
+        })
+    }
+
     /// How the database guards against a full or stalled disk.
     pub fn storage_options(&self) -> civic_storage::Options {
         civic_storage::Options::from_settings(self.storage_reserve_mib, self.storage_stall_secs)

@@ -18,7 +18,7 @@ use crate::platforms::Platforms;
 use crate::register::ResidentRegister;
 use crate::sessions::Sessions;
 use crate::status::StatusLists;
-use crate::store::{SledStore, StorageError, Store, StoreResult};
+use crate::store::{StorageError, Store, StoreResult};
 use crate::trust::TrustMaterial;
 
 /// Why the issuer could not start.
@@ -97,8 +97,8 @@ impl Issuer {
         tighten(data_dir);
         let config = Config::load(data_dir)?;
         let keys = KeyRing::load(data_dir)?;
-        let store = SledStore::open(&data_dir.join("db"), config.storage_options())?;
-        Self::assemble(config, keys, Arc::new(store), SystemClock::shared())
+        let store = config.open_store(data_dir, false)?;
+        Self::assemble(config, keys, store, SystemClock::shared())
     }
 
     /// Opens the data directory for `serve`: a disk that is full or read-only at start gives
@@ -108,8 +108,8 @@ impl Issuer {
         tighten(data_dir);
         let config = Config::load(data_dir)?;
         let keys = KeyRing::load(data_dir)?;
-        let store = SledStore::open_for_service(&data_dir.join("db"), config.storage_options())?;
-        Self::assemble(config, keys, Arc::new(store), SystemClock::shared())
+        let store = config.open_store(data_dir, true)?;
+        Self::assemble(config, keys, store, SystemClock::shared())
     }
 
     /// Assembles an issuer from loaded parts (tests pass a manual clock).

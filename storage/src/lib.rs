@@ -7,6 +7,8 @@
 //!   "no space left" error, while reads go on), reports a disk that stops answering, syncs its
 //!   log for real (`fdatasync`), and reopens itself after a storage failure.
 //! - [`GroupCommit`]: concurrent callers share one flush; none waits without bound.
+//! - [`postgres::Database`] (feature `postgres`): the PostgreSQL database that several service
+//!   instances share: pooled connections, versioned migrations, serializable transactions.
 //! - [`StorageError`]: the one storage error of the services, with the words their 503 answers
 //!   use for it.
 
@@ -17,6 +19,11 @@ mod error;
 pub mod group_commit;
 #[cfg(feature = "sled")]
 mod handle;
+#[cfg(feature = "postgres-testing")]
+#[doc(hidden)]
+pub mod pg_cluster;
+#[cfg(feature = "postgres")]
+pub mod postgres;
 #[cfg(feature = "testing")]
 #[doc(hidden)]
 pub mod testing;

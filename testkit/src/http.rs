@@ -20,6 +20,18 @@ pub fn client(port: u16) -> reqwest::Client {
     client_with_jar(port).0
 }
 
+/// A client for one instance of several behind the same public URL, as a load balancer would
+/// route it: every plain-http request, whatever its host and port, goes to 127.0.0.1:`port`
+/// (sent as to a forwarding proxy; the services route on the path). Keeps cookies.
+pub fn client_to_instance(port: u16) -> reqwest::Client {
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .proxy(reqwest::Proxy::http(format!("http://127.0.0.1:{port}")).expect("proxy"))
+        .timeout(Duration::from_secs(30))
+        .build()
+        .expect("client")
+}
+
 /// Like [`client`], with its cookie jar, so a test can plant a cookie (as an attacker would).
 pub fn client_with_jar(port: u16) -> (reqwest::Client, std::sync::Arc<reqwest::cookie::Jar>) {
     let jar = std::sync::Arc::new(reqwest::cookie::Jar::default());

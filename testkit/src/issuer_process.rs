@@ -54,6 +54,23 @@ pub struct TestIssuer {
     child: Option<Child>,
     /// A client that resolves `localhost` to 127.0.0.1 and keeps cookies.
     pub http: reqwest::Client,
+    /// The PostgreSQL database it keeps its state in, when it has one.
+    pub database: Option<String>,
+    /// The throwaway PostgreSQL cluster this issuer started for itself ([`BACKEND`] set to
+    /// `postgres`); stopped after the server.
+    pub own_cluster: Option<civic_storage::pg_cluster::TestCluster>,
+    /// A second instance behind the same public URL: a port of its own, the URL unchanged.
+    replica: bool,
+}
+
+/// The environment variable that picks the store of the issuers tests start: `postgres` runs
+/// each on a throwaway PostgreSQL cluster of its own, anything else (or unset) on sled.
+/// `cargo xtask test` runs the service suites both ways.
+pub const BACKEND: &str = "CIVIC_TEST_BACKEND";
+
+/// Whether this test run is on PostgreSQL ([`BACKEND`]).
+pub fn on_postgres() -> bool {
+    std::env::var(BACKEND).is_ok_and(|b| b == "postgres")
 }
 
 impl TestIssuer {
@@ -69,23 +86,46 @@ impl TestIssuer {
     /// Like [`TestIssuer::init`], with the data directory at `data` (which may be empty or
     /// missing, e.g. a mount point); `tmp` holds everything else.
     pub fn init_in(bin: &str, tmp: tempfile::TempDir, data: PathBuf, config_extra: &str) -> Self {
+        let own_cluster = on_postgres().then(civic_storage::pg_cluster::TestCluster::start);
+        let database = own_cluster.as_ref().map(|c| c.url());
+        let mut issuer = Self::init_with(bin, tmp, data, config_extra, database);
+        issuer.own_cluster = own_cluster;
+        issuer
+    }
+
+    /// Like [`TestIssuer::init`], keeping the issuer's state in the PostgreSQL `database` (when
+    /// given), which other instances may share.
+    pub fn init_on(bin: &str, config_extra: &str, database: &str) -> Self {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let data = tmp.path().join("data");
+        Self::init_with(bin, tmp, data, config_extra, Some(database.to_owned()))
+    }
+
+    fn init_with(
+        bin: &str,
+        tmp: tempfile::TempDir,
+        data: PathBuf,
+        config_extra: &str,
+        database: Option<String>,
+    ) -> Self {
         let port = free_port();
         let base = format!("http://localhost:{port}");
         let did_docs = tmp.path().join("did-docs");
-        let out = cli(
-            bin,
-            &[
-                "init",
-                "--data",
-                path(&data),
-                "--public-url",
-                &base,
-                "--agency",
-                "Gemeente Teststad",
-                "--did-docs",
-                path(&did_docs),
-            ],
-        );
+        let mut args = vec![
+            "init",
+            "--data",
+            path(&data),
+            "--public-url",
+            &base,
+            "--agency",
+            "Gemeente Teststad",
+            "--did-docs",
+            path(&did_docs),
+        ];
+        if let Some(url) = &database {
+            args.extend(["--database", url.as_str()]);
+        }
+        let out = cli(bin, &args);
         let admin_token = out
             .lines()
             .find_map(|l| {
@@ -132,6 +172,41 @@ impl TestIssuer {
             log_filter: "warn".into(),
             child: None,
             http: client(port),
+            database,
+            own_cluster: None,
+            replica: false,
+        }
+    }
+
+    /// Another instance of this issuer on the same PostgreSQL database, as behind a load
+    /// balancer: a copy of the data directory (config and keys; the state is in the database),
+    /// the same public URL, a port of its own. Its `http` client sends `localhost` to that port.
+    pub fn replica(&self) -> TestIssuer {
+        assert!(self.database.is_some(), "a replica needs a shared database");
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let data = tmp.path().join("data");
+        std::fs::create_dir_all(&data).expect("data dir");
+        for entry in std::fs::read_dir(&self.data).expect("data dir") {
+            let entry = entry.expect("entry");
+            if entry.file_type().expect("type").is_file() {
+                std::fs::copy(entry.path(), data.join(entry.file_name())).expect("copy");
+            }
+        }
+        let port = free_port();
+        TestIssuer {
+            bin: self.bin.clone(),
+            tmp,
+            data,
+            port,
+            base: self.base.clone(),
+            admin_token: self.admin_token.clone(),
+            stderr_log: None,
+            log_filter: self.log_filter.clone(),
+            child: None,
+            http: crate::http::client_to_instance(port),
+            database: self.database.clone(),
+            own_cluster: None,
+            replica: true,
         }
     }
 
@@ -152,6 +227,11 @@ impl TestIssuer {
     /// Points the data directory at a fresh free port (before anything was issued).
     fn move_to_free_port(&mut self) {
         let port = free_port();
+        if self.replica {
+            self.port = port;
+            self.http = crate::http::client_to_instance(port);
+            return;
+        }
         let base = format!("http://localhost:{port}");
         let config_path = self.data.join("config.toml");
         let config = std::fs::read_to_string(&config_path).expect("config");

@@ -1,7 +1,7 @@
 //! The issuer and the verifier service in-process, each serving HTTP on 127.0.0.1 with sled in a
 //! temporary directory, on a clock the test moves.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -179,6 +179,10 @@ pub struct VerifierHandle {
     pub budget: String,
     /// The consultation platform's id: `…:platforms:consult` (district 3, pseudonym).
     pub consult: String,
+    /// Its configuration file.
+    pub config: PathBuf,
+    /// The PostgreSQL cluster started for it on the PostgreSQL pass.
+    pub own_cluster: Option<civic_storage::pg_cluster::TestCluster>,
 }
 
 /// Starts a webhook receiver; returns its URL.
@@ -266,6 +270,14 @@ pub async fn start_verifier(dir: &Path, issuer: &IssuerHandle, extra: &str) -> V
         format!("[[issuer]]\nid = \"{issuer_base}\"\nvct = [\"{issuer_base}/credentials/residency\"]\nmunicipality_codes = [\"0363\"]\n"),
     )
     .expect("trust list");
+    // On the PostgreSQL pass ([`crate::issuer_process::BACKEND`]) each verifier gets a cluster
+    // of its own, unless the test names a database.
+    let own_cluster = (crate::issuer_process::on_postgres() && !extra.contains("database"))
+        .then(civic_storage::pg_cluster::TestCluster::start);
+    let database = own_cluster
+        .as_ref()
+        .map(|c| format!("database = \"{}\"\n", c.url()))
+        .unwrap_or_default();
     let reserve = if extra.contains("storage_reserve_mib") {
         String::new()
     } else {
@@ -277,7 +289,7 @@ public_url = "{base}"
 data_dir = "sessions"
 trust_list = "trust-list.toml"
 allow_loopback_http = true
-{reserve}{signing}{extra}
+{database}{reserve}{signing}{extra}
 
 [[platform]]
 id = "{budget}"
@@ -312,6 +324,38 @@ in = ["3"]
     );
     let path = dir.join("verifier.toml");
     std::fs::write(&path, config).expect("config");
+    let mut handle = serve_verifier(listener, port, base, path, budget, consult, hooks);
+    handle.own_cluster = own_cluster;
+    handle
+}
+
+/// Starts another instance of `first`'s verifier service from the same configuration file (the
+/// same public URL, as behind a load balancer), on a port of its own. With a `database` in that
+/// file both share their sessions.
+pub async fn start_verifier_replica(first: &VerifierHandle) -> VerifierHandle {
+    let (listener, port) = listen().await;
+    let mut replica = serve_verifier(
+        listener,
+        port,
+        first.base.clone(),
+        first.config.clone(),
+        first.budget.clone(),
+        first.consult.clone(),
+        first.hooks.clone(),
+    );
+    replica.http = crate::http::client_to_instance(port);
+    replica
+}
+
+fn serve_verifier(
+    listener: tokio::net::TcpListener,
+    port: u16,
+    base: String,
+    path: PathBuf,
+    budget: String,
+    consult: String,
+    hooks: Hooks,
+) -> VerifierHandle {
     let clock = ShiftedClock::new();
     let (_, service) = Service::load(&path, clock.clone()).expect("service");
     let service = Arc::new(service);
@@ -329,6 +373,8 @@ in = ["3"]
         clock,
         budget,
         consult,
+        config: path,
+        own_cluster: None,
     }
 }
 

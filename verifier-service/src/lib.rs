@@ -24,9 +24,11 @@ use std::path::Path;
 use std::sync::Arc;
 
 use civic_service::SharedClock;
+use civic_storage::postgres::PgOptions;
 use civic_verifier::fetch::HttpFetcher;
 use civic_verifier::flow::Flow;
-use civic_verifier::store::SledStore;
+use civic_verifier::pg_store::PgStore;
+use civic_verifier::store::{SessionStore, SledStore};
 use civic_verifier::VerifierConfig;
 
 pub use routes::{router, wallet_routes};
@@ -51,15 +53,24 @@ impl Service {
         }
     }
 
-    /// Builds the whole deployment a configuration file describes: the sled session store in
-    /// its `data_dir`, an HTTP fetcher for trust material, and signed webhooks. Must be called
+    /// Builds the whole deployment a configuration file describes: the session store (the
+    /// PostgreSQL `database`, or sled in its `data_dir`), an HTTP fetcher for trust material, and signed webhooks. Must be called
     /// inside a tokio runtime (webhooks are delivered on it).
     pub fn from_config(config: &VerifierConfig, clock: SharedClock) -> anyhow::Result<Self> {
-        let store = SledStore::open(&config.data_dir, config.storage_options())?;
+        let store: Arc<dyn SessionStore> = match &config.database {
+            Some(url) => Arc::new(PgStore::open(
+                url,
+                &PgOptions {
+                    application_name: "civic-verifier".into(),
+                    ..PgOptions::default()
+                },
+            )?),
+            None => Arc::new(SledStore::open(&config.data_dir, config.storage_options())?),
+        };
         let fetcher = HttpFetcher::new(config.allow_loopback_http)?;
         let notifier = webhook::WebhookNotifier::new(clock.clone())?;
         let flow = config
-            .open_flow(Arc::new(fetcher), Arc::new(store), clock)?
+            .open_flow(Arc::new(fetcher), store, clock)?
             .with_notifier(Arc::new(notifier));
         Ok(Service::new(Arc::new(flow), config.max_body_bytes))
     }

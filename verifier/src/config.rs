@@ -51,8 +51,12 @@ pub struct VerifierConfig {
     pub listen: String,
     /// The public base URL (request and response URIs are built from it).
     pub public_url: String,
-    /// The session database directory.
+    /// The session database directory (sled), used when `database` is not set.
     pub data_dir: PathBuf,
+    /// A PostgreSQL URL (`postgres://user@host:5432/db`): sessions are kept there, so several
+    /// instances of the service can share them. When absent, sessions are kept in `data_dir`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub database: Option<String>,
     /// The trust list file.
     pub trust_list: PathBuf,
     /// How long a session waits for the wallet.

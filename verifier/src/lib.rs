@@ -32,6 +32,8 @@ pub mod fetch;
 pub mod flow;
 pub mod identity;
 pub mod keys;
+#[cfg(feature = "pg-store")]
+pub mod pg_store;
 pub mod policy;
 pub mod rejection;
 pub mod session;

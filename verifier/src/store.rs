@@ -42,7 +42,8 @@ pub trait SessionStore: crate::fetch::MaybeSendSync {
     fn purge(&self, before: i64) -> Result<usize, StorageError>;
 }
 
-fn begin(session: &mut Session, now: i64) -> Begin {
+/// The single-use step every store shares: a pending, unexpired session becomes `Verifying`.
+pub(crate) fn begin(session: &mut Session, now: i64) -> Begin {
     if session.status != SessionStatus::Pending {
         return Begin::NotPending;
     }

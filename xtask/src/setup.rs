@@ -60,6 +60,10 @@ fn needed_packages() -> Vec<(&'static str, &'static str)> {
         ("curl", "the browser test's readiness probes"),
         ("e2fsprogs", "the storage fault tests (mkfs.ext4, e2fsck)"),
         (
+            "postgresql",
+            "the PostgreSQL store tests (initdb, pg_ctl; a throwaway cluster per test)",
+        ),
+        (
             "librsvg2-bin",
             "rendering our SVG QR codes for zbarimg (rsvg-convert)",
         ),

@@ -23,6 +23,7 @@ const STEPS: &[Step] = &[
     ("clippy", step_clippy),
     ("deny", step_deny),
     ("test", step_test),
+    ("test-postgres", step_test_postgres),
     ("fuzz", step_fuzz),
     ("wasm", step_wasm),
     ("interop", step_interop),
@@ -124,6 +125,51 @@ fn step_test() -> Result<String> {
         println!("test: cannot mount file systems here; the storage fault tests will be skipped");
     }
     run(&mut cargo).map(|()| String::new())
+}
+
+/// The service suites that run again with every issuer and verifier service on PostgreSQL
+/// (`CIVIC_TEST_BACKEND=postgres`): a throwaway cluster each. Left out: the tests of a full or
+/// failing disk under the sled data directory (`storage_faults`, `verifier_storage`), which
+/// are about sled, and those that start clusters of their own either way.
+const POSTGRES_SUITES: &[(&str, &[&str])] = &[
+    (
+        "civic-issuer",
+        &[
+            "authorization_code",
+            "bad_input",
+            "client_attestation",
+            "full_flow",
+            "load_crash",
+            "offer_secrets",
+            "operations",
+            "par_dpop",
+            "register_import",
+            "reverse_proxy",
+            "sessions",
+            "signed_metadata",
+            "wallet_provider",
+        ],
+    ),
+    (
+        "civic-e2e",
+        &["eligibility", "encrypted_answers", "request_by_post"],
+    ),
+];
+
+/// The issuer and verifier service suites again, on PostgreSQL.
+fn step_test_postgres() -> Result<String> {
+    let mut ran = 0;
+    for (package, tests) in POSTGRES_SUITES {
+        let mut cargo = util::cargo();
+        cargo.args(["test", "-p", package, "--no-fail-fast"]);
+        for t in *tests {
+            cargo.args(["--test", t]);
+        }
+        cargo.env("CIVIC_TEST_BACKEND", "postgres");
+        run(&mut cargo)?;
+        ran += tests.len();
+    }
+    Ok(format!("{ran} test files on PostgreSQL"))
 }
 
 /// Seconds each fuzz target runs in CI.

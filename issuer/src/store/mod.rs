@@ -1,4 +1,5 @@
-//! Durable state of the issuer behind the [`Store`] trait. [`SledStore`] is the embedded default.
+//! Durable state of the issuer behind the [`Store`] trait. [`SledStore`] is the embedded default;
+//! [`PgStore`] keeps the same state in PostgreSQL, for several issuer instances on one database.
 //!
 //! Every method that changes state is atomic (one sled transaction). Changes are durable once
 //! [`Store::sync`] returns; the HTTP layer calls it after every request and before answering, and
@@ -9,10 +10,14 @@
 //! answers them with a 503 that says which. [`SledStore`] stops using its database on the first
 //! I/O error and reopens it by itself once the disk can be written again.
 
+mod pg_schema;
+mod pg_store;
 mod records;
 mod sled_layout;
 mod sled_store;
 
+pub use pg_schema::MIGRATIONS;
+pub use pg_store::PgStore;
 pub use records::*;
 pub use sled_store::SledStore;
 
@@ -194,6 +199,16 @@ pub trait Store: Send + Sync {
     /// of stored data must be keyed by it.
     fn generation(&self) -> u64 {
         0
+    }
+}
+
+/// Whether setting a credential of status `current` to `target` changes it: revocation is
+/// final, a suspension applies to valid credentials only, and only a suspension is lifted.
+pub(crate) fn status_changes(current: u8, target: Status) -> bool {
+    match target {
+        Status::Invalid => current != Status::Invalid.value(),
+        Status::Suspended => current == Status::Valid.value(),
+        _ => current == Status::Suspended.value(),
     }
 }
 

@@ -83,13 +83,7 @@ pub(super) fn apply_status(
     let Some(mut rec) = tx_get::<CredentialRecord>(tx, &key)? else {
         return Ok(false);
     };
-    let current = rec.status;
-    let change = match target {
-        Status::Invalid => current != Status::Invalid.value(),
-        Status::Suspended => current == Status::Valid.value(),
-        _ => current == Status::Suspended.value(),
-    };
-    if !change {
+    if !super::status_changes(rec.status, target) {
         return Ok(false);
     }
     rec.status = target.value();
