@@ -120,6 +120,22 @@ enum Command {
         #[command(flatten)]
         data: Data,
     },
+    /// Bring the PostgreSQL database of a data directory to this release's schema (`--data`),
+    /// or move a data directory's sled database into an empty PostgreSQL database (`--from DIR
+    /// --to URL`): everything is copied in one transaction and compared afterwards, and the
+    /// directory's config then names the database (the sled copy stays as it was).
+    Migrate {
+        /// The data directory whose `database` to bring up to date.
+        #[arg(long, value_name = "DIR", conflicts_with_all = ["from", "to"], required_unless_present = "from")]
+        data: Option<PathBuf>,
+        /// The data directory whose sled database to move (the service must be stopped).
+        #[arg(long, value_name = "DIR", requires = "to")]
+        from: Option<PathBuf>,
+        /// The PostgreSQL database to move it into (`postgres://user@host:5432/db`); must hold
+        /// no issuer data yet.
+        #[arg(long, value_name = "URL", requires = "from")]
+        to: Option<String>,
+    },
     /// Add a civic platform: new credentials carry a pairwise pseudonym for it.
     #[command(alias = "register-platform")]
     AddPlatform {
@@ -279,6 +295,11 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Revoke(a) => status(&a, Status::Invalid),
         Command::Suspend(a) => status(&a, Status::Suspended),
         Command::Unsuspend(a) => status(&a, Status::Valid),
+        Command::Migrate { data, from, to } => match (data, from, to) {
+            (Some(dir), _, _) => migrate_schema(&dir),
+            (None, Some(from), Some(to)) => move_to_postgres(&from, &to),
+            _ => anyhow::bail!("give --data DIR, or --from DIR --to URL"),
+        },
         Command::RotateKey { data } => {
             let issuer = open(&data)?;
             let kids = issuer.context.rotate_keys("cli")?;
@@ -403,6 +424,53 @@ fn status(a: &ResidentArgs, status: Status) -> anyhow::Result<()> {
     let n = issuer.status.set(&a.resident, status, "cli")?;
     issuer.sync()?;
     println!("{n} credentials changed");
+    Ok(())
+}
+
+fn migrate_schema(dir: &Path) -> anyhow::Result<()> {
+    let config = Config::load(dir)?;
+    if config.database.is_none() {
+        anyhow::bail!(
+            "{} keeps its state in sled (no `database` in its config): nothing to migrate; \
+             to move it to PostgreSQL use --from DIR --to URL",
+            dir.display()
+        );
+    }
+    config.open_store(dir, false)?;
+    println!(
+        "issuer schema at version {}",
+        crate::store::PgStore::schema_version()
+    );
+    Ok(())
+}
+
+fn move_to_postgres(dir: &Path, url: &str) -> anyhow::Result<()> {
+    use crate::store::{transfer, PgStore, SledStore};
+    let mut config = Config::load(dir)?;
+    if config.database.is_some() {
+        anyhow::bail!("{} is on PostgreSQL already", dir.display());
+    }
+    let sled = SledStore::open(&dir.join("db"), config.storage_options())?;
+    let pg = PgStore::open(
+        url,
+        &civic_storage::postgres::PgOptions {
+            application_name: "civic-issuer migrate".into(),
+            ..Default::default()
+        },
+    )?;
+    let counts = transfer::copy(&sled, &pg)?;
+    transfer::verify(&sled, &pg, &counts)?;
+    for (kind, n) in &counts {
+        println!("{kind}: {n}");
+    }
+    println!("copied and checked: counts, status list indexes and bits, credentials, audit log");
+    config.database = Some(url.to_owned());
+    config.save(dir)?;
+    println!(
+        "{} now uses the PostgreSQL database; its sled database ({}) is kept as it was",
+        dir.display(),
+        dir.join("db").display()
+    );
     Ok(())
 }
 

@@ -15,6 +15,7 @@ mod pg_store;
 mod records;
 mod sled_layout;
 mod sled_store;
+pub mod transfer;
 
 pub use pg_schema::MIGRATIONS;
 pub use pg_store::PgStore;
@@ -62,6 +63,23 @@ pub enum Ephemeral {
 }
 
 impl Ephemeral {
+    /// Every kind.
+    pub const ALL: [Ephemeral; 13] = [
+        Ephemeral::Ceremony,
+        Ephemeral::Session,
+        Ephemeral::PreAuthorizedCode,
+        Ephemeral::OfferById,
+        Ephemeral::AccessToken,
+        Ephemeral::Nonce,
+        Ephemeral::DpopProof,
+        Ephemeral::PushedRequest,
+        Ephemeral::AuthorizationCode,
+        Ephemeral::IssuerState,
+        Ephemeral::RefreshToken,
+        Ephemeral::AttestationPop,
+        Ephemeral::OfferUsed,
+    ];
+
     /// The key prefix of this kind.
     pub(crate) fn prefix(self) -> &'static str {
         match self {

@@ -30,6 +30,11 @@ impl PgStore {
         })
     }
 
+    /// The database (for copying into it: `transfer`).
+    pub(super) fn db(&self) -> &Database {
+        &self.db
+    }
+
     /// The schema version this build brings databases to.
     pub fn schema_version() -> i32 {
         MIGRATIONS.iter().map(|m| m.version).max().unwrap_or(0)

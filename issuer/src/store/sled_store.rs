@@ -38,6 +38,11 @@ impl SledStore {
         })
     }
 
+    /// The database (for copying it: `transfer`).
+    pub(super) fn db(&self) -> &Handle {
+        &self.db
+    }
+
     fn get<T: DeserializeOwned>(&self, key: &[u8]) -> StoreResult<Option<T>> {
         match self.db.get(key).map_err(StorageError::from)? {
             None => Ok(None),
