@@ -1,6 +1,6 @@
 //! Issuance throughput over HTTP, against the raw signature rate measured in the same run.
 //!
-//! `cargo run --release -p civic-issuer --example bench_issuance -- [--seconds N] [--connections C] [--batch B]`
+//! `cargo run --release -p civic-issuer --example bench_issuance -- [--seconds N] [--connections C] [--batch B] [--postgres [--instances 2]] [--dpop-only]`
 //!
 //! 1. Raw aws-lc-rs ES256 signs and verifies per second on one thread (the baselines).
 //! 2. An issuer with a sled database in a temp directory serves on 127.0.0.1. Each of C client
@@ -8,7 +8,12 @@
 //!    the counter service redeemed for an access token (tokens are single use), a nonce, and a
 //!    credential request with B proofs, each with a fresh holder key. Every credential is
 //!    durably recorded before its response. Any unexpected answer fails the run.
-//! 3. The same twice in one run: with Bearer tokens (`allow_bearer_tokens`, no proofs) and with
+//!    With `--postgres` the store is a throwaway PostgreSQL cluster on loopback instead (every
+//!    commit durable, `synchronous_commit = on`), and with `--instances 2` two issuer instances
+//!    (each with its own connection pool and caches, the same keys) serve it on two ports,
+//!    the connections spread over them as a load balancer would. Both instances share this
+//!    process's cores: the second one shows what sharing the database costs, not more CPU.
+//! 3. The same twice in one run (once with `--dpop-only`): with Bearer tokens (`allow_bearer_tokens`, no proofs) and with
 //!    DPoP (RFC 9449, the default). Each batch is a new wallet: a fresh DPoP key, no nonce yet,
 //!    so its token request is sent back once for the issuer's `DPoP-Nonce` (one more round
 //!    trip), and the credential request carries a second proof.
@@ -31,7 +36,7 @@ use civic_credential::crypto::{Algorithm, SigningKey};
 use civic_credential::oid4vci::{build_proof, PRE_AUTHORIZED_GRANT};
 use civic_issuer::config::Config;
 use civic_issuer::keys::KeyRing;
-use civic_issuer::store::{AdminToken, SledStore, Store};
+use civic_issuer::store::{AdminToken, PgStore, SledStore, Store};
 use civic_issuer::Issuer;
 use serde_json::{json, Value};
 
@@ -196,24 +201,17 @@ async fn access_token(
 /// One wallet connection: batches until `until` (counted from `start_at`). Returns false if an
 /// answer was not what a wallet expects.
 async fn client(
-    base: String,
+    (base, port): (String, u16),
     admin: String,
     (resident, binding): (&'static str, Binding),
     batch: usize,
     (start_at, until): (Instant, Instant),
     issued: Arc<AtomicU64>,
 ) -> bool {
-    let port = base
-        .rsplit(':')
-        .next()
-        .and_then(|p| p.parse().ok())
-        .unwrap_or(0);
+    // Every request to the public URL goes to this instance's port, as a balancer sends it.
     let http = reqwest::Client::builder()
         .pool_max_idle_per_host(1)
-        .resolve(
-            "localhost",
-            std::net::SocketAddr::from(([127, 0, 0, 1], port)),
-        )
+        .proxy(reqwest::Proxy::http(format!("http://127.0.0.1:{port}")).expect("proxy"))
         .build()
         .expect("client");
     while Instant::now() < start_at {
@@ -259,70 +257,133 @@ fn main() -> anyhow::Result<()> {
     let seconds = arg("--seconds", 10);
     let connections = arg("--connections", 2) as usize;
     let batch = arg("--batch", 10) as usize;
+    let postgres = std::env::args().any(|a| a == "--postgres");
+    let dpop_only = std::env::args().any(|a| a == "--dpop-only");
+    let instances = arg("--instances", 1).clamp(1, 2) as usize;
+    anyhow::ensure!(
+        postgres || instances == 1,
+        "several instances need --postgres (sled is one process per database)"
+    );
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as f64;
 
     let (sign, verify) = raw_rates();
     let per_core = 1.0 / (1.0 / verify + 1.0 / sign);
 
     let tmp = tempfile::tempdir()?;
-    let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
-    let port = listener.local_addr()?.port();
-    let base = format!("http://localhost:{port}");
+    let listeners = (0..instances)
+        .map(|_| std::net::TcpListener::bind("127.0.0.1:0"))
+        .collect::<std::io::Result<Vec<_>>>()?;
+    let ports = listeners
+        .iter()
+        .map(|l| Ok(l.local_addr()?.port()))
+        .collect::<std::io::Result<Vec<u16>>>()?;
+    let base = format!("http://localhost:{}", ports[0]);
     let mut config = Config::new(&base)?;
     config.status_list_size = 1 << 20;
     config.rate_limit_per_minute = u32::MAX;
     config.oauth_rate_limit_per_minute = u32::MAX;
+    config.database_max_connections = 32;
     // Both kinds of wallet in one run: Bearer (no proof) and DPoP.
     config.allow_bearer_tokens = true;
+    let cluster = postgres.then(civic_storage::pg_cluster::TestCluster::start);
+    config.database = cluster.as_ref().map(|c| c.url());
     config.save(tmp.path())?;
-    let keys = KeyRing::create(tmp.path(), false, now())?;
-    let store = Arc::new(SledStore::open(
-        &tmp.path().join("db"),
-        civic_storage::Options::default(),
-    )?);
+    KeyRing::create(tmp.path(), false, now())?;
+    let open_store = || -> anyhow::Result<Arc<dyn Store>> {
+        Ok(match &config.database {
+            Some(url) => Arc::new(PgStore::open(
+                url,
+                &civic_storage::postgres::PgOptions {
+                    max_connections: config.database_max_connections,
+                    ..Default::default()
+                },
+            )?),
+            None => Arc::new(SledStore::open(
+                &tmp.path().join("db"),
+                civic_storage::Options::default(),
+            )?),
+        })
+    };
     let admin = "bench-admin-token".to_owned();
-    store.put_admin_token(&AdminToken {
-        hash_hex: civic_issuer::secrets::hash_hex(&admin),
-        name: "bench".into(),
-        created: now(),
-    })?;
-    let issuer = Issuer::assemble(config, keys, store, civic_service::SystemClock::shared())?;
-    let register = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/demo/register.csv"))?;
-    issuer
-        .register
-        .import(std::io::Cursor::new(&register[..]), 0, Default::default())?;
-    let issuer = Arc::new(issuer);
+    let mut issuers = Vec::new();
+    for i in 0..instances {
+        let store = open_store()?;
+        if i == 0 {
+            store.put_admin_token(&AdminToken {
+                hash_hex: civic_issuer::secrets::hash_hex(&admin),
+                name: "bench".into(),
+                created: now(),
+            })?;
+        }
+        let keys = KeyRing::load(tmp.path())?;
+        let issuer = Issuer::assemble(
+            config.clone(),
+            keys,
+            store,
+            civic_service::SystemClock::shared(),
+        )?;
+        if i == 0 {
+            let register =
+                std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/demo/register.csv"))?;
+            issuer
+                .register
+                .import(std::io::Cursor::new(&register[..]), 0, Default::default())?;
+        }
+        issuers.push(Arc::new(issuer));
+    }
 
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
     let rates = rt.block_on(async {
-        listener.set_nonblocking(true)?;
-        let listener = tokio::net::TcpListener::from_std(listener)?;
-        let app = civic_issuer::http::router(issuer.clone());
-        tokio::spawn(async move { axum::serve(listener, app).await });
+        for (listener, issuer) in listeners.into_iter().zip(&issuers) {
+            listener.set_nonblocking(true)?;
+            let listener = tokio::net::TcpListener::from_std(listener)?;
+            let app = civic_issuer::http::router(issuer.clone());
+            tokio::spawn(async move { axum::serve(listener, app).await });
+        }
         let mut rates = Vec::new();
-        for binding in [Binding::Bearer, Binding::Dpop] {
-            rates.push(measure(&base, &admin, binding, (seconds, connections, batch)).await?);
+        let phases: &[Binding] = if dpop_only {
+            &[Binding::Dpop]
+        } else {
+            &[Binding::Bearer, Binding::Dpop]
+        };
+        for binding in phases {
+            rates.push(
+                measure(
+                    &base,
+                    &ports,
+                    &admin,
+                    *binding,
+                    (seconds, connections, batch),
+                )
+                .await?,
+            );
         }
         anyhow::Ok(rates)
     })?;
-    let [bearer, dpop] = rates[..] else {
-        anyhow::bail!("two phases were measured");
-    };
     let limit = per_core * cores;
+    let backend = if postgres { "postgres" } else { "sled" };
     // This run's own baselines (the verification bench prints the headline ones).
+    println!("issue_backend: {backend}");
+    println!("issue_instances: {instances}");
     println!("issue_es256_sign_per_s: {sign:.0}");
     println!("issue_es256_verify_per_s: {verify:.0}");
     println!("cores: {cores}");
     println!("issue_limit_per_s: {limit:.0}");
+    let dpop = rates.last().copied().unwrap_or_default();
     println!("issue_http_per_s: {dpop:.0}");
     println!("issue_ratio_to_limit: {:.3}", dpop / limit);
-    println!("issue_bearer_http_per_s: {bearer:.0}");
-    println!("issue_bearer_ratio_to_limit: {:.3}", bearer / limit);
-    println!("issue_dpop_to_bearer_ratio: {:.3}", dpop / bearer);
+    if let [bearer, _] = rates[..] {
+        println!("issue_bearer_http_per_s: {bearer:.0}");
+        println!("issue_bearer_ratio_to_limit: {:.3}", bearer / limit);
+        println!("issue_dpop_to_bearer_ratio: {:.3}", dpop / bearer);
+    }
     println!("issue_batch_size: {batch}");
     println!("issue_connections: {connections}");
+    drop(rt);
+    drop(issuers);
+    drop(cluster);
     Ok(())
 }
 
@@ -330,13 +391,14 @@ fn main() -> anyhow::Result<()> {
 /// `connections` wallets for `seconds`.
 async fn measure(
     base: &str,
+    ports: &[u16],
     admin: &str,
     binding: Binding,
     (seconds, connections, batch): (u64, usize, usize),
 ) -> anyhow::Result<f64> {
     let warm = Instant::now();
     let warmed = client(
-        base.to_owned(),
+        (base.to_owned(), ports[0]),
         admin.to_owned(),
         ("D-0001", binding),
         batch,
@@ -352,7 +414,7 @@ async fn measure(
     let tasks: Vec<_> = (0..connections)
         .map(|i| {
             tokio::spawn(client(
-                base.to_owned(),
+                (base.to_owned(), ports[i % ports.len()]),
                 admin.to_owned(),
                 (residents[i % residents.len()], binding),
                 batch,

@@ -145,7 +145,7 @@ async fn a_database_restart_under_load_gives_503s_then_recovers_with_nothing_los
         w.await.unwrap();
     }
 
-    let seen = seen.lock().unwrap();
+    let seen = std::mem::take(&mut *seen.lock().unwrap());
     let refused: Vec<_> = seen
         .refused
         .iter()

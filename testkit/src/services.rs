@@ -181,6 +181,8 @@ pub struct VerifierHandle {
     pub consult: String,
     /// Its configuration file.
     pub config: PathBuf,
+    /// The port it listens on (a replica's differs from its public URL's).
+    pub http_port: u16,
     /// The PostgreSQL cluster started for it on the PostgreSQL pass.
     pub own_cluster: Option<civic_storage::pg_cluster::TestCluster>,
 }
@@ -374,6 +376,7 @@ fn serve_verifier(
         budget,
         consult,
         config: path,
+        http_port: port,
         own_cluster: None,
     }
 }

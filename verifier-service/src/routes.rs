@@ -66,10 +66,7 @@ pub fn router(service: Arc<Service>) -> Router {
     let platform = Router::new()
         .route("/v1/sessions", post(create_session))
         .route("/v1/sessions/{id}", get(read_session))
-        .route(
-            "/healthz",
-            get(|| async { Json(json!({ "status": "ok" })) }),
-        )
+        .route("/healthz", get(health))
         .route("/metrics", get(metrics))
         .route(
             "/openapi.json",
@@ -113,6 +110,14 @@ async fn create_session(
 struct ReadQuery {
     #[serde(default)]
     response_code: Option<String>,
+}
+
+/// Readiness: 200 while the session store takes writes, 503 (saying why) when it does not, so a
+/// load balancer sends wallets and platforms to another instance.
+async fn health(State(service): S) -> Result<Json<serde_json::Value>, ApiError> {
+    let flow = service.flow.clone();
+    blocking(move || flow.health().map_err(ApiError::from)).await?;
+    Ok(Json(json!({ "status": "ok" })))
 }
 
 async fn read_session(

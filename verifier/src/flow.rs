@@ -576,6 +576,11 @@ impl Flow {
         self.signer.as_ref().map(RequestSigner::did)
     }
 
+    /// Whether the session store could take writes now (readiness).
+    pub fn health(&self) -> Result<(), StorageError> {
+        self.store.health()
+    }
+
     /// Deletes sessions that expired more than an hour ago (store); returns how many.
     pub fn purge(&self) -> Result<usize, StorageError> {
         self.store.purge(self.now())

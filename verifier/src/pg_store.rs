@@ -111,6 +111,10 @@ impl SessionStore for PgStore {
         })
     }
 
+    fn health(&self) -> Result<(), StorageError> {
+        self.db.health()
+    }
+
     fn purge(&self, before: i64) -> Result<usize, StorageError> {
         self.db.transaction(|tx| {
             let n = tx.execute(

@@ -40,6 +40,10 @@ pub trait SessionStore: crate::fetch::MaybeSendSync {
     ) -> Result<(), StorageError>;
     /// Deletes sessions that expired before `before`; returns how many.
     fn purge(&self, before: i64) -> Result<usize, StorageError>;
+    /// Whether the store could take writes now (for readiness probes), without writing.
+    fn health(&self) -> Result<(), StorageError> {
+        Ok(())
+    }
 }
 
 /// The single-use step every store shares: a pending, unexpired session becomes `Verifying`.
@@ -211,5 +215,9 @@ impl SessionStore for SledStore {
         }
         self.sync()?;
         Ok(expired.len())
+    }
+
+    fn health(&self) -> Result<(), StorageError> {
+        self.db.health().map_err(StorageError::from)
     }
 }

@@ -195,6 +195,13 @@ fn number(figures: &[String], name: &str) -> Result<f64> {
         .with_context(|| format!("`{name}` is not a number"))
 }
 
+/// The stores the throughput figures are measured on: a label, and the arguments that pick it.
+const BACKENDS: &[(&str, &[&str])] = &[
+    ("sled", &[]),
+    ("pg1", &["--postgres"]),
+    ("pg2", &["--postgres", "--instances", "2"]),
+];
+
 /// Runs every part and prints the figures, then all of them again together at the end.
 pub(crate) fn run_all(opts: Options) -> Result<()> {
     let secs = opts.seconds.to_string();
@@ -241,6 +248,21 @@ pub(crate) fn run_all(opts: Options) -> Result<()> {
         &["--seconds", &secs],
     )?);
 
+    // Durable issuance per backend (issue 16), DPoP only, with 8 connections: sled, PostgreSQL
+    // with one instance, and with two instances on one database (same process, same cores).
+    for (label, extra) in BACKENDS {
+        let mut args = vec!["--seconds", &secs, "--connections", "8", "--dpop-only"];
+        args.extend(*extra);
+        let figures = example("civic-issuer", "bench_issuance", &args)?;
+        let rate = number(&figures, "issue_http_per_s")?;
+        let limit = number(&figures, "issue_limit_per_s")?;
+        all.push(format!("issue_{label}_c8_http_per_s: {rate:.0}"));
+        all.push(format!(
+            "issue_{label}_c8_ratio_to_limit: {:.3}",
+            rate / limit
+        ));
+    }
+
     // The verifier service over HTTP: create session → wallet posts → platform reads.
     let service = crate::load::verifier_load(opts.seconds, 16)?;
     all.extend(
@@ -248,6 +270,19 @@ pub(crate) fn run_all(opts: Options) -> Result<()> {
             .into_iter()
             .filter(|f| f.starts_with("verifier_service_")),
     );
+    // The same per backend, against the library's rate on every core.
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as f64;
+    for (label, extra) in BACKENDS {
+        let figures = crate::load::verifier_load_with(opts.seconds, 16, extra)?;
+        let rate = number(&figures, "verifier_service_sessions_per_s")?;
+        all.push(format!(
+            "verifier_service_{label}_sessions_per_s: {rate:.0}"
+        ));
+        all.push(format!(
+            "verifier_service_{label}_ratio_to_library: {:.3}",
+            rate / (cores * ours)
+        ));
+    }
 
     let sizes = crate::wasm::run_all()?;
     all.push(format!("wallet_wasm_raw_bytes: {}", sizes.raw));

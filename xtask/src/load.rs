@@ -41,20 +41,36 @@ pub(crate) fn parse_seconds(args: &[String]) -> Result<u64> {
 
 /// Runs the verifier service load binary (release) for `seconds` at `connections`; its figures.
 pub(crate) fn verifier_load(seconds: u64, connections: u64) -> Result<Vec<String>> {
-    run_for_figures(util::cargo().args([
-        "run",
-        "--release",
-        "--quiet",
-        "-p",
-        "civic-e2e",
-        "--bin",
-        "load_verifier",
-        "--",
-        "--seconds",
-        &seconds.to_string(),
-        "--connections",
-        &connections.to_string(),
-    ]))
+    verifier_load_with(seconds, connections, &[])
+}
+
+/// [`verifier_load`] with more arguments for `load_verifier` (`--postgres`, `--instances 2`).
+pub(crate) fn verifier_load_with(
+    seconds: u64,
+    connections: u64,
+    extra: &[&str],
+) -> Result<Vec<String>> {
+    run_for_figures(util::cargo().args(extra_args(
+        [
+            "run",
+            "--release",
+            "--quiet",
+            "-p",
+            "civic-e2e",
+            "--bin",
+            "load_verifier",
+            "--",
+            "--seconds",
+            &seconds.to_string(),
+            "--connections",
+            &connections.to_string(),
+        ],
+        extra,
+    )))
+}
+
+fn extra_args<'a>(base: [&'a str; 12], extra: &[&'a str]) -> Vec<&'a str> {
+    base.iter().chain(extra).copied().collect()
 }
 
 /// Runs both parts for `seconds` each; returns a one-line summary.

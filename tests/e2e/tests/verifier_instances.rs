@@ -74,5 +74,39 @@ async fn two_instances_share_sessions_and_accept_each_answer_once() {
         let refused = if sa == 200 { (sb, bb) } else { (sa, ba) };
         assert_eq!(refused.0, 400, "round {round}: {}", refused.1);
     }
+
+    // The database goes away: both instances say so to the load balancer, and a platform gets
+    // a 503, not a 500; once it is back both serve again.
+    cluster.stop();
+    for v in [&a, &b] {
+        let resp = v
+            .http
+            .get(format!("{}/healthz", v.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 503);
+    }
+    let (s, body) = a.session(BUDGET_KEY, "vote", None).await;
+    assert_eq!(s, 503, "{body}");
+    assert_eq!(body["error"], "temporarily_unavailable", "{body}");
+    cluster.restart();
+    let mut back = false;
+    for _ in 0..100 {
+        let resp = b
+            .http
+            .get(format!("{}/healthz", b.base))
+            .send()
+            .await
+            .unwrap();
+        if resp.status() == 200 {
+            back = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(back, "the instance did not come back with its database");
+    let (s, body) = b.session(BUDGET_KEY, "vote", None).await;
+    assert_eq!(s, 200, "{body}");
     drop(cluster);
 }

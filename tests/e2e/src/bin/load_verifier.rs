@@ -129,6 +129,14 @@ struct Worker {
     did_document: Option<DidDocument>,
 }
 
+/// The port of `http://host:PORT`.
+fn port_of(base: &str) -> u16 {
+    base.rsplit(':')
+        .next()
+        .and_then(|p| p.parse().ok())
+        .expect("port")
+}
+
 fn arg(name: &str, default: u64) -> u64 {
     let args: Vec<String> = std::env::args().collect();
     args.iter()
@@ -407,10 +415,30 @@ fn percentile_ms(sorted: &[u32], q: f64) -> f64 {
 async fn main() -> std::process::ExitCode {
     let seconds = arg("--seconds", 60);
     let connections = arg("--connections", 64).max(1) as usize;
+    let postgres = std::env::args().any(|a| a == "--postgres");
+    let instances = arg("--instances", 1).clamp(1, 2) as usize;
+    assert!(
+        postgres || instances == 1,
+        "several instances need --postgres (sled is one process per database)"
+    );
     let tmp = tempfile::tempdir().expect("tmp");
     std::fs::create_dir_all(tmp.path().join("issuer")).expect("dir");
     let issuer = start_issuer(&tmp.path().join("issuer"), IssuerSetup::default()).await;
-    let verifier = start_verifier(tmp.path(), &issuer, "").await;
+    // Sessions in sled in the temp directory, or in a throwaway PostgreSQL cluster shared by
+    // `instances` service instances behind one public URL.
+    let cluster = postgres.then(civic_storage::pg_cluster::TestCluster::start);
+    let extra = cluster
+        .as_ref()
+        .map(|c| format!("database = \"{}\"", c.url()))
+        .unwrap_or_default();
+    let verifier = start_verifier(tmp.path(), &issuer, &extra).await;
+    let mut ports = vec![port_of(&verifier.base)];
+    let mut replicas = Vec::new();
+    if instances == 2 {
+        let replica = civic_testkit::services::start_verifier_replica(&verifier).await;
+        ports.push(replica.http_port);
+        replicas.push(replica);
+    }
 
     // The pool: one batch per resident, from the real issuer over OID4VCI.
     let secret = issuer
@@ -441,23 +469,16 @@ async fn main() -> std::process::ExitCode {
     let pool = Arc::new(pool);
     let counters = Arc::new(Counters::default());
     let first_errors = Arc::default();
-    let port = verifier
-        .base
-        .rsplit(':')
-        .next()
-        .and_then(|p| p.parse().ok())
-        .expect("verifier port");
 
     let start = Instant::now();
     let deadline = start + Duration::from_secs(seconds);
     let workers: Vec<_> = (0..connections)
-        .map(|_| {
+        .map(|i| {
+            // Worker i talks to instance i mod instances, as a balancer would spread them.
+            let port = ports[i % ports.len()];
             let w = Worker {
                 http: reqwest::Client::builder()
-                    .resolve(
-                        "localhost",
-                        std::net::SocketAddr::from(([127, 0, 0, 1], port)),
-                    )
+                    .proxy(reqwest::Proxy::http(format!("http://127.0.0.1:{port}")).expect("proxy"))
                     .pool_max_idle_per_host(1)
                     .timeout(Duration::from_secs(30))
                     .build()
@@ -493,6 +514,11 @@ async fn main() -> std::process::ExitCode {
     let c = &counters;
     let get = |a: &AtomicU64| a.load(Ordering::Relaxed);
     let valid = get(&c.valid_sessions);
+    println!(
+        "load_verifier_backend: {}",
+        if postgres { "postgres" } else { "sled" }
+    );
+    println!("load_verifier_instances: {instances}");
     println!("load_verifier_seconds: {elapsed:.1}");
     println!("load_verifier_connections: {connections}");
     println!("load_verifier_requests: {}", get(&c.requests));
