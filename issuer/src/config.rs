@@ -77,10 +77,14 @@ pub struct Config {
     #[serde(default = "d600")]
     pub oauth_rate_limit_per_minute: u32,
     /// The reverse proxies in front of the issuer (addresses or networks, `["10.0.0.0/8"]`):
-    /// for requests from them, the client address (for rate limits) is read from `Forwarded` or
-    /// `X-Forwarded-For`. Empty: the peer's address, headers ignored.
+    /// for requests from them, the client address (for rate limits) is read from the header
+    /// named by `forwarded_header`. Empty: the peer's address, headers ignored.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub trusted_proxies: Vec<String>,
+    /// The forwarding header the trusted proxies write: `"x-forwarded-for"` (the default) or
+    /// `"forwarded"`. The other header is never read: a proxy passes a client's own copy on.
+    #[serde(default)]
+    pub forwarded_header: civic_service::client_addr::ForwardedHeader,
     /// A web wallet's receive page for same-device links (`…/receive`), if the agency suggests one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub wallet_url: Option<String>,
@@ -89,7 +93,8 @@ pub struct Config {
     /// never meets a full disk; 0 turns the check off.
     #[serde(default = "d64")]
     pub storage_reserve_mib: u32,
-    /// A PostgreSQL URL (`postgres://user@host:5432/db`): the issuer's state is kept there, so
+    /// A PostgreSQL URL (`postgres://user@host:5432/db`, with `?sslmode=require` for verified
+    /// TLS): the issuer's state is kept there, so
     /// several instances can serve from it (keys and this file stay in the data directory of
     /// each). When absent, state is kept in sled in the data directory's `db`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -97,6 +102,11 @@ pub struct Config {
     /// Connections each instance keeps to `database` at most.
     #[serde(default = "d16")]
     pub database_max_connections: u32,
+    /// With `sslmode=require` in `database`: the CA certificates (PEM) the database server's
+    /// certificate must lead to, instead of the system's (a relative path is in the data
+    /// directory).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub database_ca_file: Option<std::path::PathBuf>,
     /// A register import that would remove more than this share of the residents (in percent)
     /// stops and changes nothing unless forced: a truncated export must not revoke most of the
     /// register.
@@ -297,6 +307,7 @@ impl Config {
                 &civic_storage::postgres::PgOptions {
                     max_connections: self.database_max_connections,
                     application_name: "civic-issuer".into(),
+                    ca_file: self.database_ca_file.as_ref().map(|f| data_dir.join(f)),
                     ..Default::default()
                 },
             )?),
@@ -436,7 +447,8 @@ impl Config {
     pub fn save(&self, dir: &Path) -> Result<(), ConfigError> {
         let path = dir.join("config.toml");
         let text = toml::to_string_pretty(self).map_err(|e| ConfigError::Invalid(e.to_string()))?;
-        crate::fsutil::write_atomic(&path, text.as_bytes(), false)
+        // Owner only: `database` may carry the database's password.
+        crate::fsutil::write_atomic(&path, text.as_bytes(), true)
             .map_err(|e| ConfigError::Io(path.display().to_string(), e))
     }
 

@@ -47,6 +47,23 @@ async fn behind_a_trusted_proxy_each_client_has_its_own_limit() {
     // A forged entry on the left of the chain does not get a fresh limit.
     let forged = sign_ins(&t, 2, |i| format!("192.0.2.{i}, 198.51.100.7")).await;
     assert_eq!(forged, [429, 429]);
+    // Nor does a `Forwarded` header of the client's own, which a proxy that writes
+    // X-Forwarded-For passes on untouched.
+    let mut smuggled = Vec::new();
+    for i in 0..3 {
+        smuggled.push(
+            t.http
+                .post(t.url("/api/login/start"))
+                .header("forwarded", format!("for=192.0.2.{}", 100 + i))
+                .header("x-forwarded-for", "198.51.100.7")
+                .send()
+                .await
+                .expect("login")
+                .status()
+                .as_u16(),
+        );
+    }
+    assert_eq!(smuggled, [429, 429, 429]);
 }
 
 #[tokio::test]

@@ -1,8 +1,10 @@
 //! The client's address behind reverse proxies. Behind the usual proxy every request comes from
 //! the proxy's address, so a per-address rate limit would lock every resident out at once. The
-//! client address is taken from `Forwarded` (RFC 7239) or `X-Forwarded-For` only when the peer
-//! is a proxy the operator trusts, reading the chain from the right and skipping trusted
-//! proxies: a client cannot pick its own address by sending the header itself.
+//! client address is taken from the one forwarding header the operator's proxy writes
+//! (`X-Forwarded-For` by default, or `Forwarded`, RFC 7239) only when the peer is a proxy the
+//! operator trusts, reading the chain from the right and skipping trusted proxies: a client
+//! cannot pick its own address by sending the header itself, nor by sending the other header,
+//! which a proxy passes on untouched.
 
 use std::net::IpAddr;
 
@@ -10,9 +12,22 @@ use axum::http::HeaderMap;
 use ipnet::IpNet;
 
 /// The reverse proxies whose forwarding headers are believed (`trusted_proxies` in the
-/// configuration: addresses or networks such as `10.0.0.0/8`, `::1`).
+/// configuration: addresses or networks such as `10.0.0.0/8`, `::1`), and the header they
+/// write (`forwarded_header`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct TrustedProxies(Vec<IpNet>);
+pub struct TrustedProxies(Vec<IpNet>, ForwardedHeader);
+
+/// The forwarding header the trusted proxies write; the other one is never read.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum ForwardedHeader {
+    /// `X-Forwarded-For` (nginx's `$proxy_add_x_forwarded_for`, HAProxy's `option forwardfor`).
+    #[default]
+    #[serde(rename = "x-forwarded-for")]
+    XForwardedFor,
+    /// `Forwarded` (RFC 7239).
+    #[serde(rename = "forwarded")]
+    Forwarded,
+}
 
 /// A `trusted_proxies` entry that is neither an address nor a network.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -31,7 +46,12 @@ impl TrustedProxies {
                     .map_err(|_| TrustedProxiesError(e.to_owned()))
             })
             .collect::<Result<Vec<_>, _>>()
-            .map(TrustedProxies)
+            .map(|nets| TrustedProxies(nets, ForwardedHeader::default()))
+    }
+
+    /// The same proxies, writing `header` instead.
+    pub fn with_header(self, header: ForwardedHeader) -> Self {
+        TrustedProxies(self.0, header)
     }
 
     /// Whether `ip` is a trusted proxy.
@@ -47,7 +67,7 @@ impl TrustedProxies {
         if !self.contains(peer) {
             return peer;
         }
-        let chain = forwarded_chain(headers);
+        let chain = forwarded_chain(headers, self.1);
         let Some(chain) = chain else {
             return peer;
         };
@@ -72,16 +92,18 @@ fn canonical(ip: IpAddr) -> IpAddr {
     }
 }
 
-/// The addresses of the forwarding chain, leftmost (the original client) first: from
-/// `Forwarded` if present, else `X-Forwarded-For`; every header line, in order. `None` for a
-/// hop that is not an address (`unknown`, `_hidden`).
-fn forwarded_chain(headers: &HeaderMap) -> Option<Vec<Option<IpAddr>>> {
-    let forwarded: Vec<&str> = headers
-        .get_all("forwarded")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .collect();
-    if !forwarded.is_empty() {
+/// The addresses of the forwarding chain in `header`, leftmost (the original client) first;
+/// every header line, in order. `None` for a hop that is not an address (`unknown`, `_hidden`).
+fn forwarded_chain(headers: &HeaderMap, header: ForwardedHeader) -> Option<Vec<Option<IpAddr>>> {
+    if header == ForwardedHeader::Forwarded {
+        let forwarded: Vec<&str> = headers
+            .get_all("forwarded")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .collect();
+        if forwarded.is_empty() {
+            return None;
+        }
         let hops = forwarded
             .iter()
             .flat_map(|line| line.split(','))
@@ -152,6 +174,14 @@ mod tests {
         let proxy = ip("10.0.0.2");
         let xff = headers(&[("x-forwarded-for", "203.0.113.7")]);
         assert_eq!(proxies.client(proxy, &xff), ip("203.0.113.7"));
+        // A proxy that writes X-Forwarded-For passes a client's own `Forwarded` on: never read.
+        let smuggled = headers(&[
+            ("forwarded", "for=192.0.2.66"),
+            ("x-forwarded-for", "203.0.113.7"),
+        ]);
+        assert_eq!(proxies.client(proxy, &smuggled), ip("203.0.113.7"));
+        let only_forwarded = headers(&[("forwarded", "for=192.0.2.66")]);
+        assert_eq!(proxies.client(proxy, &only_forwarded), proxy);
         // A client that is not a proxy cannot choose its address.
         assert_eq!(proxies.client(ip("198.51.100.9"), &xff), ip("198.51.100.9"));
         assert_eq!(TrustedProxies::default().client(proxy, &xff), proxy);
@@ -163,7 +193,11 @@ mod tests {
             ("x-forwarded-for", "203.0.113.8"),
         ]);
         assert_eq!(proxies.client(proxy, &lines), ip("203.0.113.8"));
-        // RFC 7239, with ports, quotes and IPv6.
+        // RFC 7239 when the proxies write it, with ports, quotes and IPv6; then X-Forwarded-For
+        // is the client's and is not read.
+        let proxies = proxies.with_header(ForwardedHeader::Forwarded);
+        assert_eq!(proxies.client(proxy, &smuggled), ip("192.0.2.66"));
+        assert_eq!(proxies.client(proxy, &xff), proxy);
         let fwd = headers(&[(
             "forwarded",
             "for=1.2.3.4;proto=https, for=\"[2001:db8::7]:4711\";by=10.0.0.2",
@@ -172,6 +206,7 @@ mod tests {
         let hidden = headers(&[("forwarded", "for=_hidden, for=10.0.0.9")]);
         assert_eq!(proxies.client(proxy, &hidden), ip("10.0.0.9"));
         assert_eq!(proxies.client(proxy, &HeaderMap::new()), proxy);
+        let proxies = proxies.with_header(ForwardedHeader::XForwardedFor);
         assert_eq!(
             proxies.client(ip("::ffff:10.0.0.2"), &xff),
             ip("203.0.113.7"),

@@ -105,6 +105,36 @@ impl TestCluster {
         format!("postgres://civic@127.0.0.1:{}/civic", self.port)
     }
 
+    /// The server's log so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("server.log")).unwrap_or_default()
+    }
+
+    /// Turns TLS on with this certificate chain and key (PEM), and reloads the server.
+    pub fn enable_tls(&self, cert_pem: &str, key_pem: &str) {
+        let data = self.dir.path().join("data");
+        for (name, pem) in [("server.crt", cert_pem), ("server.key", key_pem)] {
+            let file = data.join(name);
+            std::fs::write(&file, pem).expect("write TLS file");
+            let mut perms = std::fs::metadata(&file).expect("meta").permissions();
+            std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o600);
+            std::fs::set_permissions(&file, perms).expect("chmod");
+            if self.as_postgres {
+                chown_postgres(&file);
+            }
+        }
+        self.psql("postgres", "ALTER SYSTEM SET ssl = on");
+        self.psql("postgres", "SELECT pg_reload_conf()");
+        // The reload is asynchronous: wait until new sessions see it.
+        for _ in 0..100 {
+            if self.psql("postgres", "SHOW ssl").trim() == "on" {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        panic!("PostgreSQL did not turn TLS on");
+    }
+
     /// Stops the server at once, as a crash would (`pg_ctl stop -m immediate`).
     pub fn stop(&self) {
         let data = self.dir.path().join("data");

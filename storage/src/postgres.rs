@@ -18,10 +18,15 @@
 //!   longer than the statement timeout gives [`StorageError::Stalled`]; the services answer both
 //!   with 503. Broken connections are dropped, so service resumes when the database is back.
 
+use std::path::PathBuf;
 use std::str::FromStr;
 use std::time::Duration;
 
+use openssl::ssl::{SslConnector, SslMethod, SslVersion};
+use postgres::config::SslMode;
 use postgres::{error::SqlState, IsolationLevel, NoTls};
+use postgres_openssl::MakeTlsConnector;
+use r2d2::PooledConnection;
 use r2d2_postgres::PostgresConnectionManager;
 
 use crate::StorageError;
@@ -40,6 +45,10 @@ pub struct PgOptions {
     pub statement_timeout: Duration,
     /// The name this process shows in `pg_stat_activity`.
     pub application_name: String,
+    /// With `sslmode=require` in the URL: the CA certificates (PEM) the server's certificate
+    /// must lead to, instead of the system's. The server's name (or IP address) in the URL
+    /// must be in its certificate.
+    pub ca_file: Option<PathBuf>,
 }
 
 impl Default for PgOptions {
@@ -49,6 +58,7 @@ impl Default for PgOptions {
             connect_timeout: Duration::from_secs(5),
             statement_timeout: Duration::from_secs(15),
             application_name: "civic-id".into(),
+            ca_file: None,
         }
     }
 }
@@ -89,7 +99,52 @@ impl From<StorageError> for TxError {
 /// Result of a transaction's body.
 pub type TxResult<T> = Result<T, TxError>;
 
-type Pool = r2d2::Pool<PostgresConnectionManager<NoTls>>;
+/// The pool: plain connections, or TLS ones when the URL says `sslmode=require`.
+enum Pool {
+    Plain(r2d2::Pool<PostgresConnectionManager<NoTls>>),
+    Tls(r2d2::Pool<PostgresConnectionManager<MakeTlsConnector>>),
+}
+
+/// A connection out of either pool.
+enum Conn {
+    Plain(PooledConnection<PostgresConnectionManager<NoTls>>),
+    Tls(PooledConnection<PostgresConnectionManager<MakeTlsConnector>>),
+}
+
+impl Pool {
+    fn get(&self) -> Result<Conn, r2d2::Error> {
+        Ok(match self {
+            Pool::Plain(p) => Conn::Plain(p.get()?),
+            Pool::Tls(p) => Conn::Tls(p.get()?),
+        })
+    }
+}
+
+impl Conn {
+    fn client(&mut self) -> &mut postgres::Client {
+        match self {
+            Conn::Plain(c) => c,
+            Conn::Tls(c) => c,
+        }
+    }
+}
+
+/// What TLS a connection to the server uses: verified TLS 1.2 or later, against `ca_file` or
+/// the system's CAs, with the server's name checked.
+fn tls_connector(options: &PgOptions) -> Result<MakeTlsConnector, StorageError> {
+    let tls =
+        |e: openssl::error::ErrorStack| StorageError::Unavailable(format!("database TLS: {e}"));
+    let mut builder = SslConnector::builder(SslMethod::tls_client()).map_err(tls)?;
+    builder
+        .set_min_proto_version(Some(SslVersion::TLS1_2))
+        .map_err(tls)?;
+    if let Some(ca) = &options.ca_file {
+        builder.set_ca_file(ca).map_err(|e| {
+            StorageError::Unavailable(format!("database CA file {}: {e}", ca.display()))
+        })?;
+    }
+    Ok(MakeTlsConnector::new(builder.build()))
+}
 
 /// A pool of connections to one PostgreSQL database.
 ///
@@ -112,6 +167,10 @@ impl Drop for Database {
         }
     }
 }
+
+/// Why a server without `fsync` is refused.
+const FSYNC_OFF: &str = "PostgreSQL runs with fsync = off: a crash could lose changes that were \
+                         already answered; turn fsync on (docs/operations.md)";
 
 /// How often a transaction that conflicted is run again before the call gives up (503).
 const MAX_ATTEMPTS: u32 = 64;
@@ -160,13 +219,38 @@ impl Database {
             .options(session_options.trim())
             .application_name(&options.application_name)
             .connect_timeout(options.connect_timeout);
-        let manager = PostgresConnectionManager::new(config, NoTls);
-        let pool = r2d2::Pool::builder()
-            .max_size(options.max_connections.max(1))
-            .min_idle(Some(0))
-            .connection_timeout(options.connect_timeout)
-            .build(manager)
-            .map_err(|e| StorageError::Unavailable(format!("database: {e}")))?;
+        fn builder<M: r2d2::ManageConnection>(options: &PgOptions) -> r2d2::Builder<M> {
+            r2d2::Pool::builder()
+                .max_size(options.max_connections.max(1))
+                .min_idle(Some(0))
+                .connection_timeout(options.connect_timeout)
+        }
+        let pool_error = |e: r2d2::Error| StorageError::Unavailable(format!("database: {e}"));
+        // `prefer` (the default) is not taken as a wish for TLS: it would fall back to plain
+        // text for anyone in the middle. Ask for `require` to get verified TLS.
+        // One connection first, so that a refusal says why in full (the pool keeps only the
+        // outer message: "error performing TLS handshake", not which certificate failed).
+        let probe =
+            |e: postgres::Error| StorageError::Unavailable(format!("database: {}", chain(&e)));
+        let pool = match config.get_ssl_mode() {
+            SslMode::Require => {
+                let tls = tls_connector(options)?;
+                drop(config.connect(tls.clone()).map_err(probe)?);
+                Pool::Tls(
+                    builder(options)
+                        .build(PostgresConnectionManager::new(config, tls))
+                        .map_err(pool_error)?,
+                )
+            }
+            _ => {
+                drop(config.connect(NoTls).map_err(probe)?);
+                Pool::Plain(
+                    builder(options)
+                        .build(PostgresConnectionManager::new(config, NoTls))
+                        .map_err(pool_error)?,
+                )
+            }
+        };
         let db = Database {
             pool: Some(pool),
             retries: MAX_ATTEMPTS,
@@ -176,11 +260,7 @@ impl Database {
             Ok(row.try_get::<_, String>(0)?)
         })?;
         if fsync != "on" {
-            return Err(StorageError::Unavailable(
-                "PostgreSQL runs with fsync = off: a crash could lose changes that were already \
-                 answered; turn fsync on (docs/operations.md)"
-                    .into(),
-            ));
+            return Err(StorageError::Unavailable(FSYNC_OFF.into()));
         }
         Ok(db)
     }
@@ -278,6 +358,7 @@ impl Database {
             attempt += 1;
             let outcome = (|| {
                 let mut tx = conn
+                    .client()
                     .build_transaction()
                     .isolation_level(isolation)
                     .start()?;
@@ -298,19 +379,34 @@ impl Database {
         }
     }
 
-    /// Checks that the database answers and takes writes (not a read-only standby), without
-    /// writing anything.
+    /// Checks that the database answers, takes writes (not a read-only standby) and still keeps
+    /// the durability promise (`fsync` on: an operator may have turned it off since the start),
+    /// without writing anything.
     pub fn health(&self) -> Result<(), StorageError> {
-        let read_only = self.transaction(|tx| {
-            Ok(tx
-                .query_one("SELECT pg_is_in_recovery()", &[])?
-                .try_get::<_, bool>(0)?)
+        let (read_only, fsync) = self.transaction(|tx| {
+            let row = tx.query_one("SELECT pg_is_in_recovery(), current_setting('fsync')", &[])?;
+            Ok((row.try_get::<_, bool>(0)?, row.try_get::<_, String>(1)?))
         })?;
         if read_only {
             return Err(StorageError::ReadOnly);
         }
+        if fsync != "on" {
+            return Err(StorageError::Unavailable(FSYNC_OFF.into()));
+        }
         Ok(())
     }
+}
+
+/// An error and its causes, as one line.
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        text.push_str(": ");
+        text.push_str(&c.to_string());
+        cause = c.source();
+    }
+    text
 }
 
 /// Whether PostgreSQL asks for the transaction to be run again.

@@ -1,6 +1,12 @@
 //! The PostgreSQL database on a real, throwaway server: migrations that several instances may
 //! start at once, serializable transactions that lose no update under contention, and the
-//! refusal of a server that does not keep the durability promise.
+//! refusal of a server that does not keep the durability promise; verified TLS.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)] // test code: a failure stops at its line
 
 use std::sync::Arc;
 
@@ -131,6 +137,72 @@ fn a_server_without_fsync_is_refused_and_a_stopped_one_is_unavailable_until_it_i
     cluster.psql("civic", "ALTER SYSTEM SET fsync = off");
     cluster.psql("civic", "SELECT pg_reload_conf()");
     std::thread::sleep(std::time::Duration::from_millis(300));
+    // Refused at start, and reported by the running instance's readiness.
     let err = Database::connect(&cluster.url(), &options).err().unwrap();
     assert!(err.to_string().contains("fsync = off"), "{err}");
+    let err = db.health().unwrap_err();
+    assert!(err.to_string().contains("fsync = off"), "{err}");
+}
+
+/// A CA and a certificate it signs for 127.0.0.1 and localhost: (CA PEM, chain PEM, key PEM).
+fn server_certificate() -> (String, String, String) {
+    use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair, SanType};
+    let ca_key = KeyPair::generate().unwrap();
+    let mut ca = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca.distinguished_name
+        .push(DnType::CommonName, "civic-id test database CA");
+    let ca = ca.self_signed(&ca_key).unwrap();
+    let key = KeyPair::generate().unwrap();
+    let mut leaf = CertificateParams::new(vec!["localhost".to_owned()]).unwrap();
+    leaf.subject_alt_names
+        .push(SanType::IpAddress("127.0.0.1".parse().unwrap()));
+    leaf.distinguished_name
+        .push(DnType::CommonName, "localhost");
+    let leaf = leaf.signed_by(&key, &ca, &ca_key).unwrap();
+    (ca.pem(), leaf.pem(), key.serialize_pem())
+}
+
+#[test]
+fn sslmode_require_gets_verified_tls_and_a_server_of_another_ca_is_refused() {
+    let cluster = TestCluster::start();
+    let (ca, chain, key) = server_certificate();
+    cluster.enable_tls(&chain, &key);
+    let dir = tempfile::tempdir().unwrap();
+    let ca_file = dir.path().join("ca.pem");
+    std::fs::write(&ca_file, ca).unwrap();
+    let (rogue_ca, _, _) = server_certificate();
+    let rogue_file = dir.path().join("rogue.pem");
+    std::fs::write(&rogue_file, rogue_ca).unwrap();
+    let encrypted = |db: &Database| -> bool {
+        db.transaction(|tx| {
+            Ok(tx
+                .query_one(
+                    "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
+                    &[],
+                )?
+                .get(0))
+        })
+        .unwrap()
+    };
+    let require = format!("{}?sslmode=require", cluster.url());
+    let with = |ca: &std::path::Path| PgOptions {
+        ca_file: Some(ca.to_owned()),
+        connect_timeout: std::time::Duration::from_secs(3),
+        ..PgOptions::default()
+    };
+
+    let db = Database::connect(&require, &with(&ca_file))
+        .unwrap_or_else(|e| panic!("{e}\n{}", cluster.log()));
+    assert!(encrypted(&db), "sslmode=require gives TLS");
+    // A server whose certificate does not lead to the configured CA (someone in the middle).
+    let err = Database::connect(&require, &with(&rogue_file))
+        .err()
+        .unwrap();
+    assert!(matches!(err, StorageError::Unavailable(_)), "{err:?}");
+    assert!(err.to_string().contains("certificate"), "{err}");
+    // Without sslmode=require the connection is plain: "prefer" never silently means TLS
+    // that someone could strip.
+    let plain = Database::connect(&cluster.url(), &PgOptions::default()).unwrap();
+    assert!(!encrypted(&plain));
 }

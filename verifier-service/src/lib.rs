@@ -62,6 +62,8 @@ impl Service {
                 url,
                 &PgOptions {
                     application_name: "civic-verifier".into(),
+                    max_connections: config.database_max_connections,
+                    ca_file: config.database_ca_file.clone(),
                     ..PgOptions::default()
                 },
             )?),

@@ -42,6 +42,10 @@ pub struct Platform {
     pub policies: Vec<Policy>,
 }
 
+fn default_db_connections() -> u32 {
+    16
+}
+
 /// `civic-verifier serve --config FILE`, or a platform's own configuration.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -51,12 +55,21 @@ pub struct VerifierConfig {
     pub listen: String,
     /// The public base URL (request and response URIs are built from it).
     pub public_url: String,
-    /// The session database directory (sled), used when `database` is not set.
+    /// The session database directory (sled); needed when `database` is not set.
+    #[serde(default)]
     pub data_dir: PathBuf,
-    /// A PostgreSQL URL (`postgres://user@host:5432/db`): sessions are kept there, so several
-    /// instances of the service can share them. When absent, sessions are kept in `data_dir`.
+    /// A PostgreSQL URL (`postgres://user@host:5432/db`, with `?sslmode=require` for verified
+    /// TLS): sessions are kept there, so several instances of the service can share them. When
+    /// absent, sessions are kept in `data_dir`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub database: Option<String>,
+    /// Connections each instance keeps to `database` at most.
+    #[serde(default = "default_db_connections")]
+    pub database_max_connections: u32,
+    /// With `sslmode=require`: the CA certificates (PEM) the database server's certificate must
+    /// lead to, instead of the system's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub database_ca_file: Option<PathBuf>,
     /// The trust list file.
     pub trust_list: PathBuf,
     /// How long a session waits for the wallet.
@@ -202,6 +215,16 @@ impl VerifierConfig {
         };
         let mut c: VerifierConfig = toml::from_str(&text).map_err(|e| invalid(e.to_string()))?;
         let base = path.parent().unwrap_or(Path::new("."));
+        if c.database.is_none() && c.data_dir.as_os_str().is_empty() {
+            return Err(invalid(
+                "data_dir is needed unless sessions are kept in a database".into(),
+            ));
+        }
+        if let Some(ca) = &mut c.database_ca_file {
+            if ca.is_relative() {
+                *ca = base.join(&*ca);
+            }
+        }
         for p in [&mut c.data_dir, &mut c.trust_list] {
             if p.is_relative() {
                 *p = base.join(&*p);

@@ -73,7 +73,9 @@ pub fn router(issuer: Arc<Issuer>) -> Router {
     let config = &issuer.context.config;
     let max_body = config.max_body_bytes as usize;
     // Checked when the configuration loaded.
-    let proxies = TrustedProxies::parse(&config.trusted_proxies).unwrap_or_default();
+    let proxies = TrustedProxies::parse(&config.trusted_proxies)
+        .unwrap_or_default()
+        .with_header(config.forwarded_header);
     let state = AppState {
         limiter: Arc::new(PerAddress::per_minute(config.rate_limit_per_minute)),
         oauth_limiter: Arc::new(PerAddress::per_minute(config.oauth_rate_limit_per_minute)),
