@@ -2,7 +2,9 @@
 //! balancer): offers made on one are redeemed through the other, concurrently, for the same
 //! residents. No status list index is handed out twice, every credential a wallet received is
 //! recorded, and a revocation made through one instance shows in the status list the other
-//! serves. Then one instance is killed (SIGKILL) and the other goes on with nothing lost.
+//! serves. A passkey ceremony started on one instance is finished on the other, and the session
+//! it opens works on both. Then one instance is killed (SIGKILL) and the other goes on with
+//! nothing lost.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -15,7 +17,11 @@ use std::collections::{HashMap, HashSet};
 use reqwest::Method;
 
 use civic_storage::pg_cluster::TestCluster;
+use std::sync::Arc;
+
+use civic_testkit::http::json;
 use civic_testkit::issuer_process::TestIssuer;
+use civic_testkit::passkey::SoftPasskey;
 use civic_testkit::{now, wallet};
 use futures_util::future::join_all;
 
@@ -134,6 +140,48 @@ async fn two_instances_issue_concurrently_without_sharing_an_index_or_losing_a_c
         .collect();
     assert_eq!(statuses.len(), 8 * 3);
     assert!(statuses.iter().all(|s| s == "suspended"), "{statuses:?}");
+
+    // A passkey enrollment begun on A and finished on B; the session it opens works on A.
+    let code = a.code_via_cli("R-0004");
+    let jar = Arc::new(reqwest::cookie::Jar::default());
+    let browser = |t: &TestIssuer| {
+        reqwest::Client::builder()
+            .cookie_provider(jar.clone())
+            .proxy(reqwest::Proxy::http(format!("http://127.0.0.1:{}", t.port)).unwrap())
+            .build()
+            .unwrap()
+    };
+    let (on_a, on_b) = (browser(&a), browser(&b));
+    let (s, options) = json(
+        on_a.post(a.url("/api/enroll/start"))
+            .json(&serde_json::json!({ "code": code }))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(s, 200, "{options}");
+    let mut passkey = SoftPasskey::new();
+    let response = passkey.register(&options, &a.base);
+    let (s, done) = json(
+        on_b.post(b.url("/api/enroll/finish"))
+            .json(&response)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(s, 200, "ceremony finished on the other instance: {done}");
+    let csrf = done["csrf_token"].as_str().unwrap();
+    let (s, offer) = json(
+        on_a.post(a.url("/api/offers"))
+            .header("x-csrf-token", csrf)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(s, 200, "the session opened on B, used on A: {offer}");
 
     // A dies mid-flight; B issues on, and what A answered before stays recorded.
     a.kill();
