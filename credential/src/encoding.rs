@@ -3,7 +3,6 @@
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use serde_json::{Map, Value};
-use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
 
@@ -22,9 +21,29 @@ pub fn b64_decode(text: &str, what: &'static str) -> Result<Vec<u8>> {
         .map_err(|_| Error::Base64(what))
 }
 
+/// SHA-256: aws-lc-rs's assembly on servers (a verifier hashes every disclosure and the whole
+/// presentation), the pure-Rust `sha2` in the browser wallet.
+pub fn sha256(bytes: &[u8]) -> [u8; 32] {
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        let d = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, bytes);
+        let mut out = [0u8; 32];
+        out.copy_from_slice(d.as_ref());
+        out
+    }
+    #[cfg(target_arch = "wasm32")]
+    {
+        use sha2::Digest as _;
+        let d = sha2::Sha256::digest(bytes);
+        let mut out = [0u8; 32];
+        out.copy_from_slice(&d);
+        out
+    }
+}
+
 /// The base64url SHA-256 digest of an ASCII string, as used for disclosure digests and `sd_hash`.
 pub fn sha256_b64(text: &str) -> String {
-    b64_encode(&Sha256::digest(text.as_bytes()))
+    b64_encode(&sha256(text.as_bytes()))
 }
 
 /// Lower-case hexadecimal.
@@ -41,7 +60,7 @@ pub fn hex(bytes: &[u8]) -> String {
 /// SHA-256 of a secret (a token, an API key, a response code), as hex: the form in which
 /// services store and compare secrets.
 pub fn sha256_hex(secret: &str) -> String {
-    hex(&Sha256::digest(secret.as_bytes()))
+    hex(&sha256(secret.as_bytes()))
 }
 
 /// Decodes base64url `text` into a buffer this thread reuses, and hands the bytes to `read` (to

@@ -5,7 +5,6 @@
 
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use sha2::{Digest, Sha256};
 use zeroize::Zeroize;
 
 use crate::encoding::b64_encode;
@@ -77,7 +76,7 @@ impl Jwk {
         };
         // serde_json's map is ordered by key, which is the lexicographic order RFC 7638 asks for.
         let text = serde_json::to_string(&canonical).map_err(|_| Error::Json("jwk"))?;
-        Ok(b64_encode(&Sha256::digest(text.as_bytes())))
+        Ok(b64_encode(&crate::encoding::sha256(text.as_bytes())))
     }
 }
 

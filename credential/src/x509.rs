@@ -12,8 +12,6 @@
 //! links it and has a 200 KB budget; a DER parser crate plus its name and time types would cost
 //! several times its size. It reads only what is listed above and rejects what it cannot read.
 
-use sha2::{Digest, Sha256};
-
 use crate::crypto::{Algorithm, VerifyingKey};
 use crate::encoding::b64_encode;
 use crate::error::{Error, Result};
@@ -183,7 +181,7 @@ impl Certificate {
 
     /// The `x509_hash` of this certificate: base64url SHA-256 of its DER (OpenID4VP §5.9.3).
     pub fn x509_hash(&self) -> String {
-        b64_encode(&Sha256::digest(&self.der))
+        b64_encode(&crate::encoding::sha256(&self.der))
     }
 
     /// The DNS names and IP addresses its `subjectAltName` lists.

@@ -3,8 +3,6 @@
 //! `iss` (RFC 9207). The issuer reads these messages and the wallet writes them with the same
 //! types.
 
-use sha2::{Digest, Sha256};
-
 use super::{ErrorCode, ProtocolError};
 use crate::encoding::b64_encode;
 use crate::form::{self, percent_encode};
@@ -167,7 +165,7 @@ pub struct ParResponse {
 
 /// The S256 code challenge of a PKCE `code_verifier`.
 pub fn pkce_challenge(verifier: &str) -> String {
-    b64_encode(&Sha256::digest(verifier.as_bytes()))
+    b64_encode(&crate::encoding::sha256(verifier.as_bytes()))
 }
 
 /// Whether `verifier` is a well-formed PKCE code verifier (RFC 7636 §4.1: 43 to 128 unreserved

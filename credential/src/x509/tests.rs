@@ -59,7 +59,7 @@ fn reads_what_a_verifier_certificate_says() {
     assert!(cert.valid_at(NOW) && !cert.valid_at(NOW + 400 * 86_400));
     // The validity bounds are exact: 2026-01-01T00:00:00Z.
     assert!(cert.valid_at(1_767_225_600) && !cert.valid_at(1_767_225_599));
-    let hash = b64_encode(&Sha256::digest(leaf.cert.der()));
+    let hash = b64_encode(&crate::encoding::sha256(leaf.cert.der()));
     assert_eq!(cert.x509_hash(), hash);
     // The certificate's key is the key pair's.
     let spki_xy = leaf.key.public_key_raw();
