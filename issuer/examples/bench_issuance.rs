@@ -27,6 +27,10 @@
 //!
 //! Prints `name: value` lines. `issue_ratio_to_limit` divides the HTTP rate by the raw rate of
 //! (1 verify + 1 sign) per core times the cores, which is what one credential costs at least.
+//! The wallets run in this process on the same cores, so the HTTP rate also pays for their keys
+//! and proofs. `issue_server_capacity_*` keeps that out: the server runs on threads of its own
+//! name, and the CPU time they (and any PostgreSQL process) used in the timed part, per
+//! credential, gives what the server alone could issue on every core.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -332,16 +336,25 @@ fn main() -> anyhow::Result<()> {
         issuers.push(Arc::new(issuer));
     }
 
+    // The server on a runtime of its own, its threads named so their CPU time can be told from
+    // the wallets' (`civic_testkit::cpu`); the wallets on another.
+    let server_rt = tokio::runtime::Builder::new_multi_thread()
+        .thread_name(civic_testkit::cpu::SERVER_THREADS)
+        .thread_keep_alive(Duration::from_secs(3600))
+        .enable_all()
+        .build()?;
+    for (listener, issuer) in listeners.into_iter().zip(&issuers) {
+        let _in = server_rt.enter();
+        listener.set_nonblocking(true)?;
+        let listener = tokio::net::TcpListener::from_std(listener)?;
+        let app = civic_issuer::http::router(issuer.clone());
+        server_rt.spawn(async move { axum::serve(listener, app).await });
+    }
     let rt = tokio::runtime::Builder::new_multi_thread()
+        .thread_name("bench-wallets")
         .enable_all()
         .build()?;
     let rates = rt.block_on(async {
-        for (listener, issuer) in listeners.into_iter().zip(&issuers) {
-            listener.set_nonblocking(true)?;
-            let listener = tokio::net::TcpListener::from_std(listener)?;
-            let app = civic_issuer::http::router(issuer.clone());
-            tokio::spawn(async move { axum::serve(listener, app).await });
-        }
         let mut rates = Vec::new();
         let phases: &[Binding] = if dpop_only {
             &[Binding::Dpop]
@@ -371,10 +384,22 @@ fn main() -> anyhow::Result<()> {
     println!("issue_es256_verify_per_s: {verify:.0}");
     println!("cores: {cores}");
     println!("issue_limit_per_s: {limit:.0}");
-    let dpop = rates.last().copied().unwrap_or_default();
+    let (dpop, server_cpu) = rates.last().copied().unwrap_or_default();
     println!("issue_http_per_s: {dpop:.0}");
     println!("issue_ratio_to_limit: {:.3}", dpop / limit);
-    if let [bearer, _] = rates[..] {
+    // What the server's own CPU time allows on every core: the wallets' work (keys, proofs,
+    // HTTP client) is left out, the database's (PostgreSQL processes) counted in.
+    println!(
+        "issue_server_cpu_ms_per_credential: {:.3}",
+        server_cpu * 1000.0
+    );
+    let capacity = cores / server_cpu;
+    println!("issue_server_capacity_per_s: {capacity:.0}");
+    println!(
+        "issue_server_capacity_ratio_to_limit: {:.3}",
+        capacity / limit
+    );
+    if let [(bearer, _), _] = rates[..] {
         println!("issue_bearer_http_per_s: {bearer:.0}");
         println!("issue_bearer_ratio_to_limit: {:.3}", bearer / limit);
         println!("issue_dpop_to_bearer_ratio: {:.3}", dpop / bearer);
@@ -382,6 +407,7 @@ fn main() -> anyhow::Result<()> {
     println!("issue_batch_size: {batch}");
     println!("issue_connections: {connections}");
     drop(rt);
+    server_rt.shutdown_background();
     drop(issuers);
     drop(cluster);
     Ok(())
@@ -395,7 +421,7 @@ async fn measure(
     admin: &str,
     binding: Binding,
     (seconds, connections, batch): (u64, usize, usize),
-) -> anyhow::Result<f64> {
+) -> anyhow::Result<(f64, f64)> {
     let warm = Instant::now();
     let warmed = client(
         (base.to_owned(), ports[0]),
@@ -409,6 +435,7 @@ async fn measure(
     anyhow::ensure!(warmed, "the warm-up batch failed");
     let issued = Arc::new(AtomicU64::new(0));
     let start = Instant::now() + Duration::from_millis(500);
+    let cpu_before = civic_testkit::cpu::server_cpu_seconds();
     let until = start + Duration::from_secs(seconds);
     let residents = ["D-0001", "D-0003", "D-0004", "D-0005", "D-0007", "D-0008"];
     let tasks: Vec<_> = (0..connections)
@@ -427,5 +454,8 @@ async fn measure(
         anyhow::ensure!(t.await?, "a client got an unexpected answer");
     }
     let elapsed = (Instant::now() - start).as_secs_f64();
-    Ok(issued.load(Ordering::Relaxed) as f64 / elapsed)
+    let server_cpu = civic_testkit::cpu::server_cpu_seconds() - cpu_before;
+    let n = issued.load(Ordering::Relaxed) as f64;
+    anyhow::ensure!(n > 0.0, "nothing was issued");
+    Ok((n / elapsed, server_cpu / n))
 }

@@ -24,6 +24,7 @@
     clippy::indexing_slicing
 )]
 
+pub mod cpu;
 pub mod credentials;
 pub mod register;
 

@@ -261,6 +261,16 @@ pub(crate) fn run_all(opts: Options) -> Result<()> {
             "issue_{label}_c8_ratio_to_limit: {:.3}",
             rate / limit
         ));
+        // The server's own CPU time only (the wallets in the same process left out).
+        let capacity = number(&figures, "issue_server_capacity_per_s")?;
+        let cpu = number(&figures, "issue_server_cpu_ms_per_credential")?;
+        all.push(format!(
+            "issue_{label}_server_cpu_ms_per_credential: {cpu:.3}"
+        ));
+        all.push(format!(
+            "issue_{label}_server_capacity_ratio_to_limit: {:.3}",
+            capacity / limit
+        ));
     }
 
     // The verifier service over HTTP: create session → wallet posts → platform reads.
@@ -281,6 +291,16 @@ pub(crate) fn run_all(opts: Options) -> Result<()> {
         all.push(format!(
             "verifier_service_{label}_ratio_to_library: {:.3}",
             rate / (cores * ours)
+        ));
+        // The services' own CPU time only (the wallets in the same process left out).
+        let capacity = number(&figures, "verifier_service_server_capacity_per_s")?;
+        let cpu = number(&figures, "verifier_service_server_cpu_ms_per_session")?;
+        all.push(format!(
+            "verifier_service_{label}_server_cpu_ms_per_session: {cpu:.3}"
+        ));
+        all.push(format!(
+            "verifier_service_{label}_server_capacity_ratio_to_library: {:.3}",
+            capacity / (cores * ours)
         ));
     }
 

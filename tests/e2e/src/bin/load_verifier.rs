@@ -423,7 +423,6 @@ async fn main() -> std::process::ExitCode {
     );
     let tmp = tempfile::tempdir().expect("tmp");
     std::fs::create_dir_all(tmp.path().join("issuer")).expect("dir");
-    let issuer = start_issuer(&tmp.path().join("issuer"), IssuerSetup::default()).await;
     // Sessions in sled in the temp directory, or in a throwaway PostgreSQL cluster shared by
     // `instances` service instances behind one public URL.
     let cluster = postgres.then(civic_storage::pg_cluster::TestCluster::start);
@@ -431,14 +430,32 @@ async fn main() -> std::process::ExitCode {
         .as_ref()
         .map(|c| format!("database = \"{}\"", c.url()))
         .unwrap_or_default();
-    let verifier = start_verifier(tmp.path(), &issuer, &extra).await;
+    // The services on a runtime of their own, its threads named so that their CPU time can be
+    // told from the wallets' (`civic_testkit::cpu`).
+    let server_rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name(civic_testkit::cpu::SERVER_THREADS)
+        .thread_keep_alive(Duration::from_secs(3600))
+        .enable_all()
+        .build()
+        .expect("server runtime");
+    // Serves until the process ends (an async `main` may not drop a runtime).
+    let server_rt: &'static tokio::runtime::Runtime = Box::leak(Box::new(server_rt));
+    let dir = tmp.path().to_owned();
+    let (issuer, verifier, replicas) = server_rt
+        .spawn(async move {
+            let issuer = start_issuer(&dir.join("issuer"), IssuerSetup::default()).await;
+            let verifier = start_verifier(&dir, &issuer, &extra).await;
+            let mut replicas = Vec::new();
+            if instances == 2 {
+                replicas.push(civic_testkit::services::start_verifier_replica(&verifier).await);
+            }
+            (issuer, verifier, replicas)
+        })
+        .await
+        .expect("services");
     let mut ports = vec![port_of(&verifier.base)];
-    let mut replicas = Vec::new();
-    if instances == 2 {
-        let replica = civic_testkit::services::start_verifier_replica(&verifier).await;
-        ports.push(replica.http_port);
-        replicas.push(replica);
-    }
+    ports.extend(replicas.iter().map(|r| r.http_port));
 
     // The pool: one batch per resident, from the real issuer over OID4VCI.
     let secret = issuer
@@ -471,6 +488,7 @@ async fn main() -> std::process::ExitCode {
     let first_errors = Arc::default();
 
     let start = Instant::now();
+    let cpu_before = civic_testkit::cpu::server_cpu_seconds();
     let deadline = start + Duration::from_secs(seconds);
     let workers: Vec<_> = (0..connections)
         .map(|i| {
@@ -505,6 +523,7 @@ async fn main() -> std::process::ExitCode {
     })
     .await;
     let elapsed = start.elapsed().as_secs_f64();
+    let server_cpu = civic_testkit::cpu::server_cpu_seconds() - cpu_before;
     if joined.is_err() {
         eprintln!("load_verifier: workers did not stop in time");
         return std::process::ExitCode::FAILURE;
@@ -549,6 +568,18 @@ async fn main() -> std::process::ExitCode {
     println!(
         "verifier_service_sessions_per_s: {:.0}",
         valid as f64 / elapsed
+    );
+    // What the services' own CPU time allows on every core, the wallets' work left out (and
+    // the deliberately bad answers' work counted against the valid sessions).
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as f64;
+    let per_session = server_cpu / (valid.max(1) as f64);
+    println!(
+        "verifier_service_server_cpu_ms_per_session: {:.3}",
+        per_session * 1000.0
+    );
+    println!(
+        "verifier_service_server_capacity_per_s: {:.0}",
+        cores / per_session
     );
     if let Ok(first) = first_errors.lock() {
         for e in first.iter() {
