@@ -274,16 +274,19 @@ pub(crate) fn run_all(opts: Options) -> Result<()> {
     }
 
     // The verifier service over HTTP: create session → wallet posts → platform reads.
-    let service = crate::load::verifier_load(opts.seconds, 16)?;
-    all.extend(
-        service
-            .into_iter()
-            .filter(|f| f.starts_with("verifier_service_")),
-    );
-    // The same per backend, against the library's rate on every core.
+    // Per store (the sled run's figures are also the headline ones), against the library's
+    // rate on every core.
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as f64;
     for (label, extra) in BACKENDS {
         let figures = crate::load::verifier_load_with(opts.seconds, 16, extra)?;
+        if extra.is_empty() {
+            all.extend(
+                figures
+                    .iter()
+                    .filter(|f| f.starts_with("verifier_service_"))
+                    .cloned(),
+            );
+        }
         let rate = number(&figures, "verifier_service_sessions_per_s")?;
         all.push(format!(
             "verifier_service_{label}_sessions_per_s: {rate:.0}"
