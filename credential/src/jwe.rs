@@ -76,23 +76,40 @@ pub struct ResponseEncryption {
     pub enc: Enc,
 }
 
+/// A new P-256 private JWK. On servers through aws-lc-rs (a verifier makes one per session; the
+/// pure-Rust point multiplication was a tenth of the verifier service's CPU); in the wasm wallet
+/// with p256, as before.
+fn fresh_p256_key(rng: &mut impl CryptoRngCore) -> Jwk {
+    #[cfg(not(target_arch = "wasm32"))]
+    if let Ok(key) = crate::crypto::SigningKey::generate(crate::crypto::Algorithm::Es256, rng) {
+        return key.to_private_jwk();
+    }
+    // (On servers only a failing random source gets here.)
+    let secret = SecretKey::random(rng);
+    let point = secret.public_key().to_encoded_point(false);
+    Jwk {
+        kty: "EC".into(),
+        crv: Some("P-256".into()),
+        x: point.x().map(|x| b64_encode(x)),
+        y: point.y().map(|y| b64_encode(y)),
+        d: Some(SecretString::new(b64_encode(&secret.to_bytes()))),
+        kid: None,
+        alg: None,
+        use_: None,
+    }
+}
+
 impl ResponseEncryption {
     /// A fresh ephemeral recipient key pair for one request: the private JWK (kept by the
     /// verifier with its session) with a random `kid`, `use: enc` and `alg: ECDH-ES`.
     pub fn generate_key(rng: &mut impl CryptoRngCore) -> Jwk {
-        let secret = SecretKey::random(rng);
-        let point = secret.public_key().to_encoded_point(false);
         let mut kid = [0u8; 12];
         rng.fill_bytes(&mut kid);
         Jwk {
-            kty: "EC".into(),
-            crv: Some("P-256".into()),
-            x: point.x().map(|x| b64_encode(x)),
-            y: point.y().map(|y| b64_encode(y)),
-            d: Some(SecretString::new(b64_encode(&secret.to_bytes()))),
             kid: Some(b64_encode(&kid)),
             alg: Some(ECDH_ES.into()),
             use_: Some("enc".into()),
+            ..fresh_p256_key(rng)
         }
     }
 
