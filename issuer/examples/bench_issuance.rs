@@ -354,6 +354,7 @@ fn main() -> anyhow::Result<()> {
         .thread_name("bench-wallets")
         .enable_all()
         .build()?;
+    let postmaster = cluster.as_ref().and_then(|c| c.postmaster_pid());
     let rates = rt.block_on(async {
         let mut rates = Vec::new();
         let phases: &[Binding] = if dpop_only {
@@ -369,6 +370,7 @@ fn main() -> anyhow::Result<()> {
                     &admin,
                     *binding,
                     (seconds, connections, batch),
+                    postmaster,
                 )
                 .await?,
             );
@@ -421,6 +423,7 @@ async fn measure(
     admin: &str,
     binding: Binding,
     (seconds, connections, batch): (u64, usize, usize),
+    postmaster: Option<u32>,
 ) -> anyhow::Result<(f64, f64)> {
     let warm = Instant::now();
     let warmed = client(
@@ -435,7 +438,7 @@ async fn measure(
     anyhow::ensure!(warmed, "the warm-up batch failed");
     let issued = Arc::new(AtomicU64::new(0));
     let start = Instant::now() + Duration::from_millis(500);
-    let cpu_before = civic_testkit::cpu::server_cpu_seconds();
+    let cpu_before = civic_testkit::cpu::server_cpu_seconds(postmaster);
     let until = start + Duration::from_secs(seconds);
     let residents = ["D-0001", "D-0003", "D-0004", "D-0005", "D-0007", "D-0008"];
     let tasks: Vec<_> = (0..connections)
@@ -454,7 +457,7 @@ async fn measure(
         anyhow::ensure!(t.await?, "a client got an unexpected answer");
     }
     let elapsed = (Instant::now() - start).as_secs_f64();
-    let server_cpu = civic_testkit::cpu::server_cpu_seconds() - cpu_before;
+    let server_cpu = civic_testkit::cpu::server_cpu_seconds(postmaster) - cpu_before;
     let n = issued.load(Ordering::Relaxed) as f64;
     anyhow::ensure!(n > 0.0, "nothing was issued");
     Ok((n / elapsed, server_cpu / n))

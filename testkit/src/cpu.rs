@@ -1,6 +1,6 @@
 //! CPU time from `/proc` (Linux), for benchmarks that keep the load generator's own work out of
-//! a server's figure: the server runs on threads of its own name, the database in processes of
-//! their own, and the time each used is read before and after the timed part.
+//! a server's figure: the server runs on threads of its own name, the database in its cluster's
+//! processes, and the time each used is read before and after the timed part.
 
 use std::path::Path;
 
@@ -71,13 +71,51 @@ pub fn processes_cpu_seconds(name: &str) -> f64 {
     ticks as f64 * tick()
 }
 
+/// CPU seconds a PostgreSQL server has used so far: its postmaster `pid` (with the backends it
+/// has reaped) and its live children. Only that cluster's: backends of a cluster stopped a
+/// moment ago may still be exiting, and their time would leave the sum mid-measurement.
+pub fn cluster_cpu_seconds(pid: u32) -> f64 {
+    let own = read_stat(&Path::new("/proc").join(pid.to_string()).join("stat"), true)
+        .map_or(0, |(_, t)| t);
+    let children: u64 = std::fs::read_dir("/proc")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .bytes()
+                .all(|b| b.is_ascii_digit())
+        })
+        .filter_map(|p| {
+            let stat = p.path().join("stat");
+            (parent(&stat)? == pid)
+                .then(|| read_stat(&stat, true))
+                .flatten()
+        })
+        .map(|(_, t)| t)
+        .sum();
+    (own + children) as f64 * tick()
+}
+
+/// The parent pid in a `/proc/…/stat` file (field 4).
+fn parent(path: &Path) -> Option<u32> {
+    let text = std::fs::read_to_string(path).ok()?;
+    let close = text.rfind(')')?;
+    text.get(close + 2..)?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
+}
+
 /// The name the benchmarks give their server runtime's threads.
 pub const SERVER_THREADS: &str = "civic-srv";
 
-/// CPU seconds the server side has used so far: the [`SERVER_THREADS`] of this process and every
-/// `postgres` process.
-pub fn server_cpu_seconds() -> f64 {
-    threads_cpu_seconds(SERVER_THREADS) + processes_cpu_seconds("postgres")
+/// CPU seconds the server side has used so far: the [`SERVER_THREADS`] of this process, and the
+/// PostgreSQL cluster whose postmaster is `postmaster` when there is one.
+pub fn server_cpu_seconds(postmaster: Option<u32>) -> f64 {
+    threads_cpu_seconds(SERVER_THREADS) + postmaster.map_or(0.0, cluster_cpu_seconds)
 }
 
 #[cfg(test)]

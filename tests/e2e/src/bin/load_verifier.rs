@@ -487,8 +487,9 @@ async fn main() -> std::process::ExitCode {
     let counters = Arc::new(Counters::default());
     let first_errors = Arc::default();
 
+    let postmaster = cluster.as_ref().and_then(|c| c.postmaster_pid());
     let start = Instant::now();
-    let cpu_before = civic_testkit::cpu::server_cpu_seconds();
+    let cpu_before = civic_testkit::cpu::server_cpu_seconds(postmaster);
     let deadline = start + Duration::from_secs(seconds);
     let workers: Vec<_> = (0..connections)
         .map(|i| {
@@ -523,7 +524,7 @@ async fn main() -> std::process::ExitCode {
     })
     .await;
     let elapsed = start.elapsed().as_secs_f64();
-    let server_cpu = civic_testkit::cpu::server_cpu_seconds() - cpu_before;
+    let server_cpu = civic_testkit::cpu::server_cpu_seconds(postmaster) - cpu_before;
     if joined.is_err() {
         eprintln!("load_verifier: workers did not stop in time");
         return std::process::ExitCode::FAILURE;
