@@ -14,7 +14,6 @@ const BIN: &str = env!("CARGO_BIN_EXE_civic-issuer");
 use reqwest::Method;
 use serde_json::Value;
 
-use civic_credential::jwk::Jwk;
 use civic_credential::sd_jwt::ClaimPath;
 use civic_credential::sd_jwt_vc::{self, KeyBindingRequirement, StaticIssuerKeys, VerifyOptions};
 use civic_credential::status_list::{Status, StatusListToken};
@@ -26,25 +25,6 @@ use civic_testkit::passkey::SoftPasskey;
 use civic_testkit::wallet;
 
 const PLATFORM: &str = "https://budget.example";
-
-async fn issuer_keys(t: &TestIssuer) -> StaticIssuerKeys {
-    let meta: Value = t
-        .http
-        .get(t.url("/.well-known/jwt-vc-issuer"))
-        .send()
-        .await
-        .expect("meta")
-        .json()
-        .await
-        .expect("json");
-    assert_eq!(meta["issuer"], t.base);
-    let mut keys = StaticIssuerKeys::new();
-    for k in meta["jwks"]["keys"].as_array().expect("keys") {
-        let jwk: Jwk = serde_json::from_value(k.clone()).expect("jwk");
-        keys.insert(&t.base, &jwk).expect("insert");
-    }
-    keys
-}
 
 async fn status_of(
     t: &TestIssuer,
@@ -158,7 +138,7 @@ async fn resident_enrolls_signs_in_receives_a_batch_and_is_revoked() {
     );
 
     // Every copy verifies with civic-credential, holds its own key, and has its own status index.
-    let keys = issuer_keys(&t).await;
+    let keys = t.published_keys().await;
     let vct = format!("{}/credentials/residency", t.base);
     let mut indexes = std::collections::HashSet::new();
     let mut checked = Vec::new();

@@ -22,39 +22,11 @@ use std::sync::Arc;
 use civic_testkit::http::json;
 use civic_testkit::issuer_process::TestIssuer;
 use civic_testkit::passkey::SoftPasskey;
-use civic_testkit::{now, wallet};
+use civic_testkit::wallet;
 use futures_util::future::join_all;
 
 const BIN: &str = env!("CARGO_BIN_EXE_civic-issuer");
 const RESIDENTS: [&str; 5] = ["R-0001", "R-0002", "R-0003", "R-0004", "R-0005"];
-
-/// An offer made on `maker`, redeemed for `copies` through `redeemer`; the credentials.
-async fn issue(
-    maker: &TestIssuer,
-    redeemer: &TestIssuer,
-    resident: &str,
-    copies: usize,
-) -> Vec<String> {
-    let (s, offer) = maker
-        .admin(
-            Method::POST,
-            &format!("/admin/api/residents/{resident}/offer"),
-            None,
-        )
-        .await;
-    assert_eq!(s, 200, "{offer}");
-    let (credentials, _) = wallet::redeem(
-        &redeemer.http,
-        &redeemer.base,
-        &offer["credential_offer"],
-        offer["tx_code"].as_str(),
-        copies,
-        now(),
-    )
-    .await;
-    assert_eq!(credentials.len(), copies);
-    credentials
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_instances_issue_concurrently_without_sharing_an_index_or_losing_a_credential() {
@@ -75,7 +47,7 @@ async fn two_instances_issue_concurrently_without_sharing_an_index_or_losing_a_c
             } else {
                 (second, first)
             };
-            async move { (r.to_string(), issue(maker, redeemer, r, 3).await) }
+            async move { (r.to_string(), maker.offer_redeemed(redeemer, r, 3).await) }
         }))
         .await;
         for (resident, credentials) in batches {
@@ -185,7 +157,7 @@ async fn two_instances_issue_concurrently_without_sharing_an_index_or_losing_a_c
 
     // A dies mid-flight; B issues on, and what A answered before stays recorded.
     a.kill();
-    let more = issue(&b, &b, "R-0001", 2).await;
+    let more = b.offer_redeemed(&b, "R-0001", 2).await;
     for c in &more {
         assert!(
             seen.insert(wallet::status_ref(c)),

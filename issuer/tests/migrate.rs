@@ -11,10 +11,8 @@
 )] // test code: a failure stops at its line
 
 use reqwest::Method;
-use serde_json::Value;
 
-use civic_credential::jwk::Jwk;
-use civic_credential::sd_jwt_vc::{self, IssuerKeys, StaticIssuerKeys, VerifyOptions};
+use civic_credential::sd_jwt_vc::{self, IssuerKeys, VerifyOptions};
 use civic_credential::status_list::{Status, StatusListToken};
 use civic_storage::pg_cluster::TestCluster;
 use civic_testkit::issuer_process::{cli, path, TestIssuer};
@@ -32,28 +30,10 @@ fn try_run(args: &[&str]) -> (bool, String, String) {
     )
 }
 
-async fn issuer_keys(t: &TestIssuer) -> StaticIssuerKeys {
-    let meta: Value = t
-        .http
-        .get(t.url("/.well-known/jwt-vc-issuer"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let mut keys = StaticIssuerKeys::new();
-    for k in meta["jwks"]["keys"].as_array().unwrap() {
-        let jwk: Jwk = serde_json::from_value(k.clone()).unwrap();
-        keys.insert(&t.base, &jwk).unwrap();
-    }
-    keys
-}
-
 /// Verifies `credential` (signature, expiry) with the keys the issuer publishes now, and reads
 /// its status from the status list the issuer serves now.
 async fn check(t: &TestIssuer, credential: &str) -> Status {
-    let keys = issuer_keys(t).await;
+    let keys = t.published_keys().await;
     let opts = VerifyOptions {
         now: now(),
         clock_skew: 60,
@@ -67,27 +47,6 @@ async fn check(t: &TestIssuer, credential: &str) -> Status {
     let key = keys.issuer_key(&t.base, &v.kid).expect("status list key");
     let list = StatusListToken::verify(&token, key, &uri, now(), 60).expect("status list verifies");
     list.list.get(status.status_list.idx).unwrap()
-}
-
-async fn issue(t: &TestIssuer, resident: &str, copies: usize) -> Vec<String> {
-    let (s, offer) = t
-        .admin(
-            Method::POST,
-            &format!("/admin/api/residents/{resident}/offer"),
-            None,
-        )
-        .await;
-    assert_eq!(s, 200, "{offer}");
-    let (credentials, _) = wallet::redeem(
-        &t.http,
-        &t.base,
-        &offer["credential_offer"],
-        offer["tx_code"].as_str(),
-        copies,
-        now(),
-    )
-    .await;
-    credentials
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -109,8 +68,8 @@ async fn a_sled_issuer_moves_to_postgres_with_its_residents_credentials_and_stat
         "Budget",
     ]);
     t.start().await;
-    let anna = issue(&t, "R-0001", 2).await;
-    let bram = issue(&t, "R-0002", 1).await;
+    let anna = t.offer_redeemed(&t, "R-0001", 2).await;
+    let bram = t.offer_redeemed(&t, "R-0002", 1).await;
     let (s, v) = t
         .admin(Method::POST, "/admin/api/residents/R-0002/suspend", None)
         .await;
@@ -174,7 +133,7 @@ async fn a_sled_issuer_moves_to_postgres_with_its_residents_credentials_and_stat
     assert_eq!(check(&t, &anna[0]).await, Status::Invalid);
     assert_eq!(check(&t, &anna[1]).await, Status::Invalid);
     // New credentials come from the same lists without reusing an index.
-    let eva = issue(&t, "R-0005", 2).await;
+    let eva = t.offer_redeemed(&t, "R-0005", 2).await;
     let mut seen: std::collections::HashSet<(u32, u32)> = anna
         .iter()
         .chain(&bram)

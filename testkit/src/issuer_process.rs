@@ -384,6 +384,56 @@ impl TestIssuer {
         .await
     }
 
+    /// An offer made through this instance's admin API for `resident`, redeemed for `copies`
+    /// by a wallet talking to `redeemer` (this instance, or another on the same database); the
+    /// credentials.
+    pub async fn offer_redeemed(
+        &self,
+        redeemer: &TestIssuer,
+        resident: &str,
+        copies: usize,
+    ) -> Vec<String> {
+        let (s, offer) = self
+            .admin(
+                reqwest::Method::POST,
+                &format!("/admin/api/residents/{resident}/offer"),
+                None,
+            )
+            .await;
+        assert_eq!(s, 200, "{offer}");
+        let (credentials, _) = crate::wallet::redeem(
+            &redeemer.http,
+            &redeemer.base,
+            &offer["credential_offer"],
+            offer["tx_code"].as_str(),
+            copies,
+            crate::now(),
+        )
+        .await;
+        assert_eq!(credentials.len(), copies);
+        credentials
+    }
+
+    /// The issuer keys it publishes (`/.well-known/jwt-vc-issuer`), as a verifier holds them.
+    pub async fn published_keys(&self) -> civic_credential::sd_jwt_vc::StaticIssuerKeys {
+        let meta: Value = self
+            .http
+            .get(self.url("/.well-known/jwt-vc-issuer"))
+            .send()
+            .await
+            .expect("jwt-vc-issuer")
+            .json()
+            .await
+            .expect("json");
+        assert_eq!(meta["issuer"], self.base);
+        let mut keys = civic_credential::sd_jwt_vc::StaticIssuerKeys::new();
+        for k in meta["jwks"]["keys"].as_array().expect("keys") {
+            let jwk: civic_credential::jwk::Jwk = serde_json::from_value(k.clone()).expect("jwk");
+            keys.insert(&self.base, &jwk).expect("insert");
+        }
+        keys
+    }
+
     /// An admin API call.
     pub async fn admin(
         &self,

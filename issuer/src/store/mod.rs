@@ -230,5 +230,55 @@ pub(crate) fn status_changes(current: u8, target: Status) -> bool {
     }
 }
 
+impl EnrollmentCode {
+    /// Whether the code can still be used: not used, not locked, not expired. A new code may
+    /// not take the lookup id of a live one.
+    pub(crate) fn is_live(&self, now: i64) -> bool {
+        !self.used && self.wrong_tries < MAX_CODE_TRIES && self.expires > now
+    }
+
+    /// Whether enrolling `register_id`'s passkey may use up this code now.
+    pub(crate) fn can_enroll(&self, register_id: &str, now: i64) -> bool {
+        self.is_live(now) && self.register_id == register_id
+    }
+
+    /// Checks `secret_hash` against the code, counting a wrong try in `self` (which the store
+    /// then writes back: the second value says whether it changed).
+    pub(crate) fn check(&mut self, secret_hash: &[u8; 32], now: i64) -> (CodeCheck, bool) {
+        if self.used {
+            return (CodeCheck::Used, false);
+        }
+        if self.wrong_tries >= MAX_CODE_TRIES {
+            return (CodeCheck::Locked, false);
+        }
+        if !crate::secrets::ct_eq(&self.secret_hash, secret_hash) {
+            self.wrong_tries += 1;
+            let check = match MAX_CODE_TRIES - self.wrong_tries {
+                0 => CodeCheck::Locked,
+                tries_left => CodeCheck::Wrong { tries_left },
+            };
+            return (check, true);
+        }
+        if self.expires <= now {
+            return (CodeCheck::Expired, false);
+        }
+        let register_id = self.register_id.clone();
+        (CodeCheck::Valid { register_id }, false)
+    }
+}
+
+impl Upsert {
+    /// What storing register entry `new` over the stored `old` (if any) changes.
+    pub(crate) fn of(old: Option<&Resident>, new: &Resident) -> Upsert {
+        match old {
+            None => Upsert::Created,
+            Some(o) if o.same_register_data(new) && o.removed_at.is_none() => Upsert::Unchanged,
+            Some(o) => Upsert::Updated {
+                reissue: o.reissue_for(new),
+            },
+        }
+    }
+}
+
 /// Wrong tries after which an enrollment code locks.
 pub const MAX_CODE_TRIES: u32 = 5;

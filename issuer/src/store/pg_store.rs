@@ -217,15 +217,10 @@ impl Store for PgStore {
         new.removed_at = None;
         let value = encode(&new)?;
         self.db.transaction(|tx| {
-            let outcome = match resident_in(tx, &resident.register_id)? {
-                None => Upsert::Created,
-                Some(o) if o.same_register_data(resident) && o.removed_at.is_none() => {
-                    return Ok(Upsert::Unchanged)
-                }
-                Some(o) => Upsert::Updated {
-                    reissue: o.reissue_for(resident),
-                },
-            };
+            let outcome = Upsert::of(resident_in(tx, &resident.register_id)?.as_ref(), resident);
+            if outcome == Upsert::Unchanged {
+                return Ok(outcome);
+            }
             tx.execute(
                 "INSERT INTO issuer_residents (register_id, resident) VALUES ($1, $2)
                  ON CONFLICT (register_id) DO UPDATE SET resident = EXCLUDED.resident",
@@ -275,10 +270,8 @@ impl Store for PgStore {
 
     fn insert_code(&self, code: &EnrollmentCode, now: i64) -> StoreResult<bool> {
         self.db.transaction(|tx| {
-            if let Some(old) = code_in(tx, &code.code_id)? {
-                if !old.used && old.wrong_tries < MAX_CODE_TRIES && old.expires > now {
-                    return Ok(false);
-                }
+            if code_in(tx, &code.code_id)?.is_some_and(|old| old.is_live(now)) {
+                return Ok(false);
             }
             put_code(tx, code)?;
             Ok(true)
@@ -295,26 +288,11 @@ impl Store for PgStore {
             let Some(mut code) = code_in(tx, code_id)? else {
                 return Ok(CodeCheck::Unknown);
             };
-            if code.used {
-                return Ok(CodeCheck::Used);
-            }
-            if code.wrong_tries >= MAX_CODE_TRIES {
-                return Ok(CodeCheck::Locked);
-            }
-            if !crate::secrets::ct_eq(&code.secret_hash, secret_hash) {
-                code.wrong_tries += 1;
+            let (check, changed) = code.check(secret_hash, now);
+            if changed {
                 put_code(tx, &code)?;
-                return Ok(match MAX_CODE_TRIES - code.wrong_tries {
-                    0 => CodeCheck::Locked,
-                    tries_left => CodeCheck::Wrong { tries_left },
-                });
             }
-            if code.expires <= now {
-                return Ok(CodeCheck::Expired);
-            }
-            Ok(CodeCheck::Valid {
-                register_id: code.register_id.clone(),
-            })
+            Ok(check)
         })
     }
 
@@ -347,11 +325,7 @@ impl Store for PgStore {
                 let Some(c) = code_in(tx, code_id)? else {
                     return Ok(false);
                 };
-                if c.used
-                    || c.expires <= now
-                    || c.wrong_tries >= MAX_CODE_TRIES
-                    || c.register_id != register_id
-                {
+                if !c.can_enroll(register_id, now) {
                     return Ok(false);
                 }
                 code = Some(c);

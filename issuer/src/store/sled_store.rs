@@ -85,15 +85,10 @@ impl Store for SledStore {
         let key = format!("r/{}", resident.register_id).into_bytes();
         self.transaction(|tx| {
             let old: Option<Resident> = tx_get(tx, &key)?;
-            let outcome = match &old {
-                None => Upsert::Created,
-                Some(o) if o.same_register_data(resident) && o.removed_at.is_none() => {
-                    return Ok(Upsert::Unchanged)
-                }
-                Some(o) => Upsert::Updated {
-                    reissue: o.reissue_for(resident),
-                },
-            };
+            let outcome = Upsert::of(old.as_ref(), resident);
+            if outcome == Upsert::Unchanged {
+                return Ok(outcome);
+            }
             let mut new = resident.clone();
             new.removed_at = None;
             tx.insert(key.as_slice(), tx_encode(&new)?)?;
@@ -137,11 +132,8 @@ impl Store for SledStore {
     fn insert_code(&self, code: &EnrollmentCode, now: i64) -> StoreResult<bool> {
         let key = format!("code/{}", code.code_id).into_bytes();
         self.transaction(|tx| {
-            if let Some(old) = tx_get::<EnrollmentCode>(tx, &key)? {
-                let live = !old.used && old.wrong_tries < MAX_CODE_TRIES && old.expires > now;
-                if live {
-                    return Ok(false);
-                }
+            if tx_get::<EnrollmentCode>(tx, &key)?.is_some_and(|old| old.is_live(now)) {
+                return Ok(false);
             }
             tx.insert(key.as_slice(), tx_encode(code)?)?;
             Ok(true)
@@ -159,26 +151,11 @@ impl Store for SledStore {
             let Some(mut code) = tx_get::<EnrollmentCode>(tx, &key)? else {
                 return Ok(CodeCheck::Unknown);
             };
-            if code.used {
-                return Ok(CodeCheck::Used);
-            }
-            if code.wrong_tries >= MAX_CODE_TRIES {
-                return Ok(CodeCheck::Locked);
-            }
-            if !crate::secrets::ct_eq(&code.secret_hash, secret_hash) {
-                code.wrong_tries += 1;
+            let (check, changed) = code.check(secret_hash, now);
+            if changed {
                 tx.insert(key.as_slice(), tx_encode(&code)?)?;
-                return Ok(match MAX_CODE_TRIES - code.wrong_tries {
-                    0 => CodeCheck::Locked,
-                    tries_left => CodeCheck::Wrong { tries_left },
-                });
             }
-            if code.expires <= now {
-                return Ok(CodeCheck::Expired);
-            }
-            Ok(CodeCheck::Valid {
-                register_id: code.register_id.clone(),
-            })
+            Ok(check)
         })
     }
 
@@ -205,11 +182,7 @@ impl Store for SledStore {
                 let Some(mut code) = tx_get::<EnrollmentCode>(tx, &key)? else {
                     return Ok(false);
                 };
-                if code.used
-                    || code.expires <= now
-                    || code.wrong_tries >= MAX_CODE_TRIES
-                    || code.register_id != register_id
-                {
+                if !code.can_enroll(register_id, now) {
                     return Ok(false);
                 }
                 code.used = true;
