@@ -1,5 +1,5 @@
 //! Civic platforms that use the civic-verifier library in-process: participatory budget,
-//! micro-consultation and e-deliberation. Each is a small axum app (its module) with a one-line
+//! micro-consultation, e-deliberation and petitions. Each is a small axum app (its module) with a one-line
 //! binary in `src/bin/`.
 //!
 //! - [`checks::Checks`]: the library's [`civic_verifier::Flow`] set up from a
@@ -22,6 +22,8 @@ pub mod e_deliberation;
 pub mod micro_consultation;
 pub mod page;
 pub mod participatory_budget;
+pub mod petition_book;
+pub mod petitions;
 
 pub use checks::{Checks, Outcome, Started, RESULT_GRACE_SECS};
 pub use page::{assets, escape, page, page_with_status, Failure, CSP, SECURITY_HEADERS};
@@ -59,6 +61,32 @@ pub fn open_records(config: &VerifierConfig, app: &str) -> anyhow::Result<sled::
 /// serves it on the configuration's `listen` address until
 /// Ctrl-C or SIGTERM.
 pub fn run(name: &str, build: fn(VerifierConfig) -> anyhow::Result<Router>) -> ExitCode {
+    serve_app(name, move |config, _| build(config))
+}
+
+/// Like [`run`], for an app with settings of its own, read from `<name>.toml` beside the
+/// `--config` file.
+pub fn run_with<T: serde::de::DeserializeOwned>(
+    name: &str,
+    build: fn(VerifierConfig, T) -> anyhow::Result<Router>,
+) -> ExitCode {
+    serve_app(name, move |config, path| {
+        let file = path
+            .parent()
+            .unwrap_or(Path::new("."))
+            .join(format!("{name}.toml"));
+        let text = std::fs::read_to_string(&file)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+        let settings =
+            toml::from_str(&text).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+        build(config, settings)
+    })
+}
+
+fn serve_app(
+    name: &str,
+    build: impl FnOnce(VerifierConfig, &Path) -> anyhow::Result<Router>,
+) -> ExitCode {
     civic_service::run::init_logging("info");
     let result = config_path(name).and_then(|path| {
         let config = VerifierConfig::load(&path)?;
@@ -68,7 +96,7 @@ pub fn run(name: &str, build: fn(VerifierConfig) -> anyhow::Result<Router>) -> E
         rt.block_on(async move {
             let listen = config.listen.clone();
             let public = config.public_url.clone();
-            let app = build(config)?;
+            let app = build(config, &path)?;
             let listener = tokio::net::TcpListener::bind(&listen).await?;
             tracing::info!(addr = %listener.local_addr()?, "{name} listening");
             println!("{name}: open {public}/ (listening on {listen}; Ctrl-C stops)");

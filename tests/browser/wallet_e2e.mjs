@@ -6,8 +6,8 @@
  * (CTAP2, internal, resident keys, user verification, PRF) stands in for the phone's screen lock;
  * one tab is used throughout, so the one authenticator serves the issuer and the wallet.
  *
- *   node tests/browser/wallet_e2e.mjs --issuer URL --code CODE --admin-token TOKEN \
- *        --wallet URL --budget URL --x509-budget URL [--artifacts DIR]
+ *   node tests/browser/wallet_e2e.mjs --issuer URL --code CODE --code2 CODE --code3 CODE \
+ *        --admin-token TOKEN --wallet URL --budget URL --x509-budget URL --petitions URL [--artifacts DIR]
  *
  * Normally started by tests/browser/wallet_e2e.sh, which starts the services. The code must be an
  * unused enrollment code of resident D-0001 (Anna de Vries, born 1990, municipality 0363).
@@ -29,7 +29,8 @@
  * helpers), and the steps: wallet_e2e_steps_receive.mjs (1-4), wallet_e2e_steps_present.mjs (5-7),
  * wallet_e2e_steps_x509.mjs (5b), wallet_e2e_steps_hostile.mjs (7b),
  * wallet_e2e_steps_revoke_lock.mjs (8, 9, the fallback without PRF), wallet_e2e_steps_authorize.mjs (10,
- * the authorization code flow from the wallet page). This file runs them in order.
+ * the authorization code flow from the wallet page), wallet_e2e_steps_petitions.mjs (P1-P3, the
+ * petitions example: propose, co-sign once, forwarded at the threshold). This file runs them in order.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -44,6 +45,7 @@ import { hostileSteps } from './wallet_e2e_steps_hostile.mjs';
 import { x509Steps } from './wallet_e2e_steps_x509.mjs';
 import { revokeAndLockSteps, withoutPrfSteps } from './wallet_e2e_steps_revoke_lock.mjs';
 import { authorizationCodeSteps } from './wallet_e2e_steps_authorize.mjs';
+import { petitionForwardStep, petitionSteps } from './wallet_e2e_steps_petitions.mjs';
 
 async function run(browser) {
   fs.mkdirSync(ARTIFACTS, { recursive: true });
@@ -59,7 +61,8 @@ async function run(browser) {
   await ctx.close();
 
   await withoutPrfSteps(browser);
-  await authorizationCodeSteps(browser);
+  await authorizationCodeSteps(browser, petitionSteps);
+  await petitionForwardStep(browser);
 
   await check('no-page-errors', () => (pageErrors.length ? pageErrors.join('; ') : { detail: 'no uncaught exceptions' }));
   await check('no-csp-violations', () => (cspViolations.length ? cspViolations.join('; ') : { detail: 'none reported' }));

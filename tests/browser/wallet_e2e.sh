@@ -5,6 +5,7 @@
 #     the wallet's /receive, so its same-device offer link opens the wallet),
 #   - the participatory_budget example (the verifier in-process) trusting that issuer for 0363,
 #     with wallet_link_base = the wallet's /present,
+#   - the petitions example, forwarding a proposal at 2 signatures (steps P1-P3),
 #   - the wallet page (node wallet-wasm/web/serve.mjs),
 # then drives them with headless Chromium: tests/browser/wallet_e2e.mjs (steps 1-9 of issue 5).
 #
@@ -20,6 +21,7 @@ set -uo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 BIN="${CIVIC_ISSUER_BIN:-$ROOT/target/debug/civic-issuer}"
 EBIN="${CIVIC_EXAMPLE_BUDGET_BIN:-$ROOT/target/debug/participatory_budget}"
+PBIN="${CIVIC_EXAMPLE_PETITIONS_BIN:-$ROOT/target/debug/petitions}"
 ARTIFACTS="$ROOT/tests/artifacts"
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -28,7 +30,7 @@ while [ $# -gt 0 ]; do
   esac
 done
 export NODE_PATH="$ROOT/.tools/node/node_modules${NODE_PATH:+:$NODE_PATH}"
-for f in "$BIN" "$EBIN" "$ROOT/wallet-wasm/web/pkg/civic_wallet_bg.wasm"; do
+for f in "$BIN" "$EBIN" "$PBIN" "$ROOT/wallet-wasm/web/pkg/civic_wallet_bg.wasm"; do
   [ -e "$f" ] || { echo "FAIL missing $f (cargo build -p civic-issuer -p civic-examples; cargo xtask wasm)"; echo "0 passed, 1 failed"; exit 1; }
 done
 
@@ -52,11 +54,12 @@ wait_http() { # url name
   echo "0 passed, 1 failed"; exit 1
 }
 
-IPORT="$(free_port)"; BPORT="$(free_port)"; WPORT="$(free_port)"; XPORT="$(free_port)"
+IPORT="$(free_port)"; BPORT="$(free_port)"; WPORT="$(free_port)"; XPORT="$(free_port)"; PPORT="$(free_port)"
 # The wallet on its own host name (Chromium resolves *.localhost to this machine): its passkey's
 # RP ID is then wallet.localhost, apart from the issuer's (localhost), as on two real domains.
 ISSUER="http://localhost:$IPORT"; BUDGET="http://localhost:$BPORT"; WALLET="http://wallet.localhost:$WPORT"
 XBUDGET="http://localhost:$XPORT"
+PETITIONS="http://localhost:$PPORT"
 VBIN="${CIVIC_VERIFIER_BIN:-$ROOT/target/debug/civic-verifier}"
 # A development CA for the certificate budget (step 5b); the issuer publishes it in its platform
 # registry, which the wallet reads when it receives the credential.
@@ -91,11 +94,14 @@ grep -q '^client_attestation = "required"$' "$WORK/issuer/config.toml" \
 "$BIN" add-platform --data "$WORK/issuer" --id "$BUDGET" --name "Participatory budget" > /dev/null
 "$BIN" add-platform --data "$WORK/issuer" --id https://consult.teststad.example --name "Consultation" > /dev/null
 "$BIN" add-platform --data "$WORK/issuer" --id "$XBUDGET" --name "Participatory budget (certificate)" > /dev/null
+"$BIN" add-platform --data "$WORK/issuer" --id "$PETITIONS" --name "Teststad proposals" > /dev/null
 "$BIN" enrollment-codes --data "$WORK/issuer" --resident D-0001 --out "$WORK/codes.csv" > /dev/null
 CODE="$(sed -n 2p "$WORK/codes.csv" | cut -d, -f2)"
 "$BIN" enrollment-codes --data "$WORK/issuer" --resident D-0003 --out "$WORK/codes2.csv" > /dev/null
 CODE2="$(sed -n 2p "$WORK/codes2.csv" | cut -d, -f2)"
-[ -n "$CODE" ] && [ -n "$CODE2" ] && [ -n "$ADMIN" ] || { echo "FAIL no enrollment code or admin token"; echo "0 passed, 1 failed"; exit 1; }
+"$BIN" enrollment-codes --data "$WORK/issuer" --resident D-0004 --out "$WORK/codes3.csv" > /dev/null
+CODE3="$(sed -n 2p "$WORK/codes3.csv" | cut -d, -f2)"
+[ -n "$CODE" ] && [ -n "$CODE2" ] && [ -n "$CODE3" ] && [ -n "$ADMIN" ] || { echo "FAIL no enrollment code or admin token"; echo "0 passed, 1 failed"; exit 1; }
 RUST_LOG=warn "$BIN" serve --data "$WORK/issuer" --listen "127.0.0.1:$IPORT" > "$WORK/issuer.log" 2>&1 &
 PIDS+=($!)
 
@@ -130,6 +136,19 @@ TOML
 RUST_LOG=warn "$EBIN" --config "$WORK/xbudget/config.toml" > "$WORK/xbudget.log" 2>&1 &
 PIDS+=($!)
 
+# The petitions example (steps P1-P3), forwarding at 2 signatures.
+mkdir -p "$WORK/petitions"
+sed -e "s|^listen = .*|listen = \"127.0.0.1:$PPORT\"|" \
+    -e "s|^public_url = .*|public_url = \"$PETITIONS\"|" \
+    -e "s|^id = .*|id = \"$PETITIONS\"|" \
+    -e "s|^wallet_link_base = .*|wallet_link_base = \"$WALLET/present\"|" \
+    "$ROOT/examples/petitions/config.toml" > "$WORK/petitions/config.toml"
+sed -e "s|^signature_threshold = .*|signature_threshold = 2|" "$ROOT/examples/petitions/petitions.toml" > "$WORK/petitions/petitions.toml"
+grep -q '^signature_threshold = 2$' "$WORK/petitions/petitions.toml" || { echo "FAIL petitions.toml has no signature_threshold"; echo "0 passed, 1 failed"; exit 1; }
+cp "$WORK/budget/trust.toml" "$WORK/petitions/trust.toml"
+RUST_LOG=warn "$PBIN" --config "$WORK/petitions/config.toml" > "$WORK/petitions.log" 2>&1 &
+PIDS+=($!)
+
 # --- the wallet page ----------------------------------------------------------------------------
 node "$ROOT/wallet-wasm/web/serve.mjs" --port "$WPORT" --host 127.0.0.1 > "$WORK/wallet.log" 2>&1 &
 PIDS+=($!)
@@ -137,6 +156,7 @@ PIDS+=($!)
 wait_http "http://127.0.0.1:$IPORT/healthz" issuer
 wait_http "http://127.0.0.1:$BPORT/healthz" budget
 wait_http "http://127.0.0.1:$XPORT/healthz" xbudget
+wait_http "http://127.0.0.1:$PPORT/healthz" petitions
 wait_http "http://127.0.0.1:$WPORT/" wallet
 # CORS on the wallet-facing endpoints (a preflight as the wallet's POST /credential sends it).
 cors() { # url method headers
@@ -149,12 +169,12 @@ for probe in "$ISSUER/credential POST authorization,content-type" "$BUDGET/v1/re
 done
 echo "issuer $ISSUER  budget $BUDGET  wallet $WALLET"
 
-timeout -k 5 150 node "$ROOT/tests/browser/wallet_e2e.mjs" --issuer "$ISSUER" --code "$CODE" --code2 "$CODE2" --admin-token "$ADMIN" \
-  --wallet "$WALLET" --budget "$BUDGET" --x509-budget "$XBUDGET" --artifacts "$ARTIFACTS" 2> "$WORK/browser.err"
+timeout -k 5 150 node "$ROOT/tests/browser/wallet_e2e.mjs" --issuer "$ISSUER" --code "$CODE" --code2 "$CODE2" --code3 "$CODE3" --admin-token "$ADMIN" \
+  --wallet "$WALLET" --budget "$BUDGET" --x509-budget "$XBUDGET" --petitions "$PETITIONS" --artifacts "$ARTIFACTS" 2> "$WORK/browser.err"
 RC=$?
 [ "$RC" -eq 124 ] || [ "$RC" -eq 137 ] && { echo "FAIL wallet_e2e.mjs timed out"; echo "0 passed, 1 failed"; }
 if [ "$RC" -ne 0 ]; then
   echo "--- browser log (last 40 lines) ---"; tail -n 40 "$WORK/browser.err"
-  for s in issuer budget xbudget wallet; do echo "--- $s log ---"; tail -n 15 "$WORK/$s.log"; done
+  for s in issuer budget xbudget petitions wallet; do echo "--- $s log ---"; tail -n 15 "$WORK/$s.log"; done
 fi
 exit "$RC"

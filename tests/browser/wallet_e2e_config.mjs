@@ -28,14 +28,16 @@ const { values: opts } = parseArgs({
     issuer: { type: 'string' }, code: { type: 'string' }, 'admin-token': { type: 'string' },
     // A second resident's enrollment code (step 10, the authorization code flow).
     code2: { type: 'string' },
+    // A third resident's enrollment code, and the petitions example (steps P1-P3).
+    code3: { type: 'string' }, petitions: { type: 'string' },
     wallet: { type: 'string' }, budget: { type: 'string' }, artifacts: { type: 'string' },
     resident: { type: 'string', default: 'D-0001' },
     // A second budget that asks as a certificate verifier (x509_hash, HAIP 1.0).
     'x509-budget': { type: 'string' },
   },
 });
-if (!opts.issuer || !opts.code || !opts.code2 || !opts['admin-token'] || !opts.wallet || !opts.budget || !opts['x509-budget']) {
-  log('usage: wallet_e2e.mjs --issuer URL --code CODE --code2 CODE --admin-token TOKEN --wallet URL --budget URL --x509-budget URL [--artifacts DIR]');
+if (!opts.issuer || !opts.code || !opts.code2 || !opts.code3 || !opts.petitions || !opts['admin-token'] || !opts.wallet || !opts.budget || !opts['x509-budget']) {
+  log('usage: wallet_e2e.mjs --issuer URL --code CODE --code2 CODE --code3 CODE --admin-token TOKEN --wallet URL --budget URL --x509-budget URL --petitions URL [--artifacts DIR]');
   process.exit(2);
 }
 const trim = (u) => u.replace(/\/+$/, '');
@@ -43,6 +45,7 @@ const ISSUER = trim(opts.issuer);
 const WALLET = trim(opts.wallet);
 const BUDGET = trim(opts.budget);
 const X509_BUDGET = trim(opts['x509-budget']);
+const PETITIONS = trim(opts.petitions);
 const ARTIFACTS = path.resolve(opts.artifacts ?? path.join(ROOT, 'tests', 'artifacts'));
 const EXECUTABLE = process.env.CHROMIUM || '/usr/bin/chromium';
 const TOTAL_MS = Number(process.env.WALLET_E2E_TIMEOUT_MS || 120000);
@@ -64,6 +67,7 @@ export {
   WALLET,
   BUDGET,
   X509_BUDGET,
+  PETITIONS,
   ARTIFACTS,
   EXECUTABLE,
   TOTAL_MS,

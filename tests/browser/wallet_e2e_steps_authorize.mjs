@@ -11,8 +11,9 @@ import { ISSUER, PHONE, WALLET, opts } from './wallet_e2e_config.mjs';
 import { a11y, check, shot, withAuthenticator } from './wallet_e2e_harness.mjs';
 import { openBallot, openConsent, share, startBallot, text, unlockIfAsked, walletReady } from './wallet_e2e_pages.mjs';
 
-/** Step 10 in a fresh context: Chloe enrolls at the issuer, creates her wallet, signs out. */
-export async function authorizationCodeSteps(browser) {
+/** Step 10 in a fresh context: Chloe enrolls at the issuer, creates her wallet, signs out.
+ *  `then(page)`, if given, runs next in her tab (the petitions steps). */
+export async function authorizationCodeSteps(browser, then) {
   const ctx = await browser.newContext(PHONE);
   const { page } = await withAuthenticator(ctx, 'second-resident');
   await check('10-wallet-initiated-authorization-code-flow', async () => {
@@ -87,5 +88,6 @@ export async function authorizationCodeSteps(browser) {
     if (new URL(page.url()).origin !== WALLET) return `the refresh left the wallet: ${page.url()}`;
     return { detail: `signed in once at the issuer, wallet attested, confirmed, ${unlocked ? 'unlocked, ' : ''}5 copies in ${ms} ms; eligible at the budget; refreshed to 5 copies without a sign-in` };
   });
+  if (then) await then(page);
   await ctx.close();
 }

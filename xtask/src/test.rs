@@ -272,6 +272,7 @@ pub(crate) fn wallet_e2e_command() -> Result<std::process::Command> {
     cmd.arg("tests/browser/wallet_e2e.sh")
         .env("CIVIC_ISSUER_BIN", bin.join("civic-issuer"))
         .env("CIVIC_EXAMPLE_BUDGET_BIN", bin.join("participatory_budget"))
+        .env("CIVIC_EXAMPLE_PETITIONS_BIN", bin.join("petitions"))
         .env("CIVIC_VERIFIER_BIN", bin.join("civic-verifier"))
         .current_dir(util::repo_root());
     Ok(cmd)
