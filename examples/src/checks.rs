@@ -14,6 +14,7 @@ use serde_json::json;
 use civic_credential::crypto::hmac_sha256;
 use civic_credential::encoding::{b64_encode, ct_eq};
 use civic_credential::residency::labels::request_phrase;
+use civic_credential::sd_jwt::{ClaimPath, PathElement};
 use civic_service::cookies::{Cookie, CookieJar, CookiePolicy};
 use civic_service::run::blocking;
 use civic_service::{SharedClock, SystemClock};
@@ -25,6 +26,7 @@ use civic_verifier::store::SledStore;
 use civic_verifier::VerifierConfig;
 use civic_verifier_service::Service;
 
+use crate::messages::{f, t};
 use crate::page::{escape, page, Failure};
 
 /// How long after its request expired an accepted check may still be used (to vote, answer or
@@ -71,19 +73,15 @@ impl Outcome {
         }
     }
 
-    /// A sentence for the resident.
+    /// A sentence for the resident, in the request's language.
     pub fn message(&self) -> String {
         match self {
-            Outcome::Pending => "Waiting for your wallet…".into(),
-            Outcome::Eligible { .. } => "Checked: you can take part.".into(),
-            Outcome::NotEligible => {
-                "Checked: this is not open to you. Nothing about you was stored.".into()
-            }
-            Outcome::Rejected { rule } => format!(
-                "Your wallet's answer could not be accepted ({rule}). Nothing about you was stored."
-            ),
-            Outcome::Declined => "You declined in your wallet. Nothing was shared.".into(),
-            Outcome::Expired => "This check has expired. Please start again.".into(),
+            Outcome::Pending => t("outcome-pending"),
+            Outcome::Eligible { .. } => t("outcome-eligible"),
+            Outcome::NotEligible => t("outcome-not-eligible"),
+            Outcome::Rejected { rule } => f("outcome-rejected", &[("rule", rule.as_str().into())]),
+            Outcome::Declined => t("outcome-declined"),
+            Outcome::Expired => t("outcome-expired"),
         }
     }
 }
@@ -209,22 +207,14 @@ impl Checks {
         let jar = CookieJar::from_headers(headers);
         let cookie = self.cookies.read(&jar, COOKIE).unwrap_or("");
         if id.len() > 64 || !ct_eq(cookie.as_bytes(), self.binding(id).as_bytes()) {
-            return Err(Failure::new(
-                403,
-                "This check was started in another browser. Please start again here.",
-            ));
+            return Err(Failure::new(403, t("check-other-browser")));
         }
         let flow = self.flow.clone();
         let key = id.to_owned();
         let session = blocking(move || flow.session(&key).map_err(Failure::from))
             .await?
             .filter(|s| s.platform_id == self.platform_id)
-            .ok_or_else(|| {
-                Failure::new(
-                    404,
-                    "This check does not exist any more. Please start again.",
-                )
-            })?;
+            .ok_or_else(|| Failure::new(404, t("check-gone")))?;
         let now = self.now();
         Ok(match session.status {
             _ if now >= session.expires + RESULT_GRACE_SECS => Outcome::Expired,
@@ -257,7 +247,7 @@ impl Checks {
         let public_url = &self.flow.settings().public_url;
         match headers.get(header::ORIGIN) {
             Some(o) if o.as_bytes() != origin_of(public_url).as_bytes() => {
-                Err(Failure::new(403, "This form was sent from another site."))
+                Err(Failure::new(403, t("form-other-site")))
             }
             _ => Ok(()),
         }
@@ -310,23 +300,64 @@ impl Checks {
             .policy
             .requested_paths(&self.platform_id)
             .iter()
-            .map(|p| format!("<li>{}</li>", escape(&request_phrase(p))))
+            .map(|p| format!("<li>{}</li>", escape(&asked(p))))
             .collect();
         let minutes = (started.expires_at - self.now()).max(0) / 60;
+        let e = |id: &str| escape(&t(id));
         format!(
-            "<section aria-labelledby=\"share\">\n<h2 id=\"share\">Show your residency credential</h2>\n\
-             <p>Scan this code with your wallet app, or open your wallet on this device.</p>\n\
-             <div class=\"qr\" role=\"img\" aria-label=\"QR code to open the request in your wallet\">{svg}</div>\n\
-             <p><a id=\"wallet-link\" class=\"button\" href=\"{link}\">Open my wallet on this device</a></p>\n\
-             <p>Your wallet asks for your consent and then shares only:</p>\n<ul>{asked}</ul>\n\
-             <p id=\"check-status\" role=\"status\" aria-live=\"polite\" data-poll=\"{poll}\" data-next=\"{next}\">\
-             Waiting for your wallet…</p>\n\
-             <p><a href=\"{next}\">I have shared it: continue</a></p>\n\
-             <p class=\"small\">The request is valid for about {minutes} minutes.</p>\n</section>",
+            "<section aria-labelledby=\"share\">\n<h2 id=\"share\">{}</h2>\n<p>{}</p>\n\
+             <div class=\"qr\" role=\"img\" aria-label=\"{}\">{svg}</div>\n\
+             <p><a id=\"wallet-link\" class=\"button\" href=\"{link}\">{}</a></p>\n\
+             <p>{}</p>\n<ul>{asked}</ul>\n\
+             <p id=\"check-status\" role=\"status\" aria-live=\"polite\" data-poll=\"{poll}\" data-next=\"{next}\" \
+             data-still-waiting=\"{}\">{}</p>\n\
+             <p><a href=\"{next}\">{}</a></p>\n\
+             <p class=\"small\">{}</p>\n</section>",
+            e("prompt-title"),
+            e("prompt-scan"),
+            e("prompt-qr-label"),
+            e("prompt-same-device"),
+            e("prompt-shares-only"),
+            e("prompt-still-waiting"),
+            e("outcome-pending"),
+            e("prompt-continue"),
+            escape(&f("prompt-valid-for", &[("minutes", minutes.into())])),
             link = escape(&started.openid4vp_url),
             poll = escape(poll),
             next = escape(next),
         )
+    }
+}
+
+/// The page body for a check still waiting for the wallet: the status and a link to `again`.
+pub fn pending_page(outcome: &Outcome, again: &str) -> String {
+    format!(
+        "<p role=\"status\">{}</p>\n<p><a href=\"{}\">{}</a></p>",
+        escape(&outcome.message()),
+        escape(again),
+        escape(&t("check-again"))
+    )
+}
+
+/// What a platform asks for, in the request's language ("your municipality", "whether you are
+/// 16 or older (not your birthdate)").
+pub fn asked(path: &ClaimPath) -> String {
+    let keys: Vec<&str> = path
+        .0
+        .iter()
+        .map(|e| match e {
+            PathElement::Key(k) => k.as_str(),
+            _ => "",
+        })
+        .collect();
+    match keys.as_slice() {
+        ["residence", "municipality_code"] | ["residence", "municipality"] => {
+            t("asked-municipality")
+        }
+        ["residence", "district"] => t("asked-district"),
+        ["age_equal_or_over", n] => f("asked-age", &[("age", (*n).into())]),
+        ["pseudonyms", _] => t("asked-pseudonym"),
+        _ => request_phrase(path),
     }
 }
 

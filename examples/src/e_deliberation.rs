@@ -12,16 +12,29 @@ use axum::routing::{get, post};
 use axum::{Form, Router};
 use serde::{Deserialize, Serialize};
 
+use crate::messages::{f, t};
 use crate::{escape, open_records, page, short_hash, utc, Checks, Failure, Outcome};
 use civic_verifier::VerifierConfig;
 
 /// The app's name (its binary and records directory).
 pub const NAME: &str = "e_deliberation";
-const SITE: &str = "Teststad deliberation";
 /// The policy (in the configuration) behind the badge.
 pub const POLICY: &str = "verified-resident";
-/// The proposal under discussion.
-pub const PROPOSAL: &str = "Draft plan: a new library in the former tram depot";
+/// The proposal under discussion, in the request's language.
+pub fn proposal() -> String {
+    t("deliberation-proposal")
+}
+
+fn site() -> String {
+    t("deliberation-site")
+}
+
+fn badge() -> String {
+    format!(
+        "<span class=\"badge\">{}</span>",
+        escape(&t("deliberation-badge"))
+    )
+}
 /// Longest comment, in characters.
 pub const MAX_COMMENT_CHARS: usize = 2000;
 /// Comments shown on the page, newest first.
@@ -56,18 +69,20 @@ pub fn app(config: VerifierConfig) -> anyhow::Result<Router> {
         db,
         comments,
     });
-    Ok(crate::SECURITY_HEADERS.apply(
-        Router::new()
-            .route("/", get(home))
-            .route("/comments", post(comment))
-            .route("/verify/start", post(start))
-            .route("/verify/{id}", get(verified))
-            .route("/verify/{id}/status", get(status))
-            .route("/verify/{id}/comment", post(verified_comment))
-            .layer(DefaultBodyLimit::max(32 * 1024))
-            .with_state(app)
-            .merge(crate::assets())
-            .merge(wallet),
+    Ok(crate::messages::with_language(
+        crate::SECURITY_HEADERS.apply(
+            Router::new()
+                .route("/", get(home))
+                .route("/comments", post(comment))
+                .route("/verify/start", post(start))
+                .route("/verify/{id}", get(verified))
+                .route("/verify/{id}/status", get(status))
+                .route("/verify/{id}/comment", post(verified_comment))
+                .layer(DefaultBodyLimit::max(32 * 1024))
+                .with_state(app)
+                .merge(crate::assets())
+                .merge(wallet),
+        ),
     ))
 }
 
@@ -77,7 +92,7 @@ impl App {
         if text.is_empty() || text.chars().count() > MAX_COMMENT_CHARS {
             return Err(Failure::new(
                 400,
-                format!("A comment has 1 to {MAX_COMMENT_CHARS} characters."),
+                f("deliberation-length", &[("max", MAX_COMMENT_CHARS.into())]),
             ));
         }
         let record = serde_json::to_vec(&Comment {
@@ -85,7 +100,7 @@ impl App {
             at: self.checks.now(),
             badge,
         })
-        .map_err(|_| Failure::new(400, "This comment could not be stored."))?;
+        .map_err(|_| Failure::new(400, t("deliberation-not-stored")))?;
         let id = self.db.generate_id()?;
         self.comments.insert(id.to_be_bytes(), record)?;
         self.db.flush_async().await?;
@@ -103,11 +118,8 @@ impl App {
                 continue;
             };
             let who = match &c.badge {
-                Some(b) => format!(
-                    "<span class=\"badge\">Verified resident</span> <code>{}</code>",
-                    escape(b)
-                ),
-                None => "Not verified".to_owned(),
+                Some(b) => format!("{} <code>{}</code>", badge(), escape(b)),
+                None => escape(&t("deliberation-not-verified")),
             };
             items.push_str(&format!(
                 "<li class=\"comment\"><p>{}</p><p class=\"meta\">{who} · <time>{}</time></p></li>\n",
@@ -116,36 +128,44 @@ impl App {
             ));
         }
         if items.is_empty() {
-            items = "<li>No comments yet.</li>".into();
+            items = format!("<li>{}</li>", escape(&t("deliberation-no-comments")));
         }
-        Ok(format!("<h2 id=\"comments\">Comments</h2>\n<ol class=\"comments\" aria-labelledby=\"comments\">\n{items}</ol>"))
+        Ok(format!(
+            "<h2 id=\"comments\">{}</h2>\n<ol class=\"comments\" aria-labelledby=\"comments\">\n{items}</ol>",
+            escape(&t("deliberation-comments"))
+        ))
     }
 }
 
 fn comment_form(action: &str, button: &str) -> String {
     format!(
-        "<form method=\"post\" action=\"{}\">\n<label for=\"text\">Your comment</label>\n\
+        "<form method=\"post\" action=\"{}\">\n<label for=\"text\">{}</label>\n\
          <textarea id=\"text\" name=\"text\" maxlength=\"{MAX_COMMENT_CHARS}\" required \
-         aria-describedby=\"text-hint\"></textarea>\n<p id=\"text-hint\" class=\"small\">Please do not write \
-         personal details: comments are public.</p>\n<p><button type=\"submit\">{}</button></p>\n</form>",
+         aria-describedby=\"text-hint\"></textarea>\n<p id=\"text-hint\" class=\"small\">{}</p>\n\
+         <p><button type=\"submit\">{}</button></p>\n</form>",
         escape(action),
+        escape(&t("deliberation-your-comment")),
+        escape(&t("deliberation-public")),
         escape(button)
     )
 }
 
 async fn home(State(app): S) -> Result<Response, Failure> {
+    let e = |id: &str| escape(&t(id));
     let body = format!(
-        "<p>The council asks for your views on: <strong>{}</strong>.</p>\n\
-         <h2>Comment as a verified resident</h2>\n<p>Your wallet shows that you live in Teststad and \
-         gives this site a pseudonym. Your comment then shows a <em>verified resident</em> badge with a \
-         short code made from that pseudonym, never your name.</p>\n\
-         <form method=\"post\" action=\"/verify/start\"><button type=\"submit\">Verify with my residency \
-         credential</button></form>\n<h2>Comment without verifying</h2>\n{}\n{}",
-        escape(PROPOSAL),
-        comment_form("/comments", "Post without badge"),
+        "<p>{} <strong>{}</strong></p>\n<h2>{}</h2>\n<p>{}</p>\n\
+         <form method=\"post\" action=\"/verify/start\"><button type=\"submit\">{}</button></form>\n\
+         <h2>{}</h2>\n{}\n{}",
+        e("deliberation-asks"),
+        escape(&proposal()),
+        e("deliberation-as-verified"),
+        e("deliberation-privacy"),
+        e("deliberation-start"),
+        e("deliberation-without"),
+        comment_form("/comments", &t("deliberation-post-plain")),
         app.list()?
     );
-    Ok(page(SITE, "E-deliberation", &body))
+    Ok(page(&site(), &t("deliberation-title"), &body))
 }
 
 #[derive(Deserialize)]
@@ -165,7 +185,7 @@ async fn comment(
 
 async fn start(State(app): S) -> Result<Response, Failure> {
     app.checks
-        .start_page(SITE, "Verify: show that you live in Teststad", "/verify")
+        .start_page(&site(), &t("deliberation-check-title"), "/verify")
         .await
 }
 
@@ -181,23 +201,24 @@ async fn verified(
     let outcome = app.checks.outcome(&headers, &id).await?;
     let body = match &outcome {
         Outcome::Eligible { pseudonym } => format!(
-            "<p class=\"notice\">{} Your comments will show <span class=\"badge\">Verified resident</span> \
-             <code>{}</code>.</p>\n{}",
+            "<p class=\"notice\">{} {} {} <code>{}</code></p>\n{}",
             escape(&outcome.message()),
+            escape(&t("deliberation-will-show")),
+            badge(),
             escape(&short_hash(pseudonym)),
-            comment_form(&format!("/verify/{id}/comment"), "Post as verified resident")
+            comment_form(
+                &format!("/verify/{id}/comment"),
+                &t("deliberation-post-verified")
+            )
         ),
-        Outcome::Pending => format!(
-            "<p role=\"status\">{}</p>\n<p><a href=\"/verify/{}\">Check again</a></p>",
-            escape(&outcome.message()),
-            escape(&id)
-        ),
+        Outcome::Pending => crate::checks::pending_page(&outcome, &format!("/verify/{id}")),
         other => format!(
-            "<p class=\"notice\">{}</p>\n<p>You can still <a href=\"/\">comment without a badge</a>.</p>",
-            escape(&other.message())
+            "<p class=\"notice\">{}</p>\n<p><a href=\"/\">{}</a></p>",
+            escape(&other.message()),
+            escape(&t("deliberation-still-plain"))
         ),
     };
-    Ok(page(SITE, "Comment as a verified resident", &body))
+    Ok(page(&site(), &t("deliberation-verified-title"), &body))
 }
 
 async fn verified_comment(

@@ -19,6 +19,7 @@ use civic_verifier::VerifierConfig;
 
 pub mod checks;
 pub mod e_deliberation;
+pub mod messages;
 pub mod micro_consultation;
 pub mod page;
 pub mod participatory_budget;

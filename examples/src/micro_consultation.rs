@@ -11,18 +11,36 @@ use axum::routing::{get, post};
 use axum::{Form, Router};
 use serde::Deserialize;
 
+use crate::messages::{f, t};
 use crate::{escape, open_records, page, page_with_status, Checks, Failure, Outcome};
 use civic_verifier::VerifierConfig;
 
 /// The app's name (its binary and records directory).
 pub const NAME: &str = "micro_consultation";
-const SITE: &str = "Teststad district 3 consultation";
 /// The policy (in the configuration) the consultation checks.
 pub const POLICY: &str = "district-3";
-/// The question put to the district.
-pub const QUESTION: &str = "Should Kastanjeplein become a car-free square on Sundays?";
-/// The possible answers: value and label.
-pub const ANSWERS: [(&str, &str); 2] = [("yes", "Yes"), ("no", "No")];
+/// The possible answers; their labels are `consultation-answer-{value}` in the catalogue.
+pub const ANSWERS: [&str; 2] = ["yes", "no"];
+
+/// The question put to the district, in the request's language.
+pub fn question_text() -> String {
+    t("consultation-question")
+}
+
+fn label(value: &str) -> String {
+    t(&format!("consultation-answer-{value}"))
+}
+
+fn site() -> String {
+    t("consultation-site")
+}
+
+fn start_form() -> String {
+    format!(
+        "<form method=\"post\" action=\"/answer/start\"><button type=\"submit\">{}</button></form>",
+        escape(&t("consultation-start"))
+    )
+}
 
 struct App {
     checks: Checks,
@@ -44,16 +62,18 @@ pub fn app(config: VerifierConfig) -> anyhow::Result<Router> {
         db,
         answers,
     });
-    Ok(crate::SECURITY_HEADERS.apply(
-        Router::new()
-            .route("/", get(home))
-            .route("/answer/start", post(start))
-            .route("/answer/{id}", get(question).post(answer))
-            .route("/answer/{id}/status", get(status))
-            .layer(DefaultBodyLimit::max(16 * 1024))
-            .with_state(app)
-            .merge(crate::assets())
-            .merge(wallet),
+    Ok(crate::messages::with_language(
+        crate::SECURITY_HEADERS.apply(
+            Router::new()
+                .route("/", get(home))
+                .route("/answer/start", post(start))
+                .route("/answer/{id}", get(question).post(answer))
+                .route("/answer/{id}/status", get(status))
+                .layer(DefaultBodyLimit::max(16 * 1024))
+                .with_state(app)
+                .merge(crate::assets())
+                .merge(wallet),
+        ),
     ))
 }
 
@@ -62,7 +82,7 @@ impl App {
         let mut counts = [0u64; ANSWERS.len()];
         for item in self.answers.iter() {
             let (_, value) = item?;
-            let at = ANSWERS.iter().position(|a| a.0.as_bytes() == &value[..]);
+            let at = ANSWERS.iter().position(|a| a.as_bytes() == &value[..]);
             if let Some(count) = at.and_then(|i| counts.get_mut(i)) {
                 *count += 1;
             }
@@ -70,29 +90,30 @@ impl App {
         let items: String = ANSWERS
             .iter()
             .zip(counts)
-            .map(|((_, label), n)| format!("<li>{label}: <strong>{n}</strong></li>"))
+            .map(|(value, n)| format!("<li>{}: <strong>{n}</strong></li>", escape(&label(value))))
             .collect();
-        Ok(format!("<h2>Answers so far</h2>\n<ul>{items}</ul>"))
+        Ok(format!(
+            "<h2>{}</h2>\n<ul>{items}</ul>",
+            escape(&t("consultation-results"))
+        ))
     }
 }
 
-const START: &str = "<form method=\"post\" action=\"/answer/start\"><button type=\"submit\">Answer with my residency \
-                     credential</button></form>";
-
 async fn home(State(app): S) -> Result<Response, Failure> {
     let body = format!(
-        "<p>The district council asks the residents of district 3:</p>\n<p><strong>{}</strong></p>\n\
-         <p>Your wallet shows that you live in district 3 of Teststad and gives this consultation a \
-         pseudonym, so each resident answers once. Nothing else is shared.</p>\n{START}\n{}",
-        escape(QUESTION),
+        "<p>{}</p>\n<p><strong>{}</strong></p>\n<p>{}</p>\n{}\n{}",
+        escape(&t("consultation-asks")),
+        escape(&question_text()),
+        escape(&t("consultation-privacy")),
+        start_form(),
         app.results()?
     );
-    Ok(page(SITE, "Micro-consultation", &body))
+    Ok(page(&site(), &t("consultation-title"), &body))
 }
 
 async fn start(State(app): S) -> Result<Response, Failure> {
     app.checks
-        .start_page(SITE, "Answer: show that you live in district 3", "/answer")
+        .start_page(&site(), &t("consultation-check-title"), "/answer")
         .await
 }
 
@@ -109,44 +130,44 @@ async fn question(
     let body = match &outcome {
         Outcome::Eligible { pseudonym } if app.answers.contains_key(pseudonym.as_bytes())? => {
             format!(
-                "<p class=\"notice\">You have already answered. Thank you!</p>\n{}",
+                "<p class=\"notice\">{}</p>\n{}",
+                escape(&t("consultation-answered-already")),
                 app.results()?
             )
         }
         Outcome::Eligible { .. } => {
             let options: String = ANSWERS
                 .iter()
-                .map(|(value, label)| {
+                .map(|value| {
                     format!(
                         "<div class=\"option\"><input type=\"radio\" id=\"a-{value}\" name=\"answer\" value=\"{value}\" \
-                         required><label for=\"a-{value}\">{label}</label></div>"
+                         required><label for=\"a-{value}\">{}</label></div>",
+                        escape(&label(value))
                     )
                 })
                 .collect();
             format!(
                 "<p class=\"notice\">{}</p>\n<form method=\"post\" action=\"/answer/{}\">\n<fieldset>\
-                 <legend>{}</legend>\n{options}</fieldset>\n<p><button type=\"submit\">Send my answer</button></p>\n</form>",
+                 <legend>{}</legend>\n{options}</fieldset>\n<p><button type=\"submit\">{}</button></p>\n</form>",
                 escape(&outcome.message()),
                 escape(&id),
-                escape(QUESTION)
+                escape(&question_text()),
+                escape(&t("consultation-send")),
             )
         }
-        Outcome::Pending => format!(
-            "<p role=\"status\">{}</p>\n<p><a href=\"/answer/{}\">Check again</a></p>",
-            escape(&outcome.message()),
-            escape(&id)
-        ),
+        Outcome::Pending => crate::checks::pending_page(&outcome, &format!("/answer/{id}")),
         Outcome::NotEligible => format!(
-            "<p class=\"notice\">This consultation is only for residents of district 3, and your \
-             credential does not show that. Nothing about you was stored.</p>\n{}",
+            "<p class=\"notice\">{}</p>\n{}",
+            escape(&t("consultation-not-eligible")),
             app.results()?
         ),
         other => format!(
-            "<p class=\"notice\">{}</p>\n{START}",
-            escape(&other.message())
+            "<p class=\"notice\">{}</p>\n{}",
+            escape(&other.message()),
+            start_form()
         ),
     };
-    Ok(page(SITE, "Your answer", &body))
+    Ok(page(&site(), &t("consultation-answer-title"), &body))
 }
 
 #[derive(Deserialize)]
@@ -159,11 +180,11 @@ async fn answer(
     State(app): S,
     headers: HeaderMap,
     Path(id): Path<String>,
-    Form(f): Form<AnswerForm>,
+    Form(form): Form<AnswerForm>,
 ) -> Result<Response, Failure> {
     let pseudonym = app.checks.eligible(&headers, &id).await?;
-    let Some((value, label)) = ANSWERS.iter().find(|a| Some(a.0) == f.answer.as_deref()) else {
-        return Err(Failure::new(400, "Please answer yes or no."));
+    let Some(value) = ANSWERS.iter().find(|a| Some(**a) == form.answer.as_deref()) else {
+        return Err(Failure::new(400, t("consultation-yes-or-no")));
     };
     // One answer per pseudonym: the first write wins, atomically.
     let cas = app.answers.compare_and_swap(
@@ -172,18 +193,26 @@ async fn answer(
         Some(value.as_bytes()),
     )?;
     if cas.is_err() {
-        let body = format!("<p class=\"notice\">You have already answered; a second answer is not counted.</p>\n{}", app.results()?);
+        let body = format!(
+            "<p class=\"notice\">{}</p>\n{}",
+            escape(&t("consultation-second-answer")),
+            app.results()?
+        );
         return Ok(page_with_status(
             StatusCode::CONFLICT,
-            SITE,
-            "Already answered",
+            &site(),
+            &t("consultation-already-title"),
             &body,
         ));
     }
     app.db.flush_async().await?;
     let body = format!(
-        "<p class=\"notice\" role=\"status\">Your answer <strong>{label}</strong> is counted. Thank you!</p>\n{}",
+        "<p class=\"notice\" role=\"status\">{}</p>\n{}",
+        escape(&f(
+            "consultation-counted",
+            &[("answer", label(value).into())]
+        )),
         app.results()?
     );
-    Ok(page(SITE, "Thank you", &body))
+    Ok(page(&site(), &t("consultation-thanks-title"), &body))
 }

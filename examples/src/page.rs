@@ -9,6 +9,8 @@ use axum::Router;
 use civic_service::layers::SecurityHeaders;
 use civic_service::respond::asset;
 
+use crate::messages::{lang_tag, t};
+
 pub use civic_service::html::escape;
 
 /// The Content-Security-Policy of every page: nothing inline, nothing from elsewhere.
@@ -37,14 +39,14 @@ pub fn page_with_status(status: StatusCode, site: &str, title: &str, body: &str)
         format!("{} · {}", escape(title), escape(site))
     };
     let html = format!(
-        "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
+        "<!doctype html>\n<html lang=\"{lang}\">\n<head>\n<meta charset=\"utf-8\">\n\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
          <title>{full_title}</title>\n<link rel=\"stylesheet\" href=\"/static/app.css\">\n\
          <script src=\"/static/app.js\" defer></script>\n</head>\n<body>\n{header_html}\
-         <main id=\"main\">\n<h1>{}</h1>\n{body}\n</main>\n<footer><p>A fictional example of a civic \
-         platform using civic-id: it learns whether you are eligible and a pseudonym, never your \
-         name, birthdate or address.</p></footer>\n</body>\n</html>\n",
-        escape(title)
+         <main id=\"main\">\n<h1>{}</h1>\n{body}\n</main>\n<footer><p>{}</p></footer>\n</body>\n</html>\n",
+        escape(title),
+        escape(&t("footer")),
+        lang = escape(&lang_tag()),
     );
     let headers = [
         (header::CONTENT_TYPE, "text/html; charset=utf-8"),
@@ -106,10 +108,7 @@ impl Failure {
 
     fn unavailable(what: &str, error: &dyn std::fmt::Debug) -> Self {
         tracing::error!(?error, "{what}");
-        Failure::new(
-            503,
-            "The service is temporarily unavailable. Please try again in a moment.",
-        )
+        Failure::new(503, t("failure-unavailable"))
     }
 }
 
@@ -133,17 +132,18 @@ impl From<sled::Error> for Failure {
 
 impl IntoResponse for Failure {
     fn into_response(self) -> Response {
-        let title = match self.status.as_u16() {
-            400 | 422 => "Please check your input",
-            403 => "Not possible",
-            404 => "Not found",
-            409 => "Already done",
-            _ => "Temporarily unavailable",
-        };
+        let title = t(match self.status.as_u16() {
+            400 | 422 => "failure-title-input",
+            403 => "failure-title-forbidden",
+            404 => "failure-title-not-found",
+            409 => "failure-title-done",
+            _ => "failure-title-unavailable",
+        });
         let body = format!(
-            "<p>{}</p>\n<p><a href=\"/\">Back to the start page</a></p>",
-            escape(&self.message)
+            "<p>{}</p>\n<p><a href=\"/\">{}</a></p>",
+            escape(&self.message),
+            escape(&t("back-to-start"))
         );
-        page_with_status(self.status, "", title, &body)
+        page_with_status(self.status, "", &title, &body)
     }
 }

@@ -11,32 +11,30 @@ use axum::routing::{get, post};
 use axum::{Form, Router};
 use serde::Deserialize;
 
+use crate::messages::{f, t};
 use crate::{escape, open_records, page, page_with_status, Checks, Failure, Outcome};
 use civic_verifier::VerifierConfig;
 
 /// The app's name (its binary and records directory).
 pub const NAME: &str = "participatory_budget";
-const SITE: &str = "Teststad participatory budget";
 /// The policy (in the configuration) the ballot checks.
 pub const POLICY: &str = "ballot";
-/// The projects on the ballot: id, title, description.
-pub const PROJECTS: [(&str, &str, &str); 3] = [
-    (
-        "playground",
-        "A playground in Oosterpark",
-        "Climbing frames, swings and a sandpit for ages 2 to 12.",
-    ),
-    (
-        "trees",
-        "200 street trees",
-        "Shade and greenery in the five streets with the fewest trees.",
-    ),
-    (
-        "bikes",
-        "Covered bike parking",
-        "Space for 400 bicycles next to the railway station.",
-    ),
-];
+/// The projects on the ballot, by id; their titles and descriptions are in the catalogue
+/// (`budget-project-{id}`, `budget-project-{id}-text`).
+pub const PROJECTS: [&str; 3] = ["playground", "trees", "bikes"];
+
+/// A project's title, in the request's language.
+pub fn project_title(id: &str) -> String {
+    t(&format!("budget-project-{id}"))
+}
+
+fn project_text(id: &str) -> String {
+    t(&format!("budget-project-{id}-text"))
+}
+
+fn site() -> String {
+    t("budget-site")
+}
 
 struct App {
     checks: Checks,
@@ -54,32 +52,38 @@ pub fn app(config: VerifierConfig) -> anyhow::Result<Router> {
     let checks = Checks::new(config, POLICY)?;
     let wallet = checks.wallet_routes();
     let app = Arc::new(App { checks, db, votes });
-    Ok(crate::SECURITY_HEADERS.apply(
-        Router::new()
-            .route("/", get(home))
-            .route("/ballot/start", post(start))
-            .route("/ballot/{id}", get(ballot))
-            .route("/ballot/{id}/status", get(status))
-            .route("/ballot/{id}/vote", post(vote))
-            .layer(DefaultBodyLimit::max(16 * 1024))
-            .with_state(app)
-            .merge(crate::assets())
-            .merge(wallet),
+    Ok(crate::messages::with_language(
+        crate::SECURITY_HEADERS.apply(
+            Router::new()
+                .route("/", get(home))
+                .route("/ballot/start", post(start))
+                .route("/ballot/{id}", get(ballot))
+                .route("/ballot/{id}/status", get(status))
+                .route("/ballot/{id}/vote", post(vote))
+                .layer(DefaultBodyLimit::max(16 * 1024))
+                .with_state(app)
+                .merge(crate::assets())
+                .merge(wallet),
+        ),
     ))
 }
 
 impl App {
     /// Votes per project, counted from the ballot box.
-    fn tallies(&self) -> Result<Vec<(&'static str, u64)>, Failure> {
+    fn tallies(&self) -> Result<Vec<(String, u64)>, Failure> {
         let mut counts = [0u64; PROJECTS.len()];
         for item in self.votes.iter() {
             let (_, choice) = item?;
-            let at = PROJECTS.iter().position(|p| p.0.as_bytes() == &choice[..]);
+            let at = PROJECTS.iter().position(|p| p.as_bytes() == &choice[..]);
             if let Some(count) = at.and_then(|i| counts.get_mut(i)) {
                 *count += 1;
             }
         }
-        Ok(PROJECTS.iter().zip(counts).map(|(p, n)| (p.1, n)).collect())
+        Ok(PROJECTS
+            .iter()
+            .zip(counts)
+            .map(|(p, n)| (project_title(p), n))
+            .collect())
     }
 
     fn results(&self) -> Result<String, Failure> {
@@ -94,41 +98,48 @@ impl App {
             })
             .collect();
         Ok(format!(
-            "<h2 id=\"results\">Votes so far</h2>\n<table aria-labelledby=\"results\">\n\
-             <thead><tr><th scope=\"col\">Project</th><th scope=\"col\" class=\"count\">Votes</th></tr></thead>\n\
-             <tbody>{rows}</tbody></table>"
+            "<h2 id=\"results\">{}</h2>\n<table aria-labelledby=\"results\">\n\
+             <thead><tr><th scope=\"col\">{}</th><th scope=\"col\" class=\"count\">{}</th></tr></thead>\n\
+             <tbody>{rows}</tbody></table>",
+            escape(&t("budget-results")),
+            escape(&t("budget-project")),
+            escape(&t("budget-votes")),
         ))
     }
 }
 
-const START: &str = "<form method=\"post\" action=\"/ballot/start\"><button type=\"submit\">Vote with my residency \
-                     credential</button></form>";
+fn start_form() -> String {
+    format!(
+        "<form method=\"post\" action=\"/ballot/start\"><button type=\"submit\">{}</button></form>",
+        escape(&t("budget-start"))
+    )
+}
 
 async fn home(State(app): S) -> Result<Response, Failure> {
     let projects: String = PROJECTS
         .iter()
-        .map(|(_, title, text)| {
+        .map(|id| {
             format!(
                 "<li><strong>{}</strong>: {}</li>",
-                escape(title),
-                escape(text)
+                escape(&project_title(id)),
+                escape(&project_text(id))
             )
         })
         .collect();
     let body = format!(
-        "<p>Residents of Teststad aged 16 or over decide how to spend €600,000. Choose one project; \
-         you can vote once.</p>\n<h2>The projects</h2>\n<ul>{projects}</ul>\n\
-         <p>Your wallet proves that you live in Teststad and are 16 or over, and gives this ballot a \
-         pseudonym so you can vote only once. Your name, birthdate and address stay in your wallet.</p>\n\
-         {START}\n{}",
+        "<p>{}</p>\n<h2>{}</h2>\n<ul>{projects}</ul>\n<p>{}</p>\n{}\n{}",
+        escape(&t("budget-intro")),
+        escape(&t("budget-projects")),
+        escape(&t("budget-privacy")),
+        start_form(),
         app.results()?
     );
-    Ok(page(SITE, "Participatory budget 2027", &body))
+    Ok(page(&site(), &t("budget-title"), &body))
 }
 
 async fn start(State(app): S) -> Result<Response, Failure> {
     app.checks
-        .start_page(SITE, "Vote: show that you can take part", "/ballot")
+        .start_page(&site(), &t("budget-check-title"), "/ballot")
         .await
 }
 
@@ -144,41 +155,47 @@ async fn ballot(
     let outcome = app.checks.outcome(&headers, &id).await?;
     let body = match &outcome {
         Outcome::Eligible { pseudonym } if app.votes.contains_key(pseudonym.as_bytes())? => {
-            format!("<p class=\"notice\">You have already voted. Thank you!</p>\n{}", app.results()?)
+            format!(
+                "<p class=\"notice\">{}</p>\n{}",
+                escape(&t("budget-voted-already")),
+                app.results()?
+            )
         }
         Outcome::Eligible { .. } => {
             let options: String = PROJECTS
                 .iter()
-                .map(|(value, title, text)| {
+                .map(|value| {
                     format!(
                         "<div class=\"option\"><input type=\"radio\" id=\"p-{value}\" name=\"project\" value=\"{value}\" \
                          required><label for=\"p-{value}\"><strong>{}</strong><br>{}</label></div>",
-                        escape(title),
-                        escape(text)
+                        escape(&project_title(value)),
+                        escape(&project_text(value))
                     )
                 })
                 .collect();
             format!(
                 "<p class=\"notice\">{}</p>\n<form method=\"post\" action=\"/ballot/{}/vote\">\n<fieldset>\
-                 <legend>Choose one project</legend>\n{options}</fieldset>\n\
-                 <p><button type=\"submit\">Cast my vote</button></p>\n</form>",
+                 <legend>{}</legend>\n{options}</fieldset>\n\
+                 <p><button type=\"submit\">{}</button></p>\n</form>",
                 escape(&outcome.message()),
-                escape(&id)
+                escape(&id),
+                escape(&t("budget-choose")),
+                escape(&t("budget-cast")),
             )
         }
-        Outcome::Pending => format!(
-            "<p role=\"status\">{}</p>\n<p><a href=\"/ballot/{}\">Check again</a></p>",
-            escape(&outcome.message()),
-            escape(&id)
-        ),
+        Outcome::Pending => crate::checks::pending_page(&outcome, &format!("/ballot/{id}")),
         Outcome::NotEligible => format!(
-            "<p class=\"notice\">This ballot is open to residents of Teststad aged 16 or over, and your \
-             credential does not show that. Nothing about you was stored.</p>\n{}",
+            "<p class=\"notice\">{}</p>\n{}",
+            escape(&t("budget-not-eligible")),
             app.results()?
         ),
-        other => format!("<p class=\"notice\">{}</p>\n{START}", escape(&other.message())),
+        other => format!(
+            "<p class=\"notice\">{}</p>\n{}",
+            escape(&other.message()),
+            start_form()
+        ),
     };
-    Ok(page(SITE, "Your ballot", &body))
+    Ok(page(&site(), &t("budget-ballot-title"), &body))
 }
 
 #[derive(Deserialize)]
@@ -194,9 +211,8 @@ async fn vote(
     Form(v): Form<Vote>,
 ) -> Result<Response, Failure> {
     let pseudonym = app.checks.eligible(&headers, &id).await?;
-    let Some((value, title, _)) = PROJECTS.iter().find(|p| Some(p.0) == v.project.as_deref())
-    else {
-        return Err(Failure::new(400, "Please choose one of the projects."));
+    let Some(value) = PROJECTS.iter().find(|p| Some(**p) == v.project.as_deref()) else {
+        return Err(Failure::new(400, t("budget-choose-one")));
     };
     // One vote per pseudonym: the first write wins, atomically.
     let cas = app.votes.compare_and_swap(
@@ -206,21 +222,25 @@ async fn vote(
     )?;
     if cas.is_err() {
         let body = format!(
-            "<p class=\"notice\">You have already voted; a second vote is not counted.</p>\n{}",
+            "<p class=\"notice\">{}</p>\n{}",
+            escape(&t("budget-second-vote")),
             app.results()?
         );
         return Ok(page_with_status(
             axum::http::StatusCode::CONFLICT,
-            SITE,
-            "Already voted",
+            &site(),
+            &t("budget-already-voted-title"),
             &body,
         ));
     }
     app.db.flush_async().await?;
     let body = format!(
-        "<p class=\"notice\" role=\"status\">Your vote for <strong>{}</strong> is counted. Thank you!</p>\n{}",
-        escape(title),
+        "<p class=\"notice\" role=\"status\">{}</p>\n{}",
+        escape(&f(
+            "budget-counted",
+            &[("project", project_title(value).into())]
+        )),
         app.results()?
     );
-    Ok(page(SITE, "Thank you for voting", &body))
+    Ok(page(&site(), &t("budget-thanks-title"), &body))
 }

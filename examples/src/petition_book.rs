@@ -52,8 +52,8 @@ pub enum BookError {
     #[error("proposal limit reached")]
     TooManyProposals,
     /// The title or text is empty or too long.
-    #[error("{0}")]
-    Invalid(String),
+    #[error("invalid {0:?}")]
+    Invalid(Invalid),
     /// The database failed.
     #[error("records database: {0}")]
     Storage(String),
@@ -78,6 +78,15 @@ type TxResult<T> = Result<T, ConflictableTransactionError<BookError>>;
 
 fn abort<T>(e: BookError) -> TxResult<T> {
     Err(ConflictableTransactionError::Abort(e))
+}
+
+/// Which part of a new proposal cannot be used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Invalid {
+    /// The title: one line of 5 to [`MAX_TITLE_CHARS`] characters.
+    Title,
+    /// The text: 20 to [`MAX_TEXT_CHARS`] characters.
+    Text,
 }
 
 /// The outcome of a signature.
@@ -122,14 +131,10 @@ pub fn clean(title: &str, text: &str) -> Result<(String, String), BookError> {
     let title_len = title.chars().count();
     let text_len = text.chars().count();
     if !(5..=MAX_TITLE_CHARS).contains(&title_len) || title.contains(['\n', '\r']) {
-        return Err(BookError::Invalid(format!(
-            "A title is one line of 5 to {MAX_TITLE_CHARS} characters."
-        )));
+        return Err(BookError::Invalid(Invalid::Title));
     }
     if !(20..=MAX_TEXT_CHARS).contains(&text_len) {
-        return Err(BookError::Invalid(format!(
-            "A proposal's text has 20 to {MAX_TEXT_CHARS} characters."
-        )));
+        return Err(BookError::Invalid(Invalid::Text));
     }
     Ok((title, text))
 }

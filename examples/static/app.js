@@ -17,7 +17,8 @@
   function check() {
     tries += 1;
     if (tries > 400) {
-      box.textContent = "Still waiting. Use the continue link when your wallet is done.";
+      // The page gives this sentence in its own language.
+      box.textContent = box.getAttribute("data-still-waiting") || "Still waiting.";
       return;
     }
     fetch(poll, { credentials: "same-origin", headers: { Accept: "application/json" } })

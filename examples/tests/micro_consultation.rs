@@ -48,7 +48,7 @@ async fn a_district_3_resident_answers_once() {
     assert_page_basics(&home);
     assert!(home
         .body
-        .contains(&civic_examples::escape(micro_consultation::QUESTION)));
+        .contains(&civic_examples::escape(&micro_consultation::question_text())));
 
     let check = start_check(&browser, base, "/answer/start").await;
     assert_page_basics(&check.page);

@@ -48,8 +48,9 @@ async fn a_resident_votes_once_and_no_page_shows_personal_data() {
     let home = get(&browser, &format!("{base}/")).await;
     assert_eq!(home.status, 200);
     assert_page_basics(&home);
-    for (_, title, _) in participatory_budget::PROJECTS {
-        assert!(home.body.contains(title), "{title}");
+    for id in participatory_budget::PROJECTS {
+        let title = participatory_budget::project_title(id);
+        assert!(home.body.contains(&title), "{title}");
     }
     let js = get(&browser, &format!("{base}/static/app.js")).await;
     assert_eq!(js.status, 200);

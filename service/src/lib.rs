@@ -21,6 +21,8 @@
 //! - [`respond`]: `Cache-Control: no-store` answers, assets;
 //! - [`cookies`]: session-style cookies (HttpOnly, SameSite=Strict, Secure on https);
 //! - [`rate_limit`]: a per-address rate limit (governor);
+//! - (feature `i18n`) [`i18n`]: message catalogues (Project Fluent) and the language the
+//!   browser asks for;
 //! - [`run`]: blocking store calls off the async threads, periodic jobs, logging, serving
 //!   with graceful shutdown on Ctrl-C and SIGTERM.
 
@@ -40,6 +42,8 @@ pub mod cookies;
 pub mod error;
 #[cfg(feature = "http")]
 pub mod extract;
+#[cfg(feature = "i18n")]
+pub mod i18n;
 #[cfg(feature = "http")]
 pub mod layers;
 #[cfg(feature = "http")]
