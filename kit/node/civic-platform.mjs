@@ -262,6 +262,7 @@ export function makeHandler({ client, policy, webhookSecret, sessions = new Map(
       if (req.method === 'GET' && Object.hasOwn(STATIC, name ?? '')) {
         return send(res, 200, fs.readFileSync(path.join(BUTTON_DIR, name)), `${STATIC[name]}; charset=utf-8`);
       }
+      if (req.method === 'GET' && pathname === '/favicon.ico') return send(res, 204, '', 'image/x-icon');
       if (req.method === 'GET' && pathname.startsWith('/civic/status/')) return await status(req, res, pathname.slice('/civic/status/'.length));
       if (req.method === 'POST' && pathname === '/civic/start') return await start(req, res);
       if (req.method === 'POST' && pathname === '/civic/webhook') return await webhook(req, res);

@@ -262,6 +262,8 @@ def make_handler(client, policy, webhook_secret, sessions):
                 return self._send(200, (BUTTON_DIR / name).read_bytes(), STATIC[name] + "; charset=utf-8")
             if path.startswith("/civic/status/"):
                 return self._status(path[len("/civic/status/"):])
+            if path == "/favicon.ico":
+                return self._send(204, b"", "image/x-icon")
             self._error(404, "not_found", "no such page")
 
         def do_POST(self):

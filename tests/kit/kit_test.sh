@@ -178,6 +178,6 @@ driver backend-python "$KPY" "$HERE/backend_flow.py" --lang python --backend "${
 driver backend-node "$KPY" "$HERE/backend_flow.py" --lang node --backend "${BBASE[node]}" --verifier "${VBASE[B]}" \
   --bad-backend "${BBASE[bad-node]}" --present-with python --decline-with js --index 1 "${common[@]}"
 driver button node "$HERE/button.mjs" --en "${BBASE[py]}" --nl "${BBASE[node]}" --expiry "${BBASE[exp]}" \
-  --broken "${BBASE[bad-py]}" --wallet "$WORK/wallet.json" --index 2
+  --broken "${BBASE[bad-py]}" --wallet "$WORK/wallet.json" --wallet-python "$VPY" --index 2
 echo "$PASS passed, $FAIL failed"
 [ "$FAIL" -eq 0 ]
