@@ -179,5 +179,7 @@ driver backend-node "$KPY" "$HERE/backend_flow.py" --lang node --backend "${BBAS
   --bad-backend "${BBASE[bad-node]}" --present-with python --decline-with js --index 1 "${common[@]}"
 driver button node "$HERE/button.mjs" --en "${BBASE[py]}" --nl "${BBASE[node]}" --expiry "${BBASE[exp]}" \
   --broken "${BBASE[bad-py]}" --wallet "$WORK/wallet.json" --wallet-python "$VPY" --index 2
+# The page for platform developers, its shell blocks run as written (its own services, free ports).
+driver docs bash "$HERE/docs_walkthrough.sh"
 echo "$PASS passed, $FAIL failed"
 [ "$FAIL" -eq 0 ]
