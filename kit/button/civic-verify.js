@@ -252,7 +252,7 @@
     for (var i = 0; i < hosts.length; i++) if (!hosts[i].civicVerify) mount(hosts[i]);
   }
 
-  window.CivicVerify = { mount: mount, mountAll: mountAll, pickLanguage: pickLanguage, messages: MESSAGES };
+  window.CivicVerify = { mount: mount, mountAll: mountAll, pickLanguage: pickLanguage, safeSvg: safeSvg, messages: MESSAGES };
   if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', mountAll);
   else mountAll();
 }());

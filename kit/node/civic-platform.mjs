@@ -217,7 +217,9 @@ export function makeHandler({ client, policy, webhookSecret, sessions = new Map(
       process.stderr.write(`backend: the verifier refused: ${e.message}\n`);
       return upstream(res, e);
     }
-    const browser = browserOf(req) ?? crypto.randomBytes(32).toString('base64url');
+    // A fresh token per session (never one the browser brings), in production as a `__Host-`
+    // cookie with `Secure`.
+    const browser = crypto.randomBytes(32).toString('base64url');
     sessions.set(s.id, { browser, expiresAt: s.expires_at, outcome: null, notified: false });
     const { id, openid4vp_url, qr_svg, expires_at } = s;
     send(res, 200, { id, openid4vp_url, qr_svg, expires_at }, 'application/json',

@@ -280,13 +280,19 @@ def make_handler(client, policy, webhook_secret, sessions):
                     self.headers.get("Sec-Fetch-Site", "same-origin") not in ("same-origin", "none"):
                 return self._error(403, "forbidden", "start a session from this site's own page")
             try:
+                self._body()
+            except ValueError:
+                return self._error(413, "too_large", "body too large")
+            try:
                 s = client.create_session(policy)
             except CivicApiError as e:
                 sys.stderr.write(f"backend: the verifier refused: {e}\n")
                 return self._send(502, {"error": e.error, "error_description": e.description, "upstream_status": e.status})
             except OSError as e:
                 return self._error(502, "verifier_unreachable", str(e))
-            browser = self._browser() or secrets.token_urlsafe(32)
+            # A fresh token per session (never one the browser brings), in production as a
+            # `__Host-` cookie with `Secure`.
+            browser = secrets.token_urlsafe(32)
             sessions.add(s["id"], browser, s["expires_at"])
             cookie = f"{COOKIE}={browser}; Path=/civic; HttpOnly; SameSite=Strict"
             view = {k: s[k] for k in ("id", "openid4vp_url", "qr_svg", "expires_at")}

@@ -3,7 +3,7 @@
 
     backend_flow.py --lang python|node --backend URL --verifier URL --bad-backend URL
                     --present-with js|python --decline-with js|python --index N
-                    --wallet WALLET.json --secret WEBHOOK_SECRET --api-key KEY --wallet-python PY
+                    --wallet WALLET.json --child-wallet WALLET.json --secret WEBHOOK_SECRET --api-key KEY --wallet-python PY
 
 A resident's browser (a cookie jar) starts a session through the back end; a wallet we did not
 write (tests/interop/js/oid4vp_wallet.mjs or tests/interop/python/vp_holder.py) answers the
@@ -74,12 +74,12 @@ def start(opener, base=None):
     return call(opener, "POST", (base or A.backend) + "/civic/start", {}, {"Content-Type": "application/json", "Sec-Fetch-Site": "same-origin"})
 
 
-def wallet(which, url, index, decline=False):
+def wallet(which, url, index, decline=False, file=None):
     if which == "js":
         cmd = ["node", str(ROOT / "tests/interop/js/oid4vp_wallet.mjs")]
     else:
         cmd = [A.wallet_python, str(ROOT / "tests/interop/python/vp_holder.py")]
-    cmd += ["--request", url, "--wallet", A.wallet, "--index", str(index)] + (["--decline"] if decline else [])
+    cmd += ["--request", url, "--wallet", file or A.wallet, "--index", str(index)] + (["--decline"] if decline else [])
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
     if r.returncode != 0:
         raise AssertionError(f"{which} wallet exit {r.returncode}: {r.stderr.strip()[-400:]}")
@@ -177,6 +177,23 @@ def main():
     check("client-reads-result", service_read)
     check("other-browser-cannot-read", lambda: None if call(browser(), "GET", f"{A.backend}/civic/status/{s['id']}")[0] == 404 else "!not 404")
 
+    # A ten-year-old resident: the presentation is verified, the policy says no, and no
+    # pseudonym reaches the browser.
+    def not_eligible():
+        child = browser()
+        status, _, body = start(child)
+        if status != 200:
+            return f"!start answered {status}: {body}"
+        wallet(A.present_with, body["openid4vp_url"], 0, file=A.child_wallet)
+        v = wait_notified(child, body["id"])
+        if v.get("status") != "complete" or v.get("eligible") is not False or "pseudonym" in v:
+            return f"!view {v}"
+        r = kit_cli("result", A.verifier, body["id"], key=A.api_key)
+        failed_rules = [p["rule"] for p in json.loads(r.stdout)["eligibility"]["predicates"] if not p["satisfied"]]
+        return f"not eligible: {failed_rules}" if failed_rules == ["age_equal_or_over.16 == true"] else f"!failed rules {failed_rules}"
+
+    check("too-young-not-eligible", not_eligible)
+
     # A decline, through the other wallet.
     d = {}
 
@@ -250,7 +267,7 @@ def main():
 
 if __name__ == "__main__":
     p = argparse.ArgumentParser()
-    for opt in ("lang", "backend", "verifier", "bad-backend", "present-with", "decline-with", "wallet", "secret", "api-key", "wallet-python"):
+    for opt in ("lang", "backend", "verifier", "bad-backend", "present-with", "decline-with", "wallet", "child-wallet", "secret", "api-key", "wallet-python"):
         p.add_argument("--" + opt, required=True)
     p.add_argument("--index", type=int, default=0)
     A = p.parse_args()

@@ -26,11 +26,11 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '.
 const { values: A } = parseArgs({
   options: {
     en: { type: 'string' }, nl: { type: 'string' }, expiry: { type: 'string' }, broken: { type: 'string' },
-    wallet: { type: 'string' }, 'wallet-python': { type: 'string' }, index: { type: 'string', default: '0' }, artifacts: { type: 'string' },
+    wallet: { type: 'string' }, 'child-wallet': { type: 'string' }, 'wallet-python': { type: 'string' }, index: { type: 'string', default: '0' }, artifacts: { type: 'string' },
   },
 });
-for (const k of ['en', 'nl', 'expiry', 'broken', 'wallet', 'wallet-python']) {
-  if (!A[k]) { process.stderr.write(`usage: button.mjs --en URL --nl URL --expiry URL --broken URL --wallet FILE --wallet-python PY [--index N]\n`); process.exit(2); }
+for (const k of ['en', 'nl', 'expiry', 'broken', 'wallet', 'child-wallet', 'wallet-python']) {
+  if (!A[k]) { process.stderr.write(`usage: button.mjs --en URL --nl URL --expiry URL --broken URL --wallet FILE --child-wallet FILE --wallet-python PY [--index N]\n`); process.exit(2); }
 }
 const EXECUTABLE = process.env.CHROMIUM || '/usr/bin/chromium';
 const TOTAL_MS = Number(process.env.BROWSER_TEST_TIMEOUT_MS || 90000);
@@ -62,9 +62,9 @@ async function must(name, fn) { if (!(await check(name, fn))) throw new Abort(na
 
 /** A wallet we did not write answers `link` (accepts or, with decline, refuses): the npm one,
  *  or with python the PyPI sd-jwt holder (it also reads requests by reference, as in the QR). */
-function wallet(link, decline, python = false) {
+function wallet(link, decline, python = false, file = A.wallet) {
   const script = python ? 'tests/interop/python/vp_holder.py' : 'tests/interop/js/oid4vp_wallet.mjs';
-  const args = [path.join(ROOT, script), '--request', link, '--wallet', A.wallet, '--index', A.index];
+  const args = [path.join(ROOT, script), '--request', link, '--wallet', file, '--index', A.index];
   if (decline) args.push('--decline');
   return new Promise((resolve, reject) => {
     execFile(python ? A['wallet-python'] : 'node', args, { timeout: 60000 }, (err, stdout, stderr) => (err ? reject(new Error(`wallet: ${stderr.trim().split('\n').pop()}`)) : resolve(stdout.trim())));
@@ -80,8 +80,8 @@ async function openPage(browser, locale, tag, timezoneId) {
   page.on('pageerror', (e) => { pageErrors.push(`${tag}: ${e.message}`); log(`[${tag} pageerror] ${e.message}`); });
   page.on('console', (m) => {
     if (m.type() !== 'error' && m.type() !== 'warning') return;
-    log(`[${tag} console.${m.type()}] ${m.text()}`);
-    if (/Content Security Policy/i.test(m.text())) cspViolations.push(`${tag}: ${m.text()}`);
+    log(`[${tag} console.${m.type()}] ${m.text().slice(0, 160)}`);
+    if (/Content Security Policy/i.test(m.text()) && tag !== 'hostile') cspViolations.push(`${tag}: ${m.text()}`);
   });
   return { context, page };
 }
@@ -176,6 +176,54 @@ async function english(browser) {
       return { detail: `pseudonym ${d.pseudonym.slice(0, 8)}…` };
     });
     await shot(page, 'en-verified');
+    await check('too-young-not-eligible-message', async () => {
+      await loadDemo(page, A.en);
+      await page.locator('#civic button').click();
+      const a = page.getByRole('link', { name: 'Open my wallet on this device' });
+      await a.waitFor();
+      await wallet(await a.getAttribute('href'), false, false, A['child-wallet']);
+      await stateIs(page, 'notEligible');
+      const text = await statusText(page);
+      const ev = await events(page);
+      if (text !== 'Your credential does not meet the conditions of this check.') return `status ${JSON.stringify(text)}`;
+      return ev.length === 1 && ev[0].status === 'complete' && ev[0].eligible === false && ev[0].pseudonym === null ? { detail: text } : `events ${JSON.stringify(ev)}`;
+    });
+  } finally { await context.close(); }
+}
+
+/** The QR code is copied element by element: nothing of a hostile SVG can run or load. On a blank
+ *  page without any CSP, so that only the copying protects it; as a control, the same SVG put in
+ *  with innerHTML does run there. */
+async function hostileSvg(browser) {
+  const { context, page } = await openPage(browser, 'en-US', 'hostile');
+  const dialogs = [];
+  const requests = [];
+  page.on('dialog', (d) => { dialogs.push(d.message()); d.dismiss().catch(() => {}); });
+  page.on('request', (r) => { if (r.url().includes('127.0.0.1:9/')) requests.push(r.url()); });
+  const hostile = '<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" onload="alert(1)" width="10">'
+    + '<script>window.__pwned = 1</script><rect x="0" y="0" width="5" height="5" onclick="alert(2)" style="fill:red"/>'
+    + '<a href="javascript:alert(3)"><path d="M0 0h1v1H0z"/></a><image href="http://127.0.0.1:9/x.png"/>'
+    + '<foreignObject><div xmlns="http://www.w3.org/1999/xhtml"><img src="http://127.0.0.1:9/y.png" onerror="alert(4)"/></div></foreignObject>'
+    + '<use xlink:href="#x"/><g><path d="M1 1h1v1H1z" fill="#000"/></g></svg>';
+  try {
+    await page.setContent('<!doctype html><html lang="en"><body><div id="safe"></div><div id="raw"></div></body></html>');
+    await page.addScriptTag({ path: path.join(ROOT, 'kit/button/civic-verify.js') });
+    await check('hostile-qr-svg-defused', async () => {
+      const out = await page.evaluate((h) => {
+        const svg = window.CivicVerify.safeSvg(h);
+        if (svg) document.getElementById('safe').appendChild(svg);
+        return { html: svg ? svg.outerHTML : null, notSvg: String(window.CivicVerify.safeSvg('<html><script>1</script></html>')) };
+      }, hostile);
+      await page.waitForTimeout(300);
+      if (dialogs.length || requests.length || await page.evaluate(() => window.__pwned)) return `something ran: ${[...dialogs, ...requests].join(', ')}`;
+      if (!out.html || out.notSvg !== 'null') return `safeSvg ${JSON.stringify(out)}`;
+      if (/script|onload|onclick|onerror|style|href|image|foreignObject|use|<a|img/i.test(out.html)) return `kept ${out.html}`;
+      if (!/<rect[^>]*width="5"/.test(out.html) || !/<g><path d="M1 1h1v1H1z" fill="#000">/.test(out.html)) return `lost the geometry: ${out.html}`;
+      // The control: the same markup inserted as such does run (so the check above could fail).
+      await page.evaluate((h) => { document.getElementById('raw').innerHTML = h; }, hostile);
+      await page.waitForTimeout(300);
+      return dialogs.length || requests.length ? { detail: `${out.html.length} characters kept; inserted as markup it ran: ${dialogs.length} alert(s), ${requests.length} request(s)` } : 'the control did not run: the check proves nothing';
+    });
   } finally { await context.close(); }
 }
 
@@ -266,7 +314,7 @@ try {
   });
   try {
     await Promise.race([(async () => {
-      for (const part of [english, dutch, expiry]) {
+      for (const part of [english, hostileSvg, dutch, expiry]) {
         try { await part(browser); } catch (e) { if (!(e instanceof Abort)) throw e; }
       }
       await check('no-csp-violations-or-page-errors', async () => (cspViolations.length || pageErrors.length ? [...cspViolations, ...pageErrors].join('; ') : undefined));
