@@ -188,7 +188,7 @@
             if (mine !== run) return;
             if (FINAL[r.status]) return finish(r, outcomeKey(r));
             if (r.status === 'verifying') say('verifying');
-            // Past expiry (with a margin for clocks): the service will say `expired`; ask once more.
+            // Still not final 30 s past expiry (a margin for clocks): give up, as expired.
             var late = Date.now() > (expiresAt + 30) * 1000;
             if (late) return finish({ id: id, status: 'expired' }, 'expired');
             poll(id, expiresAt, mine, Math.min(delay * 1.5, 5000), 0);

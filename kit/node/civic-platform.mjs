@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /*
- * civic-id platform kit for Node.js (18 or newer; no dependencies beyond node:).
+ * civic-id platform kit for Node.js (18.3 or newer; no dependencies beyond node:).
  *
  * A client for the civic-verifier REST API, a webhook signature check, and a tiny example back
  * end a platform can copy.
