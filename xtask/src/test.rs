@@ -1,6 +1,6 @@
 //! `cargo xtask test`: the one test command, run locally and by CI (`.ci/run`).
 //!
-//! Steps, in order: setup, fmt, clippy, deny, test, fuzz, wasm, interop, services-interop, browser, load, bench. It
+//! Steps, in order: setup, fmt, clippy, deny, test, fuzz, wasm, interop, services-interop, kit, browser, load, bench. It
 //! stops at the first failing step, prints a summary and ends with the plain line
 //! `N passed, N failed` (plus `, N skipped` when steps were skipped or not reached), which CI
 //! reads.
@@ -28,6 +28,7 @@ const STEPS: &[Step] = &[
     ("wasm", step_wasm),
     ("interop", step_interop),
     ("services-interop", step_services_interop),
+    ("kit", step_kit),
     ("browser", step_browser),
     ("load", step_load),
     ("bench", step_bench),
@@ -40,6 +41,7 @@ const QUICK_SKIPS: &[&str] = &[
     "wasm",
     "interop",
     "services-interop",
+    "kit",
     "browser",
     "load",
     "bench",
@@ -222,6 +224,27 @@ fn step_services_interop() -> Result<String> {
     let bin = util::target_dir().join("debug");
     run(std::process::Command::new("bash")
         .arg("tests/interop/services_interop.sh")
+        .env("CIVIC_ISSUER_BIN", bin.join("civic-issuer"))
+        .env("CIVIC_VERIFIER_BIN", bin.join("civic-verifier"))
+        .current_dir(util::repo_root()))
+    .map(|()| String::new())
+}
+
+/// The platform integration kit (`kit/`): its Python and Node clients and example back ends
+/// against the real issuer and verifier service, answered by wallets we did not write, and its
+/// button in headless Chromium (`tests/kit/kit_test.sh`).
+fn step_kit() -> Result<String> {
+    run(util::cargo().args([
+        "build",
+        "--quiet",
+        "-p",
+        "civic-issuer",
+        "-p",
+        "civic-verifier-service",
+    ]))?;
+    let bin = util::target_dir().join("debug");
+    run(std::process::Command::new("bash")
+        .arg("tests/kit/kit_test.sh")
         .env("CIVIC_ISSUER_BIN", bin.join("civic-issuer"))
         .env("CIVIC_VERIFIER_BIN", bin.join("civic-verifier"))
         .current_dir(util::repo_root()))
