@@ -15,14 +15,28 @@ const status = (msg, isError = false) => {
   el.classList.toggle('error', isError);
 };
 
-// Browser WebAuthn errors in plain words.
+// The page's sentences in the resident's language (the server's catalogue, locales/*.ftl:
+// the js-* and error-* messages), with English if the page has none.
+const messages = (() => {
+  try {
+    return JSON.parse(document.body?.dataset.messages || '{}');
+  } catch {
+    return {};
+  }
+})();
+const say = (id, english) => messages[id] ?? english;
+// The service words its errors in English, more precisely than the page's catalogue ("…; 3
+// tries left"): other languages show the catalogue's sentence for the error's code.
+const translated = document.documentElement.lang !== 'en';
+
+// Browser WebAuthn errors and the service's error codes in plain words.
 const explain = (e) =>
   ({
-    NotAllowedError: 'The passkey prompt was cancelled or timed out. Please try again.',
-    InvalidStateError: 'This device already has a passkey for your account.',
-    NotSupportedError: 'This browser or device does not support passkeys.',
-    SecurityError: 'Passkeys only work on the municipality’s own web address.',
-  })[e?.name] ?? e?.message ?? String(e);
+    NotAllowedError: say('js-cancelled', 'The passkey prompt was cancelled or timed out. Please try again.'),
+    InvalidStateError: say('js-has-passkey', 'This device already has a passkey for your account.'),
+    NotSupportedError: say('js-no-passkeys', 'This browser or device does not support passkeys.'),
+    SecurityError: say('js-wrong-address', 'Passkeys only work on the municipality’s own web address.'),
+  })[e?.name] ?? (translated && e?.code && messages[`error-${e.code}`]) ?? e?.message ?? String(e);
 
 const csrf = () => document.querySelector('meta[name="csrf-token"]')?.content ?? '';
 
@@ -34,7 +48,11 @@ async function api(path, body, method = 'POST') {
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   const data = await res.json().catch(() => ({}));
-  if (!res.ok) throw new Error(data.error_description || `request failed (${res.status})`);
+  if (!res.ok) {
+    const err = new Error(data.error_description || `request failed (${res.status})`);
+    err.code = data.error;
+    throw err;
+  }
   return data;
 }
 
@@ -84,7 +102,7 @@ function authenticationJSON(cred) {
 
 async function register(startPath, finishPath, body) {
   const options = await api(startPath, body);
-  status('Follow the prompt on your device…');
+  status(say('js-follow-prompt', 'Follow the prompt on your device…'));
   const cred = await navigator.credentials.create(creationOptions(options));
   return api(finishPath, registrationJSON(cred));
 }
@@ -104,7 +122,7 @@ const handlers = {
     btn.addEventListener('click', async () => {
       try {
         const options = await api('/api/login/start');
-        status('Follow the prompt on your device…');
+        status(say('js-follow-prompt', 'Follow the prompt on your device…'));
         const cred = await navigator.credentials.get(requestOptions(options));
         const done = await api('/api/login/finish', authenticationJSON(cred));
         // Signing in on the authorization page: back to it, now signed in.
@@ -135,7 +153,7 @@ const handlers = {
           document.getElementById('offer-tx').hidden = false;
         }
         document.getElementById('offer').hidden = false;
-        status('Offer ready.');
+        status(say('js-offer-ready', 'Offer ready.'));
       } catch (e) {
         status(explain(e), true);
       }
@@ -173,7 +191,7 @@ for (const btn of document.querySelectorAll('[data-authorize]')) {
         request_uri: requestUri,
         approve: btn.dataset.authorize === 'approve',
       });
-      status('Returning to your wallet…');
+      status(say('js-returning', 'Returning to your wallet…'));
       location.assign(done.redirect);
     } catch (e) {
       status(explain(e), true);
@@ -193,7 +211,7 @@ for (const btn of document.querySelectorAll('[data-attest]')) {
         jwk,
         approve: btn.dataset.attest === 'approve',
       });
-      status('Returning to your wallet…');
+      status(say('js-returning', 'Returning to your wallet…'));
       location.assign(done.redirect);
     } catch (e) {
       status(explain(e), true);

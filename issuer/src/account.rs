@@ -79,6 +79,9 @@ pub struct AccountView {
     pub can_receive_credential: bool,
     /// Why not, if not.
     pub blocked_because: Option<String>,
+    /// The same reason, for pages that word it in the resident's language.
+    #[serde(skip)]
+    pub blocker: Option<Blocker>,
 }
 
 impl AccountView {
@@ -153,6 +156,7 @@ impl Accounts {
             credentials,
             can_receive_credential: blocked.is_none(),
             blocked_because: blocked.map(|b| b.to_string()),
+            blocker: blocked,
         })
     }
 

@@ -5,6 +5,7 @@
 mod admin;
 mod error;
 mod guards;
+mod messages;
 mod oid4vci;
 mod ops;
 mod pages;

@@ -13,17 +13,20 @@ use civic_service::respond::asset;
 use civic_service::ApiError;
 
 use super::guards::Resident;
+use super::messages::{f, lang_tag, script_messages, t, with_language};
 use super::AppState;
 use crate::account::CredentialState;
+use crate::issuance::Blocker;
 
 pub(super) fn routes() -> Router<AppState> {
-    Router::new()
+    let pages = Router::new()
         .route("/", get(|| async { Redirect::to("/me") }))
         .route("/enroll", get(enroll))
         .route("/login", get(login))
         .route("/me", get(me))
         .route("/authorize", get(authorize))
-        .route("/wallet-provider", get(wallet_provider))
+        .route("/wallet-provider", get(wallet_provider));
+    with_language(pages)
         .route(
             "/static/app.js",
             get(|| async {
@@ -52,7 +55,7 @@ fn page(agency: &str, title: &str, csrf: Option<&str>, main: &str) -> Html<Strin
     });
     Html(format!(
         r#"<!doctype html>
-<html lang="en">
+<html lang="{lang}">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
@@ -62,7 +65,7 @@ fn page(agency: &str, title: &str, csrf: Option<&str>, main: &str) -> Html<Strin
 <link rel="stylesheet" href="/static/style.css">
 <script type="module" src="/static/app.js"></script>
 </head>
-<body>
+<body data-messages="{messages}">
 <header><p class="agency">{agency}</p></header>
 <main id="main">
 <h1>{title}</h1>
@@ -73,33 +76,82 @@ fn page(agency: &str, title: &str, csrf: Option<&str>, main: &str) -> Html<Strin
 </html>"#,
         agency = esc(agency),
         title = esc(title),
+        lang = esc(&lang_tag()),
+        messages = esc(&script_messages()),
     ))
 }
 
+/// `t(id)`, escaped for HTML.
+fn e(id: &str) -> String {
+    esc(&t(id))
+}
+
+/// The "Sign in with a passkey" button that returns to this page, and the enrollment link.
+fn sign_in_here() -> String {
+    format!(
+        r#"<button id="login-button" type="button" data-return-here>{}</button>
+<p>{} <a href="/enroll">{}</a>.</p>"#,
+        e("sign-in-button"),
+        e("no-passkey-yet"),
+        e("no-passkey-link")
+    )
+}
+
+/// A wallet's request that cannot be used, as a page with the error's status.
+fn unusable(agency: &str, title: &str, e: &ApiError) -> Response {
+    let main = format!(
+        "<p>{}</p><p>{}</p>",
+        esc(&f(
+            "request-unusable",
+            &[("reason", e.description.as_str().into())]
+        )),
+        esc(&t("start-again-wallet"))
+    );
+    let mut resp = page(agency, title, None, &main).into_response();
+    *resp.status_mut() = e.status;
+    resp
+}
+
 async fn enroll(State(app): State<AppState>) -> Html<String> {
+    let main = format!(
+        r#"<p>{}</p>
+<form id="enroll-form" autocomplete="off">
+<label for="code">{}</label>
+<input id="code" name="code" required inputmode="text" autocapitalize="characters" spellcheck="false" placeholder="ABCDE-FGHJK-MNPQR-STVWX" aria-describedby="code-help">
+<p id="code-help" class="help">{}</p>
+<button type="submit">{}</button>
+</form>
+<p>{} <a href="/login">{}</a>.</p>"#,
+        e("enroll-intro"),
+        e("enroll-code"),
+        e("enroll-code-help"),
+        e("enroll-create"),
+        e("enroll-already"),
+        e("sign-in"),
+    );
     page(
         &app.issuer.context.config.agency_name,
-        "Set up your passkey",
+        &t("enroll-title"),
         None,
-        r#"<p>Enter the enrollment code from your letter. Your device will then create a passkey: you unlock it with your fingerprint, face or screen lock.</p>
-<form id="enroll-form" autocomplete="off">
-<label for="code">Enrollment code</label>
-<input id="code" name="code" required inputmode="text" autocapitalize="characters" spellcheck="false" placeholder="ABCDE-FGHJK-MNPQR-STVWX" aria-describedby="code-help">
-<p id="code-help" class="help">20 letters and digits; dashes and spaces are optional.</p>
-<button type="submit">Create passkey</button>
-</form>
-<p>Already set up? <a href="/login">Sign in</a>.</p>"#,
+        &main,
     )
 }
 
 async fn login(State(app): State<AppState>) -> Html<String> {
+    let main = format!(
+        r#"<p>{}</p>
+<button id="login-button" type="button">{}</button>
+<p>{} <a href="/enroll">{}</a>.</p>"#,
+        e("sign-in-intro"),
+        e("sign-in-button"),
+        e("no-passkey-yet"),
+        e("no-passkey-link"),
+    );
     page(
         &app.issuer.context.config.agency_name,
-        "Sign in",
+        &t("sign-in-title"),
         None,
-        r#"<p>Sign in with the passkey you created for this service.</p>
-<button id="login-button" type="button">Sign in with a passkey</button>
-<p>No passkey yet? <a href="/enroll">Set one up with your enrollment code</a>.</p>"#,
+        &main,
     )
 }
 
@@ -121,39 +173,37 @@ async fn authorize(
         .await;
     let pending = match pending {
         Ok(p) => p,
-        Err(e) => {
-            let main = format!(
-                "<p>This request from your wallet cannot be used: {}.</p><p>Start again from your wallet.</p>",
-                esc(&e.description)
-            );
-            let mut resp = page(&agency, "Request expired", None, &main).into_response();
-            *resp.status_mut() = e.status;
-            return resp;
-        }
+        Err(err) => return unusable(&agency, &t("request-expired-title"), &err),
     };
-    let wallet = esc(&pending.wallet);
+    let wallet = pending.wallet.as_str();
     let Ok(resident) = resident else {
         let main = format!(
-            r#"<p><strong>{wallet}</strong> asks for your residency credential. Sign in with your passkey first.</p>
-<button id="login-button" type="button" data-return-here>Sign in with a passkey</button>
-<p>No passkey yet? <a href="/enroll">Set one up with your enrollment code</a>.</p>"#
+            "<p>{}</p>\n{}",
+            esc(&f("authorize-asks-sign-in", &[("wallet", wallet.into())])),
+            sign_in_here()
         );
-        return page(&agency, "Sign in", None, &main).into_response();
+        return page(&agency, &t("sign-in-title"), None, &main).into_response();
     };
     let main = format!(
         r#"<section id="authorization" data-client-id="{client}" data-request-uri="{uri}">
-<p><strong>{wallet}</strong> asks for your residency credential.</p>
-<p>It will go to the wallet at <strong>{destination}</strong>: a batch of single-use copies, each bound to a key on your device.</p>
-<p><button type="button" data-authorize="approve">Add to {wallet}</button>
-<button type="button" class="secondary" data-authorize="deny">Cancel</button></p>
+<p>{asks}</p>
+<p>{destination}</p>
+<p><button type="button" data-authorize="approve">{approve}</button>
+<button type="button" class="secondary" data-authorize="deny">{cancel}</button></p>
 </section>"#,
         client = esc(&query.client_id),
         uri = esc(&query.request_uri),
-        destination = esc(&pending.destination),
+        asks = esc(&f("authorize-asks", &[("wallet", wallet.into())])),
+        destination = esc(&f(
+            "authorize-destination",
+            &[("destination", pending.destination.as_str().into())]
+        )),
+        approve = esc(&f("authorize-approve", &[("wallet", wallet.into())])),
+        cancel = e("cancel"),
     );
     page(
         &agency,
-        "Add your residency credential",
+        &t("authorize-title"),
         Some(&resident.session.csrf_token),
         &main,
     )
@@ -182,43 +232,49 @@ async fn wallet_provider(
         .await;
     let asked = match asked {
         Ok(a) => a,
-        Err(e) => {
-            let main = format!(
-                "<p>This request from your wallet cannot be used: {}.</p><p>Start again from your wallet.</p>",
-                esc(&e.description)
-            );
-            let mut resp = page(&agency, "Request refused", None, &main).into_response();
-            *resp.status_mut() = e.status;
-            return resp;
-        }
+        Err(err) => return unusable(&agency, &t("request-refused-title"), &err),
     };
-    let wallet = esc(&asked.wallet);
+    let wallet = asked.wallet.as_str();
     let Ok(resident) = resident else {
         let main = format!(
-            r#"<p><strong>{wallet}</strong> asks {agency} to confirm that it is a genuine civic wallet. Sign in with your passkey first.</p>
-<button id="login-button" type="button" data-return-here>Sign in with a passkey</button>
-<p>No passkey yet? <a href="/enroll">Set one up with your enrollment code</a>.</p>"#,
-            agency = esc(&agency),
+            "<p>{}</p>\n{}",
+            esc(&f(
+                "provider-asks-sign-in",
+                &[
+                    ("wallet", wallet.into()),
+                    ("agency", agency.as_str().into())
+                ]
+            )),
+            sign_in_here()
         );
-        return page(&agency, "Sign in", None, &main).into_response();
+        return page(&agency, &t("sign-in-title"), None, &main).into_response();
     };
     let main = format!(
         r#"<section id="wallet-attestation" data-client-id="{client}" data-redirect-uri="{redirect}" data-state="{state}" data-jwk="{jwk}">
-<p><strong>{wallet}</strong> at <strong>{destination}</strong> asks {agency} to confirm that it is a genuine civic wallet, so that it can ask for your residency credential.</p>
-<p>The confirmation names the wallet and a key it made on this device. It does not name you or your device, and {agency} keeps no record of it.</p>
-<p><button type="button" data-attest="approve">Confirm {wallet}</button>
-<button type="button" class="secondary" data-attest="deny">Cancel</button></p>
+<p>{asks}</p>
+<p>{names}</p>
+<p><button type="button" data-attest="approve">{approve}</button>
+<button type="button" class="secondary" data-attest="deny">{cancel}</button></p>
 </section>"#,
         client = esc(&query.client_id),
         redirect = esc(&query.redirect_uri),
         state = esc(&query.state),
         jwk = esc(&query.jwk),
-        destination = esc(&asked.destination),
-        agency = esc(&agency),
+        asks = esc(&f(
+            "provider-asks",
+            &[
+                ("wallet", wallet.into()),
+                ("destination", asked.destination.as_str().into()),
+                ("agency", agency.as_str().into())
+            ]
+        )),
+        names = esc(&f("provider-names", &[("agency", agency.as_str().into())])),
+        approve = esc(&f("provider-approve", &[("wallet", wallet.into())])),
+        cancel = e("cancel"),
     );
     page(
         &agency,
-        "Confirm your wallet",
+        &t("provider-title"),
         Some(&resident.session.csrf_token),
         &main,
     )
@@ -246,56 +302,91 @@ async fn me(
             .unwrap_or("")
             .to_owned()
     };
-    let mut main = String::from(
-        "<section aria-labelledby=\"held\"><h2 id=\"held\">What we hold about you</h2><dl>",
+    let mut main = format!(
+        "<section aria-labelledby=\"held\"><h2 id=\"held\">{}</h2><dl>",
+        e("me-held")
     );
-    main.push_str(&row("Register number", &view.resident.register_id));
+    main.push_str(&row(&t("me-register-number"), &view.resident.register_id));
     for label in CLAIM_LABELS {
         let path = ClaimPath::keys(label.path.iter().copied());
-        main.push_str(&row(label.name, &value(&path)));
+        let name = t(&format!("claim-{}", label.path.join("-")));
+        main.push_str(&row(&name, &value(&path)));
     }
-    main.push_str(&row("Registration valid until", &view.resident.valid_until));
-    main.push_str("</dl></section>\n<section aria-labelledby=\"pk\"><h2 id=\"pk\">Your passkeys</h2><ul class=\"list\">");
+    main.push_str(&row(&t("me-valid-until"), &view.resident.valid_until));
+    main.push_str(&format!(
+        "</dl></section>\n<section aria-labelledby=\"pk\"><h2 id=\"pk\">{}</h2><ul class=\"list\">",
+        e("me-passkeys")
+    ));
     for p in &view.passkeys {
         main.push_str(&format!(
-            r#"<li><span>{name}</span> <button type="button" class="secondary" data-remove-passkey="{}" aria-label="Remove {name}">Remove</button></li>"#,
+            r#"<li><span>{}</span> <button type="button" class="secondary" data-remove-passkey="{}" aria-label="{}">{}</button></li>"#,
+            esc(&p.name),
             esc(&p.id),
-            name = esc(&p.name),
+            esc(&f("me-remove-label", &[("name", p.name.as_str().into())])),
+            e("me-remove"),
         ));
     }
-    main.push_str("</ul><button id=\"add-passkey\" type=\"button\" class=\"secondary\">Add a passkey</button></section>\n");
-    main.push_str("<section aria-labelledby=\"cr\"><h2 id=\"cr\">Your residency credentials</h2>");
+    main.push_str(&format!(
+        "</ul><button id=\"add-passkey\" type=\"button\" class=\"secondary\">{}</button></section>\n\
+         <section aria-labelledby=\"cr\"><h2 id=\"cr\">{}</h2>",
+        e("me-add-passkey"),
+        e("me-credentials")
+    ));
     if view.credentials.is_empty() {
-        main.push_str("<p>You have not added a residency credential to a wallet yet.</p>");
+        main.push_str(&format!("<p>{}</p>", e("me-no-credentials")));
     } else {
+        let count = |s| view.count(s).into();
         main.push_str(&format!(
-            "<p>{} copies issued: {} valid, {} suspended, {} revoked, {} expired.</p>",
-            view.credentials.len(),
-            view.count(CredentialState::Valid),
-            view.count(CredentialState::Suspended),
-            view.count(CredentialState::Revoked),
-            view.count(CredentialState::Expired),
+            "<p>{}</p>",
+            esc(&f(
+                "me-credential-counts",
+                &[
+                    ("total", view.credentials.len().into()),
+                    ("valid", count(CredentialState::Valid)),
+                    ("suspended", count(CredentialState::Suspended)),
+                    ("revoked", count(CredentialState::Revoked)),
+                    ("expired", count(CredentialState::Expired)),
+                ]
+            ))
         ));
     }
     if view.can_receive_credential {
-        main.push_str(r##"<button id="offer-button" type="button">Add residency credential to my wallet</button>
-<div id="offer" hidden>
-<p>Scan this code with your wallet, or open the link on this device.</p>
-<figure id="offer-qr" role="img" aria-label="QR code of the credential offer"></figure>
-<p><a id="offer-link" href="#">Open in my wallet on this device</a></p>
-<p id="offer-tx" hidden>Your wallet will ask for this code: <strong id="offer-tx-code"></strong></p>
-<p class="help">The offer works once and expires in a few minutes.</p>
-</div>"##);
-    } else {
         main.push_str(&format!(
-            "<p>A credential cannot be issued now: {}.</p>",
-            esc(view.blocked_because.as_deref().unwrap_or("unknown reason"))
+            r##"<button id="offer-button" type="button">{}</button>
+<div id="offer" hidden>
+<p>{}</p>
+<figure id="offer-qr" role="img" aria-label="{}"></figure>
+<p><a id="offer-link" href="#">{}</a></p>
+<p id="offer-tx" hidden>{} <strong id="offer-tx-code"></strong></p>
+<p class="help">{}</p>
+</div>"##,
+            e("me-offer-button"),
+            e("me-offer-scan"),
+            e("me-offer-qr"),
+            e("me-offer-link"),
+            e("me-offer-tx"),
+            e("me-offer-once"),
+        ));
+    } else {
+        let reason = t(match view.blocker {
+            Some(Blocker::NotOnRegister) => "blocked-not-on-register",
+            Some(Blocker::LeftRegister) => "blocked-left-register",
+            Some(Blocker::RevokedOrSuspended) => "blocked-revoked",
+            Some(Blocker::RegistrationExpired) => "blocked-expired",
+            Some(Blocker::IncompleteEntry) | None => "blocked-incomplete",
+        });
+        main.push_str(&format!(
+            "<p>{}</p>",
+            esc(&f("me-blocked", &[("reason", reason.into())]))
         ));
     }
-    main.push_str("</section>\n<p><button id=\"logout\" type=\"button\" class=\"secondary\">Sign out</button></p>");
+    main.push_str(&format!(
+        "</section>\n<p><button id=\"logout\" type=\"button\" class=\"secondary\">{}</button></p>",
+        e("me-sign-out")
+    ));
     Ok(page(
         &app.issuer.context.config.agency_name,
-        "Your residency",
+        &t("me-title"),
         Some(&resident.session.csrf_token),
         &main,
     )
