@@ -15,6 +15,9 @@ use civic_testkit::examples::*;
 use civic_testkit::now;
 use civic_testkit::wallet::present;
 
+/// An example's router builder.
+type Build = fn(civic_verifier::VerifierConfig) -> anyhow::Result<axum::Router>;
+
 /// A browser that asks for Dutch first (as a Dutch phone does).
 fn dutch_browser() -> reqwest::Client {
     let mut headers = reqwest::header::HeaderMap::new();
@@ -57,7 +60,7 @@ fn settings() -> petitions::Settings {
 async fn every_example_speaks_dutch_to_a_dutch_browser() {
     let issuer = Issuer::new();
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-    let apps: [(&str, fn(_) -> _, &str, &str); 4] = [
+    let apps: [(&str, Build, &str, &str); 4] = [
         (
             "participatory_budget",
             participatory_budget::app,
