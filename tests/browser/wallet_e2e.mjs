@@ -46,6 +46,7 @@ import { x509Steps } from './wallet_e2e_steps_x509.mjs';
 import { revokeAndLockSteps, withoutPrfSteps } from './wallet_e2e_steps_revoke_lock.mjs';
 import { authorizationCodeSteps } from './wallet_e2e_steps_authorize.mjs';
 import { petitionForwardStep, petitionSteps } from './wallet_e2e_steps_petitions.mjs';
+import { dutchSteps } from './wallet_e2e_steps_dutch.mjs';
 
 async function run(browser) {
   fs.mkdirSync(ARTIFACTS, { recursive: true });
@@ -63,6 +64,7 @@ async function run(browser) {
   await withoutPrfSteps(browser);
   await authorizationCodeSteps(browser, petitionSteps);
   await petitionForwardStep(browser);
+  await dutchSteps(browser);
 
   await check('no-page-errors', () => (pageErrors.length ? pageErrors.join('; ') : { detail: 'no uncaught exceptions' }));
   await check('no-csp-violations', () => (cspViolations.length ? cspViolations.join('; ') : { detail: 'none reported' }));
