@@ -5,7 +5,7 @@
 //   await wallet.unlock();                 // derives the vault key (passkey PRF, or a fallback key)
 //   const card = await wallet.receive(offerUrl, { txCode, copies: 5 });
 //   const cards = await wallet.list({ liveStatus: true });
-//   const prepared = await wallet.prepare(openid4vpUrl);     // consent: prepared.items[].label
+//   const prepared = await wallet.prepare(openid4vpUrl);     // consent: prepared.items[] {path, value, label}
 //   const { redirect_uri } = await wallet.present(prepared); // or: await wallet.decline(prepared)
 //   wallet.history(); wallet.lock();
 //
@@ -777,7 +777,35 @@ export class Wallet {
       prepared.credential_id = c.id;
       prepared.unused_copies = c.copies.filter((k) => !k.used).length;
     }
+    this.#itemValues(prepared, unused);
     return prepared;
+  }
+
+  /**
+   * Gives each consent item its claim `path` (an array, from `prepared.paths`, in the same order)
+   * and the `value` it would share (null when not held), so that a page can say it in its own
+   * words and language: from the answering credential, or, when none answers in full, from the
+   * one holding most of what is asked (as the core picks it for the consent screen).
+   */
+  #itemValues(prepared, credentials) {
+    const claimsOf = (sdJwt) => JSON.parse(fromCore(() => this.#core.credentialCard(sdJwt))).claims;
+    const lookup = (claims, path) => path.reduce((o, k) => (o !== null && typeof o === 'object' && k !== null && Object.hasOwn(o, k) ? o[k] : undefined), claims);
+    let claims = null;
+    if (prepared.credential !== null && prepared.credential !== undefined) {
+      claims = claimsOf(credentials[prepared.credential]);
+    } else {
+      let held = 0;
+      for (const sdJwt of credentials) {
+        const c = claimsOf(sdJwt);
+        const n = prepared.paths.filter((p) => lookup(c, p) !== undefined).length;
+        if (n > held) { held = n; claims = c; }
+      }
+    }
+    prepared.items.forEach((item, i) => {
+      item.path = prepared.paths[i];
+      const value = item.available && claims ? lookup(claims, item.path) : undefined;
+      item.value = value === undefined ? null : value;
+    });
   }
 
   /** Shares exactly the requested claims with an unused copy, and follows the verifier's answer. */
@@ -789,7 +817,10 @@ export class Wallet {
     if (!copy) throw new WalletError('no_unused_copy', 'all copies are used: receive a fresh batch');
     const vp = fromCore(() => this.#keys.vpToken(JSON.stringify(prepared), copy.credential, copy.holder, now()));
     copy.used = true; // a copy is never shown twice, even if the post fails
-    vault.history.push({ at: now(), to: prepared.client_id, verifier: prepared.verifier, claims: prepared.items.map((i) => i.label), outcome: 'shared' });
+    // `claims`: the core's English sentences; `items`: what a page needs to say them in its own
+    // language (each claim's path and value; no pseudonym value, which no sentence shows).
+    const items = prepared.items.map(({ path, value }) => ({ path, value: path?.[0] === 'pseudonyms' ? null : value ?? null }));
+    vault.history.push({ at: now(), to: prepared.client_id, verifier: prepared.verifier, claims: prepared.items.map((i) => i.label), items, outcome: 'shared' });
     await this.#save();
     const params = { vp_token: JSON.parse(vp) };
     if (prepared.state) params.state = prepared.state;
@@ -825,7 +856,7 @@ export class Wallet {
   /** Declines: tells the verifier `access_denied`. */
   async decline(prepared) {
     const vault = this.#open();
-    vault.history.push({ at: now(), to: prepared.client_id, verifier: prepared.verifier, claims: [], outcome: 'declined' });
+    vault.history.push({ at: now(), to: prepared.client_id, verifier: prepared.verifier, claims: [], items: [], outcome: 'declined' });
     await this.#save();
     const params = { error: 'access_denied' };
     if (prepared.state) params.state = prepared.state;
