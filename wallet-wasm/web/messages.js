@@ -234,7 +234,7 @@ export const MESSAGES = {
     'app.title': 'Burgerportemonnee',
     'app.skip': 'Naar de inhoud',
     'app.brand': 'Burgerportemonnee',
-    'app.lock': 'Portemonnee vergrendelen',
+    'app.lock': 'Vergrendelen',
     'app.heading': 'Je burgerportemonnee',
 
     'setup.title': 'Je portemonnee instellen',
