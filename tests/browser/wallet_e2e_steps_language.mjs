@@ -146,7 +146,7 @@ export async function languageSteps(browser, resident) {
       const want = ['Inwoner van gemeente 0363', '16 jaar of ouder', `Je pseudoniem voor ${PLATFORM_HOST}`];
       if (title !== 'Delen met dit platform?' || JSON.stringify(items) !== JSON.stringify(want)) return `consent ${JSON.stringify(title)}: ${JSON.stringify(items)}`;
       if (!host.startsWith('Niet geverifieerd: dit platform heeft niet bewezen wie het is.') || !host.includes(PLATFORM_HOST)) return `#consent-host: ${JSON.stringify(host)}`;
-      if (copies !== 'Nog 5 ongebruikte kopieën; delen gebruikt er één.') return `#consent-copies: ${JSON.stringify(copies)}`;
+      if (copies !== 'Nog 5 ongebruikte kopieën over; delen kost er één.') return `#consent-copies: ${JSON.stringify(copies)}`;
       if (buttons.join('|') !== 'Delen|Weigeren') return `buttons ${JSON.stringify(buttons)}`;
       if (await visible(page, '#consent-missing')) return '#consent-missing shown though nothing is missing';
       const english = await dutchScreen(page, 'consent');

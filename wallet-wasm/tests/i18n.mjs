@@ -85,7 +85,14 @@ export function catalogueChecks(check) {
     .filter((k) => prefixes.has(k.split('.')[0]) && !k.endsWith('.js'));
   const unknownJs = [...new Set(literals.filter((k) => !Object.hasOwn(en, k)))];
   check('app.js, i18n.js: every message key used exists', literals.length > 80 && unknownJs.length === 0, `${literals.length} uses; unknown ${JSON.stringify(unknownJs)}`);
-  const used = new Set([...literals, ...htmlKeys, ...attrKeys]);
+  // wallet.js: the reasons of its own errors (WalletError's third argument), said by the page as
+  // `reason.<reason>`; in English exactly the error's message.
+  const walletJs = readFileSync(join(web, 'wallet.js'), 'utf8');
+  const reasons = [...walletJs.matchAll(/new WalletError\('\w+', ('[^']*'|`[^`]*`), '(\w+)'/g)].map((m) => [m[2], m[1]]);
+  const badReasons = reasons.filter(([r, message]) => !Object.hasOwn(en, `reason.${r}`)
+    || (message.startsWith("'") && en[`reason.${r}`] !== message.slice(1, -1)));
+  check('wallet.js: each reason of its errors has a message, in English the error\'s own', reasons.length >= 10 && badReasons.length === 0, JSON.stringify(badReasons));
+  const used = new Set([...literals, ...htmlKeys, ...attrKeys, ...reasons.map(([r]) => `reason.${r}`)]);
   // claim.<path>: looked up by the claim's path (i18n.js claimName).
   const unused = keys.filter((k) => !used.has(k) && !k.startsWith('claim.'));
   check('catalogue: every message is used', unused.length === 0, JSON.stringify(unused));
@@ -137,7 +144,7 @@ export function behaviourChecks(check) {
   check('nl: refusals from the pseudonyms asked for', refusalReason(prepared([budget, ['pseudonyms', 'https://b.example']])).startsWith('er wordt om meerdere pseudoniemen gevraagd')
     && refusalReason(prepared([['pseudonyms']])).startsWith('er wordt om al je pseudoniemen gevraagd')
     && refusalReason(prepared([budget, age])) === 'er wordt om je pseudoniem voor https://budget.example gevraagd, maar het verzoek komt van https://hostile.example, en een platform krijgt alleen zijn eigen pseudoniem'
-    && refusalReason(prepared([budget], 'x509_hash:abc')).startsWith('deze vrager (x509_hash:abc)')
+    && refusalReason(prepared([budget], 'x509_hash:abc')).startsWith('deze partij (x509_hash:abc)')
     && refusalReason(prepared([age])) === 'core text');
   setLanguage(['en']);
 }

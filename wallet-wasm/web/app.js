@@ -65,16 +65,18 @@ function explain(e) {
   if (e?.name === 'InvalidStateError') return t('error.passkeyExists');
   if (e instanceof TypeError && /fetch|network/i.test(e.message)) return t('error.network');
   const code = e?.code;
-  const detail = e?.message ?? String(e);
+  // The wallet's own reasons in words (a WalletError's `reason`); else the message as it comes.
+  const detail = e?.reason ? t(`reason.${e.reason}`, e.params) : e?.message ?? String(e);
   switch (code) {
     case 'locked': return t('error.locked');
     case 'unlock_failed': return t('error.unlockFailed');
     case 'vault_rolled_back': return t('error.rolledBack');
     case 'prf_unavailable': return t('error.prfUnavailable');
-    case 'tx_code_required': return t('error.txCodeRequired', { detail });
+    case 'tx_code_required': return t('receive.codeFirst');
     case 'invalid_grant': return t('error.offerUsed');
     case 'invalid_offer': return t('error.invalidOffer', { detail });
     case 'no_unused_copy': return t('error.noUnusedCopy');
+    case 'no_credential': return t('consent.cannotAnswer');
     case 'invalid_request_uri': return t('error.requestClosed');
     case 'access_denied': return t('error.accessDenied');
     case 'no_refresh': return t('error.noRefresh', { detail });
