@@ -65,7 +65,8 @@ export function catalogueChecks(check) {
     if (!text.trim()) continue;
     // The text right after an opening tag: that element's text must come from the catalogue; a
     // <noscript> (no JS to translate it) speaks every language, each part marked with its lang.
-    if (/data-i18n=/.test(attrs) || /\blang=/.test(attrs) || tag === 'p' && /notice/.test(attrs) && body.includes(`<noscript><${tag}${attrs}>`)) continue;
+    const inNoscript = body.slice(0, m.index).endsWith('<noscript>');
+    if (/data-i18n=/.test(attrs) || /\blang=/.test(attrs) || (inNoscript && /\blang="nl"/.test(text + body.slice(m.index, body.indexOf('</noscript>', m.index))))) continue;
     bare.push(text.trim().slice(0, 40));
   }
   for (const m of body.matchAll(/<\/[a-z0-9]+>([^<]+)/gi)) if (m[1].trim()) bare.push(m[1].trim().slice(0, 40));
