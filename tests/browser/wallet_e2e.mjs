@@ -30,7 +30,8 @@
  * wallet_e2e_steps_x509.mjs (5b), wallet_e2e_steps_hostile.mjs (7b),
  * wallet_e2e_steps_revoke_lock.mjs (8, 9, the fallback without PRF), wallet_e2e_steps_authorize.mjs (10,
  * the authorization code flow from the wallet page), wallet_e2e_steps_petitions.mjs (P1-P3, the
- * petitions example: propose, co-sign once, forwarded at the threshold). This file runs them in order.
+ * petitions example: propose, co-sign once, forwarded at the threshold), wallet_e2e_steps_language.mjs
+ * (L1-L5: the wallet in Dutch for a Dutch browser, in English otherwise). This file runs them in order.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -47,6 +48,7 @@ import { revokeAndLockSteps, withoutPrfSteps } from './wallet_e2e_steps_revoke_l
 import { authorizationCodeSteps } from './wallet_e2e_steps_authorize.mjs';
 import { petitionForwardStep, petitionSteps } from './wallet_e2e_steps_petitions.mjs';
 import { dutchSteps } from './wallet_e2e_steps_dutch.mjs';
+import { languageSteps } from './wallet_e2e_steps_language.mjs';
 
 async function run(browser) {
   fs.mkdirSync(ARTIFACTS, { recursive: true });
@@ -55,6 +57,7 @@ async function run(browser) {
   const { page, cdp, authenticatorId } = await withAuthenticator(ctx, 'resident');
 
   await receiveSteps(page, cdp, authenticatorId);
+  await languageSteps(browser, page);
   await presentSteps(page);
   await x509Steps(page);
   await hostileSteps(page);

@@ -1,7 +1,8 @@
 // Loads the built wallet (wallet-wasm/web/pkg) under Node.js and drives its JS API:
 // verify a residency credential freshly issued by civic-credential (the `interop` example),
 // show its card, present only what a request asks for with key binding, and check what the
-// presentation carries; the RFC 9901 A.3 credential (no `kid`) and wrong keys are refused.
+// presentation carries; the RFC 9901 A.3 credential (no `kid`) and wrong keys are refused; the
+// page's message catalogue and its words for claims (tests/i18n.mjs).
 // Exit code 1 on any failure.
 //
 //   node wallet-wasm/tests/smoke.mjs
@@ -98,6 +99,13 @@ err = errorOf(() => vault.vpToken(JSON.stringify(prepared), cred.sd_jwt, id1, no
 check('a key other than the credential\'s cnf key is refused', err && err.code === 'invalid_key', JSON.stringify(err));
 err = errorOf(() => imported.load(new TextEncoder().encode('{"x":' + JSON.stringify(cred.holder_jwk) + '}')));
 check('a vault blob with a public key is refused', err && err.code === 'unlock_failed', JSON.stringify(err));
+
+// 5. The page's languages (tests/i18n.mjs): the message catalogue, and the page's English words
+// for claims, made from their paths and values, are exactly the core's labels.
+const languages = await import('./i18n.mjs');
+languages.catalogueChecks(check);
+languages.behaviourChecks(check);
+languages.wasmChecks(wallet, cred, check);
 
 console.log(`wasm smoke: ${passed} passed, ${failed} failed`);
 process.exit(failed === 0 ? 0 : 1);

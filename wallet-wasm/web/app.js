@@ -12,10 +12,14 @@ import {
   Wallet, WalletError, IndexedDbStorage, createPasskey, deviceKeySource, hasWebAuthn,
   passkeyAssertion, passkeyKeySource, readOffer,
 } from './wallet.js';
+import {
+  LANGUAGE_NAMES, claimName, claimValue as valueWords, dateLocale, missingClaim, refusalReason,
+  setLanguage, sharedClaim, statusWord, t, translatePage,
+} from './i18n.js';
 
 const $ = (id) => document.getElementById(id);
 const SCREENS = ['setup', 'unlock', 'receive', 'consent', 'present-done', 'wallet', 'open'];
-const DEFAULTS = { autoLockMinutes: 5, copies: 5 };
+const DEFAULTS = { autoLockMinutes: 5, copies: 5, language: 'auto' };
 
 const storage = new IndexedDbStorage('civic-wallet');
 let meta = null; // {version, protection: 'prf'|'device', credentialId, created}: not secret
@@ -50,58 +54,80 @@ function el(tag, attrs = {}, ...children) {
   return node;
 }
 
-const plural = (n, one, many) => `${n} ${n === 1 ? one : many}`;
-const when = (secs) => new Date(secs * 1000).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' });
-const day = (secs) => new Date(secs * 1000).toLocaleDateString(undefined, { dateStyle: 'long' });
+const when = (secs) => new Date(secs * 1000).toLocaleString(dateLocale(), { dateStyle: 'medium', timeStyle: 'short' });
+const day = (secs) => new Date(secs * 1000).toLocaleDateString(dateLocale(), { dateStyle: 'long' });
 const hostOf = (url) => { try { return new URL(url).host; } catch { return url; } };
 
-/** The wallet's words for an error of the API, WebAuthn or the network. */
+/** The wallet's words for an error of the API, WebAuthn or the network (a detail is the service's
+ *  or the wallet core's own text, in English). */
 function explain(e) {
-  if (e?.name === 'NotAllowedError') return 'The passkey prompt was cancelled or timed out. Please try again.';
-  if (e?.name === 'InvalidStateError') return 'This device already has a passkey for this wallet.';
-  if (e instanceof TypeError && /fetch|network/i.test(e.message)) return 'Could not reach the service. Check your connection and try again.';
+  if (e?.name === 'NotAllowedError') return t('error.passkeyCancelled');
+  if (e?.name === 'InvalidStateError') return t('error.passkeyExists');
+  if (e instanceof TypeError && /fetch|network/i.test(e.message)) return t('error.network');
   const code = e?.code;
-  const msg = e?.message ?? String(e);
+  // The wallet's own reasons in words (a WalletError's `reason`); else the message as it comes.
+  const detail = e?.reason ? t(`reason.${e.reason}`, e.params) : e?.message ?? String(e);
   switch (code) {
-    case 'locked': return 'The wallet locked itself. Unlock it and try again.';
-    case 'unlock_failed': return 'This key does not open the wallet.';
-    case 'vault_rolled_back': return 'The wallet\'s stored data is older than its last save: an old copy was put back. It is not opened, so used single-use copies cannot be shown again.';
-    case 'prf_unavailable': return 'Your passkey cannot give the wallet its key on this browser.';
-    case 'tx_code_required': return `Enter the transaction code: ${msg}`;
-    case 'invalid_grant': return 'This offer was already used or has expired. Ask for a new one.';
-    case 'invalid_offer': return `This offer cannot be used: ${msg}`;
-    case 'no_unused_copy': return 'All single-use copies of this credential are used.';
-    case 'invalid_request_uri': return 'This request is no longer open. Start again on the platform.';
-    case 'access_denied': return 'You cancelled at your municipality. Nothing was added.';
-    case 'no_refresh': return `No fresh copies without signing in again: ${msg}.`;
-    case 'credential_request_denied': return 'Your municipality no longer issues this credential to you.';
-    case 'invalid_issuer': return `This address cannot give you a credential: ${msg}`;
-    case 'invalid_response': return `Your municipality's answer cannot be used: ${msg}. Start again.`;
-    default: return msg.replace(/^POST |^GET /, '');
+    case 'locked': return t('error.locked');
+    case 'unlock_failed': return t('error.unlockFailed');
+    case 'vault_rolled_back': return t('error.rolledBack');
+    case 'prf_unavailable': return t('error.prfUnavailable');
+    case 'tx_code_required': return t('receive.codeFirst');
+    case 'invalid_grant': return t('error.offerUsed');
+    case 'invalid_offer': return t('error.invalidOffer', { detail });
+    case 'no_unused_copy': return t('error.noUnusedCopy');
+    case 'no_credential': return t('consent.cannotAnswer');
+    case 'invalid_request_uri': return t('error.requestClosed');
+    case 'access_denied': return t('error.accessDenied');
+    case 'no_refresh': return t('error.noRefresh', { detail });
+    case 'credential_request_denied': return t('error.credentialDenied');
+    case 'invalid_issuer': return t('error.invalidIssuer', { detail });
+    case 'invalid_response': return t('error.invalidResponse', { detail });
+    default: return t('error.other', { detail: detail.replace(/^POST |^GET /, '') });
   }
 }
 
 /** When copies run out: how to fetch a fresh batch. */
 function freshBatchHelp(issuer) {
-  const where = issuer ? `${hostOf(issuer)}` : 'your municipality’s page';
-  return `All single-use copies of your residency credential are used. To get a fresh batch: sign in at ${where} `
-    + '(your municipality), press “Add residency credential to my wallet” and open the link on this device.';
+  return t('fresh.help', { where: issuer ? hostOf(issuer) : t('fresh.yourMunicipality') });
 }
 
 /** A link to the issuer's resident page, where a fresh batch is offered. */
 function freshBatchLink(issuer) {
   if (!/^https?:\/\//.test(issuer ?? '')) return '';
-  return el('a', { href: `${issuer.replace(/\/+$/, '')}/me`, text: `Get a fresh batch from ${hostOf(issuer)}` });
+  return el('a', { href: `${issuer.replace(/\/+$/, '')}/me`, text: t('fresh.link', { host: hostOf(issuer) }) });
+}
+
+// ---- language --------------------------------------------------------------------------------
+
+/** The language setting's choices: as the browser, or each language in its own name. */
+function languageOptions() {
+  const auto = el('option', { value: 'auto', 'data-i18n': 'settings.languageAuto', text: t('settings.languageAuto') });
+  const own = Object.entries(LANGUAGE_NAMES).map(([code, name]) => el('option', { value: code, lang: code, text: name }));
+  $('language').replaceChildren(auto, ...own);
+}
+
+let spoken = null;
+/** Speaks the browser's language, or the one the settings pin; puts the page's fixed texts into
+ *  it when it changed. Returns whether it changed. */
+function applyLanguage() {
+  const lang = setLanguage(navigator.languages?.length ? navigator.languages : [navigator.language], settings.language);
+  if (lang === spoken) return false;
+  spoken = lang;
+  translatePage();
+  return true;
 }
 
 // ---- settings and keystore ------------------------------------------------------------------
 
 async function loadSettings() {
+  if ($('language').options.length === 0) languageOptions();
   const s = await storage.get('settings');
   settings = { ...DEFAULTS, ...(s ?? {}) };
   $('autolock-minutes').value = settings.autoLockMinutes;
   $('default-copies').value = settings.copies;
   $('copies').value = settings.copies;
+  $('language').value = settings.language;
 }
 
 const autoLockMs = () => Math.max(1, Number(settings.autoLockMinutes) || DEFAULTS.autoLockMinutes) * 60_000;
@@ -125,11 +151,10 @@ function showProtection() {
   p.hidden = !meta;
   if (!meta) return;
   if (meta.protection === 'prf') {
-    p.textContent = 'Protected by your passkey: the key that encrypts this wallet comes from your passkey (WebAuthn PRF).';
+    p.textContent = t('protection.prf');
     p.className = 'protection ok';
   } else {
-    p.textContent = 'Less protected: this browser cannot derive a key from a passkey (no WebAuthn PRF), so the key '
-      + 'that encrypts this wallet is kept by this browser. Anyone who can use this browser profile could open it.';
+    p.textContent = t('protection.device');
     p.className = 'protection warning';
   }
 }
@@ -139,14 +164,14 @@ async function createWallet() {
   let credentialId = null;
   let first = null;
   if (hasWebAuthn()) {
-    status('Follow the prompt on your device to make the wallet’s passkey…');
+    status(t('create.prompt'));
     const pk = await createPasskey();
     credentialId = pk.credentialId;
     if (pk.prf) { protection = 'prf'; first = pk.secret; }
   }
   meta = { version: 1, protection, credentialId, created: Date.now() };
   try {
-    if (protection === 'prf' && !first) status('Unlock the new wallet with your passkey once more…');
+    if (protection === 'prf' && !first) status(t('create.unlockOnce'));
     await openWallet(keySource(first));
     await wallet.unlock();
   } catch (e) {
@@ -161,10 +186,10 @@ async function createWallet() {
 }
 
 async function unlock() {
-  status(meta.protection === 'prf' || meta.credentialId ? 'Follow the prompt on your device…' : 'Unlocking…');
+  status(meta.protection === 'prf' || meta.credentialId ? t('unlock.prompt') : t('unlock.unlocking'));
   await openWallet(keySource());
   await wallet.unlock();
-  status('Unlocked.');
+  status(t('unlock.unlocked'));
 }
 
 function onLocked() {
@@ -174,7 +199,7 @@ function onLocked() {
   for (const id of ['credentials', 'history', 'consent-items', 'consent-missing-items']) $(id).replaceChildren();
   $('consent-verifier').textContent = '';
   render();
-  status('The wallet is locked.');
+  status(t('lock.locked'));
 }
 
 // ---- links ----------------------------------------------------------------------------------
@@ -212,19 +237,11 @@ function forgetLink() {
 async function render() {
   showProtection();
   if (!meta) {
-    $('setup').querySelector('p').textContent = pending
-      ? 'To continue, create your wallet first. It keeps your credentials on this device, encrypted, and opens with a passkey: your phone’s screen lock, fingerprint or face.'
-      : 'Your wallet keeps your residency credentials on this device, encrypted. You open it with a passkey: your phone’s screen lock, fingerprint or face.';
+    $('setup-intro').textContent = t(pending ? 'setup.introPending' : 'setup.intro');
     return show('setup');
   }
   if (!wallet?.unlocked) {
-    $('unlock-why').textContent = pending?.kind === 'receive'
-      ? 'Unlock your wallet with your passkey to add the offered credential.'
-      : pending?.kind === 'present'
-        ? 'Unlock your wallet with your passkey to see what is asked.'
-        : pending?.kind === 'callback'
-          ? 'Unlock your wallet with your passkey to add the credential from your municipality.'
-          : 'Unlock it with your passkey to see your credentials.';
+    $('unlock-why').textContent = t({ receive: 'unlock.whyReceive', present: 'unlock.whyPresent', callback: 'unlock.whyCallback' }[pending?.kind] ?? 'unlock.why');
     return show('unlock', 'open');
   }
   if (pending?.kind === 'receive') return showReceive();
@@ -236,19 +253,19 @@ async function render() {
 /** Back from the issuer (the authorization code flow): the credential, or why not. */
 async function finishIssuance() {
   show();
-  status('Fetching your credential: making fresh keys, one per copy…');
+  status(t('receive.fetching'));
   const url = pending.url;
   forgetLink();
   try {
     const card = await wallet.finishIssuance(url, { copies: settings.copies });
     // Back from the wallet provider: on to the issuer's authorization page.
     if (card.next) {
-      status('Your municipality confirmed this wallet. Going on to ask for your credential…');
+      status(t('get.confirmed'));
       location.assign(card.next);
       return;
     }
     await showWallet();
-    status(`Added: residency credential from ${hostOf(card.issuer)}, with ${plural(card.unused_copies, 'single-use copy', 'single-use copies')}.`, 'success');
+    status(t('receive.added', { issuer: hostOf(card.issuer), copies: t('copies.singleUse', { n: card.unused_copies }) }), 'success');
   } catch (e) {
     await showWallet();
     status(explain(e), 'error');
@@ -259,39 +276,41 @@ async function finishIssuance() {
 async function getCredential() {
   const issuer = $('issuer-url').value.trim().replace(/\/+$/, '');
   if (!/^https?:\/\/[^/]+/.test(issuer)) {
-    status('Enter your municipality’s web address, starting with https://.', 'error');
+    status(t('get.badAddress'), 'error');
     $('issuer-url').focus();
     return;
   }
-  status(`Asking ${hostOf(issuer)}…`);
+  status(t('get.asking', { host: hostOf(issuer) }));
   const next = await wallet.startIssuance(issuer, {
     clientId: location.origin, redirectUri: `${location.origin}/callback`, copies: settings.copies,
   });
   settings = { ...settings, lastIssuer: issuer };
   await storage.put('settings', settings);
-  status(`Going to ${hostOf(issuer)}: sign in there with your passkey.`);
+  status(t('get.goingTo', { host: hostOf(issuer) }));
   location.assign(next);
 }
 
 async function showReceive() {
   show('receive');
-  $('receive-from').textContent = 'Reading the offer…';
+  $('receive-from').textContent = t('receive.reading');
   $('receive-button').disabled = true;
   try {
     const offer = await readOffer(pending.url);
-    $('receive-from').textContent = `${hostOf(offer.credential_issuer)} offers you a residency credential.`;
+    $('receive-from').textContent = t('receive.offers', { issuer: hostOf(offer.credential_issuer) });
     const tx = offer.tx_code;
     $('tx-code-field').hidden = !tx;
     if (tx) {
-      $('tx-code-help').textContent = tx.description || `Your municipality gave you this code${tx.length ? ` (${tx.length} characters)` : ''}.`;
+      // Our own words, then the issuer's description of the code (its text, in its language).
+      const help = tx.length ? t('receive.txHelpLength', { n: tx.length }) : t('receive.txHelp');
+      $('tx-code-help').textContent = tx.description ? `${help} ${t('receive.txIssuerSays', { text: tx.description })}` : help;
       $('tx-code').inputMode = tx.input_mode === 'text' ? 'text' : 'numeric';
       if (tx.length) $('tx-code').maxLength = tx.length;
     }
     $('receive-button').disabled = false;
-    status(tx ? 'Enter the transaction code, then add the credential.' : 'Ready to add the credential.');
+    status(t(tx ? 'receive.enterCode' : 'receive.ready'));
     (tx ? $('tx-code') : $('receive-button')).focus();
   } catch (e) {
-    $('receive-from').textContent = 'This offer cannot be opened.';
+    $('receive-from').textContent = t('receive.cannotOpen');
     status(explain(e), 'error');
   }
 }
@@ -300,20 +319,20 @@ async function receive() {
   const copies = Math.min(10, Math.max(1, Number($('copies').value) || settings.copies));
   const txCode = $('tx-code-field').hidden ? undefined : $('tx-code').value.trim();
   if (!$('tx-code-field').hidden && !txCode) {
-    status('Enter the transaction code first.', 'error');
+    status(t('receive.codeFirst'), 'error');
     $('tx-code').focus();
     return;
   }
-  status('Fetching your credential: making fresh keys, one per copy…');
+  status(t('receive.fetching'));
   const card = await wallet.receive(pending.url, { txCode, copies });
   forgetLink();
   await showWallet();
-  status(`Added: residency credential from ${hostOf(card.issuer)}, with ${plural(card.unused_copies, 'single-use copy', 'single-use copies')}.`, 'success');
+  status(t('receive.added', { issuer: hostOf(card.issuer), copies: t('copies.singleUse', { n: card.unused_copies }) }), 'success');
 }
 
 async function showConsent() {
   show();
-  status('Reading the request…');
+  status(t('consent.reading'));
   try {
     prepared = await wallet.prepare(pending.url);
   } catch (e) {
@@ -325,24 +344,26 @@ async function showConsent() {
   lastPrepared = prepared;
   $('consent-verifier').textContent = prepared.client_id;
   // Signed and verified, or not: say which, in plain words.
+  // (The certificate's organization name and why it is not trusted are the core's text.)
+  const host = prepared.verifier;
   $('consent-host').textContent = prepared.authenticated
     ? (prepared.verifier_name
-      ? `Verified: ${prepared.verifier_name} (${prepared.verifier}), certified by your municipality's platform registry. The answer goes there.`
-      : `Verified: the request is signed by ${prepared.verifier}, and the answer goes there.`)
+      ? t('consent.verifiedNamed', { name: prepared.verifier_name, host })
+      : t('consent.verifiedSigned', { host }))
     : (prepared.unauthenticated_reason
-      ? `Not verified: ${prepared.verifier} showed a certificate your municipality's platform registry does not vouch for (${prepared.unauthenticated_reason}). Share only if this is the platform you are using.`
-      : `Not verified: this platform did not prove who it is. The answer goes to ${prepared.verifier}; share only if this is the platform you are using.`);
+      ? t('consent.unverifiedCertificate', { host, reason: prepared.unauthenticated_reason })
+      : t('consent.unverified', { host }));
   $('consent-host').classList.toggle('unverified', !prepared.authenticated);
-  const bare = (label) => label.replace(/:? \?$/, '');
+  // Each claim in words, from its path and value (wallet.prepare gives both).
   $('consent-items').replaceChildren(...prepared.items.map((i) => (i.available
-    ? el('li', { text: i.label })
-    : el('li', { class: 'unavailable', text: `${bare(i.label)} (not in your wallet)` }))));
+    ? el('li', { text: sharedClaim(i.path, i.value) })
+    : el('li', { class: 'unavailable', text: t('consent.notInWallet', { claim: missingClaim(i.path) }) }))));
   const missing = prepared.missing ?? [];
   $('consent-missing').hidden = missing.length === 0;
-  $('consent-missing-items').replaceChildren(...prepared.items.filter((i) => !i.available).map((i) => el('li', { text: bare(i.label) })));
+  $('consent-missing-items').replaceChildren(...prepared.items.filter((i) => !i.available).map((i) => el('li', { text: missingClaim(i.path) })));
   const canShare = prepared.credential_id !== undefined && missing.length === 0 && !prepared.refused;
   const left = prepared.unused_copies ?? 0;
-  $('consent-copies').textContent = !canShare ? '' : left > 0 ? `${plural(left, 'unused copy', 'unused copies')} left; sharing uses one.` : 'No unused copy left. ';
+  $('consent-copies').textContent = !canShare ? '' : left > 0 ? t('consent.copiesLeft', { copies: t('copies.unused', { n: left }) }) : `${t('consent.noCopyLeft')} `;
   $('share').disabled = !canShare || left === 0;
   show('consent');
   if (canShare && left === 0) {
@@ -350,18 +371,18 @@ async function showConsent() {
     $('consent-copies').append(freshBatchLink(c?.issuer));
     status(freshBatchHelp(c?.issuer), 'error');
   } else if (prepared.refused) {
-    status(`Your wallet will not answer this request: ${prepared.refused}.`, 'error');
+    status(t('consent.refused', { reason: refusalReason(prepared) }), 'error');
   } else if (!canShare) {
-    status('Your wallet cannot answer this request: it does not hold what is asked.', 'error');
+    status(t('consent.cannotAnswer'), 'error');
   } else {
-    status('Check what is asked, then share or decline.');
+    status(t('consent.check'));
   }
   $('consent-title').focus();
 }
 
 async function share() {
   const req = prepared;
-  status('Sharing…');
+  status(t('share.sharing'));
   let answer;
   try {
     answer = await wallet.present(req);
@@ -373,9 +394,9 @@ async function share() {
       const c = (await wallet.list()).find((x) => x.id === req.credential_id);
       status(freshBatchHelp(c?.issuer), 'error');
     } else {
-      const why = /revoked/.test(e?.message) ? 'the issuer has revoked this credential'
-        : /suspended/.test(e?.message) ? 'the issuer has suspended this credential' : explain(e);
-      status(`The platform did not accept the answer: ${why}.`, 'error');
+      const why = /revoked/.test(e?.message) ? t('share.revoked')
+        : /suspended/.test(e?.message) ? t('share.suspended') : explain(e);
+      status(t('share.notAccepted', { reason: why }), 'error');
     }
     return;
   }
@@ -388,12 +409,12 @@ async function share() {
   }
   const next = answer?.redirect_uri;
   if (next && /^https?:\/\//i.test(next)) {
-    status('Shared. Going back to the platform…', 'success');
+    status(t('share.goingBack'), 'success');
     location.assign(next);
     return;
   }
   show('present-done');
-  status('Shared. You can return to the platform.', 'success');
+  status(t('share.done'), 'success');
   $('done-title').focus();
 }
 
@@ -403,41 +424,42 @@ async function decline() {
   forgetLink();
   try {
     await wallet.decline(req);
-    status('Declined. Nothing was shared.', 'success');
+    status(t('decline.done'), 'success');
   } catch (e) {
-    status(`Declined here, but the platform could not be told: ${explain(e)}`, 'error');
+    status(t('decline.notTold', { detail: explain(e) }), 'error');
   }
   await showWallet();
 }
 
 function claimValue(claims, dotted) {
   const v = dotted.split('.').reduce((o, k) => (o && typeof o === 'object' ? o[k] : undefined), claims);
-  if (v === true) return 'yes';
-  if (v === false) return 'no';
-  return typeof v === 'object' ? JSON.stringify(v) : String(v);
+  return v === undefined ? 'undefined' : valueWords(v);
 }
 
 function cardNode(c) {
-  const name = c.vct.endsWith('/residency') ? 'Residency credential' : 'Credential';
+  const name = t(c.vct.endsWith('/residency') ? 'card.residency' : 'card.other');
+  const lower = name.toLocaleLowerCase(document.documentElement.lang);
+  const issuer = hostOf(c.issuer);
   const claims = el('dl', { class: 'claims' });
-  for (const [path, label] of c.labels) claims.append(el('dt', { text: label }), el('dd', { text: claimValue(c.claims, path) }));
+  // Each claim's name from its path (the core's label for a claim the catalogue does not know).
+  for (const [path, label] of c.labels) claims.append(el('dt', { text: claimName(path, label) }), el('dd', { text: claimValue(c.claims, path) }));
   const platforms = Object.keys(c.claims.pseudonyms ?? {}).map(hostOf);
-  if (platforms.length) claims.append(el('dt', { text: 'Pseudonyms for' }), el('dd', { text: platforms.join(', ') }));
-  const statusWord = c.status ?? 'checking…';
+  if (platforms.length) claims.append(el('dt', { text: t('card.pseudonymsFor') }), el('dd', { text: platforms.join(', ') }));
+  const state = c.status ?? 'checking…'; // the core's word, for the style
   const li = el('li', { class: 'credential-card', 'aria-labelledby': `card-${c.id}` },
     el('h3', { id: `card-${c.id}`, text: name }),
-    el('p', { class: 'issuer', text: `Issued by ${hostOf(c.issuer)}` }),
-    el('p', { class: 'expiry', text: c.exp ? `Valid until ${day(c.exp)}` : 'No expiry date' }),
-    el('p', { class: 'status-line' }, 'Status: ', el('span', { class: `status status-${statusWord.split(' ')[0].replace(/[^a-z]/g, '')}`, text: statusWord })),
-    el('p', { class: 'copies', text: plural(c.unused_copies, 'unused copy', 'unused copies') }),
+    el('p', { class: 'issuer', text: t('card.issuedBy', { issuer }) }),
+    el('p', { class: 'expiry', text: c.exp ? t('card.validUntil', { date: day(c.exp) }) : t('card.noExpiry') }),
+    el('p', { class: 'status-line' }, `${t('card.statusLabel')} `, el('span', { class: `status status-${state.split(' ')[0].replace(/[^a-z]/g, '')}`, text: statusWord(c.status) })),
+    el('p', { class: 'copies', text: t('copies.unused', { n: c.unused_copies }) }),
     claims,
     el('p', {}, el('button', {
-      type: 'button', class: 'delete-credential secondary', 'data-id': c.id, 'aria-label': `Delete ${name.toLowerCase()} from ${hostOf(c.issuer)}`, text: 'Delete',
+      type: 'button', class: 'delete-credential secondary', 'data-id': c.id, 'aria-label': t('card.deleteLabel', { name: lower, issuer }), text: t('card.delete'),
     })));
   if (c.refreshable) {
     li.append(el('p', {}, el('button', {
-      type: 'button', class: 'refresh-credential secondary', 'data-id': c.id, text: 'Get fresh copies',
-      'aria-label': `Get fresh copies of the ${name.toLowerCase()} from ${hostOf(c.issuer)}`,
+      type: 'button', class: 'refresh-credential secondary', 'data-id': c.id, text: t('card.refresh'),
+      'aria-label': t('card.refreshLabel', { name: lower, issuer }),
     })));
   } else if (c.unused_copies === 0) {
     li.append(el('p', { class: 'notice', text: `${freshBatchHelp(c.issuer)} ` }, freshBatchLink(c.issuer)));
@@ -446,10 +468,13 @@ function cardNode(c) {
 }
 
 function historyNode(h) {
-  const what = h.outcome === 'declined' ? 'Declined: nothing shared' : `Shared: ${h.claims.join('; ')}`;
+  // Entries recorded before the wallet kept each claim's path and value have the core's English
+  // sentences only.
+  const shared = Array.isArray(h.items) ? h.items.map((i) => sharedClaim(i.path, i.value)) : h.claims;
+  const what = h.outcome === 'declined' ? t('history.declined') : t('history.shared', { claims: shared.join('; ') });
   return el('li', {},
     el('time', { datetime: new Date(h.at * 1000).toISOString(), text: when(h.at) }),
-    el('span', { class: 'to', text: ` to ${h.verifier ?? h.to} ` }),
+    el('span', { class: 'to', text: ` ${t('history.to', { verifier: h.verifier ?? h.to })} ` }),
     el('code', { class: 'client-id', text: h.to }),
     el('p', { class: 'claims-shared', text: what }));
 }
@@ -498,27 +523,27 @@ function action(id, f) {
 
 action('create-wallet', async () => {
   await createWallet();
-  status(meta.protection === 'prf' ? 'Your wallet is ready, protected by your passkey.' : 'Your wallet is ready, but less protected (see above).', 'success');
+  status(t(meta.protection === 'prf' ? 'create.ready' : 'create.readyWeak'), 'success');
   await render();
 });
 action('unlock-button', async () => { await unlock(); await render(); });
 action('lock-button', async () => { wallet?.lock(); });
 action('receive-button', receive);
 action('get-credential', getCredential);
-action('receive-cancel', async () => { forgetLink(); await showWallet(); status('Offer not used.'); });
+action('receive-cancel', async () => { forgetLink(); await showWallet(); status(t('receive.notUsed')); });
 action('share', share);
 action('decline', decline);
 action('done-button', showWallet);
 action('clear-history', async () => {
-  if (!window.confirm('Clear the history of what you shared?')) return;
+  if (!window.confirm(t('history.confirmClear'))) return;
   await wallet.clearHistory();
   await showWallet();
-  status('History cleared.');
+  status(t('history.cleared'));
 });
 action('open-link', async () => {
   const link = linkKind($('paste-link').value);
   if (!link) {
-    status('This is not a credential offer or a sharing request link.', 'error');
+    status(t('open.notALink'), 'error');
     $('paste-link').focus();
     return;
   }
@@ -530,15 +555,17 @@ action('save-settings', async () => {
   settings = {
     autoLockMinutes: Math.min(120, Math.max(1, Number($('autolock-minutes').value) || DEFAULTS.autoLockMinutes)),
     copies: Math.min(10, Math.max(1, Number($('default-copies').value) || DEFAULTS.copies)),
+    language: $('language').value,
   };
   await storage.put('settings', settings);
   if (wallet) wallet.autoLockMs = autoLockMs();
   wallet?.touch();
   $('copies').value = settings.copies;
-  status('Settings saved.', 'success');
+  if (applyLanguage()) await render();
+  status(t('settings.saved'), 'success');
 });
 action('reset-button', async () => {
-  if (!window.confirm('Delete every credential, key and the history from this wallet? This cannot be undone.')) return;
+  if (!window.confirm(t('settings.confirmReset'))) return;
   if (wallet) await wallet.reset();
   else await storage.delete('vault');
   for (const k of ['meta', 'device-key']) await storage.delete(k);
@@ -546,17 +573,17 @@ action('reset-button', async () => {
   wallet = null;
   forgetLink();
   await render();
-  status('The wallet was reset. Its passkey may still be listed on your device; you can remove it there.');
+  status(t('settings.wasReset'));
 });
 $('credentials').addEventListener('click', async (ev) => {
   const fresh = ev.target.closest('.refresh-credential');
   if (fresh && !busy) {
     busy = true;
     try {
-      status('Fetching fresh copies from your municipality…');
+      status(t('fresh.fetching'));
       const card = await wallet.refresh(fresh.dataset.id, { copies: settings.copies });
       await showWallet();
-      status(`Fresh copies: ${plural(card.unused_copies, 'unused copy', 'unused copies')}; ${plural(card.deleted_copies, 'used copy', 'used copies')} deleted.`, 'success');
+      status(t('fresh.done', { unused: t('copies.unused', { n: card.unused_copies }), deleted: t('copies.used', { n: card.deleted_copies }) }), 'success');
     } catch (e) {
       await showWallet();
       status(explain(e), 'error');
@@ -567,12 +594,12 @@ $('credentials').addEventListener('click', async (ev) => {
   }
   const btn = ev.target.closest('.delete-credential');
   if (!btn || busy) return;
-  if (!window.confirm('Delete this credential and all its copies?')) return;
+  if (!window.confirm(t('card.confirmDelete'))) return;
   busy = true;
   try {
     await wallet.delete(btn.dataset.id);
     await showWallet();
-    status('Credential deleted.');
+    status(t('card.deleted'));
   } catch (e) {
     status(explain(e), 'error');
   } finally {
@@ -606,24 +633,23 @@ window.__civicWalletBench = (n = 20) => {
 
 // ---- start ----------------------------------------------------------------------------------
 
+// The browser's language first (before anything is shown), then the one the settings pin.
+applyLanguage();
 try {
   await loadSettings();
+  applyLanguage();
   meta = await storage.get('meta');
   pending = linkFromLocation();
   if (location.search && !pending) {
-    status('This link is not a credential offer or a sharing request.', 'error');
+    status(t('start.badLink'), 'error');
     history.replaceState(null, '', '/');
   }
   await render();
-  if (!meta && pending) status('Create your wallet to continue.');
+  if (!meta && pending) status(t('start.createFirst'));
   else if (pending && !wallet?.unlocked) {
-    status({
-      receive: 'A credential offer is waiting. Unlock your wallet.',
-      present: 'A platform asks you to share. Unlock your wallet.',
-      callback: 'Your municipality answered. Unlock your wallet to add the credential.',
-    }[pending.kind]);
+    status(t({ receive: 'start.offerWaiting', present: 'start.requestWaiting', callback: 'start.callbackWaiting' }[pending.kind]));
   }
   document.documentElement.dataset.ready = 'true';
 } catch (e) {
-  status(`The wallet could not start: ${explain(e)}`, 'error');
+  status(t('start.failed', { detail: explain(e) }), 'error');
 }

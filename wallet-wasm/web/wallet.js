@@ -5,7 +5,7 @@
 //   await wallet.unlock();                 // derives the vault key (passkey PRF, or a fallback key)
 //   const card = await wallet.receive(offerUrl, { txCode, copies: 5 });
 //   const cards = await wallet.list({ liveStatus: true });
-//   const prepared = await wallet.prepare(openid4vpUrl);     // consent: prepared.items[].label
+//   const prepared = await wallet.prepare(openid4vpUrl);     // consent: prepared.items[] {path, value, label}
 //   const { redirect_uri } = await wallet.present(prepared); // or: await wallet.decline(prepared)
 //   wallet.history(); wallet.lock();
 //
@@ -34,11 +34,15 @@ export function loadCore(wasm) {
   return corePromise;
 }
 
-/** A wallet error with a stable `code`. */
+/**
+ * A wallet error with a stable `code`. The wallet's own reasons also carry a stable `reason` (and
+ * its `params`), so a page can say them in its own language instead of the English `message`.
+ */
 export class WalletError extends Error {
-  constructor(code, message) {
+  constructor(code, message, reason = null, params = {}) {
     super(message);
     this.code = code;
+    if (reason) { this.reason = reason; this.params = params; }
   }
 }
 
@@ -394,13 +398,13 @@ export class Wallet {
     const offer = link.credential_offer ?? await http('GET', link.credential_offer_uri);
     const issuer = offer.credential_issuer;
     const meta = await http('GET', `${issuer}/.well-known/openid-credential-issuer`);
-    if (meta.credential_issuer !== issuer) throw new WalletError('invalid_offer', 'issuer metadata names another issuer');
+    if (meta.credential_issuer !== issuer) throw new WalletError('invalid_offer', 'issuer metadata names another issuer', 'otherIssuer');
     const configId = offer.credential_configuration_ids?.[0];
-    if (!meta.credential_configurations_supported?.[configId]) throw new WalletError('invalid_offer', `unknown configuration ${configId}`);
+    if (!meta.credential_configurations_supported?.[configId]) throw new WalletError('invalid_offer', `unknown configuration ${configId}`, 'unknownConfiguration', { detail: configId });
     const as = meta.authorization_servers?.[0] ?? issuer;
     const asMeta = await http('GET', `${as}/.well-known/oauth-authorization-server`);
     const grant = offer.grants?.['urn:ietf:params:oauth:grant-type:pre-authorized_code'];
-    if (!grant) throw new WalletError('invalid_offer', 'only pre-authorized offers are supported');
+    if (!grant) throw new WalletError('invalid_offer', 'only pre-authorized offers are supported', 'preAuthorizedOnly');
     if (grant.tx_code && !txCode) throw new WalletError('tx_code_required', grant.tx_code.description ?? 'enter the transaction code');
     const form = { grant_type: 'urn:ietf:params:oauth:grant-type:pre-authorized_code', 'pre-authorized_code': grant['pre-authorized_code'] };
     if (txCode) form.tx_code = txCode;
@@ -426,15 +430,15 @@ export class Wallet {
   async startIssuance(issuer, { clientId, redirectUri, copies = 5 }) {
     const vault = this.#open();
     issuer = String(issuer).replace(/\/+$/, '');
-    if (!/^https:\/\/|^http:\/\/(localhost|127\.0\.0\.1)(:|\/|$)/.test(issuer)) throw new WalletError('invalid_issuer', 'the issuer must be an https URL');
+    if (!/^https:\/\/|^http:\/\/(localhost|127\.0\.0\.1)(:|\/|$)/.test(issuer)) throw new WalletError('invalid_issuer', 'the issuer must be an https URL', 'httpsOnly');
     const meta = await http('GET', `${issuer}/.well-known/openid-credential-issuer`);
-    if (meta.credential_issuer !== issuer) throw new WalletError('invalid_issuer', 'issuer metadata names another issuer');
+    if (meta.credential_issuer !== issuer) throw new WalletError('invalid_issuer', 'issuer metadata names another issuer', 'otherIssuer');
     const [configId, config] = Object.entries(meta.credential_configurations_supported ?? {}).find(([, c]) => c?.scope) ?? [];
-    if (!config) throw new WalletError('invalid_issuer', 'the issuer offers no credential a wallet can ask for');
+    if (!config) throw new WalletError('invalid_issuer', 'the issuer offers no credential a wallet can ask for', 'nothingToAskFor');
     const as = meta.authorization_servers?.[0] ?? issuer;
     const asMeta = await http('GET', `${as}/.well-known/oauth-authorization-server`);
     if (!asMeta.pushed_authorization_request_endpoint || !asMeta.authorization_endpoint || !asMeta.code_challenge_methods_supported?.includes('S256')) {
-      throw new WalletError('invalid_issuer', 'the issuer does not take pushed authorization requests with PKCE');
+      throw new WalletError('invalid_issuer', 'the issuer does not take pushed authorization requests with PKCE', 'noPar');
     }
     // Wallet attestation (HAIP 1.0 §4.4.1): from the issuer's own wallet provider, when it runs
     // one and this wallet holds no valid attestation for it yet. The resident signs in there;
@@ -499,13 +503,13 @@ export class Wallet {
     const vault = this.#open();
     delete vault.pending_attestation;
     await this.#save();
-    if (answer.get('iss') !== asked.as) throw new WalletError('invalid_response', 'the answer comes from another issuer than the one asked');
+    if (answer.get('iss') !== asked.as) throw new WalletError('invalid_response', 'the answer comes from another issuer than the one asked', 'answerFromOtherIssuer');
     if (answer.get('error')) throw new WalletError(answer.get('error'), answer.get('error_description') ?? 'the municipality did not confirm this wallet');
     const jwt = answer.get('client_attestation') ?? '';
     const claims = jwtPayload(jwt);
     const key = claims?.cnf?.jwk;
     if (claims?.sub !== asked.clientId || key?.x !== asked.x || key?.y !== asked.y || !(claims.exp > now())) {
-      throw new WalletError('invalid_response', 'the attestation is not for this wallet’s key');
+      throw new WalletError('invalid_response', 'the attestation is not for this wallet’s key', 'attestationNotOurs');
     }
     vault.attestations = { ...(vault.attestations ?? {}), [asked.as]: { jwt, clientId: asked.clientId, exp: claims.exp } };
     await this.#save();
@@ -542,9 +546,9 @@ export class Wallet {
     const asked = vault.pending_attestation;
     if (asked && answer.get('state') === asked.state) return { next: await this.#finishAttestation(answer, asked) };
     if (!pendingIssuance || answer.get('state') !== pendingIssuance.state) {
-      throw new WalletError('invalid_response', 'no request of this wallet waits for this answer');
+      throw new WalletError('invalid_response', 'no request of this wallet waits for this answer', 'nothingWaiting');
     }
-    if (answer.get('iss') !== pendingIssuance.issuer) throw new WalletError('invalid_response', 'the answer comes from another issuer than the one asked');
+    if (answer.get('iss') !== pendingIssuance.issuer) throw new WalletError('invalid_response', 'the answer comes from another issuer than the one asked', 'answerFromOtherIssuer');
     delete vault.pending_issuance;
     const dpop = pendingIssuance.dpopId ? { id: pendingIssuance.dpopId, nonce: '' } : null;
     let keepKey = false;
@@ -618,7 +622,7 @@ export class Wallet {
       }
       resp = await this.#post(meta.credential_endpoint, dpop, { bearer: token.access_token, json: request });
       if (sealKey) {
-        if (typeof resp !== 'string') throw new WalletError('invalid_response', 'the issuer answered in plain text though asked to seal');
+        if (typeof resp !== 'string') throw new WalletError('invalid_response', 'the issuer answered in plain text though asked to seal', 'notSealed');
         resp = JSON.parse(fromCore(() => this.#keys.openSealed(sealKey, resp.trim())));
       }
     } finally {
@@ -645,7 +649,7 @@ export class Wallet {
   async refresh(id, { copies = 5 } = {}) {
     const vault = this.#open();
     const c = vault.credentials.find((x) => x.id === id);
-    if (!c?.refresh) throw new WalletError('no_refresh', 'get this credential again from your municipality');
+    if (!c?.refresh) throw new WalletError('no_refresh', 'get this credential again from your municipality', 'getAgain');
     const meta = await http('GET', `${c.issuer}/.well-known/openid-credential-issuer`);
     const dpop = { id: c.refresh.dpopId, nonce: '' };
     const forget = () => {
@@ -777,7 +781,35 @@ export class Wallet {
       prepared.credential_id = c.id;
       prepared.unused_copies = c.copies.filter((k) => !k.used).length;
     }
+    this.#itemValues(prepared, unused);
     return prepared;
+  }
+
+  /**
+   * Gives each consent item its claim `path` (an array, from `prepared.paths`, in the same order)
+   * and the `value` it would share (null when not held), so that a page can say it in its own
+   * words and language: from the answering credential, or, when none answers in full, from the
+   * one holding most of what is asked (as the core picks it for the consent screen).
+   */
+  #itemValues(prepared, credentials) {
+    const claimsOf = (sdJwt) => JSON.parse(fromCore(() => this.#core.credentialCard(sdJwt))).claims;
+    const lookup = (claims, path) => path.reduce((o, k) => (o !== null && typeof o === 'object' && k !== null && Object.hasOwn(o, k) ? o[k] : undefined), claims);
+    let claims = null;
+    if (prepared.credential !== null && prepared.credential !== undefined) {
+      claims = claimsOf(credentials[prepared.credential]);
+    } else {
+      let held = 0;
+      for (const sdJwt of credentials) {
+        const c = claimsOf(sdJwt);
+        const n = prepared.paths.filter((p) => lookup(c, p) !== undefined).length;
+        if (n > held) { held = n; claims = c; }
+      }
+    }
+    prepared.items.forEach((item, i) => {
+      item.path = prepared.paths[i];
+      const value = item.available && claims ? lookup(claims, item.path) : undefined;
+      item.value = value === undefined ? null : value;
+    });
   }
 
   /** Shares exactly the requested claims with an unused copy, and follows the verifier's answer. */
@@ -789,7 +821,10 @@ export class Wallet {
     if (!copy) throw new WalletError('no_unused_copy', 'all copies are used: receive a fresh batch');
     const vp = fromCore(() => this.#keys.vpToken(JSON.stringify(prepared), copy.credential, copy.holder, now()));
     copy.used = true; // a copy is never shown twice, even if the post fails
-    vault.history.push({ at: now(), to: prepared.client_id, verifier: prepared.verifier, claims: prepared.items.map((i) => i.label), outcome: 'shared' });
+    // `claims`: the core's English sentences; `items`: what a page needs to say them in its own
+    // language (each claim's path and value; no pseudonym value, which no sentence shows).
+    const items = prepared.items.map(({ path, value }) => ({ path, value: path?.[0] === 'pseudonyms' ? null : value ?? null }));
+    vault.history.push({ at: now(), to: prepared.client_id, verifier: prepared.verifier, claims: prepared.items.map((i) => i.label), items, outcome: 'shared' });
     await this.#save();
     const params = { vp_token: JSON.parse(vp) };
     if (prepared.state) params.state = prepared.state;
@@ -825,7 +860,7 @@ export class Wallet {
   /** Declines: tells the verifier `access_denied`. */
   async decline(prepared) {
     const vault = this.#open();
-    vault.history.push({ at: now(), to: prepared.client_id, verifier: prepared.verifier, claims: [], outcome: 'declined' });
+    vault.history.push({ at: now(), to: prepared.client_id, verifier: prepared.verifier, claims: [], items: [], outcome: 'declined' });
     await this.#save();
     const params = { error: 'access_denied' };
     if (prepared.state) params.state = prepared.state;
