@@ -77,7 +77,7 @@ export async function languageSteps(browser, resident) {
       const title = await page.title();
       const h1 = await text(page.locator('h1'));
       const button = await text(page.locator('#create-wallet'));
-      if (lang !== 'nl' || title !== 'Burgerportemonnee' || h1 !== 'Je burgerportemonnee' || button !== 'Mijn portemonnee maken met een passkey') {
+      if (lang !== 'nl' || title !== 'Burgerwallet' || h1 !== 'Je burgerwallet' || button !== 'Mijn wallet maken met een passkey') {
         return `lang ${lang}, title ${JSON.stringify(title)}, h1 ${JSON.stringify(h1)}, button ${JSON.stringify(button)}`;
       }
       const off = await notDutch(page);
@@ -105,7 +105,7 @@ export async function languageSteps(browser, resident) {
       await page.locator('#create-wallet').click();
       await page.locator('#receive-button:not([disabled])').waitFor();
       const from = await text(page.locator('#receive-from'));
-      if (!from.endsWith('biedt je een bewijs van inwonerschap aan.')) return `#receive-from: ${JSON.stringify(from)}`;
+      if (!from.endsWith('biedt je een inwonersbewijs aan.')) return `#receive-from: ${JSON.stringify(from)}`;
       await page.locator('#receive-button').click();
       const noCode = await text(page.locator('#status'));
       if (noCode !== nl['receive.codeFirst']) return `receiving without the code: ${JSON.stringify(noCode)}`;
@@ -119,11 +119,11 @@ export async function languageSteps(browser, resident) {
       const copies = await text(page.locator('.credential-card .copies'));
       const st = await text(page.locator('#status'));
       const protection = await text(page.locator('#protection'));
-      if (heading !== 'Bewijs van inwonerschap' || copies !== '5 ongebruikte kopieën') return `card ${JSON.stringify(heading)}, ${JSON.stringify(copies)}`;
+      if (heading !== 'Inwonersbewijs' || copies !== '5 ongebruikte kopieën') return `card ${JSON.stringify(heading)}, ${JSON.stringify(copies)}`;
       for (const want of ['Uitgegeven door localhost', 'Geldig tot', 'Status: geldig', 'Voornaam', 'Anna', 'Gemeentecode', '0363', '16 jaar of ouder', 'ja', 'Pseudoniemen voor']) {
         if (!card.includes(want)) return `the card does not show ${JSON.stringify(want)}: ${card.slice(0, 200)}`;
       }
-      if (!st.startsWith('Toegevoegd: bewijs van inwonerschap van localhost') || !st.endsWith('met 5 kopieën voor eenmalig gebruik.')) return `#status: ${JSON.stringify(st)}`;
+      if (!st.startsWith('Toegevoegd: inwonersbewijs van localhost') || !st.endsWith('met 5 kopieën voor eenmalig gebruik.')) return `#status: ${JSON.stringify(st)}`;
       if (!protection.startsWith('Beveiligd met je passkey')) return `#protection: ${JSON.stringify(protection)}`;
       const english2 = await dutchScreen(page, 'card');
       if (english2) return english2;
@@ -187,7 +187,7 @@ export async function languageSteps(browser, resident) {
       await page.locator('#save-settings').click();
       await page.locator('#status').filter({ hasText: nl['settings.saved'] }).waitFor();
       const back = [await page.locator('html').getAttribute('lang'), await text(page.locator('h1'))];
-      if (back.join('|') !== 'nl|Je burgerportemonnee') return `back to the browser's language: ${JSON.stringify(back)}`;
+      if (back.join('|') !== 'nl|Je burgerwallet') return `back to the browser's language: ${JSON.stringify(back)}`;
       return { detail: 'English pinned (kept over a reload), then the browser\'s Dutch again' };
     });
   } finally {
