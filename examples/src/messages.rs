@@ -29,14 +29,12 @@ pub fn f(id: &str, args: &[(&str, FluentValue<'_>)]) -> String {
 
 /// The request's language tag (`<html lang>`).
 pub fn lang_tag() -> String {
-    MESSAGES.tag(MESSAGES.current())
+    MESSAGES.current_tag()
 }
 
 /// Runs every request of `router` in the language the browser asks for.
 pub fn with_language(router: Router) -> Router {
-    router.layer(axum::middleware::from_fn(|req, next| {
-        civic_service::i18n::negotiate(&MESSAGES, req, next)
-    }))
+    civic_service::i18n::with_language(router, &MESSAGES)
 }
 
 #[cfg(test)]

@@ -136,6 +136,11 @@ impl Catalogue {
         CURRENT.try_with(|l| *l).unwrap_or(self.fallback())
     }
 
+    /// The request's language tag ([`Catalogue::current`]), for `<html lang>`.
+    pub fn current_tag(&self) -> String {
+        self.tag(self.current())
+    }
+
     /// Message `id` in the request's language.
     pub fn t(&self, id: &str) -> String {
         self.text(self.current(), id)
@@ -374,6 +379,17 @@ pub async fn negotiate(
         headers.insert(header::CONTENT_LANGUAGE, tag);
     }
     response
+}
+
+/// Runs every request of `router` in the language of `catalogue` the browser asks for
+/// ([`negotiate`]).
+pub fn with_language<S: Clone + Send + Sync + 'static>(
+    router: axum::Router<S>,
+    catalogue: &'static Catalogue,
+) -> axum::Router<S> {
+    router.layer(axum::middleware::from_fn(move |req, next| {
+        negotiate(catalogue, req, next)
+    }))
 }
 
 /// The request's `Accept-Language` header, for [`Catalogue::choose`]. Never rejects.

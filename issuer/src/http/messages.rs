@@ -29,7 +29,7 @@ pub(super) fn f(id: &str, args: &[(&str, FluentValue<'_>)]) -> String {
 
 /// The request's language tag (`<html lang>`).
 pub(super) fn lang_tag() -> String {
-    MESSAGES.tag(MESSAGES.current())
+    MESSAGES.current_tag()
 }
 
 /// The sentences `/static/app.js` shows (ids starting `js-` or `error-`), as a JSON object in
@@ -49,9 +49,7 @@ pub(super) fn script_messages() -> String {
 
 /// Runs every request of `router` in the language the browser asks for.
 pub(super) fn with_language<S: Clone + Send + Sync + 'static>(router: Router<S>) -> Router<S> {
-    router.layer(axum::middleware::from_fn(|req, next| {
-        civic_service::i18n::negotiate(&MESSAGES, req, next)
-    }))
+    civic_service::i18n::with_language(router, &MESSAGES)
 }
 
 #[cfg(test)]
