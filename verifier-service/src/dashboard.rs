@@ -173,7 +173,7 @@ fn bars(id: &str, what: &str, view: &View) -> String {
     let (label_w, bar_w, row_h) = (160i64, 440i64, 26i64);
     let height = row_h * i64::try_from(rows.len()).unwrap_or(0) + 10;
     let mut svg = format!(
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {w} {height}\" width=\"{w}\" \
+        "<svg viewBox=\"0 0 {w} {height}\" width=\"{w}\" \
          height=\"{height}\" role=\"img\" aria-labelledby=\"svg-{id}\">\
          <title id=\"svg-{id}\">{what}: residents per category (table below)</title>",
         w = label_w + bar_w + 60,
@@ -211,7 +211,7 @@ fn over_time(report: &Report) -> String {
     let (left, plot_w, plot_h, top) = (50i64, 640i64, 200i64, 10i64);
     let step = (plot_w / n).max(1);
     let mut svg = format!(
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {w} {h}\" width=\"{w}\" \
+        "<svg viewBox=\"0 0 {w} {h}\" width=\"{w}\" \
          height=\"{h}\" role=\"img\" aria-labelledby=\"svg-time\">\
          <title id=\"svg-time\">Residents per day, {} to {} (table below)</title>\
          <line x1=\"{left}\" y1=\"{base}\" x2=\"{right}\" y2=\"{base}\" stroke=\"#333\"/>\

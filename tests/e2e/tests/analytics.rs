@@ -1,0 +1,493 @@
+//! Engagement analytics through the verifier service over HTTP on 127.0.0.1 (sled, or
+//! PostgreSQL with `CIVIC_TEST_BACKEND=postgres`): residents verify with credentials from the
+//! issuer, days close, and the platform reads its report as JSON, as CSV and on the dashboard.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)] // test code: a failure stops at its line
+
+use std::net::SocketAddr;
+
+use serde_json::Value;
+
+use civic_service::Clock;
+use civic_testkit::credentials::{vp_token, Credential};
+use civic_testkit::services::*;
+use civic_testkit::wallet::Presenter;
+
+const DAY: i64 = 86_400;
+const K: i64 = 3;
+
+/// One verification by `cred` for `key`'s `policy`, presented at the verifier's time.
+async fn verify(v: &VerifierHandle, key: &str, policy: &str, cred: &Credential) -> Value {
+    let (s, created) = v.session(key, policy, None).await;
+    assert_eq!(s, 200, "{created}");
+    let wallet = Presenter {
+        http: &v.http,
+        credential: cred,
+    };
+    let req = wallet
+        .request(created["openid4vp_url"].as_str().unwrap())
+        .await;
+    let query = &req.dcql_query.credentials[0];
+    let presentation = cred.present(
+        &query.requested_paths(),
+        &req.client_id,
+        &req.nonce,
+        v.clock.now(),
+    );
+    let vp = vp_token(&query.id, &presentation);
+    let state = req.state.clone().unwrap_or_default();
+    let (s, body) = wallet
+        .post(&req, &[("vp_token", &vp), ("state", &state)])
+        .await;
+    assert_eq!(s, 200, "{body}");
+    let (_, result) = v.result(key, created["id"].as_str().unwrap(), None).await;
+    result
+}
+
+/// The resident declines.
+async fn decline(v: &VerifierHandle, key: &str, policy: &str, cred: &Credential) {
+    let (_, created) = v.session(key, policy, None).await;
+    let wallet = Presenter {
+        http: &v.http,
+        credential: cred,
+    };
+    let req = wallet
+        .request(created["openid4vp_url"].as_str().unwrap())
+        .await;
+    let state = req.state.clone().unwrap_or_default();
+    let (s, body) = wallet
+        .post(&req, &[("error", "access_denied"), ("state", &state)])
+        .await;
+    assert_eq!(s, 200, "{body}");
+}
+
+fn date(now: i64) -> String {
+    civic_verifier::analytics::Day::of(now, 0).to_string()
+}
+
+async fn get(v: &VerifierHandle, key: Option<&str>, path: &str) -> reqwest::Response {
+    let mut r = v.http.get(format!("{}{path}", v.base));
+    if let Some(k) = key {
+        r = r.bearer_auth(k);
+    }
+    r.send().await.expect("get")
+}
+
+/// Every figure of a report's days and totals: none under k.
+fn assert_no_small_figure(report: &Value) {
+    let mut views = Vec::new();
+    for d in report["days"].as_array().unwrap() {
+        if let Some(t) = d["total"].as_i64() {
+            assert!(t >= K, "{d}");
+        }
+        views.extend(["outcome", "district", "age_band"].map(|v| d[v].clone()));
+    }
+    views.extend(["outcome", "district", "age_band"].map(|v| report["totals"][v].clone()));
+    for v in views {
+        for c in v["cells"].as_array().unwrap() {
+            assert!(c["count"].as_i64().unwrap() >= K, "{v}");
+        }
+        if let Some(o) = v["other"].as_i64() {
+            assert!(o >= K, "other under k: {v}");
+        }
+    }
+}
+
+fn categories(view: &Value) -> Vec<(String, i64)> {
+    view["cells"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["category"].as_str().unwrap().to_owned(),
+                c["count"].as_i64().unwrap(),
+            )
+        })
+        .collect()
+}
+
+/// A client that neither follows redirects nor keeps cookies (the test sends them itself).
+fn browser(v: &VerifierHandle) -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .resolve("localhost", SocketAddr::from(([127, 0, 0, 1], v.http_port)))
+        .no_proxy()
+        .build()
+        .expect("client")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn platforms_see_counts_per_day_with_no_figure_under_k() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let (issuer, v) = start_issuer_and_verifier(
+        tmp.path(),
+        &format!("[analytics]\nk = {K}\nclose_after_secs = 0\n"),
+    )
+    .await;
+    let mut creds = std::collections::HashMap::new();
+    for (resident, copies) in [
+        ("D-0001", 4), // district 1, adult
+        ("D-0003", 3), // district 1, adult
+        ("D-0005", 2), // district 2, adult
+        ("D-0006", 1), // district 3, 16
+        ("D-0008", 2), // district 1, adult
+        ("D-0009", 1), // district 3
+        ("D-0013", 1), // district 3
+        ("D-0016", 1), // district 4, 14: under 16
+    ] {
+        creds.insert(resident, issuer.credentials(resident, copies).await);
+    }
+    let c = |r: &str, i: usize| &creds[r][i];
+    // Not within ten minutes of midnight, so that "day one" is one day.
+    let to_midnight = DAY - v.clock.now().rem_euclid(DAY);
+    if to_midnight < 600 {
+        v.clock.advance(to_midnight + 60);
+        issuer.clock.advance(to_midnight + 60);
+    }
+    let day1 = v.clock.now();
+
+    // Day one, budget ("vote": municipality and 16+): D-0001 twice (two copies, one pseudonym),
+    // D-0003, D-0005, the minor D-0016, and one decline.
+    let r = verify(&v, BUDGET_KEY, "vote", c("D-0001", 0)).await;
+    let pseudonym = r["eligibility"]["pseudonym"].clone();
+    let r = verify(&v, BUDGET_KEY, "vote", c("D-0001", 1)).await;
+    assert_eq!(r["eligibility"]["pseudonym"], pseudonym, "one resident");
+    for (who, eligible) in [("D-0003", true), ("D-0005", true), ("D-0016", false)] {
+        let r = verify(&v, BUDGET_KEY, "vote", c(who, 0)).await;
+        assert_eq!(r["eligibility"]["eligible"], eligible, "{who}: {r}");
+    }
+    decline(&v, BUDGET_KEY, "vote", c("D-0005", 1)).await;
+    // Consultation ("district-3"): three of district 3, three of district 1, one of district 2.
+    for who in ["D-0006", "D-0009", "D-0013"] {
+        let r = verify(&v, CONSULT_KEY, "district-3", c(who, 0)).await;
+        assert_eq!(r["eligibility"]["eligible"], true, "{who}: {r}");
+    }
+    for (who, i) in [("D-0001", 2), ("D-0003", 1), ("D-0008", 0), ("D-0005", 0)] {
+        let r = verify(&v, CONSULT_KEY, "district-3", c(who, i)).await;
+        assert_eq!(r["eligibility"]["eligible"], false, "{who}: {r}");
+    }
+
+    // Today is not published yet: figures taken minutes apart cannot be subtracted.
+    let resp = get(
+        &v,
+        Some(BUDGET_KEY),
+        &format!("/v1/analytics/report?from={}&to={}", date(day1), date(day1)),
+    )
+    .await;
+    assert_eq!(resp.status(), 200);
+    let today: Value = resp.json().await.unwrap();
+    assert_eq!(today["days"][0]["closed"], false, "{today}");
+    assert!(today["days"][0]["total"].is_null(), "{today}");
+
+    // Day two: D-0001 again (counts again on a new day), D-0003 and D-0008.
+    v.clock.advance(DAY);
+    issuer.clock.advance(DAY);
+    for (who, i) in [("D-0001", 3), ("D-0003", 2), ("D-0008", 1)] {
+        let r = verify(&v, BUDGET_KEY, "vote", c(who, i)).await;
+        assert_eq!(r["eligibility"]["eligible"], true, "{who}: {r}");
+    }
+    v.clock.advance(DAY);
+    let range = format!("from={}&to={}", date(day1), date(day1 + DAY));
+
+    // Budget: day one counts 5 (D-0001 once, not twice), day two 3.
+    let resp = get(
+        &v,
+        Some(BUDGET_KEY),
+        &format!("/v1/analytics/report?{range}"),
+    )
+    .await;
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.headers()["cache-control"], "no-store");
+    let budget: Value = resp.json().await.unwrap();
+    assert_eq!(budget["k"], K, "{budget}");
+    assert!(budget["epsilon"].is_null(), "{budget}");
+    let totals: Vec<Option<i64>> = budget["days"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["total"].as_i64())
+        .collect();
+    assert_eq!(totals, vec![Some(5), Some(3)], "{budget}");
+    assert_no_small_figure(&budget);
+    // Day one: 3 eligible, the minor and the decline: the two small outcomes are under k
+    // together, so `eligible` joins them (or 5 - 3 would give them back).
+    let d1 = &budget["days"][0];
+    assert_eq!(categories(&d1["outcome"]), vec![]);
+    assert_eq!(d1["outcome"]["other"], 5);
+    let d2 = &budget["days"][1];
+    assert_eq!(categories(&d2["outcome"]), vec![("eligible".into(), 3)]);
+    assert_eq!(categories(&d2["age_band"]), vec![("16+".into(), 3)]);
+
+    // Consultation: by district, with the lone resident of district 2 hidden, and not
+    // recoverable: district 3 joins `other` (7 - 3 = 4, not 1).
+    let resp = get(
+        &v,
+        Some(CONSULT_KEY),
+        &format!("/v1/analytics/report?{range}"),
+    )
+    .await;
+    let consult: Value = resp.json().await.unwrap();
+    assert_no_small_figure(&consult);
+    let d1 = &consult["days"][0];
+    assert_eq!(d1["total"], 7, "{consult}");
+    assert_eq!(categories(&d1["district"]), vec![("1".into(), 3)], "{d1}");
+    assert_eq!(d1["district"]["other"], 4, "{d1}");
+    let outcomes = categories(&d1["outcome"]);
+    assert_eq!(
+        outcomes,
+        vec![
+            ("not_eligible: residence.district in [\"3\"]".into(), 4),
+            ("eligible".into(), 3)
+        ],
+        "{d1}"
+    );
+    assert!(
+        consult["days"][1]["total"].is_null(),
+        "nobody on day two: {consult}"
+    );
+    // Closed days keep no key, tag or count: only their published figures.
+    let analytics = v.service.flow.analytics().expect("analytics on");
+    let open = analytics
+        .store()
+        .open_days(civic_verifier::analytics::Day::of(v.clock.now(), 0))
+        .unwrap();
+    assert!(open.is_empty(), "{open:?}");
+    if civic_testkit::issuer_process::on_postgres() {
+        let config = std::fs::read_to_string(&v.config).unwrap();
+        assert!(config.contains("database = \"postgres"), "{config}");
+    }
+    // Each platform sees its own counts only.
+    assert_eq!(budget["totals"]["total"], 8);
+    assert_eq!(consult["totals"]["total"], 7);
+
+    // CSV: the same figures, quoted where needed.
+    let resp = get(
+        &v,
+        Some(CONSULT_KEY),
+        &format!("/v1/analytics/report.csv?{range}"),
+    )
+    .await;
+    assert_eq!(resp.status(), 200);
+    assert!(resp.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/csv"));
+    assert!(resp.headers()["content-disposition"]
+        .to_str()
+        .unwrap()
+        .starts_with("attachment"));
+    let csv = resp.text().await.unwrap();
+    let lines: Vec<&str> = csv.split("\r\n").collect();
+    assert_eq!(lines[0], "date,dimension,category,count,k,epsilon");
+    let d = date(day1);
+    for row in [
+        format!("{d},total,,7,3,"),
+        format!("{d},district,1,3,3,"),
+        format!("{d},district,(other),4,3,"),
+        format!("{d},outcome,\"not_eligible: residence.district in [\"\"3\"\"]\",4,3,"),
+        format!("{},total,,,3,", date(day1 + DAY)),
+        "total,total,,7,3,".to_owned(),
+    ] {
+        assert!(lines.contains(&row.as_str()), "{row} missing:\n{csv}");
+    }
+
+    // Bad input: a clear 4xx in the service's error format, never a 500.
+    for (key, query, status, code) in [
+        (None, "", 401, "invalid_client"),
+        (Some("not-a-key"), "", 401, "invalid_client"),
+        (
+            Some(CONSULT_KEY),
+            "?from=2026-02-30",
+            400,
+            "invalid_request",
+        ),
+        (Some(CONSULT_KEY), "?from=yesterday", 400, "invalid_request"),
+        (
+            Some(CONSULT_KEY),
+            "?from=2026-12-05&to=2026-12-01",
+            400,
+            "invalid_request",
+        ),
+        (
+            Some(CONSULT_KEY),
+            "?from=2020-01-01&to=2026-12-01",
+            400,
+            "invalid_request",
+        ),
+        (
+            Some(CONSULT_KEY),
+            "?since=2026-12-01",
+            400,
+            "invalid_request",
+        ),
+        (Some(CONSULT_KEY), "?from=%FF", 400, "invalid_request"),
+    ] {
+        for path in ["/v1/analytics/report", "/v1/analytics/report.csv"] {
+            let resp = get(&v, key, &format!("{path}{query}")).await;
+            let got = resp.status().as_u16();
+            let body: Value = resp.json().await.unwrap_or(Value::Null);
+            assert_eq!(got, status, "{path}{query}: {body}");
+            assert_eq!(body["error"], code, "{path}{query}: {body}");
+        }
+    }
+
+    dashboard(&v, &range, &d).await;
+}
+
+/// The operator's dashboard: sign in with the key in a form, see charts and tables under a
+/// strict CSP, everything escaped.
+async fn dashboard(v: &VerifierHandle, range: &str, d1: &str) {
+    let b = browser(v);
+    let url = |p: &str| format!("{}{p}", v.base);
+    let strict = |resp: &reqwest::Response| {
+        let csp = resp.headers()["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        assert!(csp.starts_with("default-src 'none'"), "{csp}");
+        assert!(csp.contains("style-src 'sha256-"), "{csp}");
+        for loose in [
+            "unsafe-inline",
+            "unsafe-eval",
+            "script-src",
+            "http:",
+            "https:",
+            "*",
+        ] {
+            assert!(!csp.contains(loose), "{loose} in {csp}");
+        }
+    };
+    // Not signed in: the sign-in form, posting the key in the body.
+    let resp = b.get(url("/v1/analytics/dashboard")).send().await.unwrap();
+    assert_eq!(resp.status(), 200);
+    strict(&resp);
+    let page = resp.text().await.unwrap();
+    assert!(
+        page.contains("method=\"post\"") && page.contains("name=\"api_key\""),
+        "{page}"
+    );
+
+    // A wrong key, and a form posted from another site, are refused.
+    let resp = b
+        .post(url("/v1/analytics/dashboard/login"))
+        .form(&[("api_key", "wrong")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 401);
+    assert!(resp.headers().get("set-cookie").is_none());
+    let resp = b
+        .post(url("/v1/analytics/dashboard/login"))
+        .header("origin", "https://evil.example")
+        .form(&[("api_key", CONSULT_KEY)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 403);
+    assert!(resp.headers().get("set-cookie").is_none());
+
+    // The right key: a cookie (HttpOnly, SameSite=Strict) and back to the dashboard.
+    let resp = b
+        .post(url("/v1/analytics/dashboard/login"))
+        .header("origin", &v.base)
+        .form(&[("api_key", CONSULT_KEY)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 303);
+    assert_eq!(resp.headers()["location"], "/v1/analytics/dashboard");
+    let set = resp.headers()["set-cookie"].to_str().unwrap().to_owned();
+    for part in ["HttpOnly", "SameSite=Strict", "Max-Age=28800"] {
+        assert!(set.contains(part), "{set}");
+    }
+    let cookie = set.split(';').next().unwrap().to_owned();
+
+    let resp = b
+        .get(url(&format!("/v1/analytics/dashboard?{range}")))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    strict(&resp);
+    assert!(resp.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/html"));
+    let page = resp.text().await.unwrap();
+    for part in [
+        "Participation over time",
+        "By district",
+        "By age band",
+        "<svg",
+        "role=\"img\"",
+        "<table",
+        "<th scope=\"row\">1</th><td class=\"n\">3</td>",
+        "k = 3",
+        d1,
+        // The rule's quotes, escaped.
+        "not_eligible: residence.district in [&quot;3&quot;]",
+    ] {
+        assert!(
+            page.contains(part),
+            "{part} missing from the dashboard:\n{page}"
+        );
+    }
+    assert_eq!(page.matches("<svg").count(), 3, "three charts");
+    for bad in ["<script", "in [\"3\"]", "http://", "https://", "src="] {
+        assert!(!page.contains(bad), "{bad} in the dashboard");
+    }
+    assert!(!page.contains(CONSULT_KEY), "the key is not in the page");
+
+    // The CSV from the dashboard, with the cookie; bad dates on the page are a 400 page.
+    let resp = b
+        .get(url(&format!("/v1/analytics/dashboard/report.csv?{range}")))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    assert!(resp.text().await.unwrap().starts_with("date,dimension"));
+    let resp = b
+        .get(url("/v1/analytics/dashboard?from=2026-13-01"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 400);
+    strict(&resp);
+    let page = resp.text().await.unwrap();
+    assert!(page.contains("is not a date"), "{page}");
+    // A planted cookie with another value is not a sign-in.
+    let resp = b
+        .get(url("/v1/analytics/dashboard"))
+        .header("cookie", "civic_dashboard=guess")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 401);
+    let resp = b
+        .get(url("/v1/analytics/dashboard/report.csv"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 401);
+
+    // Sign-out removes the cookie.
+    let resp = b
+        .post(url("/v1/analytics/dashboard/logout"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 303);
+    assert!(resp.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .contains("Max-Age=0"));
+}
