@@ -497,3 +497,53 @@ async fn dashboard(v: &VerifierHandle, range: &str, d1: &str) {
         .unwrap()
         .contains("Max-Age=0"));
 }
+
+/// Two instances on one PostgreSQL database: a resident answering both at the same moment is
+/// counted once, and either instance publishes the day once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_instances_count_a_resident_once() {
+    let cluster = civic_storage::pg_cluster::TestCluster::start();
+    let tmp = tempfile::tempdir().expect("tmp");
+    let issuer = start_issuer(tmp.path(), IssuerSetup::default()).await;
+    let dir = tempfile::tempdir().expect("verifier dir");
+    let a = start_verifier(
+        dir.path(),
+        &issuer,
+        &format!(
+            "database = \"{}\"\n[analytics]\nk = 2\nclose_after_secs = 0\n",
+            cluster.url()
+        ),
+    )
+    .await;
+    let b = start_verifier_replica(&a).await;
+    let to_midnight = DAY - a.clock.now().rem_euclid(DAY);
+    for clock in [&a.clock, &b.clock, &issuer.clock] {
+        if to_midnight < 600 {
+            clock.advance(to_midnight + 60);
+        }
+    }
+    let day1 = a.clock.now();
+    for resident in ["D-0001", "D-0003", "D-0008"] {
+        let copies = issuer.credentials(resident, 2).await;
+        let (ra, rb) = tokio::join!(
+            verify(&a, BUDGET_KEY, "vote", &copies[0]),
+            verify(&b, BUDGET_KEY, "vote", &copies[1])
+        );
+        assert_eq!(
+            ra["eligibility"]["pseudonym"], rb["eligibility"]["pseudonym"],
+            "{ra} {rb}"
+        );
+    }
+    for clock in [&a.clock, &b.clock] {
+        clock.advance(DAY);
+    }
+    let path = format!("/v1/analytics/report?from={}&to={}", date(day1), date(day1));
+    let (ja, jb) = tokio::join!(
+        get(&a, Some(BUDGET_KEY), &path),
+        get(&b, Some(BUDGET_KEY), &path)
+    );
+    let (ja, jb): (Value, Value) = (ja.json().await.unwrap(), jb.json().await.unwrap());
+    assert_eq!(ja["days"][0]["total"], 3, "{ja}");
+    assert_eq!(ja["days"], jb["days"], "one publication, read by both");
+    assert_no_small_figure(&ja);
+}
