@@ -342,6 +342,18 @@ async fn platforms_see_counts_per_day_with_no_figure_under_k() {
         }
     }
 
+    // The OpenAPI document the service serves describes the endpoints.
+    let api: Value = get(&v, None, "/openapi.json").await.json().await.unwrap();
+    for path in [
+        "/v1/analytics/report",
+        "/v1/analytics/report.csv",
+        "/v1/analytics/dashboard",
+        "/v1/analytics/dashboard/login",
+        "/v1/analytics/dashboard/logout",
+    ] {
+        assert!(api["paths"][path].is_object(), "{path} not in openapi.json");
+    }
+
     dashboard(&v, &range, &d).await;
 }
 
