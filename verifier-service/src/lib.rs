@@ -6,6 +6,10 @@
 //! - Wallets: `GET /v1/request/{id}` (the request object), `POST /v1/response/{id}`
 //!   (`direct_post`); `/.well-known/did.json` when request objects are signed.
 //! - Results also go to the platform's webhook, signed ([`webhook`]).
+//! - Engagement analytics ([`analytics`]): `GET /v1/analytics/report` (JSON) and
+//!   `/v1/analytics/report.csv` with the API key; the operator's dashboard
+//!   `/v1/analytics/dashboard` ([`dashboard`]: server-side SVG, no script), signed in with the
+//!   API key posted in a form and kept in an `HttpOnly`, `SameSite=Strict` cookie.
 //!
 //! The same-device flow returns `redirect_uri?response_code=…` to the wallet; the platform must
 //! present that code to read the result, so a session started by someone else cannot be
