@@ -620,7 +620,10 @@ impl Flow {
     /// of the days that are over; returns how many sessions went.
     pub fn purge(&self) -> Result<usize, StorageError> {
         if let Some(a) = &self.analytics {
-            a.close_days(self.now())?;
+            // Sessions are purged whether or not the days could be published now.
+            if let Err(e) = a.close_days(self.now()) {
+                tracing::warn!(error = %e, "analytics: closing days failed");
+            }
         }
         self.store.purge(self.now())
     }

@@ -88,9 +88,10 @@ impl AnalyticsStore for PgStore {
         self.database().transaction(|tx| {
             let mut days = Vec::new();
             for r in tx.query(
+                // A day's key, tags and counts come and go in one transaction: the keys say
+                // which days are open.
                 "SELECT platform, day FROM verifier_analytics_keys WHERE day < $1
                  UNION SELECT platform, day FROM verifier_analytics_counts WHERE day < $1
-                 UNION SELECT platform, day FROM verifier_analytics_seen WHERE day < $1
                  ORDER BY 1, 2",
                 &[&before.0],
             )? {

@@ -284,7 +284,9 @@ mod sled_impl {
 
         fn open_days(&self, before: Day) -> Result<Vec<(String, Day)>, StorageError> {
             let mut days = Vec::new();
-            for kind in ["k", "c", "s"] {
+            // Every open day has a key and a counter (written together); a day whose closing
+            // stopped half-way still has its counters (deleted last).
+            for kind in ["k", "c"] {
                 for item in self.db.scan_prefix(format!("a/{kind}\0")) {
                     let (k, _) = item.map_err(StorageError::from)?;
                     if let Some((p, d)) = parse(&k, kind).filter(|(_, d)| *d < before) {
@@ -330,8 +332,8 @@ mod sled_impl {
                     .map_err(StorageError::from)?;
                 self.db.sync().map_err(StorageError::from)?;
             }
-            self.remove_prefix(&key("k", platform, day))?;
             self.remove_prefix(&with(key("s", platform, day), &[]))?;
+            self.remove_prefix(&key("k", platform, day))?;
             self.remove_prefix(&with(key("c", platform, day), &[]))?;
             self.db.sync().map_err(StorageError::from)?;
             Ok(fresh)
