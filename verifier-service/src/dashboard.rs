@@ -281,3 +281,47 @@ fn over_time(report: &Report) -> String {
          <tbody>{body}</tbody></table>"
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A report whose texts try to break out of the page.
+    fn hostile() -> Report {
+        let view = serde_json::json!({
+            "cells": [{"category": "<img src=x onerror=alert(1)>", "count": 12},
+                      {"category": "\"><script>alert(2)</script>", "count": 11}],
+            "other": 10
+        });
+        let day = |date: &str, closed: bool| {
+            serde_json::json!({"date": date, "closed": closed, "k": 10, "total": 33,
+                "outcome": view, "district": view, "age_band": view})
+        };
+        serde_json::from_value(serde_json::json!({
+            "platform": "p", "from": "2026-12-01", "to": "2026-12-02", "k": 10,
+            "epsilon": null, "noise": null, "suppression": "…",
+            "days": [day("2026-12-01", true), day("2026-12-02", false)],
+            "totals": {"total": 66, "outcome": view, "district": view, "age_band": view}
+        }))
+        .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    #[test]
+    fn every_text_is_escaped_and_there_is_no_script() {
+        let page = render("Budget <b>&</b>", &hostile());
+        assert!(!page.contains("<script"), "{page}");
+        assert!(!page.contains("<img"), "{page}");
+        assert!(!page.contains("<b>"), "{page}");
+        assert!(page.contains("&lt;img src=x onerror=alert(1)&gt;"));
+        assert!(page.contains("&quot;&gt;&lt;script&gt;"));
+        assert!(page.contains("Budget &lt;b&gt;&amp;&lt;/b&gt;"));
+        assert_eq!(page.matches("<svg").count(), 3);
+        assert_eq!(page.matches("<table").count(), 4);
+        // The style sheet is the one the CSP's hash allows.
+        let hash = base64::engine::general_purpose::STANDARD.encode(sha256(STYLE.as_bytes()));
+        assert!(content_security_policy().contains(&hash));
+        assert!(page.contains(&format!("<style>{STYLE}</style>")));
+        let login = login(Some("<x>"));
+        assert!(login.contains("&lt;x&gt;") && login.contains("type=\"password\""));
+    }
+}

@@ -559,3 +559,20 @@ async fn two_instances_count_a_resident_once() {
     assert_eq!(ja["days"], jb["days"], "one publication, read by both");
     assert_no_small_figure(&ja);
 }
+
+/// With `enabled = false` nothing is counted and the report is 404.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn analytics_can_be_turned_off() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let (issuer, v) = start_issuer_and_verifier(tmp.path(), "[analytics]\nenabled = false\n").await;
+    let copies = issuer.credentials("D-0001", 1).await;
+    let r = verify(&v, BUDGET_KEY, "vote", &copies[0]).await;
+    assert_eq!(r["eligibility"]["eligible"], true, "{r}");
+    assert!(v.service.flow.analytics().is_none());
+    for path in ["/v1/analytics/report", "/v1/analytics/report.csv"] {
+        let resp = get(&v, Some(BUDGET_KEY), path).await;
+        assert_eq!(resp.status(), 404, "{path}");
+        let body: Value = resp.json().await.unwrap();
+        assert_eq!(body["error"], "not_found", "{body}");
+    }
+}

@@ -229,7 +229,7 @@ impl Analytics {
         now: i64,
     ) -> Result<Recorded, StorageError> {
         let Some(cell) = Cell::of(status, cohort) else {
-            return Ok(Recorded::AlreadyCounted);
+            return Ok(Recorded::NotFinal);
         };
         let pseudonym = match status {
             SessionStatus::Complete { eligibility } => eligibility.pseudonym.as_deref(),
@@ -266,22 +266,17 @@ impl Analytics {
         let scale = self.settings.noise().map_or(0.0, |n| n.scale);
         let mut closed = 0;
         for (platform, day) in self.store.open_days(self.last_closed(now).plus(1))? {
-            let mut failed = None;
+            // The random source is held while the day closes: no figure is published without
+            // its noise.
+            let mut rng = self
+                .rng
+                .lock()
+                .map_err(|_| StorageError::Unavailable("rng lock poisoned".into()))?;
             let mut publish = |counts: &std::collections::BTreeMap<Cell, u64>| {
-                let mut noise = || {
-                    self.with_rng_do(|rng| noise::draw(rng, scale))
-                        .unwrap_or_else(|e| {
-                            failed = Some(e);
-                            0
-                        })
-                };
+                let mut noise = || noise::draw(rng.as_mut(), scale);
                 publish::day(counts, k, epsilon, &mut noise)
             };
-            let published = self.store.close_day(&platform, day, &mut publish)?;
-            if let Some(e) = failed {
-                return Err(e);
-            }
-            closed += usize::from(published);
+            closed += usize::from(self.store.close_day(&platform, day, &mut publish)?);
         }
         Ok(closed)
     }
@@ -359,5 +354,51 @@ impl Analytics {
             totals: Totals::of(&days),
             days,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn settings_out_of_range_are_refused() {
+        assert_eq!(AnalyticsSettings::default().check(), Ok(()));
+        let bad = [
+            AnalyticsSettings {
+                k: 1,
+                ..Default::default()
+            },
+            AnalyticsSettings {
+                epsilon: Some(0.0),
+                ..Default::default()
+            },
+            AnalyticsSettings {
+                epsilon: Some(f64::NAN),
+                ..Default::default()
+            },
+            AnalyticsSettings {
+                epsilon: Some(11.0),
+                ..Default::default()
+            },
+            AnalyticsSettings {
+                max_range_days: 0,
+                ..Default::default()
+            },
+            AnalyticsSettings {
+                utc_offset_minutes: 900,
+                ..Default::default()
+            },
+            AnalyticsSettings {
+                close_after_secs: -1,
+                ..Default::default()
+            },
+        ];
+        for s in bad {
+            assert!(s.check().is_err(), "{s:?}");
+        }
+        let toml: AnalyticsSettings = toml::from_str("k = 5\nepsilon = 0.5\n").unwrap_or_default();
+        assert_eq!((toml.k, toml.epsilon, toml.enabled), (5, Some(0.5), true));
+        assert!(toml::from_str::<AnalyticsSettings>("kk = 5\n").is_err());
     }
 }

@@ -44,6 +44,8 @@ pub enum Recorded {
     AlreadyCounted,
     /// The day is closed (published): nothing is added to it any more.
     DayClosed,
+    /// The session has no outcome yet (pending or verifying): nothing to count.
+    NotFinal,
 }
 
 /// Turns a day's true counts into what is published (noise drawn inside).
