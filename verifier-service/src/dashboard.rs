@@ -89,12 +89,13 @@ pub fn render(name: &str, report: &Report) -> String {
     let noise = match &report.noise {
         Some(n) => format!(
             "Each figure carries {} noise of scale {:.2} (ε = {} per resident and day, {:.3} per \
-             view; standard deviation {:.1}).",
+             view; standard deviation {:.1}; δ = {:.4}).",
             escape(&n.mechanism),
             n.scale,
             n.epsilon,
             n.epsilon_per_view,
-            n.std_dev
+            n.std_dev,
+            n.delta
         ),
         None => "Figures are exact (no noise configured).".to_owned(),
     };

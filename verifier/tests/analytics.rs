@@ -315,6 +315,12 @@ fn noised_reports_state_epsilon_and_their_figures_are_noised() {
     assert_eq!(r.epsilon, Some(1.0));
     let spec = r.noise.clone().expect("noise stated");
     assert!((spec.scale - 3.0).abs() < 1e-9 && spec.sensitivity == 1 && spec.views == 3);
+    // δ at k = 5: P(noise ≥ 4) = α⁴/(1 + α), α = e^(−1/3).
+    let a = (-1.0f64 / 3.0).exp();
+    assert!(
+        (spec.delta - a.powi(4) / (1.0 + a)).abs() < 1e-12,
+        "{spec:?}"
+    );
     let totals: Vec<i64> = r.days.iter().filter_map(|d| d.figures.total).collect();
     assert_eq!(totals.len(), 20, "{totals:?}");
     assert!(

@@ -576,3 +576,50 @@ async fn analytics_can_be_turned_off() {
         assert_eq!(body["error"], "not_found", "{body}");
     }
 }
+
+/// With `epsilon`, the report states the noise, and the noise is drawn once per figure: a
+/// second read gives the same figures (nothing to average away).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn noise_is_stated_and_drawn_once() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let (issuer, v) = start_issuer_and_verifier(
+        tmp.path(),
+        "[analytics]\nk = 2\nepsilon = 2.0\nclose_after_secs = 0\n",
+    )
+    .await;
+    let to_midnight = DAY - v.clock.now().rem_euclid(DAY);
+    if to_midnight < 600 {
+        v.clock.advance(to_midnight + 60);
+        issuer.clock.advance(to_midnight + 60);
+    }
+    let day1 = v.clock.now();
+    for resident in ["D-0001", "D-0003", "D-0008", "D-0010"] {
+        let copies = issuer.credentials(resident, 1).await;
+        verify(&v, BUDGET_KEY, "vote", &copies[0]).await;
+    }
+    v.clock.advance(DAY);
+    let path = format!("/v1/analytics/report?from={}&to={}", date(day1), date(day1));
+    let first: Value = get(&v, Some(BUDGET_KEY), &path).await.json().await.unwrap();
+    assert_eq!(first["epsilon"], 2.0, "{first}");
+    assert_eq!(first["noise"]["scale"], 1.5, "{first}");
+    assert_eq!(first["noise"]["sensitivity"], 1, "{first}");
+    assert!(first["noise"]["delta"].as_f64().unwrap() > 0.0, "{first}");
+    assert_eq!(first["days"][0]["epsilon"], 2.0, "{first}");
+    for _ in 0..3 {
+        let again: Value = get(&v, Some(BUDGET_KEY), &path).await.json().await.unwrap();
+        assert_eq!(
+            again["days"], first["days"],
+            "the figures do not change between reads"
+        );
+    }
+    let csv = get(
+        &v,
+        Some(BUDGET_KEY),
+        &path.replace("report?", "report.csv?"),
+    )
+    .await
+    .text()
+    .await
+    .unwrap();
+    assert!(csv.contains(",2,2\r\n"), "k and ε on each row: {csv}");
+}

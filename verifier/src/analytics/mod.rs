@@ -125,7 +125,8 @@ impl AnalyticsSettings {
 
     /// The noise of every figure, when ε is set.
     pub fn noise(&self) -> Option<NoiseSpec> {
-        self.epsilon.map(|e| NoiseSpec::new(e, VIEWS))
+        self.epsilon
+            .map(|e| NoiseSpec::new(e, VIEWS).with_threshold(self.k))
     }
 
     fn offset_secs(&self) -> i64 {

@@ -26,6 +26,10 @@ pub struct NoiseSpec {
     pub scale: f64,
     /// The standard deviation of each figure's noise: `√(2α)/(1 − α)`.
     pub std_dev: f64,
+    /// The δ of thresholded release at k: the chance that a category of one resident clears k
+    /// on its noise alone, `P(noise ≥ k − 1)` ([`NoiseSpec::with_threshold`]; 0 until set).
+    #[serde(default)]
+    pub delta: f64,
 }
 
 impl NoiseSpec {
@@ -41,7 +45,14 @@ impl NoiseSpec {
             epsilon_per_view: per_view,
             scale,
             std_dev: variance(scale).sqrt(),
+            delta: 0.0,
         }
+    }
+
+    /// The same, with the `delta` of publishing only figures of `k` or more.
+    pub fn with_threshold(mut self, k: u64) -> NoiseSpec {
+        self.delta = self.tail(k.saturating_sub(1));
+        self
     }
 
     /// The probability that a figure's noise is at least `n` (how likely a cell of a single
