@@ -4,6 +4,7 @@
 use axum::http::StatusCode;
 
 use civic_service::ApiError;
+use civic_verifier::analytics::AnalyticsError;
 use civic_verifier::flow::FlowError;
 
 /// Storage, signing and other failures that are no one's input.
@@ -57,5 +58,17 @@ pub fn response_endpoint(e: FlowError) -> ApiError {
         | FlowError::AlreadyAnswered
         | FlowError::Encryption(_) => ApiError::bad_request("invalid_request", e.to_string()),
         other => internal(other),
+    }
+}
+
+/// An error of the analytics API (`/v1/analytics/…`): bad dates and ranges are the platform's
+/// input (400 `invalid_request`).
+pub fn analytics_api(e: AnalyticsError) -> ApiError {
+    match e {
+        AnalyticsError::BadDate(_)
+        | AnalyticsError::Reversed { .. }
+        | AnalyticsError::TooLong { .. } => ApiError::bad_request("invalid_request", e.to_string()),
+        AnalyticsError::Disabled => ApiError::not_found(e.to_string()),
+        AnalyticsError::Storage(s) => s.into(),
     }
 }

@@ -33,6 +33,13 @@ impl FromRequestParts<Arc<Service>> for PlatformKey {
             .and_then(|v| v.to_str().ok())
             .and_then(bearer_token)
             .ok_or_else(|| invalid("a platform API key is required"))?;
+        PlatformKey::of(service, key).ok_or_else(|| invalid("unknown API key"))
+    }
+}
+
+impl PlatformKey {
+    /// The platform whose API key is `key`, if any.
+    pub fn of(service: &Service, key: &str) -> Option<PlatformKey> {
         let hash = sha256_hex(key);
         // Every platform is compared, in constant time, whichever matches.
         let mut found = None;
@@ -45,8 +52,6 @@ impl FromRequestParts<Arc<Service>> for PlatformKey {
                 found = Some(p.id.clone());
             }
         }
-        found
-            .map(|platform_id| PlatformKey { platform_id })
-            .ok_or_else(|| invalid("unknown API key"))
+        found.map(|platform_id| PlatformKey { platform_id })
     }
 }

@@ -6,6 +6,10 @@
 //! - Wallets: `GET /v1/request/{id}` (the request object), `POST /v1/response/{id}`
 //!   (`direct_post`); `/.well-known/did.json` when request objects are signed.
 //! - Results also go to the platform's webhook, signed ([`webhook`]).
+//! - Engagement analytics ([`analytics`]): `GET /v1/analytics/report` (JSON) and
+//!   `/v1/analytics/report.csv` with the API key; the operator's dashboard
+//!   `/v1/analytics/dashboard` ([`dashboard`]: server-side SVG, no script), signed in with the
+//!   API key posted in a form and kept in an `HttpOnly`, `SameSite=Strict` cookie.
 //!
 //! The same-device flow returns `redirect_uri?response_code=…` to the wallet; the platform must
 //! present that code to read the result, so a session started by someone else cannot be
@@ -14,6 +18,8 @@
 //! Errors of the flow become answers in [`error`] only; the platform guard is an extractor
 //! ([`guards`]). Platforms that run the library in-process mount [`wallet_routes`] only.
 
+pub mod analytics;
+pub mod dashboard;
 pub mod error;
 pub mod guards;
 pub mod metrics;
@@ -25,6 +31,7 @@ use std::sync::Arc;
 
 use civic_service::SharedClock;
 use civic_storage::postgres::PgOptions;
+use civic_verifier::analytics::AnalyticsStore;
 use civic_verifier::fetch::HttpFetcher;
 use civic_verifier::flow::Flow;
 use civic_verifier::pg_store::PgStore;
@@ -57,23 +64,35 @@ impl Service {
     /// PostgreSQL `database`, or sled in its `data_dir`), an HTTP fetcher for trust material, and signed webhooks. Must be called
     /// inside a tokio runtime (webhooks are delivered on it).
     pub fn from_config(config: &VerifierConfig, clock: SharedClock) -> anyhow::Result<Self> {
-        let store: Arc<dyn SessionStore> = match &config.database {
-            Some(url) => Arc::new(PgStore::open(
-                url,
-                &PgOptions {
-                    application_name: "civic-verifier".into(),
-                    max_connections: config.database_max_connections,
-                    ca_file: config.database_ca_file.clone(),
-                    ..PgOptions::default()
-                },
-            )?),
-            None => Arc::new(SledStore::open(&config.data_dir, config.storage_options())?),
+        // Sessions and analytics live in the same database.
+        let (store, counts): (Arc<dyn SessionStore>, Arc<dyn AnalyticsStore>) = match &config
+            .database
+        {
+            Some(url) => {
+                let pg = Arc::new(PgStore::open(
+                    url,
+                    &PgOptions {
+                        application_name: "civic-verifier".into(),
+                        max_connections: config.database_max_connections,
+                        ca_file: config.database_ca_file.clone(),
+                        ..PgOptions::default()
+                    },
+                )?);
+                (pg.clone(), pg)
+            }
+            None => {
+                let sled = Arc::new(SledStore::open(&config.data_dir, config.storage_options())?);
+                (sled.clone(), sled)
+            }
         };
         let fetcher = HttpFetcher::new(config.allow_loopback_http)?;
         let notifier = webhook::WebhookNotifier::new(clock.clone())?;
-        let flow = config
+        let mut flow = config
             .open_flow(Arc::new(fetcher), store, clock)?
             .with_notifier(Arc::new(notifier));
+        if let Some(analytics) = config.open_analytics(counts) {
+            flow = flow.with_analytics(analytics);
+        }
         Ok(Service::new(Arc::new(flow), config.max_body_bytes))
     }
 

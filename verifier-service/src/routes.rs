@@ -66,6 +66,7 @@ pub fn router(service: Arc<Service>) -> Router {
     let platform = Router::new()
         .route("/v1/sessions", post(create_session))
         .route("/v1/sessions/{id}", get(read_session))
+        .merge(crate::analytics::routes())
         .route("/healthz", get(health))
         .route("/metrics", get(metrics))
         .route(

@@ -125,6 +125,10 @@ pub struct VerifierConfig {
     /// How long a database flush may take before requests get 503 "storage not responding".
     #[serde(default = "default_stall")]
     pub storage_stall_secs: u32,
+    /// Engagement analytics (`[analytics]`: `k`, `epsilon`, …; on by default, k = 10, exact
+    /// figures): [`crate::analytics`].
+    #[serde(default)]
+    pub analytics: crate::analytics::AnalyticsSettings,
     /// The platforms.
     #[serde(default, rename = "platform")]
     pub platforms: Vec<Platform>,
@@ -253,6 +257,7 @@ impl VerifierConfig {
     /// again, after a caller changed fields.
     pub fn check(&self) -> Result<(), String> {
         let c = self;
+        c.analytics.check()?;
         for (i, p) in c.platforms.iter().enumerate() {
             if c.platforms.iter().skip(i + 1).any(|q| q.id == p.id) {
                 return Err(format!("platform {}: two platforms have this id", p.id));
@@ -286,6 +291,16 @@ impl VerifierConfig {
 }
 
 impl VerifierConfig {
+    /// The analytics this configuration asks for, kept in `store` (`None` when turned off).
+    pub fn open_analytics(
+        &self,
+        store: std::sync::Arc<dyn crate::analytics::AnalyticsStore>,
+    ) -> Option<crate::analytics::Analytics> {
+        self.analytics
+            .enabled
+            .then(|| crate::analytics::Analytics::new(store, self.analytics.clone()))
+    }
+
     /// How verification is tuned.
     pub fn verifier_options(&self) -> crate::verify::VerifierOptions {
         crate::verify::VerifierOptions {

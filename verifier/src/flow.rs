@@ -30,6 +30,7 @@ use civic_service::SharedClock;
 use civic_storage::StorageError;
 use rand_core::{OsRng, RngCore};
 
+use crate::analytics::{Analytics, Cohort};
 use crate::certificate::RequestCertificate;
 use crate::config::Platform;
 use crate::encrypted_response::{self, DecryptError};
@@ -165,6 +166,7 @@ pub struct Answer {
 pub struct Checked {
     session: Session,
     outcome: SessionStatus,
+    cohort: Option<Cohort>,
 }
 
 /// A recorded answer: the outcome, and where a same-device wallet goes next.
@@ -198,6 +200,7 @@ pub struct Flow {
     notifier: Option<Arc<dyn Notifier>>,
     encrypt_responses: bool,
     requests_by_value: bool,
+    analytics: Option<Analytics>,
 }
 
 fn random() -> String {
@@ -226,7 +229,19 @@ impl Flow {
             notifier: None,
             encrypt_responses: true,
             requests_by_value: false,
+            analytics: None,
         }
+    }
+
+    /// Counts every answered session in `analytics` ([`crate::analytics`]).
+    pub fn with_analytics(mut self, analytics: Analytics) -> Self {
+        self.analytics = Some(analytics);
+        self
+    }
+
+    /// The analytics, when counted.
+    pub fn analytics(&self) -> Option<&Analytics> {
+        self.analytics.as_ref()
     }
 
     /// With `on` (the default), sessions ask for encrypted answers (`direct_post.jwt`, each to a
@@ -508,30 +523,50 @@ impl Flow {
             response,
             at,
         } = answer;
+        let mut cohort = None;
         let outcome = match (response.error.as_deref(), response.vp_token) {
             (Some("access_denied"), _) => SessionStatus::Declined,
             (Some(other), _) => rejected(Rejection::MalformedResponse(format!(
                 "wallet error {other:?}"
             ))),
             (None, None) => rejected(Rejection::MalformedResponse("vp_token is missing".into())),
-            (None, Some(token)) => match self.verifier.verify(&token, &session, at).await {
-                Ok(eligibility) => SessionStatus::Complete { eligibility },
-                Err(r) => rejected(r),
-            },
+            (None, Some(token)) => {
+                match self.verifier.verify_with_cohort(&token, &session, at).await {
+                    Ok((eligibility, c)) => {
+                        cohort = Some(c);
+                        SessionStatus::Complete { eligibility }
+                    }
+                    Err(r) => rejected(r),
+                }
+            }
         };
-        Checked { session, outcome }
+        Checked {
+            session,
+            outcome,
+            cohort,
+        }
     }
 
     /// Step 3 of answering (store): records the outcome (with the hash of a fresh response code
-    /// for a same-device session) and notifies the platform.
+    /// for a same-device session), counts it in the analytics, and notifies the platform.
     pub fn finish(&self, checked: Checked) -> Result<Answered, FlowError> {
-        let Checked { session, outcome } = checked;
+        let Checked {
+            session,
+            outcome,
+            cohort,
+        } = checked;
         let code = session.redirect_uri.as_ref().map(|_| random());
         self.store.finish(
             &session.id,
             outcome.clone(),
             code.as_deref().map(sha256_hex),
         )?;
+        if let Some(a) = &self.analytics {
+            // The answer stands whether or not it could be counted.
+            if let Err(e) = a.record(&session.platform_id, &outcome, cohort.as_ref(), self.now()) {
+                tracing::warn!(error = %e, "analytics: the answer was not counted");
+            }
+        }
         if let (Some(notifier), Some(platform)) =
             (&self.notifier, self.platform(&session.platform_id))
         {
@@ -581,8 +616,15 @@ impl Flow {
         self.store.health()
     }
 
-    /// Deletes sessions that expired more than an hour ago (store); returns how many.
+    /// Deletes sessions that expired more than an hour ago (store), and publishes the analytics
+    /// of the days that are over; returns how many sessions went.
     pub fn purge(&self) -> Result<usize, StorageError> {
+        if let Some(a) = &self.analytics {
+            // Sessions are purged whether or not the days could be published now.
+            if let Err(e) = a.close_days(self.now()) {
+                tracing::warn!(error = %e, "analytics: closing days failed");
+            }
+        }
         self.store.purge(self.now())
     }
 }

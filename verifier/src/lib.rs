@@ -16,12 +16,15 @@
 //! - [`store`]: session storage (memory, or sled with feature `sled-store`).
 //! - [`certificate`]: the verifier's X.509 identity (`x509_hash:` requests with `x5c`).
 //! - [`webhook`]: signing and checking the results posted to platforms.
+//! - [`analytics`]: engagement counts per platform and day, published with a threshold k and
+//!   optional differential-privacy noise, so that no one can be singled out.
 //!
 //! Default features are the library alone: no axum, tokio, hyper or clap. The REST service for
 //! platforms not written in Rust is the `civic-verifier-service` crate. Feature `http` adds an
 //! HTTP fetcher (reqwest), `sled-store` the sled session store, `qr` QR codes of session links.
 //! The core builds for wasm32 too. Protocol logic is in `civic-credential`.
 
+pub mod analytics;
 pub mod cache;
 pub mod certificate;
 pub mod config;

@@ -10,15 +10,22 @@ use crate::session::{Session, SessionStatus};
 use crate::store::{begin, Begin, SessionStore};
 
 /// The verifier's schema steps (component `verifier`).
-pub const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "sessions",
-    sql: "CREATE TABLE verifier_sessions (
+pub const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "sessions",
+        sql: "CREATE TABLE verifier_sessions (
               id      TEXT   PRIMARY KEY,
               expires BIGINT NOT NULL,
               session JSONB  NOT NULL);
           CREATE INDEX verifier_sessions_expires ON verifier_sessions (expires);",
-}];
+    },
+    Migration {
+        version: 2,
+        name: "analytics",
+        sql: crate::analytics::pg::SCHEMA,
+    },
+];
 
 /// Sessions in a PostgreSQL database.
 pub struct PgStore {

@@ -117,7 +117,7 @@ impl SessionStore for MemoryStore {
 /// database is reopened once the disk can be written.
 #[cfg(feature = "sled-store")]
 pub struct SledStore {
-    db: civic_storage::Handle,
+    pub(crate) db: civic_storage::Handle,
 }
 
 #[cfg(feature = "sled-store")]

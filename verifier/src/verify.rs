@@ -12,6 +12,7 @@ use civic_credential::sd_jwt::{ClaimPath, PathElement, SdJwt};
 use civic_credential::sd_jwt_vc::{self, KeyBindingRequirement, VerifyOptions};
 use civic_credential::status_list::Status;
 
+use crate::analytics::Cohort;
 use crate::eligibility::Eligibility;
 use crate::fetch::Fetcher;
 use crate::keys::KeyResolver;
@@ -86,6 +87,19 @@ impl Verifier {
         session: &Session,
         now: i64,
     ) -> Result<Eligibility, Rejection> {
+        self.verify_with_cohort(vp_token, session, now)
+            .await
+            .map(|(eligibility, _)| eligibility)
+    }
+
+    /// [`Verifier::verify`], with the coarse attributes the policy asked for (district, age
+    /// band) for the analytics' counts; they are not part of the platform's answer.
+    pub async fn verify_with_cohort(
+        &self,
+        vp_token: &str,
+        session: &Session,
+        now: i64,
+    ) -> Result<(Eligibility, Cohort), Rejection> {
         if session.expires <= now {
             return Err(Rejection::SessionExpired);
         }
@@ -173,6 +187,7 @@ impl Verifier {
         let claims = select(verified.claims, &requested);
         let predicates = session.policy.evaluate(&claims);
         let selected = Value::Object(claims);
+        let cohort = Cohort::of(&session.policy, &selected);
 
         let municipality = municipality_at.lookup(&selected).and_then(Value::as_str);
         match municipality {
@@ -220,15 +235,18 @@ impl Verifier {
             None => None,
         };
 
-        Ok(Eligibility {
-            eligible: predicates.iter().all(|p| p.satisfied),
-            predicates,
-            pseudonym,
-            issuer: iss,
-            credential_expires_at: exp,
-            over_disclosed,
-            status_checked,
-        })
+        Ok((
+            Eligibility {
+                eligible: predicates.iter().all(|p| p.satisfied),
+                predicates,
+                pseudonym,
+                issuer: iss,
+                credential_expires_at: exp,
+                over_disclosed,
+                status_checked,
+            },
+            cohort,
+        ))
     }
 }
 

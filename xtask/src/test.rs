@@ -154,7 +154,12 @@ const POSTGRES_SUITES: &[(&str, &[&str])] = &[
     ),
     (
         "civic-e2e",
-        &["eligibility", "encrypted_answers", "request_by_post"],
+        &[
+            "analytics",
+            "eligibility",
+            "encrypted_answers",
+            "request_by_post",
+        ],
     ),
 ];
 
