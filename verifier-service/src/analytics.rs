@@ -3,11 +3,14 @@
 //! `GET /v1/analytics/report.csv`. For its operator in a browser: `GET /v1/analytics/dashboard`.
 //!
 //! The operator signs in to the dashboard by posting the API key in a form (never in a URL,
-//! so it stays out of history, logs and `Referer`); the answer keeps it in a cookie
-//! (`HttpOnly`, `SameSite=Strict`, `Secure` with the `__Host-` prefix over https, 8 hours) that
-//! only the dashboard routes read, checked like a Bearer key on every request. Sign-in and
-//! sign-out refuse a cross-site `Origin`. The dashboard only reads; the JSON and CSV API take
-//! no cookie.
+//! so it stays out of history, logs and `Referer`). The answer does not keep the key: it sets a
+//! sign-in ticket ([`ticket`]: the platform, an expiry 8 hours on, and an HMAC keyed from the
+//! platform's `api_key_sha256`) in a cookie (`HttpOnly`, `SameSite=Strict`, `Secure` with the
+//! `__Host-` prefix over https) that only the dashboard routes read. The ticket ends by itself,
+//! stops working when the API key is changed, works on every instance (they share the
+//! configuration), and is no API key: a stolen cookie reads the dashboard until it expires, and
+//! cannot open sessions or read results. Sign-in and sign-out refuse a cross-site `Origin`. The
+//! dashboard only reads; the JSON and CSV API take no cookie.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -20,6 +23,8 @@ use axum::routing::{get, post};
 use axum::Router;
 use serde::Deserialize;
 
+use civic_credential::crypto::hmac_sha256;
+use civic_credential::encoding::{b64_decode, b64_encode, ct_eq};
 use civic_credential::origin::Origin;
 use civic_service::cookies::{CookieJar, CookiePolicy};
 use civic_service::respond::no_store;
@@ -124,11 +129,54 @@ fn cookies(service: &Service) -> CookiePolicy {
     CookiePolicy::for_url(&service.flow.settings().public_url)
 }
 
+/// The MAC of a sign-in ticket for `platform_id` until `expires`, keyed from the platform's
+/// `api_key_sha256` (configuration every instance shares; a new API key ends old tickets).
+fn ticket_mac(platform_id: &str, api_key_sha256: &str, expires: i64) -> String {
+    let key = civic_credential::encoding::sha256(
+        format!("civic-dashboard\0{}", api_key_sha256.to_ascii_lowercase()).as_bytes(),
+    );
+    let mac = hmac_sha256(
+        &key,
+        &[
+            platform_id.as_bytes(),
+            b"\0",
+            expires.to_string().as_bytes(),
+        ],
+    );
+    b64_encode(&mac)
+}
+
+/// A dashboard sign-in ticket: `{platform id, base64url}.{expires}.{mac}`.
+pub fn ticket(platform_id: &str, api_key_sha256: &str, expires: i64) -> String {
+    format!(
+        "{}.{expires}.{}",
+        b64_encode(platform_id.as_bytes()),
+        ticket_mac(platform_id, api_key_sha256, expires)
+    )
+}
+
+/// The platform a live, genuine ticket names.
+fn read_ticket(service: &Service, value: &str) -> Option<PlatformKey> {
+    let mut parts = value.split('.');
+    let (id, expires, mac) = (parts.next()?, parts.next()?, parts.next()?);
+    if parts.next().is_some() {
+        return None;
+    }
+    let id = String::from_utf8(b64_decode(id, "platform").ok()?).ok()?;
+    let expires: i64 = expires.parse().ok()?;
+    if expires <= service.flow.now() {
+        return None;
+    }
+    let platform = service.flow.platforms().iter().find(|p| p.id == id)?;
+    let expected = ticket_mac(&platform.id, &platform.api_key_sha256, expires);
+    ct_eq(expected.as_bytes(), mac.as_bytes()).then_some(PlatformKey { platform_id: id })
+}
+
 /// The platform the dashboard cookie names; `Err` with whether a cookie was sent at all.
 fn signed_in(service: &Service, headers: &HeaderMap) -> Result<PlatformKey, bool> {
     let jar = CookieJar::from_headers(headers);
-    let key = cookies(service).read(&jar, COOKIE).ok_or(false)?;
-    PlatformKey::of(service, key).ok_or(true)
+    let value = cookies(service).read(&jar, COOKIE).ok_or(false)?;
+    read_ticket(service, value).ok_or(true)
 }
 
 /// An HTML answer under the dashboard's own strict CSP, never cached.
@@ -248,10 +296,18 @@ async fn login(State(service): S, headers: HeaderMap, body: Bytes) -> Response {
             Some("Give the platform's API key."),
         );
     };
-    if PlatformKey::of(&service, &form.api_key).is_none() {
+    let Some(platform) = PlatformKey::of(&service, &form.api_key).and_then(|k| {
+        service
+            .flow
+            .platforms()
+            .iter()
+            .find(|p| p.id == k.platform_id)
+    }) else {
         return login_page(StatusCode::UNAUTHORIZED, Some("This key is not accepted."));
-    }
-    let cookie = cookies(&service).cookie(COOKIE, form.api_key, SIGN_IN);
+    };
+    let expires = service.flow.now() + i64::try_from(SIGN_IN.as_secs()).unwrap_or(0);
+    let value = ticket(&platform.id, &platform.api_key_sha256, expires);
+    let cookie = cookies(&service).cookie(COOKIE, value, SIGN_IN);
     see_other(cookie.to_string())
 }
 

@@ -82,6 +82,53 @@ pub(crate) async fn dashboard(v: &VerifierHandle, range: &str, d1: &str) {
         assert!(set.contains(part), "{set}");
     }
     let cookie = set.split(';').next().unwrap().to_owned();
+    // The cookie is a sign-in ticket, not the key: it is no API key, and a changed expiry
+    // or another platform's name in it is refused.
+    assert!(!set.contains(CONSULT_KEY), "{set}");
+    let value = cookie.split_once('=').unwrap().1.to_owned();
+    let resp = b
+        .get(url("/v1/analytics/report"))
+        .bearer_auth(&value)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 401);
+    let parts: Vec<&str> = value.split('.').collect();
+    let later: i64 = parts[1].parse::<i64>().unwrap() + 86_400;
+    for forged in [
+        format!("{}.{later}.{}", parts[0], parts[2]),
+        format!(
+            "{}.{}.{}",
+            civic_credential::encoding::b64_encode(b"https://other.example"),
+            parts[1],
+            parts[2]
+        ),
+        format!("{}.{}", parts[0], parts[1]),
+    ] {
+        let resp = b
+            .get(url("/v1/analytics/dashboard"))
+            .header("cookie", format!("civic_dashboard={forged}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 401, "{forged}");
+    }
+    // A genuine ticket that has expired is refused; the same made for later is taken.
+    let id =
+        String::from_utf8(civic_credential::encoding::b64_decode(parts[0], "platform").unwrap())
+            .unwrap();
+    let hash = civic_credential::encoding::sha256_hex(CONSULT_KEY);
+    let now = parts[1].parse::<i64>().unwrap() - 8 * 3600;
+    for (expires, status) in [(now - 1, 401), (now + 60, 200)] {
+        let made = civic_verifier_service::analytics::ticket(&id, &hash, expires);
+        let resp = b
+            .get(url("/v1/analytics/dashboard"))
+            .header("cookie", format!("civic_dashboard={made}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), status, "expires {expires}");
+    }
 
     let resp = b
         .get(url(&format!("/v1/analytics/dashboard?{range}")))
