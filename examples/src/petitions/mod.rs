@@ -136,13 +136,16 @@ fn site() -> String {
     t("petitions-site")
 }
 
-/// A link back to the resident's page of check `check`.
-fn back(check: &str) -> String {
-    format!(
-        "<p><a href=\"/check/{}\">{}</a></p>",
+/// A page (status `status`, title message `title`) that says `said` and links back to the
+/// resident's page of check `check`.
+fn said_page(status: StatusCode, title: &str, said: &str, check: &str) -> Response {
+    let body = format!(
+        "<p class=\"notice\" role=\"status\">{}</p>\n<p><a href=\"/check/{}\">{}</a></p>",
+        escape(said),
         escape(check),
         escape(&t("petitions-back"))
-    )
+    );
+    page_with_status(status, &site(), &t(title), &body)
 }
 
 fn hidden_field(name: &str, value: &str) -> String {
@@ -346,12 +349,12 @@ async fn propose(
         app.settings.max_proposals_per_resident,
     )?;
     app.book.flush().await?;
-    let body = format!(
-        "<p class=\"notice\" role=\"status\">{}</p>\n{}",
-        escape(&published),
-        back(&check)
-    );
-    Ok(page(&site(), &t("petitions-published-title"), &body))
+    Ok(said_page(
+        StatusCode::OK,
+        "petitions-published-title",
+        &published,
+        &check,
+    ))
 }
 
 /// A form that names one proposal.
@@ -374,16 +377,11 @@ async fn sign(
         .sign(&form.proposal, &pseudonym, app.checks.now(), threshold);
     let signed = match signed {
         Err(BookError::AlreadySigned) => {
-            let body = format!(
-                "<p class=\"notice\" role=\"status\">{}</p>\n{}",
-                escape(&t("petitions-already-signed")),
-                back(&check)
-            );
-            return Ok(page_with_status(
+            return Ok(said_page(
                 StatusCode::CONFLICT,
-                &site(),
-                &t("petitions-already-signed-title"),
-                &body,
+                "petitions-already-signed-title",
+                &t("petitions-already-signed"),
+                &check,
             ));
         }
         other => other?,
@@ -399,12 +397,12 @@ async fn sign(
     if signed.forwarded_now {
         said = format!("{said} {}", t("petitions-reached"));
     }
-    let body = format!(
-        "<p class=\"notice\" role=\"status\">{}</p>\n{}",
-        escape(&said),
-        back(&check)
-    );
-    Ok(page(&site(), &t("petitions-signed-title"), &body))
+    Ok(said_page(
+        StatusCode::OK,
+        "petitions-signed-title",
+        &said,
+        &check,
+    ))
 }
 
 async fn withdraw(
@@ -423,10 +421,10 @@ async fn withdraw(
             ("threshold", app.settings.signature_threshold.into()),
         ],
     );
-    let body = format!(
-        "<p class=\"notice\" role=\"status\">{}</p>\n{}",
-        escape(&said),
-        back(&check)
-    );
-    Ok(page(&site(), &t("petitions-withdrawn-title"), &body))
+    Ok(said_page(
+        StatusCode::OK,
+        "petitions-withdrawn-title",
+        &said,
+        &check,
+    ))
 }
