@@ -181,9 +181,9 @@ impl Options {
     }
 }
 
-/// Runs an example of `package` with `args`, for its figures.
-fn example(package: &str, name: &str, args: &[&str]) -> Result<Vec<String>> {
-    crate::util::run_for_figures(&mut crate::util::example_command(package, name, args))
+/// Runs the release example `name` with `args`, for its figures ([`crate::release`] built it).
+fn example(name: &str, args: &[&str]) -> Result<Vec<String>> {
+    crate::util::run_for_figures(&mut crate::release::command(name, args)?)
 }
 
 /// A figure as a number.
@@ -206,13 +206,13 @@ const BACKENDS: &[(&str, &[&str])] = &[
 pub(crate) fn run_all(opts: Options) -> Result<()> {
     let secs = opts.seconds.to_string();
     let mut all: Vec<String> = Vec::new();
+    crate::release::build()?;
 
-    all.extend(example("civic-credential", "bench_status_list", &[])?);
+    all.extend(example("bench_status_list", &[])?);
 
     let presentation = target_dir().join("bench").join("presentation.json");
     let presentation_arg = presentation.display().to_string();
     let verify = example(
-        "civic-verifier",
         "bench_verify",
         &[
             "--seconds",
@@ -242,18 +242,14 @@ pub(crate) fn run_all(opts: Options) -> Result<()> {
     }
     all.extend(peers);
 
-    all.extend(example(
-        "civic-issuer",
-        "bench_issuance",
-        &["--seconds", &secs],
-    )?);
+    all.extend(example("bench_issuance", &["--seconds", &secs])?);
 
     // Durable issuance per backend (issue 16), DPoP only, with 8 connections: sled, PostgreSQL
     // with one instance, and with two instances on one database (same process, same cores).
     for (label, extra) in BACKENDS {
         let mut args = vec!["--seconds", &secs, "--connections", "8", "--dpop-only"];
         args.extend(*extra);
-        let figures = example("civic-issuer", "bench_issuance", &args)?;
+        let figures = example("bench_issuance", &args)?;
         let rate = number(&figures, "issue_http_per_s")?;
         let limit = number(&figures, "issue_limit_per_s")?;
         all.push(format!("issue_{label}_c8_http_per_s: {rate:.0}"));

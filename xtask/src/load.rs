@@ -50,27 +50,11 @@ pub(crate) fn verifier_load_with(
     connections: u64,
     extra: &[&str],
 ) -> Result<Vec<String>> {
-    run_for_figures(util::cargo().args(extra_args(
-        [
-            "run",
-            "--release",
-            "--quiet",
-            "-p",
-            "civic-e2e",
-            "--bin",
-            "load_verifier",
-            "--",
-            "--seconds",
-            &seconds.to_string(),
-            "--connections",
-            &connections.to_string(),
-        ],
-        extra,
-    )))
-}
-
-fn extra_args<'a>(base: [&'a str; 12], extra: &[&'a str]) -> Vec<&'a str> {
-    base.iter().chain(extra).copied().collect()
+    crate::release::build()?;
+    let (seconds, connections) = (seconds.to_string(), connections.to_string());
+    let mut args = vec!["--seconds", &seconds, "--connections", &connections];
+    args.extend(extra);
+    run_for_figures(&mut crate::release::command("load_verifier", &args)?)
 }
 
 /// Runs both parts for `seconds` each; returns a one-line summary.

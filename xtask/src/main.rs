@@ -8,6 +8,7 @@ mod deny;
 mod fuzz;
 mod interop;
 mod load;
+mod release;
 mod setup;
 mod test;
 mod util;
