@@ -1,6 +1,6 @@
 //! Rust side of the encrypted-answer interop exchange (`cargo xtask interop`, exchange `jwe`):
 //! the wallet's encryption (`civic_credential::jwe`) and the verifier's decryption
-//! (`civic_verifier::encrypted_response`, josekit) against npm `jose` and Python `jwcrypto`.
+//! (`civic_verifier::encrypted_response`) against npm `jose` and Python `jwcrypto`.
 //!
 //! - `interop_jwe jwe-encrypt OUT.json`: a recipient key made as a verifier session makes it,
 //!   and a response sealed to it in each encoding as the wallet seals it.
@@ -118,7 +118,7 @@ fn decrypt_file(input: &str) -> Result<(), String> {
         }
     }
     eprintln!(
-        "jwe-decrypt: {} JWEs from {} decrypted with josekit",
+        "jwe-decrypt: {} JWEs from {} decrypted by civic_verifier::encrypted_response",
         seen.len(),
         file.get("producer").unwrap_or(&Value::Null)
     );

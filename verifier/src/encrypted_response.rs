@@ -1,7 +1,8 @@
 //! Encrypted answers (`direct_post.jwt`, OpenID4VP 1.0 §8.3, HAIP 1.0): the wallet's `response`
 //! is a JWE (ECDH-ES on P-256, A128GCM or A256GCM) to the session's ephemeral key
-//! ([`crate::session::Session::response_key`]). Decrypted with josekit; only what the request
-//! offered is accepted (the session's key id, ECDH-ES, the two AES-GCM encodings).
+//! ([`crate::session::Session::response_key`]). Only what the request offered is accepted (the
+//! session's key id, ECDH-ES, the two AES-GCM encodings); [`civic_credential::jwe::open`]
+//! decrypts.
 
 use civic_credential::jwk::Jwk;
 use civic_credential::oid4vp::DirectPostResponse;
@@ -53,50 +54,27 @@ pub fn open(
 }
 
 /// Decrypts `jwe` with the session's private `key`; returns the plaintext (the response
-/// parameters as JSON).
-#[cfg(not(target_arch = "wasm32"))]
+/// parameters as JSON). The header is checked against what the request offered first, then
+/// [`civic_credential::jwe::open`] opens it (the code the wallet's sealing shares; josekit,
+/// the independent implementation, opens the same answers in this crate's tests).
 pub fn decrypt(key: &Jwk, jwe: &str) -> Result<Vec<u8>, DecryptError> {
-    use josekit::jwe::{self, ECDH_ES as JOSE_ECDH_ES};
-
-    let json = serde_json::to_vec(key).map_err(|_| DecryptError::Undecryptable)?;
-    let jwk = josekit::jwk::Jwk::from_bytes(json).map_err(|_| DecryptError::Undecryptable)?;
-    let decrypter = JOSE_ECDH_ES
-        .decrypter_from_jwk(&jwk)
-        .map_err(|_| DecryptError::Undecryptable)?;
-    let header =
-        jwe::JweHeader::from_bytes(&header_bytes(jwe)?).map_err(|_| DecryptError::Undecryptable)?;
-    check_header(
-        header.algorithm(),
-        header.content_encryption(),
-        header.key_id(),
-        key,
-    )?;
-    let (plaintext, _) =
-        jwe::deserialize_compact(jwe, &decrypter).map_err(|_| DecryptError::Undecryptable)?;
-    Ok(plaintext)
-}
-
-/// Encrypted answers need the native build (josekit, OpenSSL).
-#[cfg(target_arch = "wasm32")]
-pub fn decrypt(_key: &Jwk, _jwe: &str) -> Result<Vec<u8>, DecryptError> {
-    Err(DecryptError::NotOffered(
-        "encrypted answers are decrypted by the native build only".into(),
-    ))
+    let header = header(jwe)?;
+    let member = |name: &str| header.get(name).and_then(serde_json::Value::as_str);
+    check_header(member("alg"), member("enc"), member("kid"), key)?;
+    civic_credential::jwe::open(jwe, key).map_err(|_| DecryptError::Undecryptable)
 }
 
 /// The protected header of compact `jwe`, decoded.
-#[cfg(not(target_arch = "wasm32"))]
-fn header_bytes(jwe: &str) -> Result<Vec<u8>, DecryptError> {
-    let first = jwe.split('.').next().unwrap_or_default();
+fn header(jwe: &str) -> Result<serde_json::Map<String, serde_json::Value>, DecryptError> {
     if jwe.split('.').count() != 5 {
         return Err(DecryptError::Undecryptable);
     }
-    civic_credential::encoding::b64_decode(first, "JWE header")
+    let first = jwe.split('.').next().unwrap_or_default();
+    civic_credential::encoding::b64_json_object(first, "JWE header")
         .map_err(|_| DecryptError::Undecryptable)
 }
 
 /// The header must name what the session's request offered.
-#[cfg(not(target_arch = "wasm32"))]
 fn check_header(
     alg: Option<&str>,
     enc: Option<&str>,

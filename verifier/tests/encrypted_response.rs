@@ -1,6 +1,6 @@
 //! Encrypted answers (`direct_post.jwt`): a session that asks for one carries a fresh ephemeral
-//! key in its request, takes the answer sealed by the wallet's code (`civic_credential::jwe`,
-//! decrypted here with josekit) in either AES-GCM size, and refuses a plain answer, an answer to
+//! key in its request, takes the answer sealed by the wallet's code (`civic_credential::jwe`)
+//! or by josekit in either AES-GCM size (and josekit opens the wallet's), and refuses a plain answer, an answer to
 //! another key, a tampered one, and one that names an algorithm it did not offer, without using
 //! the session up. A session that did not ask refuses an encrypted answer.
 #![allow(
@@ -285,4 +285,57 @@ async fn answers_are_encrypted_by_default_and_a_platform_may_opt_out() {
         .await
         .expect("answered");
     assert!(matches!(answered.outcome, SessionStatus::Complete { .. }));
+}
+
+/// josekit, an implementation we did not write (OpenSSL underneath), both ways: the flow reads
+/// what josekit seals to the session's key in either AES-GCM size (with and without `kid`, and
+/// with `apu`/`apv`), and josekit opens what the wallet's code seals to the same key with the
+/// plaintext the flow reads.
+#[tokio::test]
+async fn josekit_sealed_answers_are_read_and_josekit_opens_the_wallets() {
+    use josekit::jwe::{self, JweHeader, ECDH_ES};
+
+    let issuer = TestIssuer::new();
+    let flow = flow(&issuer, true);
+    let noor = issuer.issue(&resident("Noor", aged(30, NOW), "0363", None), "R-1", NOW);
+    for (i, enc) in Enc::ALL.into_iter().enumerate() {
+        let (id, req) = open(&flow);
+        let public = &req.client_metadata.as_ref().unwrap()["jwks"]["keys"][0];
+        let jwk = josekit::jwk::Jwk::from_bytes(public.to_string()).unwrap();
+        let encrypter = ECDH_ES.encrypter_from_jwk(&jwk).unwrap();
+        let mut header = JweHeader::new();
+        header.set_content_encryption(enc.name());
+        if i == 0 {
+            header.set_key_id(public["kid"].as_str().unwrap());
+        } else {
+            header
+                .set_claim("apu", Some(json!(b64_encode(b"wallet"))))
+                .unwrap();
+            header
+                .set_claim("apv", Some(json!(b64_encode(b"verifier"))))
+                .unwrap();
+        }
+        let payload = serde_json::to_vec(&params(&req, &noor)).unwrap();
+        let sealed = jwe::serialize_compact(&payload, &header, &encrypter).unwrap();
+        let answered = flow
+            .answer(&id, &form(&[("response", &sealed)]))
+            .await
+            .expect("a josekit-sealed answer");
+        assert!(
+            matches!(answered.outcome, SessionStatus::Complete { .. }),
+            "{enc:?}"
+        );
+    }
+
+    // The other way: what the wallet seals, josekit opens with the session's private key.
+    let (id, req) = open(&flow);
+    let private = flow.session(&id).unwrap().unwrap().response_key.unwrap();
+    let private = josekit::jwk::Jwk::from_bytes(serde_json::to_vec(&private).unwrap()).unwrap();
+    let decrypter = ECDH_ES.decrypter_from_jwk(&private).unwrap();
+    let p = params(&req, &noor);
+    let (plain, _) = jwe::deserialize_compact(&sealed(&req, &p), &decrypter).unwrap();
+    assert_eq!(
+        serde_json::from_slice::<Value>(&plain).unwrap(),
+        Value::Object(p)
+    );
 }
