@@ -24,6 +24,8 @@ mod handle;
 pub mod pg_cluster;
 #[cfg(feature = "postgres")]
 pub mod postgres;
+#[cfg(feature = "postgres")]
+mod prepared;
 #[cfg(feature = "testing")]
 #[doc(hidden)]
 pub mod testing;

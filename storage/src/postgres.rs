@@ -13,6 +13,8 @@
 //! - **Durable before the answer**: each session runs with `synchronous_commit = on`, and
 //!   [`Database::connect`] refuses a server with `fsync = off`, so a commit that returned is on
 //!   the server's disk.
+//! - **Prepared once**: each pooled connection keeps the statements it has prepared, by their
+//!   text ([`Transaction`], `prepared.rs`), so a store call skips the server's parse and plan.
 //! - **Unavailable, not hung**: a database that does not answer gives
 //!   [`StorageError::Unavailable`] within the pool's connection timeout, and a statement that runs
 //!   longer than the statement timeout gives [`StorageError::Stalled`]; the services answer both
@@ -29,10 +31,13 @@ use postgres_openssl::MakeTlsConnector;
 use r2d2::PooledConnection;
 use r2d2_postgres::PostgresConnectionManager;
 
+use crate::prepared::{Manager, PreparingClient};
+
 use crate::StorageError;
 
+pub use crate::prepared::Transaction;
 pub use postgres::types::Json;
-pub use postgres::{Row, Transaction};
+pub use postgres::Row;
 
 /// How to reach the database and how much to ask of it.
 #[derive(Debug, Clone)]
@@ -101,14 +106,14 @@ pub type TxResult<T> = Result<T, TxError>;
 
 /// The pool: plain connections, or TLS ones when the URL says `sslmode=require`.
 enum Pool {
-    Plain(r2d2::Pool<PostgresConnectionManager<NoTls>>),
-    Tls(r2d2::Pool<PostgresConnectionManager<MakeTlsConnector>>),
+    Plain(r2d2::Pool<Manager<NoTls>>),
+    Tls(r2d2::Pool<Manager<MakeTlsConnector>>),
 }
 
 /// A connection out of either pool.
 enum Conn {
-    Plain(PooledConnection<PostgresConnectionManager<NoTls>>),
-    Tls(PooledConnection<PostgresConnectionManager<MakeTlsConnector>>),
+    Plain(PooledConnection<Manager<NoTls>>),
+    Tls(PooledConnection<Manager<MakeTlsConnector>>),
 }
 
 impl Pool {
@@ -121,7 +126,7 @@ impl Pool {
 }
 
 impl Conn {
-    fn client(&mut self) -> &mut postgres::Client {
+    fn client(&mut self) -> &mut PreparingClient {
         match self {
             Conn::Plain(c) => c,
             Conn::Tls(c) => c,
@@ -238,7 +243,7 @@ impl Database {
                 drop(config.connect(tls.clone()).map_err(probe)?);
                 Pool::Tls(
                     builder(options)
-                        .build(PostgresConnectionManager::new(config, tls))
+                        .build(Manager(PostgresConnectionManager::new(config, tls)))
                         .map_err(pool_error)?,
                 )
             }
@@ -246,7 +251,7 @@ impl Database {
                 drop(config.connect(NoTls).map_err(probe)?);
                 Pool::Plain(
                     builder(options)
-                        .build(PostgresConnectionManager::new(config, NoTls))
+                        .build(Manager(PostgresConnectionManager::new(config, NoTls)))
                         .map_err(pool_error)?,
                 )
             }
@@ -357,11 +362,7 @@ impl Database {
         loop {
             attempt += 1;
             let outcome = (|| {
-                let mut tx = conn
-                    .client()
-                    .build_transaction()
-                    .isolation_level(isolation)
-                    .start()?;
+                let mut tx = conn.client().transaction(isolation)?;
                 let value = body(&mut tx)?;
                 tx.commit()?;
                 Ok(value)

@@ -105,6 +105,50 @@ fn an_abort_is_returned_as_is_and_rolls_back() {
     assert_eq!(n, 0);
 }
 
+/// Statements are prepared once per connection and kept: the second and later calls skip the
+/// parse and plan. One prepared in a transaction that rolled back still serves the next.
+#[test]
+fn statements_are_prepared_once_per_connection_and_outlive_a_rollback() {
+    let cluster = TestCluster::start();
+    let options = PgOptions {
+        max_connections: 1,
+        ..PgOptions::default()
+    };
+    let db = Database::connect(&cluster.url(), &options).unwrap();
+    db.migrate("test", STEPS).unwrap();
+    const READ: &str = "SELECT n FROM counter WHERE n >= $1";
+    let kept = |db: &Database| -> i64 {
+        db.transaction(|tx| {
+            Ok(tx
+                .query_one(
+                    "SELECT count(*) FROM pg_prepared_statements WHERE statement = $1",
+                    &[&READ],
+                )?
+                .get(0))
+        })
+        .unwrap()
+    };
+    let err = db
+        .transaction(|tx| -> Result<(), TxError> {
+            tx.query_opt(READ, &[&0_i64])?;
+            Err(StorageError::corrupt("rolled back").into())
+        })
+        .unwrap_err();
+    assert_eq!(err, StorageError::corrupt("rolled back"));
+    assert_eq!(
+        kept(&db),
+        1,
+        "prepared in the rolled-back transaction, and kept"
+    );
+    for _ in 0..5 {
+        let n: i64 = db
+            .transaction(|tx| Ok(tx.query_one(READ, &[&0_i64])?.get(0)))
+            .unwrap();
+        assert_eq!(n, 0);
+    }
+    assert_eq!(kept(&db), 1, "prepared once, not once per call");
+}
+
 #[test]
 fn a_server_without_fsync_is_refused_and_a_stopped_one_is_unavailable_until_it_is_back() {
     let cluster = TestCluster::start();
