@@ -308,17 +308,20 @@ pub fn open(jwe: &str, recipient: &Jwk) -> Result<Vec<u8>> {
     Ok(plain)
 }
 
-/// The P-256 public key of `jwk`.
-fn public_key(jwk: &Jwk) -> Result<PublicKey> {
+/// The x and y coordinates of the P-256 point in `jwk`, 32 bytes each (not yet checked to be
+/// on the curve).
+fn coordinates(jwk: &Jwk) -> Result<([u8; 32], [u8; 32])> {
     let coord = |c: &Option<String>, what| -> Result<[u8; 32]> {
         let bytes = b64_decode(c.as_deref().ok_or(Error::InvalidKey(what))?, what)?;
         bytes.try_into().map_err(|_| Error::InvalidKey(what))
     };
-    let point = EncodedPoint::from_affine_coordinates(
-        &coord(&jwk.x, "x")?.into(),
-        &coord(&jwk.y, "y")?.into(),
-        false,
-    );
+    Ok((coord(&jwk.x, "x")?, coord(&jwk.y, "y")?))
+}
+
+/// The P-256 public key of `jwk`.
+fn public_key(jwk: &Jwk) -> Result<PublicKey> {
+    let (x, y) = coordinates(jwk)?;
+    let point = EncodedPoint::from_affine_coordinates(&x.into(), &y.into(), false);
     Option::from(PublicKey::from_encoded_point(&point)).ok_or(Error::InvalidKey("not on P-256"))
 }
 
@@ -330,18 +333,9 @@ fn public_key(jwk: &Jwk) -> Result<PublicKey> {
 fn agree(d: &[u8], epk: &Jwk) -> Result<Zeroizing<[u8; 32]>> {
     use aws_lc_rs::agreement::{self, PrivateKey, UnparsedPublicKey, ECDH_P256};
 
-    let coord = |c: &Option<String>, what| -> Result<Vec<u8>> {
-        let bytes = b64_decode(c.as_deref().ok_or(Error::InvalidKey(what))?, what)?;
-        if bytes.len() == 32 {
-            Ok(bytes)
-        } else {
-            Err(Error::InvalidKey(what))
-        }
-    };
-    let mut point = Vec::with_capacity(65);
-    point.push(0x04);
-    point.extend(coord(&epk.x, "x")?);
-    point.extend(coord(&epk.y, "y")?);
+    let (x, y) = coordinates(epk)?;
+    // SEC 1 uncompressed: 0x04, x, y.
+    let point: Vec<u8> = std::iter::once(0x04).chain(x).chain(y).collect();
     let private =
         PrivateKey::from_private_key(&ECDH_P256, d).map_err(|_| Error::InvalidKey("d"))?;
     agreement::agree(

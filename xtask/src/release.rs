@@ -8,6 +8,7 @@
 use std::ffi::OsStr;
 use std::path::PathBuf;
 use std::process::Command;
+use std::sync::OnceLock;
 
 use anyhow::{bail, Result};
 
@@ -30,8 +31,20 @@ const BINARIES: &[(&str, &str, Kind)] = &[
     ("civic-e2e", "load_verifier", Kind::Bin),
 ];
 
-/// Builds every binary of [`BINARIES`] in release, in one cargo call (seconds when up to date).
+/// Builds every binary of [`BINARIES`] in release, in one cargo call, once per xtask run
+/// (`bench` asks before each part; a failed build is reported each time it is asked for).
 pub(crate) fn build() -> Result<()> {
+    static BUILT: OnceLock<()> = OnceLock::new();
+    if BUILT.get().is_some() {
+        return Ok(());
+    }
+    build_now()?;
+    let _ = BUILT.set(());
+    Ok(())
+}
+
+/// The one cargo call of [`build`].
+fn build_now() -> Result<()> {
     let mut cmd = util::cargo();
     cmd.args(["build", "--release", "--quiet"]);
     for (package, _, _) in BINARIES {
